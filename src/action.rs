@@ -1,0 +1,128 @@
+//! `Action`: everything a key, the palette or (later) a headless control line can ask for,
+//! as data with a stable dotted name. Keymaps name actions; `app::dispatch` applies them.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+macro_rules! actions {
+    ($( $variant:ident => $name:literal, $desc:literal; )*) => {
+        /// A thing the user asked for. The dotted name is stable: keymaps and audit records use it.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action { $( $variant, )* }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[ $( Action::$variant, )* ];
+
+            /// The stable dotted name, e.g. `pane.zoom`.
+            pub fn name(self) -> &'static str {
+                match self { $( Action::$variant => $name, )* }
+            }
+
+            /// One line for help, the palette and the hint bar.
+            pub fn description(self) -> &'static str {
+                match self { $( Action::$variant => $desc, )* }
+            }
+
+            pub fn from_name(name: &str) -> Option<Action> {
+                match name { $( $name => Some(Action::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+actions! {
+    Quit => "app.quit", "quit ebb";
+    HelpToggle => "help.toggle", "show or hide key help";
+    PaletteOpen => "palette.open", "open the command palette";
+    LayerClose => "layer.close", "close this layer";
+    FocusNext => "pane.focus_next", "focus the next pane";
+    FocusPrev => "pane.focus_prev", "focus the previous pane";
+    FocusMigration => "pane.focus.migration", "focus the Migration pane";
+    FocusReplication => "pane.focus.replication", "focus the Replication pane";
+    FocusStorage => "pane.focus.storage", "focus the Storage pane";
+    FocusPlan => "pane.focus.plan", "focus the Plan pane";
+    FocusTimeline => "pane.focus.timeline", "focus the Timeline pane";
+    Zoom => "pane.zoom", "zoom the focused pane, or unzoom";
+    ScrollDown => "scroll.down", "scroll down one line";
+    ScrollUp => "scroll.up", "scroll up one line";
+    PageDown => "scroll.page_down", "scroll down one page";
+    PageUp => "scroll.page_up", "scroll up one page";
+    ScrollTop => "scroll.top", "scroll to the top";
+    ScrollBottom => "scroll.bottom", "scroll to the bottom";
+    PaletteSubmit => "palette.submit", "run the selected command";
+    PaletteNext => "palette.next", "select the next command";
+    PalettePrev => "palette.prev", "select the previous command";
+    DrillFaster => "drill.faster", "drill: run the world faster";
+    DrillSlower => "drill.slower", "drill: run the world slower";
+    DrillFreeze => "drill.freeze", "drill: freeze or unfreeze the world clock";
+}
+
+impl Action {
+    /// Actions worth a place in the key-hint bar, in the order they are offered.
+    pub fn hint_rank(self) -> Option<u8> {
+        Some(match self {
+            Action::HelpToggle => 0,
+            Action::PaletteOpen => 1,
+            Action::FocusNext => 2,
+            Action::Zoom => 3,
+            Action::ScrollDown => 4,
+            Action::DrillFreeze => 5,
+            Action::DrillFaster => 6,
+            Action::DrillSlower => 7,
+            Action::Quit => 8,
+            Action::LayerClose => 9,
+            Action::PaletteSubmit => 10,
+            Action::PaletteNext => 11,
+            _ => return None,
+        })
+    }
+
+    /// A short label for the hint bar.
+    pub fn short(self) -> &'static str {
+        match self {
+            Action::HelpToggle => "help",
+            Action::PaletteOpen => "commands",
+            Action::FocusNext => "next pane",
+            Action::FocusPrev => "prev pane",
+            Action::Zoom => "zoom",
+            Action::ScrollDown => "scroll",
+            Action::DrillFreeze => "freeze",
+            Action::DrillFaster => "faster",
+            Action::DrillSlower => "slower",
+            Action::Quit => "quit",
+            Action::LayerClose => "close",
+            Action::PaletteSubmit => "run",
+            Action::PaletteNext => "next",
+            _ => self.name(),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Action {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for a in Action::ALL {
+            assert_eq!(Action::from_name(a.name()), Some(*a));
+            assert!(seen.insert(a.name()), "duplicate name {}", a.name());
+            assert!(a.name().contains('.'), "{} is not dotted", a.name());
+        }
+        assert_eq!(Action::from_name("no.such"), None);
+    }
+}

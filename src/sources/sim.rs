@@ -1,0 +1,1 @@
+//! The drill source: observes the simulated world (being built).
