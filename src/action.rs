@@ -41,6 +41,7 @@ actions! {
     FocusMigration => "pane.focus.migration", "focus the Migration pane";
     FocusReplication => "pane.focus.replication", "focus the Replication pane";
     FocusStorage => "pane.focus.storage", "focus the Storage pane";
+    FocusWorkload => "pane.focus.workload", "focus the Workload pane";
     FocusPlan => "pane.focus.plan", "focus the Plan pane";
     FocusTimeline => "pane.focus.timeline", "focus the Timeline pane";
     Zoom => "pane.zoom", "zoom the focused pane, or unzoom";
@@ -96,6 +97,17 @@ impl Action {
             Action::PaletteNext => "next",
             _ => self.name(),
         }
+    }
+}
+
+impl Action {
+    /// Actions that only move the view (focus, scroll, layers); they are not worth a
+    /// timeline entry. Everything else is shown in the Timeline when dispatched.
+    pub fn is_navigation(self) -> bool {
+        !matches!(
+            self,
+            Action::Quit | Action::DrillFaster | Action::DrillSlower | Action::DrillFreeze
+        )
     }
 }
 

@@ -5,6 +5,7 @@ pub mod action;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod plan;
 pub mod sources;
 pub mod text;
 pub mod time;

@@ -19,7 +19,11 @@ pub struct DisplayText {
 impl DisplayText {
     pub fn new(raw: &str) -> Self {
         let text = sanitize(raw);
-        let raw = if text == raw { None } else { Some(raw.to_string()) };
+        let raw = if text == raw {
+            None
+        } else {
+            Some(raw.to_string())
+        };
         DisplayText { text, raw }
     }
 
@@ -170,7 +174,10 @@ mod tests {
 
     #[test]
     fn strips_sequences() {
-        assert_eq!(sanitize("ok\u{1b}[31mred\u{1b}[0m"), "ok\u{FFFD}red\u{FFFD}");
+        assert_eq!(
+            sanitize("ok\u{1b}[31mred\u{1b}[0m"),
+            "ok\u{FFFD}red\u{FFFD}"
+        );
         assert_eq!(sanitize("a\u{1b}]0;pwned\u{07}b"), "a\u{FFFD}b");
         assert_eq!(sanitize("a\u{1b}]8;;http://x\u{1b}\\b"), "a\u{FFFD}b");
         assert_eq!(sanitize("a\u{9b}2Jb"), "a\u{FFFD}b");

@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds since 1970-01-01T00:00:00Z.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
@@ -57,8 +59,8 @@ mod tests {
 
     #[test]
     fn formats_utc() {
-        let t = Timestamp::from_secs(1_795_489_200); // 2026-11-25T03:00:00Z
-        assert_eq!(t.rfc3339(), "2026-11-25T03:00:00Z");
+        let t = Timestamp::from_secs(1_795_489_200); // 2026-11-24T03:00:00Z
+        assert_eq!(t.rfc3339(), "2026-11-24T03:00:00Z");
         assert_eq!(t.add(Duration::from_secs(61)).hms(), "03:01:01");
     }
 

@@ -46,8 +46,9 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
 
 /// Parses `"15m"`, `"2s"`, `"1h 30m"`, `"250ms"`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
-        .map_err(|e| format!("expected a duration like \"30s\", \"5m\" or \"1h30m\", found {s:?} ({e})"))
+    humantime::parse_duration(s.trim()).map_err(|e| {
+        format!("expected a duration like \"30s\", \"5m\" or \"1h30m\", found {s:?} ({e})")
+    })
 }
 
 /// Binary-prefixed size with three significant figures: `"12.3 GiB"`, `"512 B"`.
@@ -152,7 +153,10 @@ mod tests {
         assert_eq!(fmt_duration(Duration::from_millis(2500)), "2.5s");
         assert_eq!(fmt_duration(Duration::from_secs(252)), "4m12s");
         assert_eq!(fmt_duration(Duration::from_secs(3780)), "1h03m");
-        assert_eq!(fmt_duration(Duration::from_secs(2 * 86_400 + 7200)), "2d02h");
+        assert_eq!(
+            fmt_duration(Duration::from_secs(2 * 86_400 + 7200)),
+            "2d02h"
+        );
     }
 
     #[test]

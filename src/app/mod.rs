@@ -1,1 +1,15 @@
-//! (being built)
+//! The console's state and its pure update: `Model` holds everything the screen shows,
+//! `update` applies a `Msg`, and `dispatch` is the one door every `Action` goes through.
+
+pub mod dispatch;
+pub mod input;
+pub mod model;
+pub mod msg;
+pub mod palette;
+pub mod update;
+
+pub use dispatch::dispatch;
+pub use input::on_key;
+pub use model::{DrillState, Figure, Layer, Model, PaneId, TimelineEntry, TimelineKind};
+pub use msg::{ActionSource, Cmd, Msg};
+pub use update::update;

@@ -1,1 +1,55 @@
-//! (being built)
+//! Command-line entry: parse arguments, pick a mode, wire the parts together.
+//! Every file error is reported (located) here, before the terminal is taken over.
+
+pub mod drill;
+pub mod identity;
+pub mod screenshot;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ebb",
+    version,
+    about = "A terminal console for rolling back stateful systems during an incident"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Rehearse a rollback against the built-in simulated world (no infrastructure needed).
+    Drill(drill::DrillArgs),
+    /// Render a drill screen to SVG with the same view code as the TUI.
+    Screenshot(screenshot::ScreenshotArgs),
+}
+
+/// Look and feel options shared by every command that draws.
+#[derive(Debug, Clone, Args)]
+pub struct UiArgs {
+    /// Theme: a preset name (dark, light, high-contrast, colorblind, mono) or a file path.
+    #[arg(long)]
+    pub theme: Option<String>,
+    /// Keymap: a preset name (default, vim) or a file path.
+    #[arg(long)]
+    pub keymap: Option<String>,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Drill(a) => drill::run(a),
+        Command::Screenshot(a) => screenshot::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(2)
+        }
+    }
+}

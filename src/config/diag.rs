@@ -52,7 +52,11 @@ impl SourceFile {
         let name = path.display().to_string();
         match std::fs::read_to_string(path) {
             Ok(text) => Ok(SourceFile { name, text }),
-            Err(e) => Err(SourceFile::new(name, String::new()).error_at(0..0, format!("cannot read file: {e}"), None)),
+            Err(e) => Err(SourceFile::new(name, String::new()).error_at(
+                0..0,
+                format!("cannot read file: {e}"),
+                None,
+            )),
         }
     }
 
@@ -70,7 +74,12 @@ impl SourceFile {
     }
 
     /// An error at `span` (byte range into the text).
-    pub fn error_at(&self, span: Range<usize>, message: impl Into<String>, help: Option<String>) -> LocatedError {
+    pub fn error_at(
+        &self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> LocatedError {
         let start = span.start.min(self.text.len());
         let end = span.end.clamp(start, self.text.len());
         let (line, col) = self.line_col(start);
@@ -112,7 +121,11 @@ mod tests {
         let f = SourceFile::new("x.toml", "a = 1\nbogus = 2\n");
         let e = f.parse_toml::<T>().unwrap_err();
         assert_eq!((e.line, e.col), (2, 1), "{e}");
-        assert!(e.to_string().starts_with("x.toml:2:1: unknown field `bogus`"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("x.toml:2:1: unknown field `bogus`"),
+            "{e}"
+        );
     }
 
     #[test]

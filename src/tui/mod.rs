@@ -1,1 +1,9 @@
-//! (being built)
+//! The terminal side: the event loop, the layer stack's rendering, panes and overlays,
+//! and the SVG export that screenshots share with the live screen.
+
+pub mod event_loop;
+pub mod overlay;
+pub mod panes;
+pub mod svg;
+pub mod terminal;
+pub mod view;

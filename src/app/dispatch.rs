@@ -1,0 +1,177 @@
+//! The one door every action goes through, whatever its source (key, palette, system).
+//! This is where the audit log will record intent before the action takes effect.
+
+use crate::action::Action;
+use crate::sources::sim::DrillCommand;
+use crate::text::DisplayText;
+
+use super::model::{Layer, Model, PaneId, TimelineKind};
+use super::msg::{ActionSource, Cmd};
+use super::palette;
+
+/// Drill speeds offered by faster/slower.
+const SPEEDS: [f64; 9] = [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0];
+/// Lines moved by page up/down.
+const PAGE: usize = 10;
+
+/// Records, then applies, one action. Returns the effects for the loop to carry out.
+pub fn dispatch(model: &mut Model, action: Action, source: ActionSource) -> Vec<Cmd> {
+    if !action.is_navigation() {
+        let text = format!(
+            "{} · {} · {}",
+            model.operator,
+            source.label(),
+            action.name()
+        );
+        model.push_timeline(model.now, TimelineKind::Action, DisplayText::new(&text));
+    }
+    apply(model, action)
+}
+
+fn apply(model: &mut Model, action: Action) -> Vec<Cmd> {
+    match action {
+        Action::Quit => {
+            model.quit = true;
+            return vec![Cmd::Quit];
+        }
+        Action::HelpToggle => {
+            if matches!(model.layers.last(), Some(Layer::Help { .. })) {
+                model.layers.pop();
+            } else {
+                model.layers.push(Layer::Help { scroll: 0 });
+            }
+        }
+        Action::PaletteOpen => model.layers.push(Layer::Palette {
+            input: String::new(),
+            selected: 0,
+        }),
+        Action::LayerClose => {
+            model.layers.pop();
+        }
+        Action::PaletteNext | Action::PalettePrev => {
+            if let Some(Layer::Palette { input, selected }) = model.layers.last_mut() {
+                let n = palette::matches(input).len();
+                if n > 0 {
+                    *selected = if action == Action::PaletteNext {
+                        (*selected + 1) % n
+                    } else {
+                        (*selected + n - 1) % n
+                    };
+                }
+            }
+        }
+        Action::PaletteSubmit => {
+            if let Some(Layer::Palette { input, selected }) = model.layers.pop() {
+                match palette::matches(&input).get(selected) {
+                    Some(chosen) => return dispatch(model, *chosen, ActionSource::Palette),
+                    None => {
+                        model.flash = Some((model.now, format!("no command matches {input:?}")))
+                    }
+                }
+            }
+        }
+        Action::FocusNext | Action::FocusPrev => {
+            let n = PaneId::ALL.len();
+            let i = model.focus.index();
+            let j = if action == Action::FocusNext {
+                (i + 1) % n
+            } else {
+                (i + n - 1) % n
+            };
+            model.focus = PaneId::ALL[j];
+            if model.zoom.is_some() {
+                model.zoom = Some(model.focus);
+            }
+        }
+        Action::FocusMigration => focus(model, PaneId::Migration),
+        Action::FocusReplication => focus(model, PaneId::Replication),
+        Action::FocusStorage => focus(model, PaneId::Storage),
+        Action::FocusWorkload => focus(model, PaneId::Workload),
+        Action::FocusPlan => focus(model, PaneId::Plan),
+        Action::FocusTimeline => focus(model, PaneId::Timeline),
+        Action::Zoom => {
+            model.zoom = match model.zoom {
+                Some(_) => None,
+                None => Some(model.focus),
+            }
+        }
+        Action::ScrollDown => scroll(model, |s, _| s.saturating_add(1)),
+        Action::ScrollUp => scroll(model, |s, _| s.saturating_sub(1)),
+        Action::PageDown => scroll(model, |s, _| s.saturating_add(PAGE)),
+        Action::PageUp => scroll(model, |s, _| s.saturating_sub(PAGE)),
+        Action::ScrollTop => scroll(model, |_, _| 0),
+        Action::ScrollBottom => scroll(model, |_, len| len),
+        Action::DrillFaster | Action::DrillSlower | Action::DrillFreeze => {
+            return drill(model, action);
+        }
+    }
+    Vec::new()
+}
+
+fn focus(model: &mut Model, pane: PaneId) {
+    model.focus = pane;
+    if model.zoom.is_some() {
+        model.zoom = Some(pane);
+    }
+}
+
+/// Scrolls the help layer when it is on top, otherwise the focused pane; clamps to content.
+fn scroll(model: &mut Model, f: impl Fn(usize, usize) -> usize) {
+    if let Some(Layer::Help { scroll }) = model.layers.last_mut() {
+        *scroll = f(*scroll, usize::MAX / 2).min(crate::action::Action::ALL.len() * 3);
+        return;
+    }
+    let pane = model.focus;
+    let len = content_len(model, pane);
+    let next = f(model.scroll_of(pane), len).min(len.saturating_sub(1));
+    model.scroll.insert(pane, next);
+}
+
+/// Rows of scrollable content in a pane, so scrolling stops at the last one.
+pub fn content_len(model: &Model, pane: PaneId) -> usize {
+    match pane {
+        PaneId::Migration => model
+            .migrations
+            .as_ref()
+            .map_or(0, |f| f.value.migrations.len()),
+        PaneId::Replication => model
+            .replication
+            .as_ref()
+            .map_or(0, |f| f.value.replicas.len()),
+        PaneId::Storage => model.storage.as_ref().map_or(0, |f| {
+            f.value.volumes.len() + f.value.slots.len() + f.value.snapshots.len() + 2
+        }),
+        PaneId::Workload => model.workload.as_ref().map_or(0, |f| f.value.pods.len()),
+        PaneId::Plan => model.plan.as_ref().map_or(0, |p| p.steps.len()),
+        PaneId::Timeline => model.timeline.len(),
+    }
+}
+
+fn drill(model: &mut Model, action: Action) -> Vec<Cmd> {
+    let Some(d) = model.drill.as_mut() else {
+        model.flash = Some((
+            model.now,
+            "not a drill: there is no simulated world to control".into(),
+        ));
+        return Vec::new();
+    };
+    match action {
+        Action::DrillFreeze => {
+            d.frozen = !d.frozen;
+            vec![Cmd::Drill(DrillCommand::Freeze(d.frozen))]
+        }
+        _ => {
+            let i = SPEEDS
+                .iter()
+                .position(|s| *s >= d.speed)
+                .unwrap_or(SPEEDS.len() - 1);
+            let j = if action == Action::DrillFaster {
+                (i + 1).min(SPEEDS.len() - 1)
+            } else {
+                i.saturating_sub(1)
+            };
+            d.speed = SPEEDS[j];
+            vec![Cmd::Drill(DrillCommand::SetSpeed(d.speed))]
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Keys to actions: the top layer's keymap mode, pending chords, and text typed into the
+//! palette. Pure: the keymap is passed in, nothing is read from the terminal here.
+
+use crossterm::event::{KeyCode, KeyModifiers};
+
+use crate::config::keymap::{KeyChord, Keymap, Lookup, Mode};
+
+use super::dispatch::dispatch;
+use super::model::{Layer, Model};
+use super::msg::{ActionSource, Cmd};
+
+/// Handles one key: completes or extends a chord, types into the palette, or says it is unbound.
+pub fn on_key(model: &mut Model, keymap: &Keymap, key: KeyChord) -> Vec<Cmd> {
+    let mode = model.mode();
+    match keymap.lookup(mode, &model.pending, key) {
+        Lookup::Action(action) => {
+            let mut seq: Vec<String> = model.pending.drain(..).map(|k| k.to_string()).collect();
+            seq.push(key.to_string());
+            model.flash = None;
+            dispatch(model, action, ActionSource::Key(seq.join(" ")))
+        }
+        Lookup::Pending => {
+            model.pending.push(key);
+            Vec::new()
+        }
+        Lookup::NoMatch => {
+            if !model.pending.is_empty() {
+                let seq: Vec<String> = model.pending.drain(..).map(|k| k.to_string()).collect();
+                if key.code != KeyCode::Esc {
+                    model.flash =
+                        Some((model.now, format!("{} {key} is not bound", seq.join(" "))));
+                }
+            } else if mode == Mode::Palette {
+                type_into_palette(model, key);
+            } else {
+                model.flash = Some((model.now, format!("{key} is not bound; press ? for help")));
+            }
+            Vec::new()
+        }
+    }
+}
+
+fn type_into_palette(model: &mut Model, key: KeyChord) {
+    let Some(Layer::Palette { input, selected }) = model.layers.last_mut() else {
+        return;
+    };
+    let plain = key.mods.difference(KeyModifiers::SHIFT).is_empty();
+    match key.code {
+        KeyCode::Char(c) if plain && !c.is_control() => {
+            if input.chars().count() < 64 {
+                input.push(c);
+            }
+        }
+        KeyCode::Backspace => {
+            input.pop();
+        }
+        _ => return,
+    }
+    *selected = 0;
+}

@@ -1,0 +1,189 @@
+//! `Model`: all state the screen shows, as plain data. Every figure keeps the time it was
+//! observed, so the view can tell current from stale.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use crate::config::keymap::{KeyChord, Mode};
+use crate::plan::PlanOutline;
+use crate::sources::{
+    AppSnapshot, MigrationSnapshot, ReplicationSnapshot, Severity, SourceId, StorageSnapshot,
+};
+use crate::text::DisplayText;
+use crate::time::Timestamp;
+
+/// How many timeline entries are kept.
+pub const TIMELINE_CAP: usize = 500;
+/// Samples of lag history kept per replica (one per observation).
+pub const LAG_HISTORY: usize = 120;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PaneId {
+    Migration,
+    Replication,
+    Storage,
+    Workload,
+    Plan,
+    Timeline,
+}
+
+impl PaneId {
+    /// Focus order.
+    pub const ALL: [PaneId; 6] = [
+        PaneId::Migration,
+        PaneId::Replication,
+        PaneId::Storage,
+        PaneId::Workload,
+        PaneId::Plan,
+        PaneId::Timeline,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            PaneId::Migration => "Migration",
+            PaneId::Replication => "Replication",
+            PaneId::Storage => "Storage",
+            PaneId::Workload => "Workload",
+            PaneId::Plan => "Plan",
+            PaneId::Timeline => "Timeline",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        PaneId::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+}
+
+/// A value with the time it was observed and how often its source reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figure<T> {
+    pub value: T,
+    pub source: SourceId,
+    pub at: Timestamp,
+    pub interval: Duration,
+}
+
+impl<T> Figure<T> {
+    /// `Some(age)` once the figure is older than two intervals of its source.
+    pub fn stale_age(&self, now: Timestamp) -> Option<Duration> {
+        let age = self.at.age_at(now);
+        (age > self.interval * 2).then_some(age)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimelineKind {
+    Event(Severity),
+    Action,
+    System,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineEntry {
+    pub at: Timestamp,
+    pub kind: TimelineKind,
+    pub text: DisplayText,
+}
+
+/// The drill world's clock as the facilitator controls it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DrillState {
+    pub scenario: DisplayText,
+    pub title: DisplayText,
+    pub speed: f64,
+    pub frozen: bool,
+}
+
+/// A modal layer above the main screen; the top one receives keys.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Layer {
+    Help { scroll: usize },
+    Palette { input: String, selected: usize },
+}
+
+impl Layer {
+    pub fn mode(&self) -> Mode {
+        match self {
+            Layer::Help { .. } => Mode::Help,
+            Layer::Palette { .. } => Mode::Palette,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    /// What is being watched: `drill: backfill-slot-fill` or a target name.
+    pub target: DisplayText,
+    pub operator: DisplayText,
+    pub drill: Option<DrillState>,
+    pub plan: Option<PlanOutline>,
+    pub now: Timestamp,
+    pub started_at: Timestamp,
+
+    pub focus: PaneId,
+    pub zoom: Option<PaneId>,
+    pub scroll: BTreeMap<PaneId, usize>,
+    pub layers: Vec<Layer>,
+    /// Keys typed so far of a multi-key chord.
+    pub pending: Vec<KeyChord>,
+    /// A one-line message for the responder, with when it was set.
+    pub flash: Option<(Timestamp, String)>,
+    pub quit: bool,
+
+    pub replication: Option<Figure<ReplicationSnapshot>>,
+    pub storage: Option<Figure<StorageSnapshot>>,
+    pub migrations: Option<Figure<MigrationSnapshot>>,
+    pub workload: Option<Figure<AppSnapshot>>,
+    /// Time lag in milliseconds per replica, oldest first; `None` = idle.
+    pub lag_history: BTreeMap<String, VecDeque<Option<u64>>>,
+    /// The last error of each source, with when it was seen; cleared by its next good figure.
+    pub source_errors: BTreeMap<SourceId, (Timestamp, DisplayText)>,
+    /// Newest first.
+    pub timeline: VecDeque<TimelineEntry>,
+}
+
+impl Model {
+    pub fn new(target: DisplayText, operator: DisplayText, now: Timestamp) -> Model {
+        Model {
+            target,
+            operator,
+            drill: None,
+            plan: None,
+            now,
+            started_at: now,
+            focus: PaneId::Migration,
+            zoom: None,
+            scroll: BTreeMap::new(),
+            layers: Vec::new(),
+            pending: Vec::new(),
+            flash: None,
+            quit: false,
+            replication: None,
+            storage: None,
+            migrations: None,
+            workload: None,
+            lag_history: BTreeMap::new(),
+            source_errors: BTreeMap::new(),
+            timeline: VecDeque::new(),
+        }
+    }
+
+    /// The keymap mode of whatever receives keys now.
+    pub fn mode(&self) -> Mode {
+        self.layers.last().map(Layer::mode).unwrap_or(Mode::Main)
+    }
+
+    pub fn scroll_of(&self, pane: PaneId) -> usize {
+        self.scroll.get(&pane).copied().unwrap_or(0)
+    }
+
+    pub fn push_timeline(&mut self, at: Timestamp, kind: TimelineKind, text: DisplayText) {
+        self.timeline.push_front(TimelineEntry { at, kind, text });
+        self.timeline.truncate(TIMELINE_CAP);
+    }
+
+    /// The error of `source` if it has failed since its last good figure.
+    pub fn error_of(&self, source: &SourceId) -> Option<&(Timestamp, DisplayText)> {
+        self.source_errors.get(source)
+    }
+}

@@ -1,0 +1,121 @@
+//! `update`: applies one message to the model and returns the effects to carry out.
+//! Observations replace figures (keeping their times); events and errors go to the Timeline.
+
+use crate::config::keymap::Keymap;
+use crate::sources::{Observation, Payload, Severity};
+use crate::text::DisplayText;
+
+use super::input::on_key;
+use super::model::{Figure, LAG_HISTORY, Model, TimelineKind};
+use super::msg::{Cmd, Msg};
+
+/// How long a flash message stays.
+const FLASH_MS: i64 = 5_000;
+
+pub fn update(model: &mut Model, keymap: &Keymap, msg: Msg) -> Vec<Cmd> {
+    match msg {
+        Msg::Tick(now) => {
+            model.now = model.now.max(now);
+            if let Some((at, _)) = &model.flash
+                && model.now.0 - at.0 > FLASH_MS
+            {
+                model.flash = None;
+            }
+            Vec::new()
+        }
+        Msg::Observation(obs) => {
+            observe(model, obs);
+            Vec::new()
+        }
+        Msg::Key(key) => on_key(model, keymap, key),
+        Msg::Signal(name) => {
+            let text = format!("{name} received: leaving the console");
+            model.push_timeline(model.now, TimelineKind::System, DisplayText::new(&text));
+            model.quit = true;
+            vec![Cmd::Quit]
+        }
+    }
+}
+
+fn observe(model: &mut Model, obs: Observation) {
+    let Observation {
+        source,
+        at,
+        interval,
+        payload,
+    } = obs;
+    if !matches!(payload, Payload::Error(_) | Payload::Events(_)) {
+        model.source_errors.remove(&source);
+    }
+    match payload {
+        Payload::Replication(r) => {
+            for rep in &r.replicas {
+                let h = model
+                    .lag_history
+                    .entry(rep.name.as_str().to_string())
+                    .or_default();
+                h.push_back(rep.time_lag.map(|d| d.as_millis() as u64));
+                while h.len() > LAG_HISTORY {
+                    h.pop_front();
+                }
+            }
+            model.replication = Some(Figure {
+                value: r,
+                source,
+                at,
+                interval,
+            });
+        }
+        Payload::Storage(s) => {
+            model.storage = Some(Figure {
+                value: s,
+                source,
+                at,
+                interval,
+            })
+        }
+        Payload::Migrations(m) => {
+            model.migrations = Some(Figure {
+                value: m,
+                source,
+                at,
+                interval,
+            })
+        }
+        Payload::App(a) => {
+            model.workload = Some(Figure {
+                value: a,
+                source,
+                at,
+                interval,
+            })
+        }
+        Payload::Events(events) => {
+            for e in events {
+                model.push_timeline(e.at, TimelineKind::Event(e.severity), e.text);
+            }
+        }
+        Payload::Error(text) => {
+            let is_new = model
+                .source_errors
+                .get(&source)
+                .is_none_or(|(_, t)| *t != text);
+            if is_new {
+                let line = format!("{}: {}", source.0, text);
+                model.push_timeline(
+                    at,
+                    TimelineKind::Event(Severity::Crit),
+                    DisplayText::new(&line),
+                );
+            }
+            let since = model
+                .source_errors
+                .get(&source)
+                .filter(|(_, t)| *t == text)
+                .map(|(t, _)| *t);
+            model
+                .source_errors
+                .insert(source, (since.unwrap_or(at), text));
+        }
+    }
+}

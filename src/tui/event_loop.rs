@@ -1,0 +1,147 @@
+//! The event loop: keys, observations, the 1 Hz clock and signals in; one `update` per
+//! message; a frame only when something changed, at most 30 a second, in a synchronized update.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::{execute, queue};
+use futures::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until};
+
+use super::terminal::TerminalGuard;
+use super::view;
+use crate::app::{Cmd, Model, Msg, update};
+use crate::config::keymap::{KeyChord, Keymap};
+use crate::config::theme::Theme;
+use crate::sources::Observation;
+use crate::sources::sim::DrillCommand;
+use crate::time::Timestamp;
+
+/// The shortest time between two frames (30 frames a second at most).
+pub const MIN_FRAME: Duration = Duration::from_millis(33);
+
+/// What the loop talks to besides the terminal.
+pub struct LoopIo {
+    pub observations: mpsc::Receiver<Observation>,
+    pub drill: Option<mpsc::Sender<DrillCommand>>,
+}
+
+/// How the loop ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    Signal(&'static str),
+    TerminalGone,
+}
+
+/// Runs the console until quit, a signal, or the terminal going away. The terminal is
+/// restored before this returns, whichever way it ends.
+pub async fn run(
+    mut model: Model,
+    keymap: &Keymap,
+    theme: &Theme,
+    mut io: LoopIo,
+) -> io::Result<(Model, Exit)> {
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut guard = TerminalGuard::take()?;
+    let mut events = EventStream::new();
+
+    let now = Timestamp::now();
+    update(&mut model, keymap, Msg::Tick(now));
+    let to_next_second = Duration::from_millis((1000 - now.0.rem_euclid(1000)) as u64);
+    let mut clock = interval_at(Instant::now() + to_next_second, Duration::from_secs(1));
+    clock.set_missed_tick_behavior(MissedTickBehavior::Delay);
+
+    draw(&mut guard, &model, keymap, theme)?;
+    let mut last_frame = Instant::now();
+    let mut dirty = false;
+    let mut observations_open = true;
+
+    let exit = loop {
+        let frame_due = last_frame + MIN_FRAME;
+        let mut msgs: Vec<Msg> = Vec::new();
+        let mut exit: Option<Exit> = None;
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => msgs.push(Msg::Key(KeyChord::from_event(&k))),
+                Some(Ok(Event::Resize(_, _))) => dirty = true,
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => exit = Some(Exit::TerminalGone),
+            },
+            obs = io.observations.recv(), if observations_open => match obs {
+                Some(o) => {
+                    msgs.push(Msg::Observation(o));
+                    // Drain what is already queued so a burst costs one frame.
+                    while let Ok(o) = io.observations.try_recv() {
+                        msgs.push(Msg::Observation(o));
+                    }
+                }
+                None => observations_open = false,
+            },
+            _ = clock.tick() => dirty = true,
+            _ = hup.recv() => exit = Some(Exit::Signal("SIGHUP")),
+            _ = term.recv() => exit = Some(Exit::Signal("SIGTERM")),
+            _ = int.recv() => exit = Some(Exit::Signal("SIGINT")),
+            _ = sleep_until(frame_due), if dirty => {}
+        }
+        if let Some(Exit::Signal(name)) = exit {
+            update(&mut model, keymap, Msg::Signal(name));
+        }
+        if let Some(e) = exit {
+            break e;
+        }
+        let mut quit = false;
+        if !msgs.is_empty() {
+            dirty = true;
+            msgs.push(Msg::Tick(Timestamp::now()));
+        } else if dirty {
+            msgs.push(Msg::Tick(Timestamp::now()));
+        }
+        for msg in msgs {
+            for cmd in update(&mut model, keymap, msg) {
+                match cmd {
+                    Cmd::Quit => quit = true,
+                    Cmd::Drill(c) => {
+                        if let Some(tx) = &io.drill {
+                            let _ = tx.try_send(c);
+                        }
+                    }
+                }
+            }
+        }
+        if quit {
+            break Exit::Quit;
+        }
+        if dirty && Instant::now() >= last_frame + MIN_FRAME {
+            draw(&mut guard, &model, keymap, theme)?;
+            last_frame = Instant::now();
+            dirty = false;
+        }
+    };
+    drop(guard);
+    Ok((model, exit))
+}
+
+fn draw(
+    guard: &mut TerminalGuard,
+    model: &Model,
+    keymap: &Keymap,
+    theme: &Theme,
+) -> io::Result<()> {
+    let t = &mut guard.terminal;
+    queue!(
+        t.backend_mut(),
+        crossterm::terminal::BeginSynchronizedUpdate
+    )?;
+    t.draw(|f| {
+        let area = f.area();
+        view::render(model, keymap, theme, area, f.buffer_mut());
+    })?;
+    execute!(t.backend_mut(), crossterm::terminal::EndSynchronizedUpdate)?;
+    t.backend_mut().flush()
+}

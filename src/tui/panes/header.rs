@@ -1,0 +1,74 @@
+//! Header line: what is watched (scenario or target), the drill clock's speed, the
+//! operator, the run state and the UTC clock.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use crate::app::Model;
+use crate::config::theme::Theme;
+use crate::units::fmt_duration;
+
+pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
+    buf.set_style(area, theme.header);
+    let h = theme.header;
+    let mut left = vec![
+        Span::styled(" ebb ", h.add_modifier(Modifier::BOLD)),
+        Span::styled("│ ", h),
+    ];
+    match &model.drill {
+        Some(d) => {
+            left.push(Span::styled("DRILL ", h.add_modifier(Modifier::BOLD)));
+            left.push(Span::styled(format!("{} ", d.scenario), h));
+            if area.width >= 120 {
+                left.push(Span::styled(format!("— {} ", d.title), h));
+            }
+            let clock = if d.frozen {
+                "world frozen".to_string()
+            } else {
+                format!("×{}", trim_speed(d.speed))
+            };
+            left.push(Span::styled(format!("│ {clock} "), h));
+        }
+        None => left.push(Span::styled(format!("{} ", model.target), h)),
+    }
+    let up = fmt_duration(model.started_at.age_at(model.now));
+    let right = vec![
+        Span::styled(format!("│ {} ", model.operator), h),
+        Span::styled("│ run: not started ", h),
+        Span::styled(format!("│ up {up} "), h),
+        Span::styled(
+            format!("│ {} UTC ", model.now.hms()),
+            h.add_modifier(Modifier::BOLD),
+        ),
+    ];
+    let right_line = Line::from(right);
+    let rw = right_line.width() as u16;
+    Paragraph::new(Line::from(left)).render(
+        Rect {
+            width: area.width.saturating_sub(rw),
+            ..area
+        },
+        buf,
+    );
+    if rw <= area.width {
+        Paragraph::new(right_line).render(
+            Rect {
+                x: area.x + area.width - rw,
+                width: rw,
+                ..area
+            },
+            buf,
+        );
+    }
+}
+
+fn trim_speed(s: f64) -> String {
+    if (s - s.round()).abs() < 1e-9 {
+        format!("{}", s as i64)
+    } else {
+        format!("{s}")
+    }
+}

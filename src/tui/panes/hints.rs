@@ -1,0 +1,72 @@
+//! Key-hint bar, generated from the live keymap for the mode that receives keys: the
+//! pending chord's continuations while a chord is open, else the most useful actions.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use crate::action::Action;
+use crate::app::Model;
+use crate::config::keymap::Keymap;
+use crate::config::theme::Theme;
+
+/// The hint entries (keys, label) for the current mode, in the order shown.
+pub fn entries(model: &Model, keymap: &Keymap) -> Vec<(String, String)> {
+    let mode = model.mode();
+    if !model.pending.is_empty() {
+        let mut out: Vec<(String, String)> = keymap
+            .continuations(mode, &model.pending)
+            .into_iter()
+            .map(|(k, a)| {
+                (
+                    k.to_string(),
+                    a.map(|a| a.short().to_string())
+                        .unwrap_or_else(|| "…".into()),
+                )
+            })
+            .collect();
+        out.push(("esc".into(), "cancel".into()));
+        return out;
+    }
+    let mut ranked: Vec<(u8, Action)> = Action::ALL
+        .iter()
+        .filter_map(|a| a.hint_rank().map(|r| (r, *a)))
+        .collect();
+    ranked.sort();
+    ranked
+        .into_iter()
+        .filter_map(|(_, a)| {
+            let keys = keymap.keys_for(mode, a);
+            let best = keys.iter().min_by_key(|k| {
+                (
+                    k.len(),
+                    k.iter().map(|c| c.to_string().len()).sum::<usize>(),
+                )
+            })?;
+            let spelled: Vec<String> = best.iter().map(|k| k.to_string()).collect();
+            Some((spelled.join(" "), a.short().to_string()))
+        })
+        .collect()
+}
+
+pub fn render(model: &Model, keymap: &Keymap, area: Rect, theme: &Theme, buf: &mut Buffer) {
+    buf.set_style(area, theme.hint_desc);
+    let mut spans = Vec::new();
+    if !model.pending.is_empty() {
+        let typed: Vec<String> = model.pending.iter().map(|k| k.to_string()).collect();
+        spans.push(Span::styled(
+            format!(" {} … ", typed.join(" ")),
+            theme.accent,
+        ));
+    }
+    if let Some((_, msg)) = &model.flash {
+        spans.push(Span::styled(format!(" {msg} "), theme.warn));
+        spans.push(Span::raw(" "));
+    }
+    for (k, label) in entries(model, keymap) {
+        spans.push(Span::styled(format!(" {k} "), theme.hint_key));
+        spans.push(Span::styled(format!(" {label}  "), theme.hint_desc));
+    }
+    Paragraph::new(Line::from(spans)).render(area, buf);
+}

@@ -1,0 +1,173 @@
+//! Migration pane: each running migration with rows done/total, a percent bar, rows/s,
+//! ETA and the first reason it is held.
+
+use std::time::Duration;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::{Freshness, error_line, fit, frame, mark, put, rfit, waiting};
+use crate::app::{Model, PaneId};
+use crate::config::theme::Theme;
+use crate::sources::{MigrationPhase, MigrationStatus};
+use crate::units::{fmt_count, fmt_duration, fmt_short_count};
+
+pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
+    let fig = model.migrations.as_ref();
+    let fresh = Freshness::of(model, fig);
+    let subtitle = fig
+        .map(|f| format!("schema {}", f.value.schema_version))
+        .unwrap_or_default();
+    let when = fig.map(|f| format!("{} · {}", f.source.0, f.at.hms()));
+    let inner = frame(
+        area,
+        buf,
+        theme,
+        PaneId::Migration,
+        focused,
+        &subtitle,
+        &fresh,
+        when,
+    );
+    let Some(fig) = fig else {
+        return waiting(buf, inner, theme, "migration progress");
+    };
+    let mut y = 0;
+    if let Some(l) = error_line(&fresh, theme) {
+        put(buf, inner, y, &l);
+        y += 1;
+    }
+    if fig.value.migrations.is_empty() {
+        put(
+            buf,
+            inner,
+            y,
+            &Line::styled("no migration running", theme.muted),
+        );
+        return;
+    }
+    let start = model
+        .scroll_of(PaneId::Migration)
+        .min(fig.value.migrations.len().saturating_sub(1));
+    for m in fig.value.migrations.iter().skip(start) {
+        if y >= inner.height {
+            break;
+        }
+        y = migration_rows(m, &fresh, theme, inner, y, buf);
+    }
+}
+
+fn phase_label(m: &MigrationStatus) -> (&'static str, &'static str) {
+    match m.phase {
+        MigrationPhase::Running => (mark::RUNNING, "running"),
+        MigrationPhase::Throttled => (mark::PAUSED, "throttled"),
+        MigrationPhase::Paused => (mark::PAUSED, "paused"),
+        MigrationPhase::Failed => (mark::CRIT, "failed"),
+        MigrationPhase::Done => (mark::OK, "done"),
+        MigrationPhase::RolledBack => (mark::OK, "rolled back"),
+    }
+}
+
+fn migration_rows(
+    m: &MigrationStatus,
+    fresh: &Freshness,
+    theme: &Theme,
+    area: Rect,
+    mut y: u16,
+    buf: &mut Buffer,
+) -> u16 {
+    let (sym, label) = phase_label(m);
+    let phase_style = match m.phase {
+        MigrationPhase::Running | MigrationPhase::Done | MigrationPhase::RolledBack => theme.ok,
+        MigrationPhase::Throttled | MigrationPhase::Paused => theme.warn,
+        MigrationPhase::Failed => theme.crit,
+    };
+    let phase_style = fresh.figure_style(theme, phase_style);
+    let fig_style = fresh.figure_style(theme, theme.base);
+    let ratio = if m.rows_total == 0 {
+        1.0
+    } else {
+        m.rows_done as f64 / m.rows_total as f64
+    };
+    let remaining = m.rows_total.saturating_sub(m.rows_done);
+    let eta = if m.phase == MigrationPhase::Done {
+        "done".to_string()
+    } else if m.rows_per_sec >= 1.0 {
+        format!(
+            "ETA {}",
+            fmt_duration(Duration::from_secs_f64(remaining as f64 / m.rows_per_sec))
+        )
+    } else {
+        "ETA —".to_string()
+    };
+    let wide = area.width >= 70;
+    let mut spans = vec![
+        Span::styled(format!("{sym} "), phase_style),
+        Span::styled(
+            fit(m.name.as_str(), if wide { 22 } else { 16 }),
+            theme.accent,
+        ),
+        Span::styled(fit(label, 11), phase_style),
+        Span::styled(rfit(&format!("{:.1}%", ratio * 100.0), 6), fig_style),
+    ];
+    if wide {
+        spans.push(Span::styled(
+            format!(
+                "  {} / {} rows",
+                fmt_count(m.rows_done),
+                fmt_count(m.rows_total)
+            ),
+            fig_style,
+        ));
+    }
+    spans.push(Span::styled(
+        format!("  {} rows/s", fmt_short_count(m.rows_per_sec)),
+        fig_style,
+    ));
+    spans.push(Span::styled(format!("  {eta}"), fig_style));
+    if wide {
+        spans.push(Span::styled(
+            format!("  batch {}", fmt_count(m.batch_size)),
+            theme.muted,
+        ));
+    }
+    put(buf, area, y, &Line::from(spans));
+    y += 1;
+    if y < area.height {
+        let width = area.width.saturating_sub(2) as usize;
+        let (done, todo) = super::bar(ratio, width);
+        put(
+            buf,
+            area,
+            y,
+            &Line::from(vec![
+                Span::raw("  "),
+                Span::styled(done, fresh.figure_style(theme, phase_style)),
+                Span::styled(todo, theme.gauge_bg),
+            ]),
+        );
+        y += 1;
+    }
+    let reason = m
+        .throttle
+        .as_ref()
+        .map(|t| (format!("held: {t}"), theme.warn))
+        .or_else(|| {
+            m.error
+                .as_ref()
+                .map(|e| (format!("error: {e}"), theme.crit))
+        });
+    if let Some((text, style)) = reason
+        && y < area.height
+    {
+        put(
+            buf,
+            area,
+            y,
+            &Line::from(vec![Span::raw("  "), Span::styled(text, style)]),
+        );
+        y += 1;
+    }
+    y
+}

@@ -1,0 +1,218 @@
+//! One file per pane, each `render(&Model, Rect, &Theme, focused, &mut Buffer)`, plus the
+//! shared frame: title, focus, and the freshness of the figures (current, stale, error).
+
+pub mod header;
+pub mod hints;
+pub mod migration;
+pub mod plan;
+pub mod replication;
+pub mod storage;
+pub mod timeline;
+pub mod workload;
+
+use std::time::Duration;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Widget};
+
+use crate::app::{Figure, Model, PaneId};
+use crate::config::theme::Theme;
+use crate::units::fmt_duration;
+
+/// State marks: every state has a symbol, so nothing depends on colour alone.
+pub mod mark {
+    pub const OK: &str = "✓";
+    pub const WARN: &str = "▲";
+    pub const CRIT: &str = "✖";
+    pub const IDLE: &str = "◌";
+    pub const STALE: &str = "?";
+    pub const PAUSED: &str = "‖";
+    pub const RUNNING: &str = "▶";
+    pub const PENDING: &str = "○";
+}
+
+/// How current a pane's figures are.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Freshness {
+    /// No figure yet.
+    Waiting,
+    Current,
+    Stale(Duration),
+    /// The source failed; `age` is of the last good figure, if any.
+    Failed {
+        error: String,
+        age: Option<Duration>,
+    },
+}
+
+impl Freshness {
+    pub fn of<T>(model: &Model, fig: Option<&Figure<T>>) -> Freshness {
+        let Some(fig) = fig else {
+            return Freshness::Waiting;
+        };
+        if let Some((_, err)) = model.error_of(&fig.source) {
+            return Freshness::Failed {
+                error: err.as_str().to_string(),
+                age: Some(fig.at.age_at(model.now)),
+            };
+        }
+        match fig.stale_age(model.now) {
+            Some(age) => Freshness::Stale(age),
+            None => Freshness::Current,
+        }
+    }
+
+    /// The style figures are drawn in: the stale style unless current.
+    pub fn figure_style(&self, theme: &Theme, current: Style) -> Style {
+        match self {
+            Freshness::Current => current,
+            _ => theme.stale,
+        }
+    }
+
+    pub fn is_current(&self) -> bool {
+        matches!(self, Freshness::Current)
+    }
+}
+
+/// Draws the pane's border and titles; returns the inner area.
+pub fn frame(
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+    pane: PaneId,
+    focused: bool,
+    subtitle: &str,
+    freshness: &Freshness,
+    when: Option<String>,
+) -> Rect {
+    let (border, title_style) = if focused {
+        (theme.border_focus, theme.title_focus)
+    } else {
+        (theme.border, theme.title)
+    };
+    let number = pane.index() + 1;
+    let mut left = vec![
+        Span::styled(format!(" {number} "), title_style),
+        Span::styled(pane.title(), title_style),
+    ];
+    if !subtitle.is_empty() {
+        left.push(Span::styled(format!(" · {subtitle}"), theme.muted));
+    }
+    left.push(Span::raw(" "));
+    let right: Line = match freshness {
+        Freshness::Waiting => Line::from(Span::styled(" waiting for first figures ", theme.muted)),
+        Freshness::Current => Line::from(Span::styled(
+            format!(" {} ", when.unwrap_or_default()),
+            theme.muted,
+        )),
+        Freshness::Stale(age) => Line::from(Span::styled(
+            format!(" {} STALE · {} old ", mark::STALE, fmt_duration(*age)),
+            theme.warn,
+        )),
+        Freshness::Failed { age, .. } => {
+            let age = age
+                .map(|a| format!(" · last good {} ago", fmt_duration(a)))
+                .unwrap_or_default();
+            Line::from(Span::styled(
+                format!(" {} SOURCE DOWN{age} ", mark::CRIT),
+                theme.crit,
+            ))
+        }
+    };
+    let block = Block::bordered()
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Rounded
+        })
+        .border_style(border)
+        .title_top(Line::from(left))
+        .title_top(right.right_aligned());
+    let inner = block.inner(area);
+    block.render(area, buf);
+    inner
+}
+
+/// Writes one line at row `y` of `area`, clipped to its width.
+pub fn put(buf: &mut Buffer, area: Rect, y: u16, line: &Line) {
+    if y < area.height {
+        buf.set_line(area.x, area.y + y, line, area.width);
+    }
+}
+
+/// Left-pads or truncates `s` to exactly `w` display columns.
+pub fn fit(s: &str, w: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let mut out = String::new();
+    let mut used = 0;
+    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if total > w && used + cw + 1 > w {
+            out.push('…');
+            used += 1;
+            break;
+        }
+        if used + cw > w {
+            break;
+        }
+        out.push(c);
+        used += cw;
+    }
+    while used < w {
+        out.push(' ');
+        used += 1;
+    }
+    out
+}
+
+/// Right-aligns `s` in `w` columns (no truncation of short figures).
+pub fn rfit(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    if n >= w {
+        s.to_string()
+    } else {
+        format!("{}{s}", " ".repeat(w - n))
+    }
+}
+
+/// A horizontal bar of `width` cells, `ratio` filled.
+pub fn bar(ratio: f64, width: usize) -> (String, String) {
+    let ratio = if ratio.is_finite() {
+        ratio.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let filled = ((ratio * width as f64).round() as usize).min(width);
+    ("█".repeat(filled), "░".repeat(width - filled))
+}
+
+/// The inner message shown before a source's first figures.
+pub fn waiting(buf: &mut Buffer, area: Rect, theme: &Theme, what: &str) {
+    put(
+        buf,
+        area,
+        0,
+        &Line::from(Span::styled(format!("waiting for {what}…"), theme.muted)),
+    );
+}
+
+/// The first visible row given a scroll offset, keeping the last page full.
+pub fn first_row(scroll: usize, len: usize, visible: usize) -> usize {
+    scroll.min(len.saturating_sub(visible))
+}
+
+/// For a failed source: the error line at the top of the pane.
+pub fn error_line(freshness: &Freshness, theme: &Theme) -> Option<Line<'static>> {
+    match freshness {
+        Freshness::Failed { error, .. } => Some(Line::from(vec![
+            Span::styled(format!("{} ", mark::CRIT), theme.crit),
+            Span::styled(error.clone(), theme.crit),
+        ])),
+        _ => None,
+    }
+}

@@ -1,0 +1,159 @@
+//! Replication pane: per replica, time and byte lag against thresholds, its state, and a
+//! sparkline of recent lag. "idle" (nothing outstanding) is shown apart from "0 lag".
+
+use std::time::Duration;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Sparkline, Widget};
+
+use super::{Freshness, error_line, first_row, fit, frame, mark, put, rfit, waiting};
+use crate::app::{Model, PaneId};
+use crate::config::theme::Theme;
+use crate::sources::{ReplicaState, ReplicaStatus};
+use crate::units::{fmt_bytes, fmt_duration, fmt_rate};
+
+/// Time lag above which a replica is shown as a warning.
+pub const LAG_WARN: Duration = Duration::from_secs(5);
+/// Time lag above which a replica is shown as critical.
+pub const LAG_CRIT: Duration = Duration::from_secs(30);
+
+/// The mark, word and style of a replica's lag.
+pub fn lag_class(r: &ReplicaStatus, theme: &Theme) -> (&'static str, String, Style) {
+    match (r.state, r.time_lag) {
+        (ReplicaState::Disconnected, _) => (mark::CRIT, "disconnected".into(), theme.crit),
+        (_, None) => (mark::IDLE, "idle".into(), theme.idle),
+        (_, Some(l)) if l >= LAG_CRIT => (mark::CRIT, fmt_duration(l), theme.crit),
+        (_, Some(l)) if l >= LAG_WARN => (mark::WARN, fmt_duration(l), theme.warn),
+        (_, Some(l)) => (mark::OK, fmt_duration(l), theme.ok),
+    }
+}
+
+fn state_word(r: &ReplicaStatus) -> &'static str {
+    if r.replay_paused {
+        return "replay paused";
+    }
+    match r.state {
+        ReplicaState::Streaming => "streaming",
+        ReplicaState::Catchup => "catchup",
+        ReplicaState::Stalled => "apply stalled",
+        ReplicaState::Disconnected => "disconnected",
+    }
+}
+
+pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
+    let fig = model.replication.as_ref();
+    let fresh = Freshness::of(model, fig);
+    let subtitle = fig
+        .map(|f| {
+            format!(
+                "{} · WAL {}",
+                f.value.primary,
+                fmt_rate(f.value.wal_bytes_per_sec)
+            )
+        })
+        .unwrap_or_default();
+    let when = fig.map(|f| format!("{} · {}", f.source.0, f.at.hms()));
+    let inner = frame(
+        area,
+        buf,
+        theme,
+        PaneId::Replication,
+        focused,
+        &subtitle,
+        &fresh,
+        when,
+    );
+    let Some(fig) = fig else {
+        return waiting(buf, inner, theme, "replication figures");
+    };
+    let mut y = 0;
+    if let Some(l) = error_line(&fresh, theme) {
+        put(buf, inner, y, &l);
+        y += 1;
+    }
+    let wide = inner.width >= 60;
+    let name_w = 12;
+    let state_w = 14;
+    let fixed = 2 + name_w + state_w + 10 + 12;
+    let header = if wide {
+        format!(
+            "  {}{}{}{}  history",
+            fit("replica", name_w),
+            fit("state", state_w),
+            rfit("time lag", 10),
+            rfit("byte lag", 12)
+        )
+    } else {
+        format!(
+            "  {}{}{}",
+            fit("replica", name_w),
+            rfit("lag", 10),
+            rfit("bytes", 12)
+        )
+    };
+    put(buf, inner, y, &Line::styled(header, theme.muted));
+    y += 1;
+    let rows = (inner.height.saturating_sub(y)) as usize;
+    let start = first_row(
+        model.scroll_of(PaneId::Replication),
+        fig.value.replicas.len(),
+        rows,
+    );
+    for r in fig.value.replicas.iter().skip(start) {
+        if y >= inner.height {
+            break;
+        }
+        let (sym, lag, style) = lag_class(r, theme);
+        let style = fresh.figure_style(theme, style);
+        let mut spans = vec![
+            Span::styled(format!("{sym} "), style),
+            Span::styled(fit(r.name.as_str(), name_w), theme.accent),
+        ];
+        if wide {
+            let state_style = match r.state {
+                ReplicaState::Streaming | ReplicaState::Catchup if !r.replay_paused => theme.muted,
+                _ => theme.warn,
+            };
+            spans.push(Span::styled(
+                fit(state_word(r), state_w),
+                fresh.figure_style(theme, state_style),
+            ));
+        }
+        spans.push(Span::styled(rfit(&lag, 10), style));
+        spans.push(Span::styled(
+            rfit(&fmt_bytes(r.byte_lag), 12),
+            fresh.figure_style(theme, theme.base),
+        ));
+        put(buf, inner, y, &Line::from(spans));
+        if wide && inner.width as usize > fixed + 4 {
+            let spark_w = inner.width as usize - fixed - 2;
+            let hist = model.lag_history.get(r.name.as_str());
+            let data: Vec<Option<u64>> = hist
+                .map(|h| h.iter().rev().take(spark_w).rev().copied().collect())
+                .unwrap_or_default();
+            let peak = data.iter().flatten().copied().max().unwrap_or(0);
+            let spark_area = Rect {
+                x: inner.x + fixed as u16 + 2,
+                y: inner.y + y,
+                width: spark_w as u16,
+                height: 1,
+            };
+            Sparkline::default()
+                .data(data.iter().map(|v| v.unwrap_or(0)))
+                .max(peak.max(LAG_WARN.as_millis() as u64))
+                .style(fresh.figure_style(
+                    theme,
+                    if peak >= LAG_WARN.as_millis() as u64 {
+                        theme.warn
+                    } else {
+                        theme.sparkline
+                    },
+                ))
+                .render(spark_area, buf);
+        }
+        y += 1;
+    }
+}

@@ -1,0 +1,172 @@
+//! Storage pane: per volume a used/capacity gauge, growth rate and time to full; the WAL
+//! each replication slot retains; the state of volume snapshots.
+
+use std::time::Duration;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::{Freshness, bar, error_line, first_row, fit, frame, mark, put, rfit, waiting};
+use crate::app::{Model, PaneId};
+use crate::config::theme::Theme;
+use crate::sources::{SnapshotState, VolumeStatus};
+use crate::units::{fmt_bytes, fmt_duration, fmt_rate};
+
+/// Usage at which a volume is a warning, and critical.
+pub const USAGE_WARN: f64 = 0.80;
+pub const USAGE_CRIT: f64 = 0.90;
+/// A slot retaining more than this is a warning.
+pub const SLOT_WARN_BYTES: u64 = 1 << 30;
+
+fn usage_class(v: &VolumeStatus, theme: &Theme) -> (&'static str, Style) {
+    let ratio = ratio(v);
+    if ratio >= USAGE_CRIT {
+        (mark::CRIT, theme.crit)
+    } else if ratio >= USAGE_WARN {
+        (mark::WARN, theme.warn)
+    } else {
+        (mark::OK, theme.ok)
+    }
+}
+
+fn ratio(v: &VolumeStatus) -> f64 {
+    if v.capacity_bytes == 0 {
+        0.0
+    } else {
+        v.used_bytes as f64 / v.capacity_bytes as f64
+    }
+}
+
+/// Time until the volume is full at its current growth, if it is growing.
+pub fn time_to_full(v: &VolumeStatus) -> Option<Duration> {
+    let free = v.capacity_bytes.saturating_sub(v.used_bytes) as f64;
+    (v.growth_bytes_per_sec > 0.0)
+        .then(|| Duration::from_secs_f64((free / v.growth_bytes_per_sec).min(1e9)))
+}
+
+pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
+    let fig = model.storage.as_ref();
+    let fresh = Freshness::of(model, fig);
+    let when = fig.map(|f| format!("{} · {}", f.source.0, f.at.hms()));
+    let inner = frame(area, buf, theme, PaneId::Storage, focused, "", &fresh, when);
+    let Some(fig) = fig else {
+        return waiting(buf, inner, theme, "storage figures");
+    };
+    let s = &fig.value;
+    let wide = inner.width >= 70;
+    let mut lines: Vec<Line> = Vec::new();
+    for v in &s.volumes {
+        let (sym, style) = usage_class(v, theme);
+        let style = fresh.figure_style(theme, style);
+        let fig_style = fresh.figure_style(theme, theme.base);
+        let gauge_w = if wide { 20 } else { 10 };
+        let (done, todo) = bar(ratio(v), gauge_w);
+        let ttf = match time_to_full(v) {
+            Some(_) if v.used_bytes >= v.capacity_bytes => ("FULL".to_string(), theme.crit),
+            Some(d) if d < Duration::from_secs(3600) => {
+                (format!("full in {}", fmt_duration(d)), theme.crit)
+            }
+            Some(d) => (format!("full in {}", fmt_duration(d)), theme.muted),
+            None => ("not growing".to_string(), theme.muted),
+        };
+        let growth = if v.growth_bytes_per_sec >= 0.0 {
+            format!("+{}", fmt_rate(v.growth_bytes_per_sec))
+        } else {
+            format!("-{}", fmt_rate(-v.growth_bytes_per_sec))
+        };
+        let mut spans = vec![
+            Span::styled(format!("{sym} "), style),
+            Span::styled(
+                fit(v.name.as_str(), if wide { 20 } else { 14 }),
+                theme.accent,
+            ),
+            Span::styled(done, style),
+            Span::styled(todo, theme.gauge_bg),
+            Span::styled(rfit(&format!("{:.1}%", ratio(v) * 100.0), 7), style),
+        ];
+        if wide {
+            spans.push(Span::styled(
+                format!(
+                    "  {} / {}",
+                    fmt_bytes(v.used_bytes),
+                    fmt_bytes(v.capacity_bytes)
+                ),
+                fig_style,
+            ));
+        }
+        spans.push(Span::styled(format!("  {growth}"), fig_style));
+        spans.push(Span::styled(
+            format!("  {}", ttf.0),
+            fresh.figure_style(theme, ttf.1),
+        ));
+        lines.push(Line::from(spans));
+    }
+    if !s.slots.is_empty() {
+        lines.push(Line::styled("replication slots", theme.muted));
+        for slot in &s.slots {
+            let (sym, style) = if slot.wal_status.as_str() == "lost" {
+                (mark::CRIT, theme.crit)
+            } else if slot.retained_bytes >= SLOT_WARN_BYTES {
+                (mark::WARN, theme.warn)
+            } else {
+                (mark::OK, theme.ok)
+            };
+            let style = fresh.figure_style(theme, style);
+            let active = if slot.active { "active" } else { "INACTIVE" };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{sym} "), style),
+                Span::styled(
+                    fit(slot.name.as_str(), if wide { 20 } else { 14 }),
+                    theme.accent,
+                ),
+                Span::styled(
+                    fit(active, 9),
+                    if slot.active { theme.muted } else { theme.warn },
+                ),
+                Span::styled(format!("retains {}", fmt_bytes(slot.retained_bytes)), style),
+                Span::styled(format!("  wal {}", slot.wal_status), theme.muted),
+            ]));
+        }
+    }
+    if !s.snapshots.is_empty() {
+        lines.push(Line::styled("snapshots", theme.muted));
+        for snap in &s.snapshots {
+            let (sym, word, style) = match snap.state {
+                SnapshotState::Ready => (mark::OK, "ready", theme.ok),
+                SnapshotState::Pending => (mark::RUNNING, "pending", theme.warn),
+                SnapshotState::Failed => (mark::CRIT, "failed", theme.crit),
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{sym} "), fresh.figure_style(theme, style)),
+                Span::styled(
+                    fit(snap.name.as_str(), if wide { 20 } else { 14 }),
+                    theme.accent,
+                ),
+                Span::styled(fit(word, 9), fresh.figure_style(theme, style)),
+                Span::styled(
+                    format!(
+                        "of {} · {} ago",
+                        snap.volume,
+                        fmt_duration(snap.created_at.age_at(model.now))
+                    ),
+                    theme.muted,
+                ),
+            ]));
+        }
+    } else {
+        lines.push(Line::styled("snapshots: none taken", theme.muted));
+    }
+    let mut y = 0;
+    if let Some(l) = error_line(&fresh, theme) {
+        put(buf, inner, y, &l);
+        y += 1;
+    }
+    let rows = inner.height.saturating_sub(y) as usize;
+    let start = first_row(model.scroll_of(PaneId::Storage), lines.len(), rows);
+    for line in lines.iter().skip(start).take(rows) {
+        put(buf, inner, y, line);
+        y += 1;
+    }
+}
