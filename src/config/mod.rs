@@ -29,3 +29,6 @@ pub fn theme_by_name(_n: &str) -> Result<theme::Theme, diag::LocatedError> {
 pub fn keymap_by_name(_n: &str) -> Result<keymap::Keymap, diag::LocatedError> {
     Ok(keymap::Keymap::stub())
 }
+pub fn preset_theme_names() -> &'static [&'static str] {
+    &["dark", "light", "high-contrast", "colorblind", "mono"]
+}

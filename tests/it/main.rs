@@ -1,1 +1,4 @@
+//! One integration-test binary (link time): modules per area.
 
+mod screenshots;
+mod ui;

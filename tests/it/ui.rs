@@ -1,0 +1,165 @@
+//! Rendering snapshots on ratatui's TestBackend: every pane, whole screens at 160x48,
+//! 80x24 and below the minimum size, and whole-app flows driven by injected keys.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyModifiers};
+use ebb::app::{Model, Msg, PaneId, update};
+use ebb::cli::screenshot::{SCREENSHOT_EPOCH, model_at, render_buffer};
+use ebb::config::keymap::{KeyChord, Keymap};
+use ebb::config::theme::Theme;
+use ebb::config::{keymap_by_name, theme_by_name};
+use ebb::plan::PlanOutline;
+use ebb::tui::{panes, view};
+use ebb::world::Scenario;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+fn setup(at: u64) -> (Model, Keymap, Theme) {
+    let keymap = keymap_by_name("default").unwrap();
+    let theme = theme_by_name("dark").unwrap();
+    let scenario = Scenario::load("backfill-slot-fill").unwrap();
+    let plan = PlanOutline::builtin("backfill-slot-fill.toml").unwrap().unwrap();
+    let model = model_at(&scenario, Some(plan), 42, at, "oncall", &keymap);
+    (model, keymap, theme)
+}
+
+fn screen(model: &Model, keymap: &Keymap, theme: &Theme, w: u16, h: u16) -> TestBackend {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| view::render(model, keymap, theme, f.area(), f.buffer_mut())).unwrap();
+    term.backend().clone()
+}
+
+fn text(buf: &Buffer) -> String {
+    let a = buf.area;
+    let mut s = String::new();
+    for y in 0..a.height {
+        for x in 0..a.width {
+            s.push_str(buf[(x, y)].symbol());
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn key(model: &mut Model, keymap: &Keymap, code: KeyCode) {
+    update(model, keymap, Msg::Key(KeyChord { code, mods: KeyModifiers::NONE }));
+}
+
+fn ch(model: &mut Model, keymap: &Keymap, c: char) {
+    key(model, keymap, KeyCode::Char(c));
+}
+
+#[test]
+fn whole_screen_160x48() {
+    let (m, k, t) = setup(300);
+    insta::assert_snapshot!(screen(&m, &k, &t, 160, 48));
+}
+
+#[test]
+fn whole_screen_80x24() {
+    let (m, k, t) = setup(300);
+    insta::assert_snapshot!(screen(&m, &k, &t, 80, 24));
+}
+
+#[test]
+fn below_minimum_size() {
+    let (m, k, t) = setup(300);
+    let out = screen(&m, &k, &t, 60, 15);
+    insta::assert_snapshot!(out);
+    assert!(text(out.buffer()).contains("ebb needs a larger terminal"));
+}
+
+#[test]
+fn first_second_already_shows_figures() {
+    let (m, k, t) = setup(1);
+    let out = text(&render_buffer(&m, &k, &t, 160, 48));
+    assert!(!out.contains("waiting for"), "{out}");
+}
+
+#[test]
+fn each_pane() {
+    let (m, _, t) = setup(600);
+    for pane in PaneId::ALL {
+        let area = Rect::new(0, 0, 100, 14);
+        let mut buf = Buffer::empty(area);
+        let focused = pane == PaneId::Replication;
+        match pane {
+            PaneId::Migration => panes::migration::render(&m, area, &t, focused, &mut buf),
+            PaneId::Replication => panes::replication::render(&m, area, &t, focused, &mut buf),
+            PaneId::Storage => panes::storage::render(&m, area, &t, focused, &mut buf),
+            PaneId::Workload => panes::workload::render(&m, area, &t, focused, &mut buf),
+            PaneId::Plan => panes::plan::render(&m, area, &t, focused, &mut buf),
+            PaneId::Timeline => panes::timeline::render(&m, area, &t, focused, &mut buf),
+        }
+        insta::assert_snapshot!(format!("pane_{}", pane.title().to_lowercase()), text(&buf));
+    }
+}
+
+#[test]
+fn stale_figures_show_their_age() {
+    let (mut m, k, t) = setup(300);
+    let later = SCREENSHOT_EPOCH.add(Duration::from_secs(300 + 15));
+    update(&mut m, &k, Msg::Tick(later));
+    let out = text(&render_buffer(&m, &k, &t, 160, 48));
+    assert!(out.contains("STALE · 15s old"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn keys_focus_zoom_help_palette() {
+    let (mut m, k, t) = setup(300);
+    assert_eq!(m.focus, PaneId::Migration);
+    key(&mut m, &k, KeyCode::Tab);
+    assert_eq!(m.focus, PaneId::Replication);
+    ch(&mut m, &k, 'z');
+    assert_eq!(m.zoom, Some(PaneId::Replication));
+    insta::assert_snapshot!("zoomed_replication", text(&render_buffer(&m, &k, &t, 120, 30)));
+    ch(&mut m, &k, 'z');
+    assert_eq!(m.zoom, None);
+
+    ch(&mut m, &k, '?');
+    let out = text(&render_buffer(&m, &k, &t, 160, 48));
+    assert!(out.contains("Keys · keymap default"), "{out}");
+    insta::assert_snapshot!("help_overlay", out);
+    key(&mut m, &k, KeyCode::Esc);
+    assert!(m.layers.is_empty());
+
+    ch(&mut m, &k, ':');
+    for c in "freeze".chars() {
+        ch(&mut m, &k, c);
+    }
+    insta::assert_snapshot!("palette_freeze", text(&render_buffer(&m, &k, &t, 160, 48)));
+    key(&mut m, &k, KeyCode::Enter);
+    assert!(m.layers.is_empty());
+    assert!(m.drill.as_ref().unwrap().frozen);
+    assert!(m.timeline.front().unwrap().text.as_str().contains("drill.freeze"));
+}
+
+#[test]
+fn pending_chord_shows_its_continuations() {
+    let (mut m, k, t) = setup(300);
+    ch(&mut m, &k, 'g');
+    assert_eq!(m.pending.len(), 1);
+    let out = text(&render_buffer(&m, &k, &t, 160, 48));
+    let hint = out.lines().last().unwrap();
+    assert!(hint.contains("g …"), "{hint}");
+    assert!(hint.contains("cancel"), "{hint}");
+    key(&mut m, &k, KeyCode::Esc);
+    assert!(m.pending.is_empty());
+}
+
+#[test]
+fn scrolling_stops_at_the_last_row() {
+    let (mut m, k, _) = setup(900);
+    ch(&mut m, &k, '6');
+    assert_eq!(m.focus, PaneId::Timeline);
+    for _ in 0..10_000 {
+        key(&mut m, &k, KeyCode::Down);
+    }
+    assert_eq!(m.scroll_of(PaneId::Timeline), m.timeline.len() - 1);
+    key(&mut m, &k, KeyCode::Home);
+    assert_eq!(m.scroll_of(PaneId::Timeline), 0);
+}
