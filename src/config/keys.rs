@@ -100,6 +100,11 @@ impl KeyChord {
         // A lone "-" (or "ctrl--") is the minus key, not a modifier separator.
         while let Some((head, tail)) = rest.split_once('-') {
             if tail.is_empty() {
+                if is_modifier(head) {
+                    return Err(format!(
+                        "`{s}` has no key after the modifier (the minus key is `{s}-`)"
+                    ));
+                }
                 break;
             }
             let m = match head.to_ascii_lowercase().as_str() {
@@ -125,19 +130,31 @@ impl KeyChord {
         let code = match (chars.next(), chars.next()) {
             (Some(c), None) => {
                 if c.is_control() || c == ' ' {
-                    return Err(format!("key `{s}`: write whitespace and control keys by name (space, tab, enter)"));
+                    return Err(format!(
+                        "key `{s}`: write whitespace and control keys by name (space, tab, enter)"
+                    ));
                 }
                 KeyCode::Char(c)
             }
             _ => named_key(rest).ok_or_else(|| {
-                format!(
-                    "unknown key `{rest}` in `{s}`; expected a single character, f1–f12 or one of {}",
-                    NAMED.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-                )
+                let lower = rest.to_ascii_lowercase();
+                match crate::config::suggest::closest(&lower, NAMED.iter().map(|(n, _)| *n)) {
+                    Some(near) => format!("unknown key `{rest}`; did you mean `{near}`?"),
+                    None => format!(
+                        "unknown key `{rest}`; expected a single character, a key name or f1–f12"
+                    ),
+                }
             })?,
         };
         Ok(KeyChord::new(code, mods))
     }
+}
+
+fn is_modifier(s: &str) -> bool {
+    matches!(
+        s.to_ascii_lowercase().as_str(),
+        "ctrl" | "control" | "alt" | "meta" | "shift"
+    )
 }
 
 fn named_key(name: &str) -> Option<KeyCode> {
