@@ -35,6 +35,9 @@ impl Catalog {
     /// The file for `name`: the user's own if it exists and is not in `skip` (file names
     /// already in an `extends` chain, so a user `dark` can extend the preset `dark`), else the preset.
     pub fn find(&self, name: &str, skip: &[String]) -> Result<Option<SourceFile>, LocatedError> {
+        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+            return Ok(None); // a name, not a path
+        }
         if let Some(p) = self.user_path(name)
             && !skip.contains(&p.display().to_string())
         {

@@ -73,14 +73,14 @@ pub enum Lookup {
     NoMatch,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct ModeMap {
     /// Every binding, in file order (base first, then overlays), for help and hints.
     bindings: Vec<(Vec<KeyChord>, Action)>,
     trie: HashMap<KeyChord, Node>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Node {
     Leaf(Action),
     Branch(HashMap<KeyChord, Node>),
@@ -128,10 +128,22 @@ fn insert(level: &mut HashMap<KeyChord, Node>, keys: &[KeyChord], action: Action
 }
 
 /// Key bindings for every mode, ready for lookup.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Keymap {
     name: String,
     modes: Vec<ModeMap>,
+}
+
+impl Default for Keymap {
+    /// The shipped default keymap; if that could not load, an empty one.
+    fn default() -> Keymap {
+        crate::config::keymap_by_name(crate::config::presets::DEFAULT_KEYMAP).unwrap_or_else(|_| {
+            Keymap {
+                name: "empty".to_string(),
+                modes: Mode::ALL.iter().map(|_| ModeMap::default()).collect(),
+            }
+        })
+    }
 }
 
 impl Keymap {
@@ -214,9 +226,10 @@ struct Binding {
 #[derive(Debug)]
 pub(crate) struct Layer {
     file: SourceFile,
-    name: Option<String>,
+    name: Option<Spanned<String>>,
     extends: Option<Spanned<String>>,
-    modes: Vec<(Mode, Vec<Binding>)>,
+    /// Each mode table with the span of its name, in file order.
+    modes: Vec<(Mode, Range<usize>, Vec<Binding>)>,
 }
 
 /// A top-level entry of a keymap file: `name`/`extends` strings, or a mode table.
@@ -276,7 +289,7 @@ impl Layer {
         for (key, item) in entries {
             let item_span = item.span();
             match (key.get_ref().as_str(), item.into_inner()) {
-                ("name", TopItem::Str(s)) => layer.name = Some(s),
+                ("name", TopItem::Str(s)) => layer.name = Some(Spanned::new(item_span, s)),
                 ("extends", TopItem::Str(s)) => {
                     if s.trim().is_empty() {
                         return Err(layer.file.error_at(
@@ -299,7 +312,7 @@ impl Layer {
                         return Err(layer.unknown_mode(&key));
                     };
                     let bindings = layer.bindings(mode, table)?;
-                    layer.modes.push((mode, bindings));
+                    layer.modes.push((mode, key.span(), bindings));
                 }
                 (_, TopItem::Str(_)) => {
                     if Mode::from_name(key.get_ref()).is_some() {
@@ -456,15 +469,22 @@ impl Layer {
         Ok(keys)
     }
 
-    /// Rejects `extends` (an overlay applies to the selected keymap and cannot choose another).
-    pub(crate) fn forbid_extends(&self, why: &str) -> Result<(), LocatedError> {
-        match &self.extends {
-            Some(e) => Err(self.file.error_at(
+    /// Rejects `extends` and `name`: an overlay adjusts the selected keymap, it cannot pick
+    /// another one or rename it.
+    pub(crate) fn check_overlay(&self) -> Result<(), LocatedError> {
+        let why = "keymap.toml adjusts the selected keymap; choose the base with --keymap NAME or keymaps/NAME.toml";
+        match (&self.extends, &self.name) {
+            (Some(e), _) => Err(self.file.error_at(
                 e.span(),
                 format!("`extends` is not allowed here: {why}"),
                 None,
             )),
-            None => Ok(()),
+            (None, Some(n)) => Err(self.file.error_at(
+                n.span(),
+                format!("`name` is not allowed here: {why}"),
+                None,
+            )),
+            (None, None) => Ok(()),
         }
     }
 }
@@ -493,7 +513,7 @@ fn tokens(s: &str) -> Vec<(usize, &str)> {
 
 /// Applies a layer's bindings over `modes` (the overlay rules in the module docs).
 fn apply(modes: &mut [Vec<(Vec<KeyChord>, Action)>], layer: &Layer) {
-    for (mode, bindings) in &layer.modes {
+    for (mode, _, bindings) in &layer.modes {
         let Some(list) = modes.get_mut(mode.index()) else {
             continue;
         };
@@ -520,10 +540,10 @@ pub(crate) fn resolve(
 ) -> Result<Keymap, LocatedError> {
     let mut chain: Vec<Layer> = catalog::chain(top, catalog)?;
     let name = match chain.first() {
-        Some(top) => top
-            .name
-            .clone()
-            .unwrap_or_else(|| catalog::stem(&top.file.name)),
+        Some(top) => match &top.name {
+            Some(n) => n.get_ref().clone(),
+            None => catalog::stem(&top.file.name),
+        },
         None => String::new(),
     };
     chain.reverse();
@@ -532,10 +552,48 @@ pub(crate) fn resolve(
     for layer in chain.iter().chain(overlays.iter()) {
         apply(&mut modes, layer);
     }
-    Ok(Keymap {
+    let keymap = Keymap {
         name,
         modes: modes.into_iter().map(ModeMap::build).collect(),
-    })
+    };
+    check_essentials(&keymap, chain.iter().chain(overlays.iter()))?;
+    Ok(keymap)
+}
+
+/// Keys nobody should be left without: a way to quit, and a way out of every layer.
+pub const ESSENTIAL: &[(Mode, Action)] = &[
+    (Mode::Main, Action::Quit),
+    (Mode::Help, Action::LayerClose),
+    (Mode::Palette, Action::LayerClose),
+];
+
+/// Fails when the finished keymap lacks an essential binding; the error points at the last
+/// file that touched that mode (the one that most likely removed it), or the top of the last file.
+fn check_essentials<'a>(
+    keymap: &Keymap,
+    layers: impl DoubleEndedIterator<Item = &'a Layer> + Clone,
+) -> Result<(), LocatedError> {
+    for (mode, action) in ESSENTIAL {
+        if !keymap.keys_for(*mode, *action).is_empty() {
+            continue;
+        }
+        let touched = layers.clone().rev().find_map(|l| {
+            l.modes
+                .iter()
+                .find(|(m, _, _)| m == mode)
+                .map(|(_, span, _)| (l, span.clone()))
+        });
+        let Some((layer, span)) = touched.or_else(|| layers.clone().next_back().map(|l| (l, 0..0)))
+        else {
+            continue;
+        };
+        return Err(layer.file.error_at(
+            span,
+            format!("no key is bound to `{action}` in [{mode}]; every keymap needs one"),
+            Some(format!("bind one, e.g. \"esc\" = \"{action}\", or start from a preset with extends = \"default\"")),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -569,7 +627,7 @@ mod tests {
         crate::config::keys::parse_sequence(s).unwrap()
     }
 
-    const BASE: &str = "[main]\nq = \"app.quit\"\n\"g g\" = \"scroll.top\"\n\"g e\" = \"scroll.bottom\"\n\"ctrl-w w\" = \"pane.focus_next\"\nG = \"scroll.bottom\"\n";
+    const BASE: &str = "[main]\nq = \"app.quit\"\n\"g g\" = \"scroll.top\"\n\"g e\" = \"scroll.bottom\"\n\"ctrl-w w\" = \"pane.focus_next\"\nG = \"scroll.bottom\"\n[help]\nesc = \"layer.close\"\n[palette]\nesc = \"layer.close\"\n";
 
     #[test]
     fn lookup_walks_chords() {
@@ -614,7 +672,7 @@ mod tests {
         // "g" removes "g g" and "g e"; "q" is rebound in place; "ctrl-w" is unbound.
         let m = over(
             BASE,
-            "[main]\ng = \"pane.zoom\"\nq = \"help.toggle\"\n\"ctrl-w\" = \"none\"\n",
+            "[main]\ng = \"pane.zoom\"\nq = \"help.toggle\"\n\"ctrl-w\" = \"none\"\n\"ctrl-q\" = \"app.quit\"\n",
         );
         assert_eq!(
             m.lookup(Mode::Main, &[], k("g")),
@@ -660,6 +718,23 @@ mod tests {
             Lookup::Action(Action::Zoom)
         );
         assert_eq!(m.lookup(Mode::Main, &[k("g")], k("g")), Lookup::NoMatch);
+    }
+
+    #[test]
+    fn an_overlay_cannot_remove_the_way_out() {
+        let layer =
+            Layer::parse(SourceFile::new("keymap.toml", "[help]\nesc = \"none\"\n")).unwrap();
+        let e = resolve(SourceFile::new("base.toml", BASE), &catalog(), vec![layer]).unwrap_err();
+        assert_eq!(
+            (e.name.as_str(), e.line, e.col),
+            ("keymap.toml", 1, 2),
+            "{e}"
+        );
+        assert!(
+            e.message
+                .contains("no key is bound to `layer.close` in [help]"),
+            "{e}"
+        );
     }
 
     #[test]

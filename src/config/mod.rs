@@ -23,8 +23,9 @@ pub mod theme;
 use std::path::PathBuf;
 
 pub use diag::{LocatedError, SourceFile};
-pub use keymap::{Keymap, Lookup, Mode};
+pub use keymap::{ESSENTIAL, Keymap, Lookup, Mode};
 pub use keys::{KeyChord, parse_sequence, sequence_to_string};
+pub use paths::no_color_from_env;
 pub use theme::Theme;
 
 use catalog::Catalog;
@@ -43,7 +44,7 @@ pub struct LoadOptions {
 }
 
 /// The theme and keymap the TUI runs with.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Config {
     pub theme: Theme,
     pub keymap: Keymap,
@@ -95,7 +96,7 @@ fn load_theme(opts: &LoadOptions, dir: Option<PathBuf>) -> Result<Theme, Located
     let mut overlays = Vec::new();
     if let Some(f) = optional_file(dir.as_deref().map(paths::theme_overlay))? {
         let layer = theme::Layer::parse(f)?;
-        layer.forbid_extends("theme.toml adjusts the selected theme; choose the base with --theme or themes/NAME.toml")?;
+        layer.check_overlay()?;
         overlays.push(layer);
     }
     // Under NO_COLOR the result is monochrome, so colours from the overlay are dropped.
@@ -113,7 +114,7 @@ fn load_keymap(opts: &LoadOptions, dir: Option<PathBuf>) -> Result<Keymap, Locat
     let mut overlays = Vec::new();
     if let Some(f) = optional_file(dir.as_deref().map(paths::keymap_overlay))? {
         let layer = keymap::Layer::parse(f)?;
-        layer.forbid_extends("keymap.toml adjusts the selected keymap; choose the base with --keymap or keymaps/NAME.toml")?;
+        layer.check_overlay()?;
         overlays.push(layer);
     }
     keymap::resolve(top, &catalog, overlays)

@@ -123,7 +123,7 @@ impl SlotPatch {
 #[derive(Debug)]
 pub(crate) struct Layer {
     file: SourceFile,
-    name: Option<String>,
+    name: Option<Spanned<String>>,
     extends: Option<Spanned<String>>,
     monochrome: Option<bool>,
     slots: Vec<(&'static str, SlotPatch)>,
@@ -169,7 +169,7 @@ impl Layer {
             return Err(file.error_at(ext.span(), "`extends` needs a theme name", None));
         }
         Ok(Layer {
-            name: raw.name.map(Spanned::into_inner),
+            name: raw.name,
             extends: raw.extends,
             monochrome: raw.monochrome,
             slots,
@@ -178,15 +178,22 @@ impl Layer {
         })
     }
 
-    /// Rejects `extends` (overlays apply to the selected theme and cannot choose another).
-    pub(crate) fn forbid_extends(&self, why: &str) -> Result<(), LocatedError> {
-        match &self.extends {
-            Some(e) => Err(self.file.error_at(
+    /// Rejects `extends` and `name`: an overlay adjusts the selected theme, it cannot pick
+    /// another one or rename it.
+    pub(crate) fn check_overlay(&self) -> Result<(), LocatedError> {
+        let why = "theme.toml adjusts the selected theme; choose the base with --theme NAME or themes/NAME.toml";
+        match (&self.extends, &self.name) {
+            (Some(e), _) => Err(self.file.error_at(
                 e.span(),
                 format!("`extends` is not allowed here: {why}"),
                 None,
             )),
-            None => Ok(()),
+            (None, Some(n)) => Err(self.file.error_at(
+                n.span(),
+                format!("`name` is not allowed here: {why}"),
+                None,
+            )),
+            (None, None) => Ok(()),
         }
     }
 
@@ -267,7 +274,8 @@ pub(crate) fn resolve(
     let name = match chain.first() {
         Some(top) => top
             .name
-            .clone()
+            .as_ref()
+            .map(|n| n.get_ref().clone())
             .unwrap_or_else(|| catalog::stem(&top.file.name)),
         None => String::new(),
     };
@@ -296,6 +304,14 @@ pub(crate) fn resolve(
     } else {
         theme
     })
+}
+
+impl Default for Theme {
+    /// The shipped default theme (`dark`); if that could not load, plain terminal styles.
+    fn default() -> Theme {
+        crate::config::theme_by_name(crate::config::presets::DEFAULT_THEME)
+            .unwrap_or_else(|_| Theme::from_slots("plain".to_string(), true, &HashMap::new()))
+    }
 }
 
 impl Theme {

@@ -359,8 +359,51 @@ fn bad_user_files_are_errors_not_ignored() {
     let e = config::load(&opts(d)).unwrap_err();
     assert!(e.message.contains("`extends` is not allowed here"), "{e}");
 
+    write(d, "theme.toml", "name = \"renamed\"\n");
+    let e = config::load(&opts(d)).unwrap_err();
+    assert_eq!((e.line, e.col), (1, 8), "{e}");
+    assert!(e.message.contains("`name` is not allowed here"), "{e}");
+
     std::fs::remove_file(d.join("theme.toml")).unwrap();
     std::fs::create_dir(d.join("theme.toml")).unwrap();
     let e = config::load(&opts(d)).unwrap_err();
     assert!(e.message.contains("cannot read file"), "{e}");
+}
+
+/// WCAG relative luminance of an RGB colour.
+fn luminance(c: Color) -> Option<f64> {
+    let Color::Rgb(r, g, b) = c else { return None };
+    let f = |v: u8| {
+        let c = f64::from(v) / 255.0;
+        if c <= 0.03928 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    Some(0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b))
+}
+
+#[test]
+fn rgb_themes_keep_text_readable() {
+    for name in ["dark", "light", "colorblind"] {
+        let t = theme_by_name(name).unwrap();
+        let page = t.base.bg.unwrap();
+        for (slot, s) in t.slots() {
+            if matches!(slot, "border" | "gauge_bg") {
+                continue; // lines and fills, not text
+            }
+            let (Some(fg), Some(bg)) = (
+                s.fg.and_then(luminance),
+                s.bg.or(Some(page)).and_then(luminance),
+            ) else {
+                continue;
+            };
+            let ratio = (fg.max(bg) + 0.05) / (fg.min(bg) + 0.05);
+            assert!(
+                ratio >= 4.5,
+                "{name}: {slot} has contrast {ratio:.2}, below 4.5"
+            );
+        }
+    }
 }
