@@ -334,7 +334,8 @@ impl Layer {
 
     fn unknown_mode(&self, key: &Spanned<String>) -> LocatedError {
         let names: Vec<&str> = Mode::ALL.iter().map(|m| m.name()).collect();
-        let help = suggest::did_you_mean(key.get_ref(), names.iter().copied());
+        let candidates = names.iter().copied().chain(["name", "extends"]);
+        let help = suggest::did_you_mean(key.get_ref(), candidates);
         self.file.error_at(
             key.span(),
             format!(

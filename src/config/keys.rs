@@ -134,6 +134,11 @@ impl KeyChord {
                         "key `{s}`: write whitespace and control keys by name (space, tab, enter)"
                     ));
                 }
+                if mods.contains(KeyModifiers::SHIFT) && !c.is_alphabetic() {
+                    return Err(format!(
+                        "`{s}`: shift- only goes with letters; write the character shift gives (\"!\" rather than \"shift-1\")"
+                    ));
+                }
                 KeyCode::Char(c)
             }
             _ => named_key(rest).ok_or_else(|| {
@@ -243,7 +248,12 @@ mod tests {
     #[test]
     fn shifted_symbols_drop_shift() {
         assert_eq!(k("?"), ev(KeyCode::Char('?'), KeyModifiers::SHIFT));
-        assert_eq!(k("shift-?"), k("?"));
+        assert!(KeyChord::parse("shift-?").is_err());
+        assert!(
+            KeyChord::parse("shift-1")
+                .unwrap_err()
+                .contains("only goes with letters")
+        );
         assert_eq!(k("?").to_string(), "?");
     }
 

@@ -150,7 +150,9 @@ impl Layer {
         let mut styles_span = 0..0;
         if let Some(styles) = raw.styles {
             styles_span = styles.span();
-            for (key, spec) in styles.into_inner() {
+            let mut entries: Vec<_> = styles.into_inner().into_iter().collect();
+            entries.sort_by_key(|(k, _)| k.span().start); // report the first mistake in the file
+            for (key, spec) in entries {
                 let Some(slot) = SLOTS.iter().find(|s| **s == key.get_ref().as_str()) else {
                     let help = suggest::did_you_mean(key.get_ref(), SLOTS.iter().copied())
                         .or_else(|| Some(format!("slots: {}", SLOTS.join(", "))));
