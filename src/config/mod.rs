@@ -10,7 +10,7 @@
 // once per file at start-up, where the size of a `Result` does not matter.
 #![allow(clippy::result_large_err)]
 
-pub mod catalog;
+pub(crate) mod catalog;
 pub mod color;
 pub mod diag;
 pub mod keymap;
