@@ -26,7 +26,7 @@ impl Timestamp {
     }
 
     /// `self + d`, saturating.
-    pub fn add(self, d: Duration) -> Self {
+    pub fn plus(self, d: Duration) -> Self {
         Timestamp(self.0.saturating_add(d.as_millis() as i64))
     }
 
@@ -61,7 +61,7 @@ mod tests {
     fn formats_utc() {
         let t = Timestamp::from_secs(1_795_489_200); // 2026-11-24T03:00:00Z
         assert_eq!(t.rfc3339(), "2026-11-24T03:00:00Z");
-        assert_eq!(t.add(Duration::from_secs(61)).hms(), "03:01:01");
+        assert_eq!(t.plus(Duration::from_secs(61)).hms(), "03:01:01");
     }
 
     #[test]

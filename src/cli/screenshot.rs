@@ -86,7 +86,7 @@ pub fn model_at(
     update(
         &mut model,
         keymap,
-        Msg::Tick(SCREENSHOT_EPOCH.add(std::time::Duration::from_secs(at))),
+        Msg::Tick(SCREENSHOT_EPOCH.plus(std::time::Duration::from_secs(at))),
     );
     model
 }

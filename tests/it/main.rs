@@ -1,4 +1,5 @@
 //! One integration-test binary (link time): modules per area.
 
+mod config;
 mod screenshots;
 mod ui;

@@ -16,7 +16,9 @@ fn committed_screenshots_are_current() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let keymap = keymap_by_name("default").unwrap();
     let scenario = Scenario::load("backfill-slot-fill").unwrap();
-    let plan = PlanOutline::builtin("backfill-slot-fill.toml").unwrap().unwrap();
+    let plan = PlanOutline::builtin("backfill-slot-fill.toml")
+        .unwrap()
+        .unwrap();
     let model = model_at(&scenario, Some(plan), SEED, AT, "oncall", &keymap);
     let mut stale = Vec::new();
     for name in preset_theme_names() {

@@ -21,14 +21,17 @@ fn setup(at: u64) -> (Model, Keymap, Theme) {
     let keymap = keymap_by_name("default").unwrap();
     let theme = theme_by_name("dark").unwrap();
     let scenario = Scenario::load("backfill-slot-fill").unwrap();
-    let plan = PlanOutline::builtin("backfill-slot-fill.toml").unwrap().unwrap();
+    let plan = PlanOutline::builtin("backfill-slot-fill.toml")
+        .unwrap()
+        .unwrap();
     let model = model_at(&scenario, Some(plan), 42, at, "oncall", &keymap);
     (model, keymap, theme)
 }
 
 fn screen(model: &Model, keymap: &Keymap, theme: &Theme, w: u16, h: u16) -> TestBackend {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| view::render(model, keymap, theme, f.area(), f.buffer_mut())).unwrap();
+    term.draw(|f| view::render(model, keymap, theme, f.area(), f.buffer_mut()))
+        .unwrap();
     term.backend().clone()
 }
 
@@ -45,7 +48,14 @@ fn text(buf: &Buffer) -> String {
 }
 
 fn key(model: &mut Model, keymap: &Keymap, code: KeyCode) {
-    update(model, keymap, Msg::Key(KeyChord { code, mods: KeyModifiers::NONE }));
+    update(
+        model,
+        keymap,
+        Msg::Key(KeyChord {
+            code,
+            mods: KeyModifiers::NONE,
+        }),
+    );
 }
 
 fn ch(model: &mut Model, keymap: &Keymap, c: char) {
@@ -101,7 +111,7 @@ fn each_pane() {
 #[test]
 fn stale_figures_show_their_age() {
     let (mut m, k, t) = setup(300);
-    let later = SCREENSHOT_EPOCH.add(Duration::from_secs(300 + 15));
+    let later = SCREENSHOT_EPOCH.plus(Duration::from_secs(300 + 15));
     update(&mut m, &k, Msg::Tick(later));
     let out = text(&render_buffer(&m, &k, &t, 160, 48));
     assert!(out.contains("STALE · 15s old"), "{out}");
@@ -116,7 +126,10 @@ fn keys_focus_zoom_help_palette() {
     assert_eq!(m.focus, PaneId::Replication);
     ch(&mut m, &k, 'z');
     assert_eq!(m.zoom, Some(PaneId::Replication));
-    insta::assert_snapshot!("zoomed_replication", text(&render_buffer(&m, &k, &t, 120, 30)));
+    insta::assert_snapshot!(
+        "zoomed_replication",
+        text(&render_buffer(&m, &k, &t, 120, 30))
+    );
     ch(&mut m, &k, 'z');
     assert_eq!(m.zoom, None);
 
@@ -135,7 +148,14 @@ fn keys_focus_zoom_help_palette() {
     key(&mut m, &k, KeyCode::Enter);
     assert!(m.layers.is_empty());
     assert!(m.drill.as_ref().unwrap().frozen);
-    assert!(m.timeline.front().unwrap().text.as_str().contains("drill.freeze"));
+    assert!(
+        m.timeline
+            .front()
+            .unwrap()
+            .text
+            .as_str()
+            .contains("drill.freeze")
+    );
 }
 
 #[test]
