@@ -1,6 +1,10 @@
 //! ebb: a terminal console for rolling back stateful systems during an incident.
 //! Layers, top to bottom: cli → tui → app → sources/world → config, text, time, units.
 
+// Located errors carry their source text for miette's snippet; they are built once, on the
+// cold path, and reported. Boxing them everywhere would buy nothing.
+#![allow(clippy::result_large_err)]
+
 pub mod action;
 pub mod app;
 pub mod cli;

@@ -26,6 +26,8 @@ impl ActionSource {
     }
 }
 
+// Observations are the common message; boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Msg {
     /// The clock moved (1 Hz, and with every other message from the loop).

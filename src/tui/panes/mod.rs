@@ -79,6 +79,7 @@ impl Freshness {
 }
 
 /// Draws the pane's border and titles; returns the inner area.
+#[allow(clippy::too_many_arguments)]
 pub fn frame(
     area: Rect,
     buf: &mut Buffer,
