@@ -164,7 +164,7 @@ impl World {
             lost: false,
             unreserved_since: None,
             // Don't announce what was already true when the drill began.
-            reported_level: u32::MAX,
+            reported_level: tick::retention_level(s.retained),
         }));
         let heap_rate = rps * ms.heap_bytes_per_row;
         let volumes = sc
@@ -230,6 +230,10 @@ impl World {
                 backoff: 0.0,
             })
             .collect();
+        // A finished rollout: every pod already runs the update revision.
+        if app.pods.iter().all(|p| p.revision == app.update_revision) {
+            app.current_revision = app.update_revision.clone();
+        }
         let snapshots = sc
             .snapshots
             .iter()

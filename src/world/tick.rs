@@ -180,12 +180,8 @@ fn migration_and_wal(
         p.last_write_at = now;
     }
     record_mark(&mut p.marks, p.lsn, now);
-    let oldest_needed = s
-        .replicas
-        .iter()
-        .filter(|r| r.broken.is_none())
-        .map(|r| r.replayed)
-        .fold(p.lsn, f64::min);
+    // Broken replicas too: their lag keeps growing (to MAX_MARKS of history).
+    let oldest_needed = s.replicas.iter().map(|r| r.replayed).fold(p.lsn, f64::min);
     prune_marks(&mut p.marks, oldest_needed);
     p.wal_window.record(now, p.lsn);
 }
@@ -379,6 +375,15 @@ fn slots(s: &mut WorldState, now: f64, ev: &mut Events) {
             r.broken =
                 Some("requested WAL segment has already been removed; needs a rebuild".to_string());
         }
+    }
+}
+
+/// Retention levels reported as events: 0 below 1 GiB, then 1 for 1 GiB, 2 for 2 GiB, 3 for 4 GiB…
+pub fn retention_level(retained: f64) -> u32 {
+    if retained >= GIB {
+        (retained / GIB).log2().floor() as u32 + 1
+    } else {
+        0
     }
 }
 
@@ -597,8 +602,9 @@ fn error_rate(s: &WorldState, rng: Option<&mut Jitter>) -> f64 {
     if s.primary.writes_blocked {
         ok *= 0.6;
     }
-    let missing = a.pods.len() - ready.len();
-    ok *= 1.0 - 0.01 * missing as f64;
+    // The pods left carry the load of the missing ones: some requests time out.
+    let missing = (a.pods.len() - ready.len()) as f64 / a.pods.len() as f64;
+    ok *= 1.0 - 0.12 * missing;
     let jitter = rng.map(|r| r.factor(0.1)).unwrap_or(1.0);
     ((1.0 - ok) * jitter).clamp(0.0, 1.0)
 }
