@@ -237,8 +237,9 @@ fn pause_and_batch_size_change_the_backfill() {
 #[test]
 fn flag_against_the_wrong_schema_raises_errors() {
     let mut w = World::new(&scenario("1MiB/s", "50MiB/s", 10_000, "paused", ""), 1);
-    w.apply(WorldControl::SetAppPartition(4)).unwrap(); // all pods back to the old revision
+    w.apply(WorldControl::SetAppRevision("old".into())).unwrap(); // all pods back to v1
     run(&mut w, 60);
+    assert!(w.apply(WorldControl::SetAppPartition(5)).is_err());
     w.apply(WorldControl::DownMigrate).unwrap();
     run(&mut w, 2);
     assert!(w.state().app.error_rate < 0.01);
