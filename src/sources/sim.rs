@@ -322,6 +322,26 @@ mod tests {
         assert_eq!(a.last().map(|o| o.at), Some(Timestamp(30_000)));
     }
 
+    #[test]
+    fn outage_sends_an_error_instead_of_figures() {
+        let text = include_str!("../../examples/scenarios/crashloop-new-revision.toml");
+        let sc = Scenario::parse(&crate::config::diag::SourceFile::new("c.toml", text)).unwrap();
+        let mut w = World::new(&sc, 1);
+        w.step(Duration::from_secs(6 * 60 + 10));
+        let obs = observe(&mut w, Timestamp(0), Duration::from_secs(1));
+        let app: Vec<_> = obs.iter().filter(|o| o.source.0 == APP_SOURCE).collect();
+        assert_eq!(app.len(), 1);
+        assert!(matches!(app[0].payload, Payload::Error(_)));
+        assert!(obs.iter().any(|o| o.payload.kind() == "replication"));
+        let events = obs.iter().find_map(|o| match &o.payload {
+            Payload::Events(e) => Some(e.clone()),
+            _ => None,
+        });
+        let events = events.unwrap();
+        assert!(events.windows(2).all(|p| p[0].at <= p[1].at));
+        assert!(events.iter().all(|e| e.at <= Timestamp(0)));
+    }
+
     #[tokio::test]
     async fn spawn_sends_at_once_and_stops_when_commands_close() {
         let (tx, mut rx) = mpsc::channel(64);

@@ -272,7 +272,7 @@ impl World {
         let mut faults: Vec<FaultRun> = sc.faults.iter().cloned().map(FaultRun::new).collect();
         let mut events = Events::new();
         let effects = faults::advance(&mut faults, &mut state, 0.0, &mut events);
-        tick::settle(&mut state, &effects, 0.0);
+        tick::settle(&mut state, 0.0);
         World {
             name: sc.name.clone(),
             steps: 0,
@@ -323,7 +323,7 @@ impl World {
     pub fn apply(&mut self, c: WorldControl) -> Result<(), WorldError> {
         let now = self.now();
         control::apply(&mut self.state, c, now, &mut self.events)?;
-        tick::settle(&mut self.state, &self.effects, now);
+        tick::settle(&mut self.state, now);
         Ok(())
     }
 

@@ -2,7 +2,6 @@
 //! replicas, slots, volumes, app pods and error rate, snapshots; notable changes become events.
 
 use std::collections::VecDeque;
-use std::iter::once;
 
 use super::faults::Effects;
 use super::model::{Primary, Replica, WorldState};
@@ -34,14 +33,13 @@ pub fn substep(s: &mut WorldState, fx: &Effects, rng: &mut Jitter, t: f64, ev: &
 }
 
 /// Recomputes derived figures (lags, volume usage, error rate) without advancing time.
-pub fn settle(s: &mut WorldState, fx: &Effects, now: f64) {
+pub fn settle(s: &mut WorldState, now: f64) {
     let mut sink = Events::new();
     for r in &mut s.replicas {
         r.time_lag = time_lag(r, &s.primary, now);
     }
     volumes(s, now, &mut sink);
     s.app.error_rate = error_rate(s, None);
-    let _ = fx;
 }
 
 fn migration_and_wal(
@@ -210,19 +208,18 @@ fn prune_marks(marks: &mut VecDeque<(f64, f64)>, oldest_needed: f64) {
     }
 }
 
-/// When the WAL at `lsn` was written, interpolating between marks.
+/// When the WAL at `lsn` was written, interpolating between marks (binary search: the
+/// marks' LSNs never decrease).
 fn written_at(p: &Primary, lsn: f64, now: f64) -> f64 {
-    let mut prev: Option<(f64, f64)> = None;
-    for (l, t) in p.marks.iter().copied().chain(once((p.lsn, now))) {
-        if l > lsn {
-            return match prev {
-                Some((l0, t0)) if l > l0 => t0 + (lsn - l0) / (l - l0) * (t - t0),
-                _ => t,
-            };
-        }
-        prev = Some((l, t));
+    let i = p.marks.partition_point(|(l, _)| *l <= lsn);
+    let (l1, t1) = p.marks.get(i).copied().unwrap_or((p.lsn, now));
+    if l1 <= lsn {
+        return now;
     }
-    now
+    match i.checked_sub(1).and_then(|j| p.marks.get(j)) {
+        Some(&(l0, t0)) if l1 > l0 => t0 + (lsn - l0) / (l1 - l0) * (t1 - t0),
+        _ => t1,
+    }
 }
 
 /// Age of the oldest WAL not yet replayed; `None` when idle (nothing outstanding, no recent writes).
