@@ -4,6 +4,7 @@
 pub mod control;
 pub mod faults;
 pub mod model;
+pub mod pods;
 pub mod rng;
 pub mod scenario;
 pub mod tick;
