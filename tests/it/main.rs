@@ -3,3 +3,4 @@
 mod config;
 mod screenshots;
 mod ui;
+mod world;
