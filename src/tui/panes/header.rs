@@ -35,15 +35,37 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
         None => left.push(Span::styled(format!("{} ", model.target), h)),
     }
     let up = fmt_duration(model.started_at.age_at(model.now));
-    let right = vec![
+    // Right-hand parts in the order they are given up when the terminal is narrow:
+    // the clock stays, then the operator, then the run state, then the uptime.
+    let clock = Span::styled(
+        format!("│ {} UTC ", model.now.hms()),
+        h.add_modifier(Modifier::BOLD),
+    );
+    let optional = [
         Span::styled(format!("│ {} ", model.operator), h),
         Span::styled("│ run: not started ", h),
         Span::styled(format!("│ up {up} "), h),
-        Span::styled(
-            format!("│ {} UTC ", model.now.hms()),
-            h.add_modifier(Modifier::BOLD),
-        ),
     ];
+    let left_min: usize = left
+        .iter()
+        .take(4)
+        .map(|s| s.width())
+        .sum::<usize>()
+        .min(40);
+    let mut budget = (area.width as usize).saturating_sub(left_min + clock.width());
+    let mut keep = [false; 3];
+    for (i, part) in optional.iter().enumerate() {
+        if part.width() <= budget {
+            budget -= part.width();
+            keep[i] = true;
+        }
+    }
+    let mut right: Vec<Span> = optional
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(s, k)| k.then_some(s))
+        .collect();
+    right.push(clock);
     let right_line = Line::from(right);
     let rw = right_line.width() as u16;
     Paragraph::new(Line::from(left)).render(

@@ -105,28 +105,28 @@ fn migration_rows(
     let mut spans = vec![
         Span::styled(format!("{sym} "), phase_style),
         Span::styled(
-            fit(m.name.as_str(), if wide { 22 } else { 16 }),
+            fit(m.name.as_str(), if wide { 22 } else { 14 }),
             theme.accent,
         ),
-        Span::styled(fit(label, 11), phase_style),
+        Span::styled(fit(label, if wide { 10 } else { 0 }), phase_style),
         Span::styled(rfit(&format!("{:.1}%", ratio * 100.0), 6), fig_style),
+        Span::styled(format!("  {eta}"), fig_style),
+        Span::styled(
+            format!("  {} rows/s", fmt_short_count(m.rows_per_sec)),
+            fig_style,
+        ),
     ];
     if wide {
         spans.push(Span::styled(
             format!(
-                "  {} / {} rows",
-                fmt_count(m.rows_done),
-                fmt_count(m.rows_total)
+                "  {}/{} rows",
+                fmt_short_count(m.rows_done as f64),
+                fmt_short_count(m.rows_total as f64)
             ),
             fig_style,
         ));
     }
-    spans.push(Span::styled(
-        format!("  {} rows/s", fmt_short_count(m.rows_per_sec)),
-        fig_style,
-    ));
-    spans.push(Span::styled(format!("  {eta}"), fig_style));
-    if wide {
+    if area.width >= 100 {
         spans.push(Span::styled(
             format!("  batch {}", fmt_count(m.batch_size)),
             theme.muted,

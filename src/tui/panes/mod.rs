@@ -96,14 +96,6 @@ pub fn frame(
         (theme.border, theme.title)
     };
     let number = pane.index() + 1;
-    let mut left = vec![
-        Span::styled(format!(" {number} "), title_style),
-        Span::styled(pane.title(), title_style),
-    ];
-    if !subtitle.is_empty() {
-        left.push(Span::styled(format!(" · {subtitle}"), theme.muted));
-    }
-    left.push(Span::raw(" "));
     let right: Line = match freshness {
         Freshness::Waiting => Line::from(Span::styled(" waiting for first figures ", theme.muted)),
         Freshness::Current => Line::from(Span::styled(
@@ -124,6 +116,25 @@ pub fn frame(
             ))
         }
     };
+    let name = format!(" {number} {} ", pane.title());
+    let available = area.width.saturating_sub(2) as usize;
+    let mut right = Some(right);
+    let base = name.chars().count();
+    let right_w = right.as_ref().map_or(0, |r| r.width());
+    // Narrow panes: the freshness of a stale or failed source always stays; the source
+    // and time of a current one go first, then the subtitle is shortened.
+    if base + subtitle.chars().count() + 3 + right_w > available && freshness.is_current() {
+        right = None;
+    }
+    let right_w = right.as_ref().map_or(0, |r| r.width());
+    let room = available.saturating_sub(base + right_w + 4);
+    let mut left = vec![Span::styled(name, title_style)];
+    if !subtitle.is_empty() && room >= 4 {
+        left.push(Span::styled(
+            format!("· {} ", fit(subtitle, room).trim_end()),
+            theme.muted,
+        ));
+    }
     let block = Block::bordered()
         .border_type(if focused {
             BorderType::Thick
@@ -131,8 +142,11 @@ pub fn frame(
             BorderType::Rounded
         })
         .border_style(border)
-        .title_top(Line::from(left))
-        .title_top(right.right_aligned());
+        .title_top(Line::from(left));
+    let block = match right {
+        Some(r) => block.title_top(r.right_aligned()),
+        None => block,
+    };
     let inner = block.inner(area);
     block.render(area, buf);
     inner
@@ -148,6 +162,9 @@ pub fn put(buf: &mut Buffer, area: Rect, y: u16, line: &Line) {
 /// Left-pads or truncates `s` to exactly `w` display columns.
 pub fn fit(s: &str, w: usize) -> String {
     use unicode_width::UnicodeWidthChar;
+    if w == 0 {
+        return String::new();
+    }
     let mut out = String::new();
     let mut used = 0;
     let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
@@ -200,6 +217,19 @@ pub fn waiting(buf: &mut Buffer, area: Rect, theme: &Theme, what: &str) {
         0,
         &Line::from(Span::styled(format!("waiting for {what}…"), theme.muted)),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_pads_truncates_and_handles_zero() {
+        assert_eq!(fit("abc", 5), "abc  ");
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abc", 0), "");
+        assert_eq!(rfit("7", 3), "  7");
+    }
 }
 
 /// The first visible row given a scroll offset, keeping the last page full.

@@ -97,10 +97,13 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
     put(buf, inner, y, &Line::styled(header, theme.muted));
     y += 1;
     let rows = (inner.height.saturating_sub(y)) as usize;
+    let n = fig.value.replicas.len().max(1);
+    // Each replica gets up to three rows so its sparkline has height to show a trend.
+    let per = if wide { (rows / n).clamp(1, 3) } else { 1 };
     let start = first_row(
         model.scroll_of(PaneId::Replication),
         fig.value.replicas.len(),
-        rows,
+        rows / per,
     );
     for r in fig.value.replicas.iter().skip(start) {
         if y >= inner.height {
@@ -130,30 +133,54 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         put(buf, inner, y, &Line::from(spans));
         if wide && inner.width as usize > fixed + 4 {
             let spark_w = inner.width as usize - fixed - 2;
-            let hist = model.lag_history.get(r.name.as_str());
-            let data: Vec<Option<u64>> = hist
-                .map(|h| h.iter().rev().take(spark_w).rev().copied().collect())
-                .unwrap_or_default();
-            let peak = data.iter().flatten().copied().max().unwrap_or(0);
-            let spark_area = Rect {
-                x: inner.x + fixed as u16 + 2,
-                y: inner.y + y,
-                width: spark_w as u16,
-                height: 1,
-            };
-            Sparkline::default()
-                .data(data.iter().map(|v| v.unwrap_or(0)))
-                .max(peak.max(LAG_WARN.as_millis() as u64))
-                .style(fresh.figure_style(
-                    theme,
-                    if peak >= LAG_WARN.as_millis() as u64 {
-                        theme.warn
-                    } else {
-                        theme.sparkline
-                    },
-                ))
-                .render(spark_area, buf);
+            let height = (per as u16).min(inner.height - y);
+            render_history(
+                model,
+                r.name.as_str(),
+                &fresh,
+                theme,
+                Rect {
+                    x: inner.x + fixed as u16 + 2,
+                    y: inner.y + y,
+                    width: spark_w as u16,
+                    height,
+                },
+                buf,
+            );
         }
-        y += 1;
+        y += per as u16;
     }
+}
+
+/// Recent time lag of one replica, newest at the right; idle samples are left blank.
+fn render_history(
+    model: &Model,
+    name: &str,
+    fresh: &Freshness,
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let width = area.width as usize;
+    let hist = model.lag_history.get(name);
+    let mut data: Vec<Option<u64>> = hist
+        .map(|h| h.iter().rev().take(width).rev().copied().collect())
+        .unwrap_or_default();
+    let pad = width.saturating_sub(data.len());
+    data.splice(0..0, std::iter::repeat_n(None, pad));
+    let peak = data.iter().flatten().copied().max().unwrap_or(0);
+    let warn_ms = LAG_WARN.as_millis() as u64;
+    let style = if peak >= LAG_CRIT.as_millis() as u64 {
+        theme.crit
+    } else if peak >= warn_ms {
+        theme.warn
+    } else {
+        theme.sparkline
+    };
+    Sparkline::default()
+        .data(data)
+        .absent_value_symbol(" ")
+        .max(peak.max(warn_ms))
+        .style(fresh.figure_style(theme, style))
+        .render(area, buf);
 }

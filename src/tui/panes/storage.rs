@@ -56,12 +56,26 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
     };
     let s = &fig.value;
     let wide = inner.width >= 70;
+    let name_w = s
+        .volumes
+        .iter()
+        .map(|v| v.name.as_str().chars().count())
+        .max()
+        .unwrap_or(10)
+        .clamp(10, 20)
+        + 1;
     let mut lines: Vec<Line> = Vec::new();
     for v in &s.volumes {
         let (sym, style) = usage_class(v, theme);
         let style = fresh.figure_style(theme, style);
         let fig_style = fresh.figure_style(theme, theme.base);
-        let gauge_w = if wide { 20 } else { 10 };
+        let gauge_w = if inner.width >= 100 {
+            20
+        } else if wide {
+            12
+        } else {
+            8
+        };
         let (done, todo) = bar(ratio(v), gauge_w);
         let ttf = match time_to_full(v) {
             Some(_) if v.used_bytes >= v.capacity_bytes => ("FULL".to_string(), theme.crit),
@@ -89,7 +103,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         if wide {
             spans.push(Span::styled(
                 format!(
-                    "  {} / {}",
+                    "  {}/{}",
                     fmt_bytes(v.used_bytes),
                     fmt_bytes(v.capacity_bytes)
                 ),
@@ -117,10 +131,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
             let active = if slot.active { "active" } else { "INACTIVE" };
             lines.push(Line::from(vec![
                 Span::styled(format!("{sym} "), style),
-                Span::styled(
-                    fit(slot.name.as_str(), if wide { 20 } else { 14 }),
-                    theme.accent,
-                ),
+                Span::styled(fit(slot.name.as_str(), name_w), theme.accent),
                 Span::styled(
                     fit(active, 9),
                     if slot.active { theme.muted } else { theme.warn },
@@ -140,10 +151,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
             };
             lines.push(Line::from(vec![
                 Span::styled(format!("{sym} "), fresh.figure_style(theme, style)),
-                Span::styled(
-                    fit(snap.name.as_str(), if wide { 20 } else { 14 }),
-                    theme.accent,
-                ),
+                Span::styled(fit(snap.name.as_str(), name_w.max(24)), theme.accent),
                 Span::styled(fit(word, 9), fresh.figure_style(theme, style)),
                 Span::styled(
                     format!(
