@@ -219,19 +219,6 @@ pub fn waiting(buf: &mut Buffer, area: Rect, theme: &Theme, what: &str) {
     );
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fit_pads_truncates_and_handles_zero() {
-        assert_eq!(fit("abc", 5), "abc  ");
-        assert_eq!(fit("abcdef", 4), "abc…");
-        assert_eq!(fit("abc", 0), "");
-        assert_eq!(rfit("7", 3), "  7");
-    }
-}
-
 /// The first visible row given a scroll offset, keeping the last page full.
 pub fn first_row(scroll: usize, len: usize, visible: usize) -> usize {
     scroll.min(len.saturating_sub(visible))
@@ -245,5 +232,18 @@ pub fn error_line(freshness: &Freshness, theme: &Theme) -> Option<Line<'static>>
             Span::styled(error.clone(), theme.crit),
         ])),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_pads_truncates_and_handles_zero() {
+        assert_eq!(fit("abc", 5), "abc  ");
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abc", 0), "");
+        assert_eq!(rfit("7", 3), "  7");
     }
 }
