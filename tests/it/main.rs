@@ -1,6 +1,7 @@
 //! One integration-test binary (link time): modules per area.
 
 mod config;
+mod e2e;
 mod screenshots;
 mod ui;
 mod world;
