@@ -61,7 +61,7 @@ fn replication_observation(seconds: u64) -> Observation {
     };
     Observation {
         source: SourceId("sim:db".into()),
-        at: SCREENSHOT_EPOCH.add(Duration::from_secs(seconds)),
+        at: SCREENSHOT_EPOCH.plus(Duration::from_secs(seconds)),
         interval: Duration::from_secs(1),
         payload: Payload::Replication(ReplicationSnapshot {
             primary: DisplayText::new("orders-0"),
