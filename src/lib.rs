@@ -9,6 +9,7 @@ pub mod action;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod plan;
 pub mod sources;
 pub mod text;

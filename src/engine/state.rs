@@ -1,0 +1,594 @@
+//! The run state machine, pure: verbs from responders and outcomes from actuators move a
+//! `RunState`; the actor asks it what to do next. No I/O, no clock; property-tested.
+
+use serde::{Deserialize, Serialize};
+
+/// Which way the run is going.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Direction {
+    Forward,
+    Rollback,
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Final {
+    Completed,
+    Aborted,
+    RolledBack,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    NotStarted,
+    Running,
+    /// A pause or abort was asked for; it holds at the next safe point.
+    Pausing,
+    Paused,
+    Finished(Final),
+}
+
+/// Why a run is paused, and who asked: gh-ost style, the first reason wins.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseReason {
+    pub text: String,
+    pub by: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StepStatus {
+    Pending,
+    /// Intent committed; the effect is in flight.
+    Running {
+        attempt: u32,
+    },
+    Applied,
+    Failed {
+        error: String,
+        attempts: u32,
+    },
+    Skipped {
+        reason: String,
+    },
+    /// Intent was committed before a crash and the actuator could not tell whether the
+    /// effect happened (of the step, or of its undo). Waits for the operator.
+    InDoubt {
+        undo: bool,
+    },
+    Undoing,
+    Compensated,
+    UndoFailed {
+        error: String,
+    },
+    /// Rolled back past a step that has no undo.
+    NotCompensated,
+}
+
+/// What a responder can ask of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verb {
+    Run,
+    Pause,
+    Step,
+    Abort {
+        reason: String,
+    },
+    Rollback {
+        reason: String,
+    },
+    Retry,
+    Skip {
+        reason: String,
+    },
+    /// The operator's decision on an in-doubt step: did its effect happen?
+    Resolve {
+        applied: bool,
+        reason: String,
+    },
+}
+
+impl Verb {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verb::Run => "run",
+            Verb::Pause => "pause",
+            Verb::Step => "step",
+            Verb::Abort { .. } => "abort",
+            Verb::Rollback { .. } => "rollback",
+            Verb::Retry => "retry",
+            Verb::Skip { .. } => "skip",
+            Verb::Resolve { .. } => "resolve",
+        }
+    }
+}
+
+/// What the executor should do now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    Apply(usize),
+    Undo(usize),
+    /// Nothing to do until a verb arrives.
+    Wait,
+}
+
+/// A verb that does not apply in the current state, with the reason shown to the responder.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refusal(pub String);
+
+/// What a step failure does, from the step's `on_failure`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum OnFailure {
+    #[default]
+    Pause,
+    Rollback,
+    Abort,
+}
+
+/// What the state machine needs to know of a step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepInfo {
+    pub id: String,
+    pub has_undo: bool,
+    pub on_failure: OnFailure,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StopRequest {
+    Pause,
+    Abort,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunState {
+    pub steps: Vec<StepInfo>,
+    pub status_of: Vec<StepStatus>,
+    pub status: Status,
+    pub direction: Direction,
+    /// Run one step, then pause.
+    pub step_mode: bool,
+    pub pause: Option<PauseReason>,
+    /// Indices of applied steps in the order they completed.
+    pub completed: Vec<usize>,
+    /// Indices in the order they were compensated.
+    pub compensated: Vec<usize>,
+    stop: Option<StopRequest>,
+}
+
+impl RunState {
+    pub fn new(steps: Vec<StepInfo>) -> RunState {
+        let n = steps.len();
+        RunState {
+            steps,
+            status_of: vec![StepStatus::Pending; n],
+            status: Status::NotStarted,
+            direction: Direction::Forward,
+            step_mode: false,
+            pause: None,
+            completed: Vec::new(),
+            compensated: Vec::new(),
+            stop: None,
+        }
+    }
+
+    /// The step whose effect is in flight, if any.
+    pub fn in_flight(&self) -> Option<usize> {
+        self.status_of
+            .iter()
+            .position(|s| matches!(s, StepStatus::Running { .. } | StepStatus::Undoing))
+    }
+
+    fn blocked_step(&self) -> Option<usize> {
+        self.status_of.iter().position(|s| {
+            matches!(
+                s,
+                StepStatus::Failed { .. }
+                    | StepStatus::InDoubt { .. }
+                    | StepStatus::UndoFailed { .. }
+            )
+        })
+    }
+
+    pub fn is_finished(&self) -> bool {
+        matches!(self.status, Status::Finished(_))
+    }
+
+    /// What to do now; `Wait` unless running (or pausing with nothing in flight yet decided).
+    pub fn next(&self) -> Next {
+        if self.status != Status::Running
+            || self.in_flight().is_some()
+            || self.blocked_step().is_some()
+        {
+            return Next::Wait;
+        }
+        match self.direction {
+            Direction::Forward => match self
+                .status_of
+                .iter()
+                .position(|s| *s == StepStatus::Pending)
+            {
+                Some(i) => Next::Apply(i),
+                None => Next::Wait,
+            },
+            Direction::Rollback => match self.next_undo() {
+                Some(i) => Next::Undo(i),
+                None => Next::Wait,
+            },
+        }
+    }
+
+    /// The most recently completed step not yet compensated.
+    fn next_undo(&self) -> Option<usize> {
+        self.completed
+            .iter()
+            .rev()
+            .copied()
+            .find(|i| self.status_of[*i] == StepStatus::Applied)
+    }
+
+    fn pause_now(&mut self, text: impl Into<String>, by: impl Into<String>) {
+        self.status = Status::Paused;
+        self.stop = None;
+        if self.pause.is_none() {
+            self.pause = Some(PauseReason {
+                text: text.into(),
+                by: by.into(),
+            });
+        }
+    }
+
+    /// Applies a responder's verb. `by` names who asked (recorded in pause reasons).
+    pub fn apply_verb(&mut self, verb: &Verb, by: &str) -> Result<(), Refusal> {
+        let finished = self.is_finished();
+        match verb {
+            Verb::Run | Verb::Step => {
+                if finished {
+                    return Err(Refusal("the run has finished".into()));
+                }
+                if let Some(i) = self.blocked_step() {
+                    return Err(Refusal(format!(
+                        "step {} is {}: retry, skip, roll back or abort first",
+                        self.steps[i].id,
+                        self.describe(i)
+                    )));
+                }
+                self.step_mode = matches!(verb, Verb::Step);
+                self.status = Status::Running;
+                self.stop = None;
+                self.pause = None;
+                self.settle();
+            }
+            Verb::Pause => match self.status {
+                Status::Running => {
+                    if self.in_flight().is_some() {
+                        self.status = Status::Pausing;
+                        self.stop = Some(StopRequest::Pause);
+                        self.pause = Some(PauseReason {
+                            text: "paused".into(),
+                            by: by.into(),
+                        });
+                    } else {
+                        self.pause_now("paused", by);
+                    }
+                }
+                Status::NotStarted => self.pause_now("paused before start", by),
+                Status::Pausing | Status::Paused => {}
+                Status::Finished(_) => return Err(Refusal("the run has finished".into())),
+            },
+            Verb::Abort { reason } => {
+                if finished {
+                    return Err(Refusal("the run has finished".into()));
+                }
+                if self.in_flight().is_some() {
+                    self.status = Status::Pausing;
+                    self.stop = Some(StopRequest::Abort);
+                    self.pause = Some(PauseReason {
+                        text: format!("aborting: {reason}"),
+                        by: by.into(),
+                    });
+                } else {
+                    self.status = Status::Finished(Final::Aborted);
+                    self.stop = None;
+                }
+            }
+            Verb::Rollback { .. } => {
+                if self.status == Status::Finished(Final::RolledBack) {
+                    return Err(Refusal("the run is already rolled back".into()));
+                }
+                if self.direction == Direction::Rollback && !finished {
+                    // Already rolling back: continue it.
+                } else {
+                    self.direction = Direction::Rollback;
+                }
+                if let Some(i) = self.blocked_step()
+                    && matches!(self.status_of[i], StepStatus::InDoubt { .. })
+                {
+                    return Err(Refusal(format!(
+                        "step {} is in doubt: resolve it first",
+                        self.steps[i].id
+                    )));
+                }
+                // A failed forward step is left as it is; rollback undoes what completed.
+                for s in self.status_of.iter_mut() {
+                    if let StepStatus::Failed { .. } = s {
+                        *s = StepStatus::Pending;
+                    }
+                }
+                self.step_mode = false;
+                self.pause = None;
+                if self.in_flight().is_some() {
+                    self.status = Status::Running;
+                } else {
+                    self.status = Status::Running;
+                    self.settle();
+                }
+            }
+            Verb::Retry => {
+                let Some(i) = self.blocked_step() else {
+                    return Err(Refusal("no failed step to retry".into()));
+                };
+                match &self.status_of[i] {
+                    StepStatus::Failed { .. } => self.status_of[i] = StepStatus::Pending,
+                    StepStatus::UndoFailed { .. } => self.status_of[i] = StepStatus::Applied,
+                    _ => {
+                        return Err(Refusal(format!(
+                            "step {} is in doubt: resolve it first",
+                            self.steps[i].id
+                        )));
+                    }
+                }
+                self.status = Status::Running;
+                self.pause = None;
+                self.settle();
+            }
+            Verb::Skip { reason } => {
+                if reason.trim().is_empty() {
+                    return Err(Refusal("skip needs a reason".into()));
+                }
+                if finished {
+                    return Err(Refusal("the run has finished".into()));
+                }
+                let target = self.blocked_step().or_else(|| match self.next_candidate() {
+                    Some(i) if self.in_flight().is_none() => Some(i),
+                    _ => None,
+                });
+                let Some(i) = target else {
+                    return Err(Refusal("nothing to skip".into()));
+                };
+                match self.status_of[i] {
+                    StepStatus::UndoFailed { .. } | StepStatus::Applied => {
+                        self.status_of[i] = StepStatus::NotCompensated;
+                        self.compensated.push(i);
+                    }
+                    _ => {
+                        self.status_of[i] = StepStatus::Skipped {
+                            reason: reason.clone(),
+                        }
+                    }
+                }
+                if self.status != Status::NotStarted {
+                    self.pause_now(format!("skipped {}", self.steps[i].id), by);
+                }
+                self.settle_finished();
+            }
+            Verb::Resolve { applied, reason } => {
+                if reason.trim().is_empty() {
+                    return Err(Refusal("an in-doubt decision needs a reason".into()));
+                }
+                let Some((i, undo)) =
+                    self.status_of
+                        .iter()
+                        .enumerate()
+                        .find_map(|(i, s)| match s {
+                            StepStatus::InDoubt { undo } => Some((i, *undo)),
+                            _ => None,
+                        })
+                else {
+                    return Err(Refusal("no step is in doubt".into()));
+                };
+                self.resolve(i, undo, *applied);
+                if !self.is_finished() && self.status != Status::NotStarted {
+                    self.pause_now(format!("resolved {}", self.steps[i].id), by);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The step the next `Next::Apply/Undo` would touch, ignoring status.
+    fn next_candidate(&self) -> Option<usize> {
+        match self.direction {
+            Direction::Forward => self
+                .status_of
+                .iter()
+                .position(|s| *s == StepStatus::Pending),
+            Direction::Rollback => self.next_undo(),
+        }
+    }
+
+    fn describe(&self, i: usize) -> &'static str {
+        match self.status_of[i] {
+            StepStatus::Failed { .. } => "failed",
+            StepStatus::InDoubt { .. } => "in doubt",
+            StepStatus::UndoFailed { .. } => "failed to undo",
+            _ => "blocked",
+        }
+    }
+
+    /// Finishes the run when there is nothing left in its direction.
+    fn settle(&mut self) {
+        self.settle_finished();
+    }
+
+    fn settle_finished(&mut self) {
+        if self.is_finished() || self.in_flight().is_some() || self.blocked_step().is_some() {
+            return;
+        }
+        if self.next_candidate().is_none() && self.status != Status::NotStarted {
+            self.status = Status::Finished(match self.direction {
+                Direction::Forward => Final::Completed,
+                Direction::Rollback => Final::RolledBack,
+            });
+            self.stop = None;
+        }
+    }
+
+    /// The executor is about to apply step `i` (its intent is being journaled).
+    pub fn begin(&mut self, i: usize, attempt: u32) -> Result<(), Refusal> {
+        if self.next() != Next::Apply(i) {
+            return Err(Refusal(format!("step {} is not next", self.steps[i].id)));
+        }
+        self.status_of[i] = StepStatus::Running { attempt };
+        Ok(())
+    }
+
+    /// The executor is about to undo step `i`.
+    pub fn begin_undo(&mut self, i: usize) -> Result<(), Refusal> {
+        if self.next() != Next::Undo(i) {
+            return Err(Refusal(format!(
+                "step {} is not next to undo",
+                self.steps[i].id
+            )));
+        }
+        if !self.steps[i].has_undo {
+            self.status_of[i] = StepStatus::NotCompensated;
+            self.compensated.push(i);
+            self.after_step();
+            return Err(Refusal(format!(
+                "step {} has no undo; left as it is",
+                self.steps[i].id
+            )));
+        }
+        self.status_of[i] = StepStatus::Undoing;
+        Ok(())
+    }
+
+    /// A gate or preflight held the run before step `i`.
+    pub fn hold(&mut self, text: impl Into<String>, by: impl Into<String>) {
+        if self.in_flight().is_some() {
+            // Not a safe point: hold once the in-flight effect finishes.
+            if self.status == Status::Running {
+                self.status = Status::Pausing;
+                self.stop = Some(StopRequest::Pause);
+                self.pause = Some(PauseReason {
+                    text: text.into(),
+                    by: by.into(),
+                });
+            }
+            return;
+        }
+        if self.status == Status::Running || self.status == Status::Pausing {
+            self.pause_now(text, by);
+        }
+    }
+
+    /// The in-flight step finished.
+    pub fn finish(&mut self, i: usize, result: Result<(), String>) {
+        match (&self.status_of[i], result) {
+            (StepStatus::Running { .. }, Ok(())) => {
+                self.status_of[i] = StepStatus::Applied;
+                self.completed.push(i);
+                self.after_step();
+            }
+            (StepStatus::Running { attempt }, Err(error)) => {
+                let attempts = *attempt;
+                let id = self.steps[i].id.clone();
+                self.status_of[i] = StepStatus::Failed {
+                    error: error.clone(),
+                    attempts,
+                };
+                match (self.stop.clone(), self.steps[i].on_failure) {
+                    (Some(StopRequest::Abort), _)
+                    | (None, OnFailure::Abort)
+                    | (Some(StopRequest::Pause), OnFailure::Abort) => {
+                        self.status = Status::Finished(Final::Aborted);
+                        self.stop = None;
+                    }
+                    (_, OnFailure::Rollback) if self.direction == Direction::Forward => {
+                        self.status_of[i] = StepStatus::Pending;
+                        self.direction = Direction::Rollback;
+                        self.stop = None;
+                        self.status = Status::Running;
+                        self.settle();
+                    }
+                    _ => self.pause_now(format!("step {id} failed: {error}"), "engine"),
+                }
+            }
+            (StepStatus::Undoing, Ok(())) => {
+                self.status_of[i] = StepStatus::Compensated;
+                self.compensated.push(i);
+                self.after_step();
+            }
+            (StepStatus::Undoing, Err(error)) => {
+                let id = self.steps[i].id.clone();
+                self.status_of[i] = StepStatus::UndoFailed {
+                    error: error.clone(),
+                };
+                if self.stop == Some(StopRequest::Abort) {
+                    self.status = Status::Finished(Final::Aborted);
+                    self.stop = None;
+                } else {
+                    self.pause_now(format!("undo of {id} failed: {error}"), "engine");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn after_step(&mut self) {
+        match self.stop.take() {
+            Some(StopRequest::Abort) => self.status = Status::Finished(Final::Aborted),
+            Some(StopRequest::Pause) => {
+                self.status = Status::Paused;
+                self.settle_finished();
+            }
+            None => {
+                self.settle_finished();
+                if self.step_mode && self.status == Status::Running {
+                    self.status = Status::Paused;
+                    self.pause = Some(PauseReason {
+                        text: "step mode".into(),
+                        by: "engine".into(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Settles an in-doubt step once it is known whether its effect (or its undo's) happened.
+    pub fn resolve(&mut self, i: usize, undo: bool, happened: bool) {
+        self.status_of[i] = match (undo, happened) {
+            (false, true) => {
+                if !self.completed.contains(&i) {
+                    self.completed.push(i);
+                }
+                StepStatus::Applied
+            }
+            (false, false) => StepStatus::Pending,
+            (true, true) => {
+                self.compensated.push(i);
+                StepStatus::Compensated
+            }
+            (true, false) => StepStatus::Applied,
+        };
+    }
+
+    /// After a crash: a step left running is in doubt until its actuator or the operator
+    /// says whether the effect happened.
+    pub fn mark_in_doubt(&mut self, i: usize) {
+        let undo = matches!(self.status_of[i], StepStatus::Undoing);
+        self.status_of[i] = StepStatus::InDoubt { undo };
+        if !self.is_finished() {
+            self.status = Status::Paused;
+            if self.pause.is_none() {
+                self.pause = Some(PauseReason {
+                    text: format!("step {} is in doubt after a crash", self.steps[i].id),
+                    by: "engine".into(),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

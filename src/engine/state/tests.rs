@@ -1,0 +1,270 @@
+//! The run state machine against random sequences of verbs and step outcomes.
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn steps(n: usize, undo_mask: u8, fail_policy: u8) -> Vec<StepInfo> {
+    (0..n)
+        .map(|i| StepInfo {
+            id: format!("s{i}"),
+            has_undo: undo_mask & (1 << i) != 0,
+            on_failure: match (fail_policy >> (i % 4)) & 3 {
+                0 | 3 => OnFailure::Pause,
+                1 => OnFailure::Rollback,
+                _ => OnFailure::Abort,
+            },
+        })
+        .collect()
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Verb(Verb),
+    /// The executor does what `next()` says and the effect succeeds or fails.
+    Drive {
+        ok: bool,
+    },
+    /// The executor starts what `next()` says but has not finished yet.
+    Start,
+    /// The in-flight effect finishes.
+    Finish {
+        ok: bool,
+    },
+    Hold,
+    Crash,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        1 => Just(Op::Verb(Verb::Run)),
+        1 => Just(Op::Verb(Verb::Pause)),
+        1 => Just(Op::Verb(Verb::Step)),
+        1 => Just(Op::Verb(Verb::Abort { reason: "r".into() })),
+        1 => Just(Op::Verb(Verb::Rollback { reason: "r".into() })),
+        1 => Just(Op::Verb(Verb::Retry)),
+        1 => Just(Op::Verb(Verb::Skip { reason: "r".into() })),
+        1 => Just(Op::Verb(Verb::Resolve { applied: true, reason: "r".into() })),
+        1 => Just(Op::Verb(Verb::Resolve { applied: false, reason: "r".into() })),
+        4 => any::<bool>().prop_map(|ok| Op::Drive { ok }),
+        1 => Just(Op::Start),
+        1 => any::<bool>().prop_map(|ok| Op::Finish { ok }),
+        1 => Just(Op::Hold),
+        1 => Just(Op::Crash),
+    ]
+}
+
+fn start(s: &mut RunState) -> Option<usize> {
+    match s.next() {
+        Next::Apply(i) => s.begin(i, 1).ok().map(|_| i),
+        Next::Undo(i) => s.begin_undo(i).ok().map(|_| i),
+        Next::Wait => None,
+    }
+}
+
+fn check_invariants(s: &RunState) -> Result<(), TestCaseError> {
+    let in_flight = s
+        .status_of
+        .iter()
+        .filter(|x| matches!(x, StepStatus::Running { .. } | StepStatus::Undoing))
+        .count();
+    prop_assert!(in_flight <= 1, "two effects in flight: {:?}", s.status_of);
+    if in_flight == 1 {
+        prop_assert!(
+            matches!(s.status, Status::Running | Status::Pausing),
+            "in flight while {:?}",
+            s.status
+        );
+    }
+    // No step completes twice.
+    let mut seen = std::collections::HashSet::new();
+    for i in &s.completed {
+        prop_assert!(
+            seen.insert(*i),
+            "step {i} completed twice: {:?}",
+            s.completed
+        );
+    }
+    // Rollback undoes in reverse completion order.
+    let pos = |i: usize| s.completed.iter().position(|c| *c == i);
+    for w in s.compensated.windows(2) {
+        if let (Some(a), Some(b)) = (pos(w[0]), pos(w[1])) {
+            prop_assert!(
+                a > b,
+                "undo order {:?} vs completion {:?}",
+                s.compensated,
+                s.completed
+            );
+        }
+    }
+    match s.status {
+        Status::Finished(Final::Completed) => {
+            for st in &s.status_of {
+                prop_assert!(
+                    matches!(st, StepStatus::Applied | StepStatus::Skipped { .. }),
+                    "completed with {:?}",
+                    s.status_of
+                );
+            }
+        }
+        Status::Finished(Final::RolledBack) => {
+            prop_assert!(
+                !s.status_of.contains(&StepStatus::Applied),
+                "rolled back with {:?}",
+                s.status_of
+            );
+        }
+        _ => {}
+    }
+    // A blocked step stops everything until a human decides.
+    if s.status_of
+        .iter()
+        .any(|x| matches!(x, StepStatus::Failed { .. } | StepStatus::InDoubt { .. }))
+    {
+        prop_assert_eq!(s.next(), Next::Wait);
+    }
+    // An applied step is in the completion list; a compensated one was completed first.
+    for (i, st) in s.status_of.iter().enumerate() {
+        if matches!(
+            st,
+            StepStatus::Applied | StepStatus::Compensated | StepStatus::Undoing
+        ) {
+            prop_assert!(
+                s.completed.contains(&i),
+                "step {i} {:?} never completed",
+                st
+            );
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn never_reaches_an_illegal_state(n in 1usize..7, undo in any::<u8>(), pol in any::<u8>(), ops in proptest::collection::vec(op(), 0..60)) {
+        let mut s = RunState::new(steps(n, undo, pol));
+        let mut flying: Option<usize> = None;
+        for op in ops {
+            let before_finished = s.status;
+            match op {
+                Op::Verb(v) => {
+                    let _ = s.apply_verb(&v, "alice");
+                }
+                Op::Drive { ok } => {
+                    if flying.is_none() && let Some(i) = start(&mut s) {
+                        s.finish(i, if ok { Ok(()) } else { Err("boom".into()) });
+                    }
+                }
+                Op::Start => {
+                    if flying.is_none() {
+                        flying = start(&mut s);
+                    }
+                }
+                Op::Finish { ok } => {
+                    if let Some(i) = flying.take() {
+                        s.finish(i, if ok { Ok(()) } else { Err("boom".into()) });
+                    }
+                }
+                Op::Hold => s.hold("gate held", "gate"),
+                Op::Crash => {
+                    if let Some(i) = flying.take() {
+                        s.mark_in_doubt(i);
+                    }
+                }
+            }
+            if let Status::Finished(Final::RolledBack) = before_finished {
+                prop_assert_eq!(s.status, Status::Finished(Final::RolledBack), "rolled back is final");
+            }
+            check_invariants(&s)?;
+        }
+    }
+
+    #[test]
+    fn a_full_run_then_rollback_undoes_in_reverse(n in 1usize..8) {
+        let mut s = RunState::new(steps(n, 0xff, 0));
+        s.apply_verb(&Verb::Run, "alice").unwrap();
+        while let Some(i) = start(&mut s) {
+            s.finish(i, Ok(()));
+        }
+        prop_assert_eq!(s.status, Status::Finished(Final::Completed));
+        s.apply_verb(&Verb::Rollback { reason: "bad release".into() }, "alice").unwrap();
+        while let Some(i) = start(&mut s) {
+            s.finish(i, Ok(()));
+        }
+        prop_assert_eq!(s.status, Status::Finished(Final::RolledBack));
+        let mut rev = s.completed.clone();
+        rev.reverse();
+        prop_assert_eq!(&s.compensated, &rev);
+    }
+}
+
+#[test]
+fn pause_holds_at_the_next_safe_point_and_names_who_asked() {
+    let mut s = RunState::new(steps(3, 0xff, 0));
+    s.apply_verb(&Verb::Run, "alice").unwrap();
+    let i = start(&mut s).unwrap();
+    s.apply_verb(&Verb::Pause, "bob").unwrap();
+    assert_eq!(s.status, Status::Pausing);
+    s.finish(i, Ok(()));
+    assert_eq!(s.status, Status::Paused);
+    assert_eq!(s.pause.as_ref().unwrap().by, "bob");
+    assert_eq!(s.next(), Next::Wait);
+}
+
+#[test]
+fn step_mode_runs_exactly_one_step() {
+    let mut s = RunState::new(steps(3, 0xff, 0));
+    s.apply_verb(&Verb::Step, "alice").unwrap();
+    let i = start(&mut s).unwrap();
+    s.finish(i, Ok(()));
+    assert_eq!(s.status, Status::Paused);
+    assert_eq!(s.completed, vec![0]);
+    s.apply_verb(&Verb::Step, "alice").unwrap();
+    assert_eq!(s.next(), Next::Apply(1));
+}
+
+#[test]
+fn failure_pauses_and_needs_a_decision() {
+    let mut s = RunState::new(steps(2, 0xff, 0));
+    s.apply_verb(&Verb::Run, "alice").unwrap();
+    let i = start(&mut s).unwrap();
+    s.finish(i, Err("timeout".into()));
+    assert_eq!(s.status, Status::Paused);
+    assert!(
+        s.pause
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("s0 failed: timeout")
+    );
+    assert!(s.apply_verb(&Verb::Run, "alice").is_err());
+    assert!(
+        s.apply_verb(&Verb::Skip { reason: " ".into() }, "alice")
+            .is_err()
+    );
+    s.apply_verb(&Verb::Retry, "alice").unwrap();
+    assert_eq!(s.next(), Next::Apply(0));
+}
+
+#[test]
+fn in_doubt_waits_for_the_operator() {
+    let mut s = RunState::new(steps(2, 0xff, 0));
+    s.apply_verb(&Verb::Run, "alice").unwrap();
+    let i = start(&mut s).unwrap();
+    s.mark_in_doubt(i);
+    assert_eq!(s.next(), Next::Wait);
+    assert!(s.apply_verb(&Verb::Run, "alice").is_err());
+    s.apply_verb(
+        &Verb::Resolve {
+            applied: true,
+            reason: "marker row present".into(),
+        },
+        "alice",
+    )
+    .unwrap();
+    assert_eq!(s.status_of[0], StepStatus::Applied);
+    s.apply_verb(&Verb::Run, "alice").unwrap();
+    assert_eq!(s.next(), Next::Apply(1));
+}
