@@ -1,4 +1,14 @@
 //! The run executor: a state machine for runs (`state`), the journal that makes every
 //! transition durable before its effect, and the actor that drives actuators.
 
+pub mod actor;
+pub mod actuator;
+pub mod journal;
 pub mod state;
+
+pub use actor::{Actor, Command, EngineEvent, ExecPolicy, RunView, StepView};
+pub use actuator::{Actuators, CheckOutcome, Probe};
+pub use journal::{Journal, MemJournal, Record, replay};
+pub use state::{
+    Direction, Final, OnFailure, PauseReason, RunState, Status, StepInfo, StepStatus, Verb,
+};

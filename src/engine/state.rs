@@ -482,6 +482,21 @@ impl RunState {
         }
     }
 
+    /// One attempt of the in-flight step failed and it will be tried again.
+    pub fn attempt_failed(&mut self, i: usize) {
+        match self.status_of[i] {
+            StepStatus::Running { .. } => self.status_of[i] = StepStatus::Pending,
+            StepStatus::Undoing => self.status_of[i] = StepStatus::Applied,
+            _ => {}
+        }
+        if let Some(stop) = self.stop.take() {
+            match stop {
+                StopRequest::Abort => self.status = Status::Finished(Final::Aborted),
+                StopRequest::Pause => self.status = Status::Paused,
+            }
+        }
+    }
+
     /// The in-flight step finished.
     pub fn finish(&mut self, i: usize, result: Result<(), String>) {
         match (&self.status_of[i], result) {

@@ -1,0 +1,696 @@
+//! The actor that owns one run: commands in, events out. Every transition is journaled
+//! (and committed) before its effect; if the journal cannot be written, nothing is applied.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::actuator::{Actuators, CheckOutcome, Probe};
+use super::journal::{Journal, Record, effect_key};
+use super::state::{Direction, Next, PauseReason, RunState, Status, StepStatus, Verb};
+use crate::sources::Severity;
+use crate::time::Timestamp;
+
+/// How a step is executed: timeout, retries, backoff.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecPolicy {
+    pub timeout: Option<Duration>,
+    pub retries: u32,
+    pub backoff: Duration,
+}
+
+impl Default for ExecPolicy {
+    fn default() -> Self {
+        ExecPolicy {
+            timeout: None,
+            retries: 0,
+            backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Into the actor.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Verb {
+        verb: Verb,
+        by: String,
+    },
+    /// Stop driving at the next safe point (terminal lost, signal); the run stays resumable.
+    Detach {
+        reason: String,
+    },
+}
+
+/// One step as the Plan pane shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepView {
+    pub id: String,
+    pub status: StepStatus,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+}
+
+/// Everything the screen and the headless printer need of a run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunView {
+    pub run_id: String,
+    pub status: Status,
+    pub direction: Direction,
+    pub step_mode: bool,
+    pub pause: Option<PauseReason>,
+    /// A gate holding the run by itself (clears when the gate passes).
+    pub held: Option<String>,
+    /// Progress of the step in flight, from its actuator.
+    pub progress: Option<String>,
+    pub steps: Vec<StepView>,
+}
+
+/// Out of the actor.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum EngineEvent {
+    View(RunView),
+    Note {
+        at: Timestamp,
+        severity: Severity,
+        text: String,
+    },
+    /// A verb that did not apply, with why.
+    Refused {
+        verb: String,
+        reason: String,
+    },
+    /// The actor stopped driving the run.
+    Exited {
+        status: Status,
+    },
+}
+
+/// The actor. `A` acts on the world, `J` makes transitions durable.
+pub struct Actor<A: Actuators, J: Journal> {
+    act: A,
+    core: Core<J>,
+}
+
+struct Core<J: Journal> {
+    run_id: String,
+    state: RunState,
+    policies: Vec<ExecPolicy>,
+    journal: J,
+    cmds: mpsc::Receiver<Command>,
+    events: mpsc::Sender<EngineEvent>,
+    times: Vec<(Option<Timestamp>, Option<Timestamp>)>,
+    held: Option<String>,
+    progress: Option<String>,
+    detach: Option<String>,
+    /// Leave when the run finishes (headless); a console keeps the actor for a rollback.
+    exit_on_finish: bool,
+}
+
+/// How often a held gate is checked again, and progress is refreshed.
+const RECHECK: Duration = Duration::from_secs(1);
+
+impl<A: Actuators, J: Journal + Send> Actor<A, J> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        run_id: String,
+        state: RunState,
+        policies: Vec<ExecPolicy>,
+        act: A,
+        journal: J,
+        cmds: mpsc::Receiver<Command>,
+        events: mpsc::Sender<EngineEvent>,
+        exit_on_finish: bool,
+    ) -> Self {
+        let n = state.steps.len();
+        Actor {
+            act,
+            core: Core {
+                run_id,
+                state,
+                policies,
+                journal,
+                cmds,
+                events,
+                times: vec![(None, None); n],
+                held: None,
+                progress: None,
+                detach: None,
+                exit_on_finish,
+            },
+        }
+    }
+
+    /// Settles a step left in flight by a crash: asks its actuator, journals the answer,
+    /// or leaves it in doubt for the operator.
+    pub async fn resolve_in_doubt(&mut self, step: usize, undo: bool, key: &str) {
+        let c = &mut self.core;
+        c.state.mark_in_doubt(step);
+        let id = c.state.steps[step].id.clone();
+        match self.act.probe(step, key, undo).await {
+            Probe::Unknown(why) => {
+                c.note(
+                    Severity::Crit,
+                    format!("step {id} is in doubt ({why}); decide whether it happened"),
+                )
+                .await;
+            }
+            answer => {
+                let happened = answer == Probe::Happened;
+                let rec = Record::Resolved {
+                    step,
+                    undo,
+                    happened,
+                    by: "probe".into(),
+                };
+                if c.journal.append(&rec).await.is_ok() {
+                    c.state.resolve(step, undo, happened);
+                    let what = if undo { "undo of " } else { "" };
+                    c.note(
+                        Severity::Warn,
+                        format!(
+                            "{what}{id} was in flight at the crash; its target says it {}",
+                            if happened {
+                                "happened"
+                            } else {
+                                "did not happen"
+                            }
+                        ),
+                    )
+                    .await;
+                }
+            }
+        }
+        c.emit_view().await;
+    }
+
+    /// Drives the run until it finishes (when asked to), the command channel closes, or a
+    /// detach reaches a safe point. Returns the final state.
+    pub async fn run(mut self) -> (RunState, J) {
+        self.core.emit_view().await;
+        loop {
+            if let Some(reason) = self.core.detach.clone()
+                && self.core.state.in_flight().is_none()
+            {
+                let _ = self
+                    .core
+                    .journal
+                    .append(&Record::Detached {
+                        reason: reason.clone(),
+                    })
+                    .await;
+                self.core
+                    .state
+                    .hold(format!("detached: {reason}"), "engine");
+                self.core.emit_view().await;
+                break;
+            }
+            match self.core.state.next() {
+                Next::Wait => {
+                    if self.core.state.is_finished() && self.core.exit_on_finish {
+                        break;
+                    }
+                    match self.core.cmds.recv().await {
+                        Some(cmd) => self.core.handle(cmd).await,
+                        None => self.core.detach = Some("console closed".into()),
+                    }
+                }
+                Next::Apply(i) => self.apply(i, false).await,
+                Next::Undo(i) => self.apply(i, true).await,
+            }
+        }
+        let status = self.core.state.status;
+        let _ = self.core.events.send(EngineEvent::Exited { status }).await;
+        (self.core.state, self.core.journal)
+    }
+
+    async fn apply(&mut self, i: usize, undo: bool) {
+        let id = self.core.state.steps[i].id.clone();
+        if !undo && !self.wait_for_gates(i).await {
+            return;
+        }
+        if undo && !self.core.state.steps[i].has_undo {
+            if self
+                .core
+                .journal
+                .append(&Record::NoUndo { step: i })
+                .await
+                .is_err()
+            {
+                return self.core.journal_down().await;
+            }
+            let _ = self.core.state.begin_undo(i);
+            self.core
+                .note(Severity::Warn, format!("{id} has no undo; left as it is"))
+                .await;
+            self.core.emit_view().await;
+            return;
+        }
+        let policy = self.core.policies.get(i).cloned().unwrap_or_default();
+        let key = effect_key(&self.core.run_id, &id, undo);
+        let mut attempt = match &self.core.state.status_of[i] {
+            StepStatus::Failed { attempts, .. } => attempts + 1,
+            _ => 1,
+        };
+        loop {
+            let intent = if undo {
+                Record::UndoIntent {
+                    step: i,
+                    attempt,
+                    key: key.clone(),
+                }
+            } else {
+                Record::Intent {
+                    step: i,
+                    attempt,
+                    key: key.clone(),
+                }
+            };
+            if self.core.journal.append(&intent).await.is_err() {
+                return self.core.journal_down().await;
+            }
+            let begun = if undo {
+                self.core.state.begin_undo(i)
+            } else {
+                self.core.state.begin(i, attempt)
+            };
+            if begun.is_err() {
+                return;
+            }
+            self.core.times[i] = (Some(Timestamp::now()), None);
+            let verb = if undo { "undo of" } else { "step" };
+            self.core
+                .note(
+                    Severity::Info,
+                    format!("{verb} {id} started (attempt {attempt})"),
+                )
+                .await;
+            self.core.emit_view().await;
+
+            let mut result = self.effect(i, undo, &key, policy.timeout).await;
+            if result.is_ok() && !undo {
+                result = match self.act.postcheck(i).await {
+                    CheckOutcome::Pass => Ok(()),
+                    CheckOutcome::Fail(r) => Err(format!("postcheck failed: {r}")),
+                    CheckOutcome::Inconclusive(r) => Err(format!("postcheck inconclusive: {r}")),
+                };
+            }
+            self.core.times[i].1 = Some(Timestamp::now());
+            self.core.progress = None;
+            match result {
+                Ok(()) => {
+                    let rec = if undo {
+                        Record::Compensated { step: i }
+                    } else {
+                        Record::Applied { step: i }
+                    };
+                    // The effect happened; if this record is lost, a resume finds the step in
+                    // doubt and its probe settles it.
+                    if self.core.journal.append(&rec).await.is_err() {
+                        self.core.state.mark_in_doubt(i);
+                        return self.core.journal_down().await;
+                    }
+                    self.core.state.finish(i, Ok(()));
+                    let took = self.core.elapsed(i);
+                    let what = if undo { "undone" } else { "applied" };
+                    self.core
+                        .note(Severity::Info, format!("{id} {what} in {took}"))
+                        .await;
+                    self.core.after_transition().await;
+                    return;
+                }
+                Err(error) if attempt <= policy.retries && !self.core.stop_requested() => {
+                    if self
+                        .core
+                        .journal
+                        .append(&Record::AttemptFailed {
+                            step: i,
+                            error: error.clone(),
+                        })
+                        .await
+                        .is_err()
+                    {
+                        self.core.state.mark_in_doubt(i);
+                        return self.core.journal_down().await;
+                    }
+                    self.core.state.attempt_failed(i);
+                    let wait = policy.backoff.saturating_mul(1 << (attempt - 1).min(16));
+                    self.core
+                        .note(
+                            Severity::Warn,
+                            format!(
+                                "{id} attempt {attempt} failed: {error}; retrying in {}",
+                                crate::units::fmt_duration(wait)
+                            ),
+                        )
+                        .await;
+                    self.core.emit_view().await;
+                    if !self.core.sleep_handling_commands(wait).await
+                        || self.core.state.next()
+                            != (if undo { Next::Undo(i) } else { Next::Apply(i) })
+                    {
+                        return;
+                    }
+                    attempt += 1;
+                }
+                Err(error) => {
+                    let rec = if undo {
+                        Record::UndoFailed {
+                            step: i,
+                            error: error.clone(),
+                        }
+                    } else {
+                        Record::Failed {
+                            step: i,
+                            error: error.clone(),
+                        }
+                    };
+                    if self.core.journal.append(&rec).await.is_err() {
+                        self.core.state.mark_in_doubt(i);
+                        return self.core.journal_down().await;
+                    }
+                    self.core.state.finish(i, Err(error.clone()));
+                    let what = if undo { "undo of " } else { "" };
+                    self.core
+                        .note(Severity::Crit, format!("{what}{id} failed: {error}"))
+                        .await;
+                    self.core.after_transition().await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Runs the effect with its timeout, handling commands (pause, abort…) while it is in
+    /// flight; they take effect at the next safe point.
+    async fn effect(
+        &mut self,
+        i: usize,
+        undo: bool,
+        key: &str,
+        timeout: Option<Duration>,
+    ) -> Result<(), String> {
+        let Actor { act, core } = self;
+        let fut = async {
+            if undo {
+                act.undo(i, key).await
+            } else {
+                act.apply(i, key).await
+            }
+        };
+        let limit = timeout.unwrap_or(Duration::from_secs(365 * 24 * 3600));
+        let fut = tokio::time::timeout(limit, fut);
+        tokio::pin!(fut);
+        let mut tick = tokio::time::interval(RECHECK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                r = &mut fut => {
+                    return match r {
+                        Ok(r) => r,
+                        Err(_) => Err(format!("timed out after {}", crate::units::fmt_duration(limit))),
+                    };
+                }
+                cmd = core.cmds.recv(), if core.detach.is_none() => match cmd {
+                    Some(c) => core.handle(c).await,
+                    None => core.detach = Some("console closed".into()),
+                },
+                _ = tick.tick() => core.emit_view().await,
+            }
+        }
+    }
+
+    /// Checks gates until they pass. A failing gate holds the run by itself and is checked
+    /// again; an inconclusive one pauses for a human. Returns whether to go on with step `i`.
+    async fn wait_for_gates(&mut self, i: usize) -> bool {
+        loop {
+            match self.act.gates(i).await {
+                CheckOutcome::Pass => {
+                    if self.core.held.take().is_some() {
+                        self.core
+                            .note(Severity::Info, "gates pass again; continuing".to_string())
+                            .await;
+                        self.core.emit_view().await;
+                    }
+                    return true;
+                }
+                CheckOutcome::Fail(reason) => {
+                    if self.core.held.as_deref() != Some(reason.as_str()) {
+                        self.core.held = Some(reason.clone());
+                        self.core
+                            .note(Severity::Warn, format!("held: {reason}"))
+                            .await;
+                        self.core.emit_view().await;
+                    }
+                    if !self.core.sleep_handling_commands(RECHECK).await
+                        || self.core.state.next() != Next::Apply(i)
+                    {
+                        self.core.held = None;
+                        self.core.emit_view().await;
+                        return false;
+                    }
+                }
+                CheckOutcome::Inconclusive(reason) => {
+                    let text = format!("inconclusive: {reason}");
+                    if self
+                        .core
+                        .journal
+                        .append(&Record::Held {
+                            reason: text.clone(),
+                            by: "engine".into(),
+                        })
+                        .await
+                        .is_err()
+                    {
+                        self.core.journal_down().await;
+                        return false;
+                    }
+                    self.core.held = None;
+                    self.core.state.hold(text.clone(), "engine");
+                    self.core
+                        .note(Severity::Crit, format!("paused: {text}"))
+                        .await;
+                    self.core.emit_view().await;
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+impl<J: Journal + Send> Core<J> {
+    fn stop_requested(&self) -> bool {
+        self.state.status == Status::Pausing || self.detach.is_some()
+    }
+
+    fn elapsed(&self, i: usize) -> String {
+        match self.times[i] {
+            (Some(a), Some(b)) => crate::units::fmt_duration(a.age_at(b)),
+            _ => "?".into(),
+        }
+    }
+
+    async fn note(&self, severity: Severity, text: String) {
+        let _ = self
+            .events
+            .send(EngineEvent::Note {
+                at: Timestamp::now(),
+                severity,
+                text,
+            })
+            .await;
+    }
+
+    async fn emit_view(&self) {
+        let steps = self
+            .state
+            .steps
+            .iter()
+            .zip(&self.state.status_of)
+            .zip(&self.times)
+            .map(|((s, st), (a, b))| StepView {
+                id: s.id.clone(),
+                status: st.clone(),
+                started_at: *a,
+                finished_at: *b,
+            })
+            .collect();
+        let view = RunView {
+            run_id: self.run_id.clone(),
+            status: self.state.status,
+            direction: self.state.direction,
+            step_mode: self.state.step_mode,
+            pause: self.state.pause.clone(),
+            held: self.held.clone(),
+            progress: self.progress.clone(),
+            steps,
+        };
+        let _ = self.events.send(EngineEvent::View(view)).await;
+    }
+
+    /// The journal could not be written: fail closed, nothing more is applied.
+    async fn journal_down(&mut self) {
+        self.state.hold(
+            "journal unavailable: nothing is applied until it is back",
+            "engine",
+        );
+        self.note(
+            Severity::Crit,
+            "journal write failed; the run is paused (fail closed)".into(),
+        )
+        .await;
+        self.emit_view().await;
+    }
+
+    async fn after_transition(&mut self) {
+        match self.state.status {
+            Status::Finished(f) => {
+                self.note(
+                    Severity::Info,
+                    format!("run finished: {f:?}").to_lowercase(),
+                )
+                .await
+            }
+            Status::Paused => {
+                if let Some(p) = &self.state.pause {
+                    self.note(Severity::Warn, format!("paused: {} (by {})", p.text, p.by))
+                        .await;
+                }
+            }
+            _ => {}
+        }
+        self.emit_view().await;
+    }
+
+    /// Waits `d`, handling commands meanwhile. Returns false if the run should stop going on.
+    async fn sleep_handling_commands(&mut self, d: Duration) -> bool {
+        let until = tokio::time::Instant::now() + d;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => return self.state.status == Status::Running && self.detach.is_none(),
+                cmd = self.cmds.recv() => match cmd {
+                    Some(c) => {
+                        self.handle(c).await;
+                        if self.state.status != Status::Running || self.detach.is_some() {
+                            return false;
+                        }
+                    }
+                    None => {
+                        self.detach = Some("console closed".into());
+                        return false;
+                    }
+                },
+            }
+        }
+    }
+
+    async fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Detach { reason } => {
+                self.note(
+                    Severity::Warn,
+                    format!("detaching: {reason}; the run pauses and can be resumed"),
+                )
+                .await;
+                if self.state.status == Status::Running && self.state.in_flight().is_some() {
+                    self.state.hold(format!("detached: {reason}"), "engine");
+                }
+                self.detach = Some(reason);
+            }
+            Command::Verb { verb, by } => self.verb(verb, by).await,
+        }
+    }
+
+    async fn verb(&mut self, verb: Verb, by: String) {
+        if let Verb::Resolve { applied, reason } = &verb {
+            let found = self
+                .state
+                .status_of
+                .iter()
+                .enumerate()
+                .find_map(|(i, s)| match s {
+                    StepStatus::InDoubt { undo } => Some((i, *undo)),
+                    _ => None,
+                });
+            let Some((i, undo)) = found else {
+                return self.refuse(&verb, "no step is in doubt".into()).await;
+            };
+            if reason.trim().is_empty() {
+                return self
+                    .refuse(&verb, "an in-doubt decision needs a reason".into())
+                    .await;
+            }
+            let rec = Record::Resolved {
+                step: i,
+                undo,
+                happened: *applied,
+                by: by.clone(),
+            };
+            if self.journal.append(&rec).await.is_err() {
+                return self.journal_down().await;
+            }
+            let _ = self.state.apply_verb(&verb, &by);
+            self.note(
+                Severity::Warn,
+                format!(
+                    "{by} decided {} {}: {reason}",
+                    self.state.steps[i].id,
+                    if *applied {
+                        "happened"
+                    } else {
+                        "did not happen"
+                    }
+                ),
+            )
+            .await;
+            return self.emit_view().await;
+        }
+        // Try on a copy first, so a refused verb is not journaled.
+        let mut trial = self.state.clone();
+        if let Err(refusal) = trial.apply_verb(&verb, &by) {
+            return self.refuse(&verb, refusal.0).await;
+        }
+        if self
+            .journal
+            .append(&Record::Verb {
+                verb: verb.clone(),
+                by: by.clone(),
+            })
+            .await
+            .is_err()
+        {
+            return self
+                .refuse(
+                    &verb,
+                    "the journal cannot be written; run control is refused (fail closed)".into(),
+                )
+                .await;
+        }
+        self.state = trial;
+        if !matches!(verb, Verb::Run | Verb::Step) {
+            self.held = None;
+        }
+        let text = match &verb {
+            Verb::Abort { reason } | Verb::Rollback { reason } | Verb::Skip { reason } => {
+                format!("{} by {by}: {reason}", verb.name())
+            }
+            _ => format!("{} by {by}", verb.name()),
+        };
+        self.note(Severity::Info, text).await;
+        self.after_transition().await;
+    }
+
+    async fn refuse(&mut self, verb: &Verb, reason: String) {
+        let _ = self
+            .events
+            .send(EngineEvent::Refused {
+                verb: verb.name().into(),
+                reason,
+            })
+            .await;
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,40 @@
+//! What the engine needs from the world it acts on: apply a step, undo it, evaluate its
+//! gates and checks, and probe whether an in-doubt effect happened.
+
+use std::future::Future;
+
+/// The result of evaluating checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckOutcome {
+    Pass,
+    /// The condition does not hold; the first reason, gh-ost style.
+    Fail(String),
+    /// The check could not be evaluated (source down, no data): a human decides.
+    Inconclusive(String),
+}
+
+/// Whether an effect with a given idempotency key happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Probe {
+    Happened,
+    NotHappened,
+    Unknown(String),
+}
+
+/// The actuators of one run, indexed by step.
+pub trait Actuators: Send {
+    /// The plan's gates and the step's preflight checks, before each step.
+    fn gates(&mut self, step: usize) -> impl Future<Output = CheckOutcome> + Send;
+    /// Carries out the step. The effect must record `key` where `probe` can find it.
+    fn apply(&mut self, step: usize, key: &str) -> impl Future<Output = Result<(), String>> + Send;
+    /// The step's postcheck, after it applied.
+    fn postcheck(&mut self, step: usize) -> impl Future<Output = CheckOutcome> + Send;
+    /// Carries out the step's undo.
+    fn undo(&mut self, step: usize, key: &str) -> impl Future<Output = Result<(), String>> + Send;
+    /// Asks the target whether the effect keyed `key` happened.
+    fn probe(&mut self, step: usize, key: &str, undo: bool) -> impl Future<Output = Probe> + Send;
+    /// A one-line progress note for the step in flight, if the actuator has one.
+    fn progress(&self, _step: usize) -> Option<String> {
+        None
+    }
+}

@@ -1,0 +1,205 @@
+//! Journal records of a run: every transition is appended (and committed) before its
+//! effect; replaying them rebuilds the run's state after a crash or a dropped session.
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use super::state::{RunState, Verb};
+
+/// One journaled transition. The store keeps `kind()` and `key()` as columns and the
+/// whole value as JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    /// A responder's verb, with who asked.
+    Verb {
+        verb: Verb,
+        by: String,
+    },
+    /// About to apply step `step` (attempt `attempt`); `key` is the effect's idempotency key.
+    Intent {
+        step: usize,
+        attempt: u32,
+        key: String,
+    },
+    Applied {
+        step: usize,
+    },
+    /// One attempt failed; the step (or its undo) will be tried again.
+    AttemptFailed {
+        step: usize,
+        error: String,
+    },
+    Failed {
+        step: usize,
+        error: String,
+    },
+    /// About to undo step `step`.
+    UndoIntent {
+        step: usize,
+        attempt: u32,
+        key: String,
+    },
+    Compensated {
+        step: usize,
+    },
+    UndoFailed {
+        step: usize,
+        error: String,
+    },
+    /// Rolled back past a step with no undo.
+    NoUndo {
+        step: usize,
+    },
+    /// A check could not be evaluated or a condition needs a human: the run paused.
+    Held {
+        reason: String,
+        by: String,
+    },
+    /// An in-doubt step was settled, by its actuator's probe or by the operator.
+    Resolved {
+        step: usize,
+        undo: bool,
+        happened: bool,
+        by: String,
+    },
+    /// The console lost its terminal or was told to stop; the run pauses for `ebb resume`.
+    Detached {
+        reason: String,
+    },
+}
+
+impl Record {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Record::Verb { .. } => "verb",
+            Record::Intent { .. } => "step.intent",
+            Record::Applied { .. } => "step.applied",
+            Record::AttemptFailed { .. } => "step.attempt_failed",
+            Record::Failed { .. } => "step.failed",
+            Record::UndoIntent { .. } => "undo.intent",
+            Record::Compensated { .. } => "undo.applied",
+            Record::UndoFailed { .. } => "undo.failed",
+            Record::NoUndo { .. } => "undo.none",
+            Record::Held { .. } => "run.held",
+            Record::Resolved { .. } => "step.resolved",
+            Record::Detached { .. } => "run.detached",
+        }
+    }
+
+    /// The idempotency key the store enforces uniqueness of (per run and kind).
+    pub fn key(&self) -> Option<String> {
+        match self {
+            Record::Intent { key, attempt, .. } | Record::UndoIntent { key, attempt, .. } => {
+                Some(format!("{key}#{attempt}"))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn step(&self) -> Option<usize> {
+        match self {
+            Record::Intent { step, .. }
+            | Record::Applied { step }
+            | Record::AttemptFailed { step, .. }
+            | Record::Failed { step, .. }
+            | Record::UndoIntent { step, .. }
+            | Record::Compensated { step }
+            | Record::UndoFailed { step, .. }
+            | Record::NoUndo { step }
+            | Record::Resolved { step, .. } => Some(*step),
+            _ => None,
+        }
+    }
+}
+
+/// The effect key of a step: the same for every attempt, distinct for its undo.
+pub fn effect_key(run_id: &str, step_id: &str, undo: bool) -> String {
+    if undo {
+        format!("{run_id}/{step_id}/undo")
+    } else {
+        format!("{run_id}/{step_id}")
+    }
+}
+
+/// Where records go. `append` returns only once the record is durable.
+pub trait Journal {
+    fn append(&mut self, record: &Record) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// A journal in memory, for tests and for drills with no store.
+#[derive(Clone, Debug, Default)]
+pub struct MemJournal {
+    pub records: Vec<Record>,
+    /// Fail every append from this index on (tests of fail-closed behaviour).
+    pub fail_from: Option<usize>,
+}
+
+impl Journal for MemJournal {
+    async fn append(&mut self, record: &Record) -> Result<(), String> {
+        if self.fail_from.is_some_and(|n| self.records.len() >= n) {
+            return Err("journal unavailable".into());
+        }
+        self.records.push(record.clone());
+        Ok(())
+    }
+}
+
+/// What replay found: the rebuilt state, and the effects left in flight by a crash.
+#[derive(Debug)]
+pub struct Replayed {
+    pub state: RunState,
+    /// (step, undo, effect key) of an intent with no outcome.
+    pub in_doubt: Option<(usize, bool, String)>,
+}
+
+/// Rebuilds a run's state from its records, in order.
+pub fn replay(mut state: RunState, records: &[Record]) -> Replayed {
+    let mut in_doubt = None;
+    for r in records {
+        match r {
+            Record::Verb { verb, by } => {
+                let _ = state.apply_verb(verb, by);
+            }
+            Record::Intent { step, attempt, key } => {
+                let _ = state.begin(*step, *attempt);
+                in_doubt = Some((*step, false, key.clone()));
+            }
+            Record::UndoIntent { step, key, .. } => {
+                let _ = state.begin_undo(*step);
+                in_doubt = Some((*step, true, key.clone()));
+            }
+            Record::Applied { step } | Record::Compensated { step } => {
+                state.finish(*step, Ok(()));
+                in_doubt = None;
+            }
+            Record::Failed { step, error } | Record::UndoFailed { step, error } => {
+                state.finish(*step, Err(error.clone()));
+                in_doubt = None;
+            }
+            Record::AttemptFailed { step, .. } => {
+                state.attempt_failed(*step);
+                in_doubt = None;
+            }
+            Record::NoUndo { step } => {
+                let _ = state.begin_undo(*step);
+            }
+            Record::Held { reason, by } => state.hold(reason.clone(), by.clone()),
+            Record::Resolved {
+                step,
+                undo,
+                happened,
+                ..
+            } => {
+                state.resolve(*step, *undo, *happened);
+                in_doubt = None;
+            }
+            Record::Detached { reason } => state.hold(format!("detached: {reason}"), "engine"),
+        }
+    }
+    if let Some((step, _, _)) = &in_doubt {
+        state.mark_in_doubt(*step);
+    }
+    Replayed { state, in_doubt }
+}
