@@ -128,7 +128,13 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
     let exit = rt.block_on(async {
         let (obs_tx, obs_rx) = mpsc::channel(256);
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
-        let source = sim::spawn(world, args.speed, SIM_INTERVAL, obs_tx, cmd_rx);
+        let source = sim::spawn(
+            std::sync::Arc::new(std::sync::Mutex::new(world)),
+            args.speed,
+            SIM_INTERVAL,
+            obs_tx,
+            cmd_rx,
+        );
         let result = event_loop::run(
             model,
             &cfg.keymap,

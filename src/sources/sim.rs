@@ -14,7 +14,7 @@ use super::{
 };
 use crate::text::DisplayText;
 use crate::time::Timestamp;
-use crate::world::{OutageSource, World, WorldState};
+use crate::world::{OutageSource, SharedWorld, World, WorldState};
 
 /// Source carrying Replication, Migrations and Storage.
 pub const DB_SOURCE: &str = "sim:db";
@@ -217,7 +217,7 @@ fn app(s: &WorldState) -> AppSnapshot {
 /// Runs the drill live: observes at once, then every `interval` advances the world by
 /// `interval × speed` (0 when frozen) and observes again. Ends when `tx` or `cmds` closes.
 pub fn spawn(
-    mut world: World,
+    world: SharedWorld,
     speed: f64,
     interval: Duration,
     tx: mpsc::Sender<Observation>,
@@ -227,10 +227,8 @@ pub fn spawn(
         let mut speed = speed.clamp(MIN_SPEED, MAX_SPEED);
         let mut frozen = false;
         let interval = interval.max(Duration::from_millis(10));
-        if send_all(&tx, observe(&mut world, Timestamp::now(), interval))
-            .await
-            .is_err()
-        {
+        let first = lock(&world).map(|mut w| observe(&mut w, Timestamp::now(), interval));
+        if send_all(&tx, first.unwrap_or_default()).await.is_err() {
             return;
         }
         let mut ticker = tokio::time::interval(interval);
@@ -239,10 +237,13 @@ pub fn spawn(
         loop {
             tokio::select! {
                 _ = ticker.tick() => {
-                    if !frozen {
-                        world.step(interval.mul_f64(speed));
-                    }
-                    if send_all(&tx, observe(&mut world, Timestamp::now(), interval)).await.is_err() {
+                    let obs = lock(&world).map(|mut w| {
+                        if !frozen {
+                            w.step(interval.mul_f64(speed));
+                        }
+                        observe(&mut w, Timestamp::now(), interval)
+                    });
+                    if send_all(&tx, obs.unwrap_or_default()).await.is_err() {
                         return;
                     }
                 }
@@ -257,6 +258,11 @@ pub fn spawn(
             }
         }
     })
+}
+
+/// The world's lock; a poisoned lock (a panic elsewhere while holding it) ends the source.
+fn lock(world: &SharedWorld) -> Option<std::sync::MutexGuard<'_, World>> {
+    world.lock().ok()
 }
 
 async fn send_all(tx: &mpsc::Sender<Observation>, obs: Vec<Observation>) -> Result<(), ()> {
@@ -346,7 +352,13 @@ mod tests {
     async fn spawn_sends_at_once_and_stops_when_commands_close() {
         let (tx, mut rx) = mpsc::channel(64);
         let (ctx, crx) = mpsc::channel(4);
-        let h = spawn(world(), 10.0, Duration::from_millis(20), tx, crx);
+        let h = spawn(
+            std::sync::Arc::new(std::sync::Mutex::new(world())),
+            10.0,
+            Duration::from_millis(20),
+            tx,
+            crx,
+        );
         let first = rx.recv().await;
         assert!(first.is_some());
         ctx.send(DrillCommand::Freeze(true)).await.unwrap();

@@ -6,7 +6,7 @@ use super::{Events, push_event};
 use crate::sources::{MigrationPhase, Severity, SnapshotState};
 
 /// One change to the drill world. Order matters, as it does for real.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum WorldControl {
     PauseBackfill,
     /// Resumes a paused or failed backfill.

@@ -25,6 +25,9 @@ use rng::Jitter;
 use scenario::{MigrationInitial, SnapshotInitial};
 use tick::DT;
 
+/// The world shared by the sim source (which ticks it) and the sim actuators (which act on it).
+pub type SharedWorld = std::sync::Arc<std::sync::Mutex<World>>;
+
 /// Something notable that happened in the world, at world time `at`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorldEvent {
