@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::actuator::{Actuators, CheckOutcome, Probe};
+use super::actuator::{Actuators, CheckOutcome, Probe, Progress};
 use super::journal::{Journal, Record, effect_key};
 use super::state::{Direction, Next, PauseReason, RunState, Status, StepStatus, Verb};
 use crate::sources::Severity;
@@ -103,6 +103,7 @@ struct Core<J: Journal> {
     times: Vec<(Option<Timestamp>, Option<Timestamp>)>,
     held: Option<String>,
     progress: Option<String>,
+    progress_cell: Option<Progress>,
     detach: Option<String>,
     /// Leave when the run finishes (headless); a console keeps the actor for a rollback.
     exit_on_finish: bool,
@@ -136,10 +137,17 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                 times: vec![(None, None); n],
                 held: None,
                 progress: None,
+                progress_cell: None,
                 detach: None,
                 exit_on_finish,
             },
         }
+    }
+
+    /// Where the actuators write progress notes for the step in flight.
+    pub fn with_progress(mut self, cell: Progress) -> Self {
+        self.core.progress_cell = Some(cell);
+        self
     }
 
     /// Settles a step left in flight by a crash: asks its actuator, journals the answer,
@@ -416,7 +424,12 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                     Some(c) => core.handle(c).await,
                     None => core.detach = Some("console closed".into()),
                 },
-                _ = tick.tick() => core.emit_view().await,
+                _ = tick.tick() => {
+                    if let Some(cell) = &core.progress_cell {
+                        core.progress = cell.lock().ok().and_then(|p| p.clone());
+                    }
+                    core.emit_view().await
+                }
             }
         }
     }

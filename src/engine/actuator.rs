@@ -2,6 +2,11 @@
 //! gates and checks, and probe whether an in-doubt effect happened.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+/// A one-line note on the step in flight, written by its actuator and read by the actor
+/// (e.g. "2/4 pods ready on orders-app-5c41").
+pub type Progress = Arc<Mutex<Option<String>>>;
 
 /// The result of evaluating checks.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,8 +38,4 @@ pub trait Actuators: Send {
     fn undo(&mut self, step: usize, key: &str) -> impl Future<Output = Result<(), String>> + Send;
     /// Asks the target whether the effect keyed `key` happened.
     fn probe(&mut self, step: usize, key: &str, undo: bool) -> impl Future<Output = Probe> + Send;
-    /// A one-line progress note for the step in flight, if the actuator has one.
-    fn progress(&self, _step: usize) -> Option<String> {
-        None
-    }
 }

@@ -7,7 +7,7 @@ pub mod journal;
 pub mod state;
 
 pub use actor::{Actor, Command, EngineEvent, ExecPolicy, RunView, StepView};
-pub use actuator::{Actuators, CheckOutcome, Probe};
+pub use actuator::{Actuators, CheckOutcome, Probe, Progress};
 pub use journal::{Journal, MemJournal, Record, replay};
 pub use state::{
     Direction, Final, OnFailure, PauseReason, RunState, Status, StepInfo, StepStatus, Verb,
