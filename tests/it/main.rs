@@ -1,6 +1,7 @@
 //! One integration-test binary (link time): modules per area.
 
 mod config;
+mod plan;
 mod screenshots;
 mod ui;
 mod world;
