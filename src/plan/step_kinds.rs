@@ -311,14 +311,15 @@ impl Ctx<'_> {
                 to_revision: revision(&raw.to_revision),
             }),
             "scale" => {
-                let object = self.object(raw.object.as_ref()?)?;
+                let object = self.object(raw.object.as_ref()?);
+                let replicas = self.count32(raw.replicas.as_ref()?, "replicas", 0);
                 Some(StepKind::Scale {
-                    object,
-                    replicas: self.count32(raw.replicas.as_ref()?, "replicas", 0)?,
+                    object: object?,
+                    replicas: replicas?,
                 })
             }
             "patch" => {
-                let object = self.object(raw.object.as_ref()?)?;
+                let object = self.object(raw.object.as_ref()?);
                 let patch = raw.patch.as_ref()?;
                 if !patch.get_ref().is_table() {
                     self.err(
@@ -329,7 +330,7 @@ impl Ctx<'_> {
                     return None;
                 }
                 Some(StepKind::Patch {
-                    object,
+                    object: object?,
                     patch: self.json(patch)?,
                 })
             }

@@ -7,7 +7,7 @@ use toml::Spanned;
 
 use super::model::{Gate, HttpUrl, OnFailure, Plan, Step, StepKind, Target, TargetKind, Undo};
 use super::raw::{RawPlan, RawStep, RawTarget, RawUndo, S};
-use super::step_kinds::Place;
+use super::step_kinds::{Place, step_kind_names};
 use super::values::Ctx;
 use crate::config::diag::LocatedError;
 use crate::config::suggest::did_you_mean;
@@ -234,8 +234,14 @@ impl Ctx<'_> {
                 }
             },
         };
-        let undo = match (&raw.undo, &action) {
-            (Some(u), Some((_, kind))) => self.undo(u, raw, kind),
+        // Checked whenever the step's kind is known, even if its parameters had errors.
+        let known_kind = raw
+            .kind
+            .as_ref()
+            .map(|k| k.get_ref().as_str())
+            .filter(|k| step_kind_names().any(|n| n == *k));
+        let undo = match (&raw.undo, known_kind) {
+            (Some(u), Some(kind)) => self.undo(u, raw, kind),
             _ => None,
         };
         if let (Some(OnFailure::Rollback), Some(o), None) = (on_failure, &raw.on_failure, &raw.undo)
@@ -287,7 +293,7 @@ impl Ctx<'_> {
     }
 
     /// The `undo` of a step whose own kind is `step_kind`.
-    fn undo(&mut self, u: &Spanned<RawUndo>, step: &RawStep, step_kind: &StepKind) -> Option<Undo> {
+    fn undo(&mut self, u: &Spanned<RawUndo>, step: &RawStep, step_kind: &str) -> Option<Undo> {
         match u.get_ref() {
             RawUndo::Auto(a) => {
                 if a.get_ref() != "auto" {
@@ -297,13 +303,10 @@ impl Ctx<'_> {
                         None,
                     );
                     None
-                } else if !matches!(step_kind, StepKind::Patch { .. }) {
+                } else if step_kind != "patch" {
                     self.err(
                         u.span(),
-                        format!(
-                            "undo = \"auto\" is only for `patch` steps, not `{}`",
-                            step_kind.name()
-                        ),
+                        format!("undo = \"auto\" is only for `patch` steps, not `{step_kind}`"),
                         Some("describe the compensating action as a table".into()),
                     );
                     None
@@ -324,12 +327,164 @@ impl Ctx<'_> {
                     &Place {
                         is_undo: true,
                         span: u.span(),
-                        default_kind: Some(step_kind.name().to_string()),
+                        default_kind: Some(step_kind.to_string()),
                         default_target: step.target.clone(),
                     },
                 )?;
                 Some(Undo::Action { target, kind })
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::diag::SourceFile;
+    use crate::plan::{HeaderValue, SecretRef};
+
+    const HEAD: &str = "[plan]\nname = \"p\"\n\n[targets.db]\nkind = \"postgres\"\nurl = \"env:DB\"\n\n[targets.k8s]\nkind = \"kubernetes\"\n\n[targets.flags]\nkind = \"http\"\nurl = \"file:/run/secrets/flags\"\n\n";
+
+    fn parse(steps: &str) -> Result<Plan, Vec<String>> {
+        Plan::parse(&SourceFile::new("p.toml", format!("{HEAD}{steps}")))
+            .map_err(|e| e.errors.iter().map(|e| e.line_form()).collect())
+    }
+
+    fn errors(steps: &str) -> Vec<String> {
+        match parse(steps) {
+            Ok(_) => panic!("expected errors for {steps}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn http_undo_is_the_request_and_inherits_the_target() {
+        let p = parse(
+            "[[step]]\nid = \"f\"\nkind = \"http\"\ntarget = \"flags\"\n\
+             request = { method = \"put\", url = \"/flag\", json = { on = false }, headers = { Authorization = \"env:TOKEN\", Accept = \"application/json\" } }\n\
+             undo = { method = \"PUT\", url = \"/flag\", json = { on = true } }\non_failure = \"rollback\"\n",
+        )
+        .unwrap();
+        let s = &p.steps[0];
+        let StepKind::Http { request, .. } = &s.kind else {
+            panic!("{:?}", s.kind)
+        };
+        assert_eq!(request.method, "PUT");
+        assert_eq!(
+            request.headers.get("Authorization"),
+            Some(&HeaderValue::Secret(SecretRef::Env("TOKEN".into())))
+        );
+        assert_eq!(
+            request.headers.get("Accept"),
+            Some(&HeaderValue::Plain("application/json".into()))
+        );
+        let Some(Undo::Action { target, kind }) = &s.undo else {
+            panic!("{:?}", s.undo)
+        };
+        assert_eq!(target.as_deref(), Some("flags"));
+        assert!(
+            matches!(kind, StepKind::Http { request, .. } if request.json == Some(serde_json::json!({"on": true})))
+        );
+    }
+
+    #[test]
+    fn path_url_needs_an_http_target() {
+        let e = errors("[[step]]\nid = \"f\"\nkind = \"http\"\nrequest = { url = \"/flag\" }\n");
+        assert!(e[0].contains("names no `http` target"), "{e:?}");
+    }
+
+    #[test]
+    fn patch_may_undo_itself() {
+        let p = parse(
+            "[[step]]\nid = \"p\"\nkind = \"patch\"\ntarget = \"k8s\"\nobject = \"deployment/a\"\n\
+             patch = { spec = { replicas = 1 } }\nundo = \"auto\"\non_failure = \"rollback\"\n",
+        )
+        .unwrap();
+        assert_eq!(p.steps[0].undo, Some(Undo::Auto));
+        let e = errors(
+            "[[step]]\nid = \"p\"\nkind = \"patch\"\ntarget = \"k8s\"\nobject = \"a\"\npatch = 3\nundo = \"later\"\n",
+        );
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(e[0].contains("expected KIND/NAME"), "{e:?}");
+        assert!(e[1].contains("must be a table"), "{e:?}");
+        assert!(e[2].contains("undo is a table or \"auto\""), "{e:?}");
+    }
+
+    #[test]
+    fn read_only_steps_roll_back_earlier_steps() {
+        let verify = "[[step]]\nid = \"v\"\nkind = \"verify\"\non_failure = \"rollback\"\n\
+                      checks = [{ kind = \"table_checksum\", target = \"db\", table = \"t\" }]\n";
+        let e = errors(verify);
+        assert!(e[0].contains("no earlier step has an `undo`"), "{e:?}");
+        let sql = "[[step]]\nid = \"s\"\nkind = \"sql\"\ntarget = \"db\"\nstatement = \"X\"\n\
+                   undo = { statement = \"Y\" }\n\n";
+        let p = parse(&format!("{sql}{verify}")).unwrap();
+        assert_eq!(p.steps[1].on_failure, OnFailure::Rollback);
+        assert!(p.steps[0].undo.is_some());
+    }
+
+    #[test]
+    fn undo_fields_are_checked_like_a_step() {
+        let e = errors(
+            "[[step]]\nid = \"s\"\nkind = \"sql\"\ntarget = \"db\"\nstatement = \"X\"\n\
+             undo = { id = \"u\", kind = \"scale\", replicas = -1 }\n",
+        );
+        let all = e.join("\n");
+        assert!(all.contains("`id` does not apply inside an undo"), "{all}");
+        assert!(
+            all.contains("an undo of kind `scale` needs `object`"),
+            "{all}"
+        );
+        assert!(
+            all.contains(
+                "needs a target of kind kubernetes, but the step's target \"db\" is postgres"
+            ),
+            "{all}"
+        );
+    }
+
+    #[test]
+    fn targets_are_checked_per_kind() {
+        let text = "[plan]\nname = \"p\"\n\n[targets.a]\nkind = \"sim\"\nurl = \"env:X\"\n\n\
+                    [targets.b]\nkind = \"postgress\"\n\n[targets.c]\nkind = \"postgres\"\nurl = \"env:1X\"\n\n\
+                    [[step]]\nid = \"m\"\nkind = \"manual\"\ndescription = \"go\"\n";
+        let e = Plan::parse(&SourceFile::new("p.toml", text)).unwrap_err();
+        let all: Vec<String> = e.errors.iter().map(|e| e.line_form()).collect();
+        assert_eq!(all.len(), 4, "{all:#?}");
+        assert!(all[0].contains("sim` target needs `object`"), "{all:#?}");
+        assert!(
+            all[1].contains("`url` does not apply to a `sim` target"),
+            "{all:#?}"
+        );
+        assert!(
+            all[2].contains("unknown target kind \"postgress\""),
+            "{all:#?}"
+        );
+        assert_eq!(
+            e.errors[2].help.as_deref(),
+            Some("did you mean `postgres`?")
+        );
+        assert!(
+            all[3].contains("not an environment variable name"),
+            "{all:#?}"
+        );
+    }
+
+    #[test]
+    fn read_only_kinds_match_the_model() {
+        let p = parse(
+            "[[step]]\nid = \"a\"\nkind = \"snapshot\"\ntarget = \"k8s\"\nvolume = \"v\"\n\n\
+             [[step]]\nid = \"b\"\nkind = \"manual\"\ninstruction = \"x\"\n\n\
+             [[step]]\nid = \"c\"\nkind = \"sql\"\ntarget = \"db\"\nstatement = \"x\"\n",
+        )
+        .unwrap();
+        for s in &p.steps {
+            assert_eq!(
+                READ_ONLY_KINDS.contains(&s.kind.name()),
+                !s.kind.changes_state(),
+                "{}",
+                s.kind.name()
+            );
         }
     }
 }

@@ -129,14 +129,14 @@ impl<'a> Ctx<'a> {
             } else {
                 Err(format!("{name:?} is not an environment variable name"))
             })
-        } else if let Some(path) = text.strip_prefix("file:") {
-            Some(if path.trim().is_empty() {
-                Err("`file:` needs a path".to_string())
-            } else {
-                Ok(SecretRef::File(PathBuf::from(path)))
-            })
         } else {
-            None
+            text.strip_prefix("file:").map(|path| {
+                if path.trim().is_empty() {
+                    Err("`file:` needs a path".to_string())
+                } else {
+                    Ok(SecretRef::File(PathBuf::from(path)))
+                }
+            })
         }
     }
 
@@ -232,5 +232,54 @@ impl<'a> Ctx<'a> {
             }
         }
         ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> S {
+        Spanned::new(0..v.len(), v.to_string())
+    }
+
+    #[test]
+    fn percentages_are_ratios_within_bounds() {
+        let f = SourceFile::new("p.toml", "");
+        let mut c = Ctx::new(&f);
+        assert_eq!(c.percent(&s("95%"), "max"), Some(0.95));
+        assert_eq!(c.percent(&s(" 0.1 %"), "max"), Some(0.001));
+        assert_eq!(c.percent(&s("100%"), "max"), Some(1.0));
+        assert_eq!(c.percent(&s("100.5%"), "max"), None);
+        assert_eq!(c.percent(&s("-1%"), "max"), None);
+        assert_eq!(c.percent(&s("95"), "max"), None);
+        assert_eq!(c.percent(&s("nan%"), "max"), None);
+        assert_eq!(c.errors.len(), 4);
+    }
+
+    #[test]
+    fn durations_must_be_positive() {
+        let f = SourceFile::new("p.toml", "");
+        let mut c = Ctx::new(&f);
+        assert_eq!(c.duration(&s("1m30s"), "t"), Some(Duration::from_secs(90)));
+        assert_eq!(c.duration(&s("0s"), "t"), None);
+        assert_eq!(c.duration(&s("-5s"), "t"), None);
+        assert_eq!(c.errors[1].help.as_deref(), Some("t cannot be negative"));
+    }
+
+    #[test]
+    fn secret_references() {
+        assert_eq!(
+            Ctx::secret_ref("env:DB_URL"),
+            Some(Ok(SecretRef::Env("DB_URL".into())))
+        );
+        assert_eq!(
+            Ctx::secret_ref("file:/run/s"),
+            Some(Ok(SecretRef::File("/run/s".into())))
+        );
+        assert!(matches!(Ctx::secret_ref("env:"), Some(Err(_))));
+        assert!(matches!(Ctx::secret_ref("file: "), Some(Err(_))));
+        assert_eq!(Ctx::secret_ref("postgres://u:p@h/db"), None);
+        assert_eq!(Ctx::secret_ref("https://flags/x"), None);
     }
 }
