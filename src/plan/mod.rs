@@ -1,5 +1,25 @@
 //! Rollback plans: the TOML file model, its validation into typed structs (every error
 //! located, all reported at once), the canonical digest, and the outline the Plan pane shows.
+//!
+//! Format decisions (examples/plans/ has one plan per target family):
+//! - `[targets.NAME]`: `kind` postgres | kubernetes | prometheus | http | sim. `url` is
+//!   required for postgres, prometheus and http, optional for kubernetes (a kubeconfig),
+//!   refused for sim, and is always `env:NAME` or `file:PATH`, never inline. Kubernetes
+//!   takes `context` and `namespace`; sim requires `object`.
+//! - A step's target must be of the kind its step kind acts on (`sql*` postgres; scale,
+//!   patch, snapshot, statefulset_rollback kubernetes; `sim.*` sim; http optional http).
+//!   Checks also accept `sim` targets, except `sql` and `promql`.
+//! - `undo` is a table in the step's own shape; `kind` defaults to the step's kind and
+//!   `target` to the step's target (no other field is inherited). An http undo is the
+//!   request itself (`{ method, url, json, headers }`); `undo = "auto"` only for `patch`.
+//! - http `url` is `env:`/`file:`, or a `/path` under the step's http target's URL;
+//!   credential-like headers (Authorization, Cookie, *token*, *key*…) must be env:/file:.
+//! - `manual` takes `instruction` or falls back to `description`; `wait` takes `check` and
+//!   needs `timeout`; `verify` takes `checks = [...]`. `method` defaults to POST.
+//! - `on_failure = "rollback"` needs an `undo` on a step that changes state; on read-only
+//!   steps (manual, wait, verify, snapshot) it needs an earlier step with an `undo`.
+//! - Defaults: retries 0, backoff 1s (doubling), on_failure pause, volume_usage max 95%,
+//!   error_rate max 1%, row_count tolerance 0.1%, promql op `<`.
 
 mod check_kinds;
 pub mod digest;
