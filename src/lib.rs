@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod action;
+pub mod actuators;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -9,8 +9,8 @@ use tokio::sync::mpsc;
 use super::effects::{EffectLog, SimEffect};
 use super::sim_checks::{Baseline, evaluate, evaluate_all};
 use crate::engine::{Actuators, CheckOutcome, Probe, Progress};
-use crate::sources::SnapshotState;
 use crate::plan::{Plan, Revision, SimAction, StepKind, Undo};
+use crate::sources::SnapshotState;
 use crate::world::{SharedWorld, World, WorldControl};
 
 /// How often a waiting step looks at the world again.
@@ -36,8 +36,19 @@ impl<E: EffectLog> SimActuators<E> {
         auto_confirm: bool,
         progress: Progress,
     ) -> Self {
-        let baseline = world.lock().map(|w| Baseline::capture(&w)).unwrap_or_default();
-        SimActuators { world, plan, effects, baseline, confirms, auto_confirm, progress }
+        let baseline = world
+            .lock()
+            .map(|w| Baseline::capture(&w))
+            .unwrap_or_default();
+        SimActuators {
+            world,
+            plan,
+            effects,
+            baseline,
+            confirms,
+            auto_confirm,
+            progress,
+        }
     }
 
     fn set_progress(&self, text: Option<String>) {
@@ -51,7 +62,10 @@ impl<E: EffectLog> SimActuators<E> {
     }
 
     fn with_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> Result<T, String> {
-        let mut w = self.world.lock().map_err(|_| "the drill world is unavailable".to_string())?;
+        let mut w = self
+            .world
+            .lock()
+            .map_err(|_| "the drill world is unavailable".to_string())?;
         Ok(f(&mut w))
     }
 
@@ -74,16 +88,33 @@ impl<E: EffectLog> SimActuators<E> {
                     }
                 })?;
                 let target = target.ok_or("the app has no previous revision")?;
-                vec![WorldControl::SetAppRevision(target), WorldControl::SetAppPartition(0)]
+                vec![
+                    WorldControl::SetAppRevision(target),
+                    WorldControl::SetAppPartition(0),
+                ]
             }
-            SimAction::SetPartition { partition } => vec![WorldControl::SetAppPartition(*partition)],
+            SimAction::SetPartition { partition } => {
+                vec![WorldControl::SetAppPartition(*partition)]
+            }
             SimAction::DownMigration { .. } => vec![WorldControl::DownMigrate],
-            SimAction::SetFlag { flag, enabled } => vec![WorldControl::SetFlag { name: flag.clone(), enabled: *enabled }],
-            SimAction::Snapshot { volume } => vec![WorldControl::TakeSnapshot { volume: volume.clone() }],
+            SimAction::SetFlag { flag, enabled } => vec![WorldControl::SetFlag {
+                name: flag.clone(),
+                enabled: *enabled,
+            }],
+            SimAction::Snapshot { volume } => vec![WorldControl::TakeSnapshot {
+                volume: volume.clone(),
+            }],
             SimAction::DropSlot { slot } => vec![WorldControl::DropSlot { name: slot.clone() }],
-            SimAction::CreateSlot { slot, replica } => vec![WorldControl::CreateSlot { name: slot.clone(), replica: replica.clone() }],
-            SimAction::PauseReplay { replica } => vec![WorldControl::PauseReplay { replica: replica.clone() }],
-            SimAction::ResumeReplay { replica } => vec![WorldControl::ResumeReplay { replica: replica.clone() }],
+            SimAction::CreateSlot { slot, replica } => vec![WorldControl::CreateSlot {
+                name: slot.clone(),
+                replica: replica.clone(),
+            }],
+            SimAction::PauseReplay { replica } => vec![WorldControl::PauseReplay {
+                replica: replica.clone(),
+            }],
+            SimAction::ResumeReplay { replica } => vec![WorldControl::ResumeReplay {
+                replica: replica.clone(),
+            }],
         })
     }
 
@@ -99,7 +130,11 @@ impl<E: EffectLog> SimActuators<E> {
             Ok(w.elapsed().as_millis() as u64)
         })??;
         self.effects
-            .record(&SimEffect { key: key.to_string(), world_ms, controls: controls.clone() })
+            .record(&SimEffect {
+                key: key.to_string(),
+                world_ms,
+                controls: controls.clone(),
+            })
             .await?;
         match action {
             SimAction::RevertApp { .. } => {
@@ -110,10 +145,15 @@ impl<E: EffectLog> SimActuators<E> {
                     let (on, ready, total) = self.with_world(|w| {
                         let pods = &w.state().app.pods;
                         let on = pods.iter().filter(|p| p.revision == *rev).count();
-                        let ready = pods.iter().filter(|p| p.revision == *rev && p.ready).count();
+                        let ready = pods
+                            .iter()
+                            .filter(|p| p.revision == *rev && p.ready())
+                            .count();
                         (on, ready, pods.len())
                     })?;
-                    self.set_progress(Some(format!("{ready}/{total} pods ready on {rev} ({on} rolled)")));
+                    self.set_progress(Some(format!(
+                        "{ready}/{total} pods ready on {rev} ({on} rolled)"
+                    )));
                     if ready == total {
                         return Ok(());
                     }
@@ -122,11 +162,19 @@ impl<E: EffectLog> SimActuators<E> {
             }
             SimAction::Snapshot { volume } => loop {
                 let state = self.with_world(|w| {
-                    w.state().snapshots.iter().skip(snapshots_before).find(|s| s.volume == *volume).map(|s| s.state)
+                    let st = w.state();
+                    let vol = st.volumes.iter().position(|v| v.name == *volume);
+                    st.snapshots
+                        .iter()
+                        .skip(snapshots_before)
+                        .find(|s| Some(s.volume) == vol)
+                        .map(|s| s.state)
                 })?;
                 match state {
                     Some(SnapshotState::Ready) => return Ok(()),
-                    Some(SnapshotState::Failed) => return Err(format!("snapshot of {volume} failed")),
+                    Some(SnapshotState::Failed) => {
+                        return Err(format!("snapshot of {volume} failed"));
+                    }
                     _ => {
                         self.set_progress(Some(format!("snapshot of {volume} pending")));
                         tokio::time::sleep(POLL).await;
@@ -171,7 +219,10 @@ impl<E: EffectLog> SimActuators<E> {
                     CheckOutcome::Inconclusive(why) => Err(format!("inconclusive: {why}")),
                 }
             }
-            other => Err(format!("`{}` steps are not simulated in drills; run the plan against a real target", other.name())),
+            other => Err(format!(
+                "`{}` steps are not simulated in drills; run the plan against a real target",
+                other.name()
+            )),
         }
     }
 }
@@ -183,10 +234,19 @@ impl<E: EffectLog> Actuators for SimActuators<E> {
         let Some(s) = plan.steps.get(step) else {
             return CheckOutcome::Inconclusive(format!("no step {step}"));
         };
-        let checks = plan.gates.iter().map(|g| &g.check).chain(s.preflight.iter());
+        let checks = plan
+            .gates
+            .iter()
+            .map(|g| &g.check)
+            .chain(s.preflight.iter());
         match self.with_world(|w| evaluate_all(w, checks, &baseline)) {
             Ok(CheckOutcome::Fail(why)) => {
-                let gate = plan.gates.iter().find(|g| matches!(evaluate_one(&self.world, &g.check, &baseline), Some(CheckOutcome::Fail(_))));
+                let gate = plan.gates.iter().find(|g| {
+                    matches!(
+                        evaluate_one(&self.world, &g.check, &baseline),
+                        Some(CheckOutcome::Fail(_))
+                    )
+                });
                 CheckOutcome::Fail(match gate {
                     Some(g) => format!("gate \"{}\": {why}", g.name),
                     None => format!("preflight: {why}"),
@@ -209,7 +269,9 @@ impl<E: EffectLog> Actuators for SimActuators<E> {
         let plan = self.plan.clone();
         let baseline = self.baseline.clone();
         match plan.steps.get(step) {
-            Some(s) => self.with_world(|w| evaluate_all(w, &s.postcheck, &baseline)).unwrap_or_else(CheckOutcome::Inconclusive),
+            Some(s) => self
+                .with_world(|w| evaluate_all(w, &s.postcheck, &baseline))
+                .unwrap_or_else(CheckOutcome::Inconclusive),
             None => CheckOutcome::Pass,
         }
     }
@@ -232,7 +294,13 @@ impl<E: EffectLog> Actuators for SimActuators<E> {
             return Probe::Unknown("no such step".into());
         };
         let acts_on_world = if undo {
-            matches!(&s.undo, Some(Undo::Action { kind: StepKind::Sim(_), .. }))
+            matches!(
+                &s.undo,
+                Some(Undo::Action {
+                    kind: StepKind::Sim(_),
+                    ..
+                })
+            )
         } else {
             matches!(s.kind, StepKind::Sim(_))
         };
@@ -248,6 +316,10 @@ impl<E: EffectLog> Actuators for SimActuators<E> {
     }
 }
 
-fn evaluate_one(world: &SharedWorld, check: &crate::plan::Check, baseline: &Baseline) -> Option<CheckOutcome> {
+fn evaluate_one(
+    world: &SharedWorld,
+    check: &crate::plan::Check,
+    baseline: &Baseline,
+) -> Option<CheckOutcome> {
     world.lock().ok().map(|w| evaluate(&w, check, baseline))
 }

@@ -33,36 +33,62 @@ pub fn evaluate(world: &World, check: &Check, baseline: &Baseline) -> CheckOutco
     match &check.kind {
         CheckKind::ReplicationLag { replica, max } => {
             if db_down {
-                return CheckOutcome::Inconclusive(format!("replication lag of {}: source sim:db is down", check.target));
+                return CheckOutcome::Inconclusive(format!(
+                    "replication lag of {}: source sim:db is down",
+                    check.target
+                ));
             }
-            for r in s.replicas.iter().filter(|r| replica.as_ref().is_none_or(|n| *n == r.name)) {
+            for r in s
+                .replicas
+                .iter()
+                .filter(|r| replica.as_ref().is_none_or(|n| *n == r.name))
+            {
                 if let Some(broken) = &r.broken {
                     return CheckOutcome::Fail(format!("{} is broken: {broken}", r.name));
                 }
                 if let Some(lag) = r.time_lag {
                     let lag = Duration::from_secs_f64(lag.max(0.0));
                     if lag > *max {
-                        return CheckOutcome::Fail(format!("{} lag {} > {}", r.name, fmt_duration(lag), fmt_duration(*max)));
+                        return CheckOutcome::Fail(format!(
+                            "{} lag {} > {}",
+                            r.name,
+                            fmt_duration(lag),
+                            fmt_duration(*max)
+                        ));
                     }
                 }
             }
             if let Some(name) = replica
                 && !s.replicas.iter().any(|r| r.name == *name)
             {
-                return CheckOutcome::Inconclusive(format!("no replica named {name} in the drill world"));
+                return CheckOutcome::Inconclusive(format!(
+                    "no replica named {name} in the drill world"
+                ));
             }
             CheckOutcome::Pass
         }
         CheckKind::VolumeUsage { volume, max } => {
             if db_down {
-                return CheckOutcome::Inconclusive(format!("usage of {volume}: source sim:db is down"));
+                return CheckOutcome::Inconclusive(format!(
+                    "usage of {volume}: source sim:db is down"
+                ));
             }
             match s.volumes.iter().find(|v| v.name == *volume) {
-                None => CheckOutcome::Inconclusive(format!("no volume named {volume} in the drill world")),
+                None => CheckOutcome::Inconclusive(format!(
+                    "no volume named {volume} in the drill world"
+                )),
                 Some(v) => {
-                    let used = if v.capacity > 0.0 { v.used / v.capacity } else { 0.0 };
+                    let used = if v.capacity > 0.0 {
+                        v.used / v.capacity
+                    } else {
+                        0.0
+                    };
                     if used > *max {
-                        CheckOutcome::Fail(format!("{volume} {:.1}% used > {:.1}%", used * 100.0, max * 100.0))
+                        CheckOutcome::Fail(format!(
+                            "{volume} {:.1}% used > {:.1}%",
+                            used * 100.0,
+                            max * 100.0
+                        ))
                     } else {
                         CheckOutcome::Pass
                     }
@@ -74,7 +100,11 @@ pub fn evaluate(world: &World, check: &Check, baseline: &Baseline) -> CheckOutco
                 return CheckOutcome::Inconclusive("error rate: source sim:app is down".into());
             }
             if s.app.error_rate > *max {
-                CheckOutcome::Fail(format!("error rate {:.1}% > {:.1}%", s.app.error_rate * 100.0, max * 100.0))
+                CheckOutcome::Fail(format!(
+                    "error rate {:.1}% > {:.1}%",
+                    s.app.error_rate * 100.0,
+                    max * 100.0
+                ))
             } else {
                 CheckOutcome::Pass
             }
@@ -91,13 +121,22 @@ pub fn evaluate(world: &World, check: &Check, baseline: &Baseline) -> CheckOutco
         }
         CheckKind::RowCount { table, tolerance } => {
             if db_down {
-                return CheckOutcome::Inconclusive(format!("row count of {table}: source sim:db is down"));
+                return CheckOutcome::Inconclusive(format!(
+                    "row count of {table}: source sim:db is down"
+                ));
             }
             let now = s.migration.rows_total as f64;
             let base = baseline.rows as f64;
-            let drift = if base > 0.0 { (now - base).abs() / base } else { 0.0 };
+            let drift = if base > 0.0 {
+                (now - base).abs() / base
+            } else {
+                0.0
+            };
             if drift > *tolerance {
-                CheckOutcome::Fail(format!("{table} has {now} rows, baseline {base} (±{:.2}%)", tolerance * 100.0))
+                CheckOutcome::Fail(format!(
+                    "{table} has {now} rows, baseline {base} (±{:.2}%)",
+                    tolerance * 100.0
+                ))
             } else {
                 CheckOutcome::Pass
             }
@@ -105,13 +144,21 @@ pub fn evaluate(world: &World, check: &Check, baseline: &Baseline) -> CheckOutco
         CheckKind::TableChecksum { table } => {
             CheckOutcome::Inconclusive(format!("checksum of {table} is not simulated in drills"))
         }
-        CheckKind::Sql { .. } => CheckOutcome::Inconclusive("sql checks need a real database".into()),
-        CheckKind::Promql { .. } => CheckOutcome::Inconclusive("promql checks need a real Prometheus".into()),
+        CheckKind::Sql { .. } => {
+            CheckOutcome::Inconclusive("sql checks need a real database".into())
+        }
+        CheckKind::Promql { .. } => {
+            CheckOutcome::Inconclusive("promql checks need a real Prometheus".into())
+        }
     }
 }
 
 /// The first failing or inconclusive outcome of `checks`, else `Pass`.
-pub fn evaluate_all<'a>(world: &World, checks: impl IntoIterator<Item = &'a Check>, baseline: &Baseline) -> CheckOutcome {
+pub fn evaluate_all<'a>(
+    world: &World,
+    checks: impl IntoIterator<Item = &'a Check>,
+    baseline: &Baseline,
+) -> CheckOutcome {
     for c in checks {
         let r = evaluate(world, c, baseline);
         if r != CheckOutcome::Pass {

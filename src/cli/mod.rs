@@ -3,6 +3,7 @@
 
 pub mod drill;
 pub mod identity;
+pub mod plan;
 pub mod screenshot;
 
 use std::process::ExitCode;
@@ -26,6 +27,7 @@ pub enum Command {
     Drill(drill::DrillArgs),
     /// Render a drill screen to SVG with the same view code as the TUI.
     Screenshot(screenshot::ScreenshotArgs),
+    Plan(plan::PlanArgs),
 }
 
 /// Look and feel options shared by every command that draws.
@@ -44,6 +46,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Drill(a) => drill::run(a),
         Command::Screenshot(a) => screenshot::run(a),
+        Command::Plan(a) => plan::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,10 +1,9 @@
-//! The outline of a plan file: its name and steps in order, read leniently for display.
-//! Full validation (unknown keys, targets, secrets) belongs to the plan checker.
+//! The outline of a plan: its name and steps in order, as the Plan pane shows them.
+//! Derived from the validated `Plan`, so a plan the pane shows is a plan that can run.
 
 use std::path::Path;
 
-use serde::Deserialize;
-
+use super::{Plan, PlanErrors};
 use crate::config::diag::{LocatedError, SourceFile};
 use crate::text::DisplayText;
 
@@ -38,34 +37,6 @@ pub struct PlanOutline {
     pub steps: Vec<StepOutline>,
 }
 
-#[derive(Deserialize)]
-struct RawPlan {
-    plan: RawHeader,
-    #[serde(default)]
-    step: Vec<RawStep>,
-    #[serde(default)]
-    gate: Vec<toml::Table>,
-}
-
-#[derive(Deserialize)]
-struct RawHeader {
-    name: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    rto: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RawStep {
-    id: String,
-    kind: String,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    undo: Option<toml::Value>,
-}
-
 /// Plans shipped in examples/plans/, embedded so the drill needs no files.
 const BUILTIN: &[(&str, &str)] = &[(
     "backfill-slot-fill.toml",
@@ -73,26 +44,36 @@ const BUILTIN: &[(&str, &str)] = &[(
 )];
 
 impl PlanOutline {
-    pub fn parse(file: &SourceFile) -> Result<PlanOutline, LocatedError> {
-        let raw: RawPlan = file.parse_toml()?;
-        Ok(PlanOutline {
-            name: DisplayText::new(&raw.plan.name),
-            description: DisplayText::new(&raw.plan.description),
-            rto: raw.plan.rto.as_deref().map(DisplayText::new),
-            source_name: file.name.clone(),
-            gates: raw.gate.len(),
-            steps: raw
-                .step
+    /// The outline of a validated plan.
+    pub fn from_plan(plan: &Plan) -> PlanOutline {
+        PlanOutline {
+            name: DisplayText::new(&plan.name),
+            description: DisplayText::new(&plan.description),
+            rto: plan
+                .rto
+                .map(|d| DisplayText::new(&humantime::format_duration(d).to_string())),
+            source_name: plan.source_name.clone(),
+            gates: plan.gates.len(),
+            steps: plan
+                .steps
                 .iter()
                 .map(|s| StepOutline {
                     id: DisplayText::new(&s.id),
-                    kind: DisplayText::new(&s.kind),
-                    description: DisplayText::new(s.description.as_deref().unwrap_or("")),
+                    kind: DisplayText::new(s.kind.name()),
+                    description: DisplayText::new(&s.description),
                     has_undo: s.undo.is_some(),
                     mark: StepMark::Pending,
                 })
                 .collect(),
-        })
+        }
+    }
+
+    /// Parses and validates `file`; when invalid, the first error, saying how many more
+    /// there are (`ebb plan check` lists them all).
+    pub fn parse(file: &SourceFile) -> Result<PlanOutline, LocatedError> {
+        Plan::parse(file)
+            .map(|p| PlanOutline::from_plan(&p))
+            .map_err(first_error)
     }
 
     /// A plan embedded in the binary, by file name (`backfill-slot-fill.toml`).
@@ -108,6 +89,24 @@ impl PlanOutline {
     /// A path on disk.
     pub fn load(path: &Path) -> Result<PlanOutline, LocatedError> {
         PlanOutline::parse(&SourceFile::read(path)?)
+    }
+}
+
+fn first_error(errors: PlanErrors) -> LocatedError {
+    let more = errors.errors.len().saturating_sub(1);
+    let name = errors.name;
+    let mut it = errors.errors.into_iter();
+    match it.next() {
+        Some(mut e) => {
+            if more > 0 {
+                let s = if more == 1 { "" } else { "s" };
+                e.message.push_str(&format!(
+                    " (and {more} more error{s}: see `ebb plan check {name}`)"
+                ));
+            }
+            e
+        }
+        None => SourceFile::new(name, "").error_at(0..0, "invalid plan", None),
     }
 }
 

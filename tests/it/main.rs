@@ -2,6 +2,7 @@
 
 mod config;
 mod e2e;
+mod plan;
 mod screenshots;
 mod ui;
 mod world;
