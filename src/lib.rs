@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod plan;
 pub mod sources;
+pub mod store;
 pub mod text;
 pub mod time;
 pub mod tui;

@@ -2,5 +2,7 @@
 
 mod config;
 mod screenshots;
+mod store;
+mod support;
 mod ui;
 mod world;
