@@ -43,7 +43,7 @@ struct Bench {
     rt: tokio::runtime::Runtime,
     store: Store,
     n: u64,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Bench {
@@ -73,7 +73,7 @@ impl Bench {
             rt,
             store,
             n: 0,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -136,7 +136,7 @@ fn manual_report() {
     println!(
         "store/sqlite_append_commit ({N} appends, WAL + synchronous=FULL, on {}): \
          p50 {p50:?}  p99 {p99:?}  max {max:?}  (budget p99 <= 5ms: {})",
-        b._dir.path().display(),
+        b.dir.path().display(),
         if p99 <= Duration::from_millis(5) {
             "met"
         } else {

@@ -121,8 +121,8 @@ impl Store {
     }
 
     /// What the database said about durability when the store was opened.
-    pub fn durability(&self) -> &Durability {
-        &self.durability
+    pub fn durability(&self) -> Durability {
+        self.durability.clone()
     }
 
     /// Records a new run in state [`INITIAL_STATE`]; an existing id is `RunExists`.

@@ -273,7 +273,7 @@ async fn assert_suite_state(s: &Store) {
 
 // ---- SQLite -----------------------------------------------------------------------
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_store_passes_the_journal_tests_and_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ebb.db");
@@ -289,6 +289,43 @@ async fn sqlite_store_passes_the_journal_tests_and_survives_reopening() {
     // A sqlite: URL names the same file.
     let s = Store::open(&format!("sqlite://{spec}")).await.unwrap();
     assert_eq!(s.runs().await.unwrap().len(), 9);
+}
+
+/// Two stores on one file (as two ebb processes would be) append to one run in turn:
+/// the file lock, not the pool, keeps the sequence whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_two_stores_on_one_file_share_one_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("shared.db");
+    let spec = spec.to_str().unwrap();
+    let a = Store::open(spec).await.unwrap();
+    let b = Store::open(spec).await.unwrap();
+    a.create_run(&new_run("r-2p", 1)).await.unwrap();
+    let mut tasks = Vec::new();
+    for (t, s) in [a.clone(), b.clone(), a.clone(), b.clone()]
+        .into_iter()
+        .enumerate()
+    {
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let key = format!("t{t}-{i}");
+                s.append("r-2p", &entry("step.intent", Some(&key), json!(i)))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let seqs: Vec<i64> = b
+        .journal("r-2p")
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(seqs, (1..=100).collect::<Vec<i64>>());
 }
 
 #[tokio::test]
@@ -314,34 +351,25 @@ async fn sqlite_in_memory_is_refused_as_not_durable() {
     }
 }
 
-#[tokio::test]
-async fn default_store_lives_under_xdg_state_home() {
-    // Only this test sets these variables (tests in this binary share the environment).
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    // SAFETY: no other test reads or writes XDG_STATE_HOME or EBB_STORE.
-    unsafe {
-        std::env::set_var("XDG_STATE_HOME", &state);
-        std::env::remove_var("EBB_STORE");
-    }
-    let want = state.join("ebb/ebb.db");
-    assert_eq!(ebb::store::spec_from_env(None), want.to_str().unwrap());
+#[test]
+fn store_spec_comes_from_the_flag_first() {
+    // (No environment changes here: tests in this binary share it. Path rules and the
+    // 0700 state directory are unit-tested in src/store/paths.rs.)
     assert_eq!(ebb::store::spec_from_env(Some("x.db")), "x.db");
-    let s = Store::open_default().await.unwrap();
-    s.create_run(&new_run("r-x", 1)).await.unwrap();
-    s.close().await;
-    assert!(want.is_file());
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(state.join("ebb"))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o700);
+    assert_eq!(
+        ebb::store::spec_from_env(Some("postgres://h/db")),
+        "postgres://h/db"
+    );
+    let spec = ebb::store::spec_from_env(None);
+    match std::env::var("EBB_STORE") {
+        Ok(s) if !s.is_empty() => assert_eq!(spec, s),
+        _ => assert!(spec.ends_with("ebb/ebb.db"), "{spec}"),
+    }
 }
 
 // ---- PostgreSQL -------------------------------------------------------------------
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_store_passes_the_journal_tests_and_survives_reopening() {
     let pg = PgCluster::start();
     pg.create_database("ebb").await;
