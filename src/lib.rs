@@ -13,6 +13,7 @@ pub mod config;
 pub mod engine;
 pub mod plan;
 pub mod sources;
+pub mod store;
 pub mod text;
 pub mod time;
 pub mod tui;

@@ -4,5 +4,7 @@ mod config;
 mod e2e;
 mod plan;
 mod screenshots;
+mod store;
+mod support;
 mod ui;
 mod world;

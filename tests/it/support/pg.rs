@@ -1,0 +1,357 @@
+//! A throwaway PostgreSQL cluster for tests: a primary (and optionally a streaming
+//! standby) on free 127.0.0.1 ports in a temp dir, stopped and removed on Drop.
+//!
+//! Binaries come from PATH or `/usr/lib/postgresql/*/bin` (highest version); as root they
+//! run through `runuser -u postgres --`. Missing binaries fail the test: `scripts/test`
+//! installs them. Durability settings are PostgreSQL's defaults (`fsync` stays on).
+
+#![allow(dead_code)] // each test module uses part of the harness
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use sqlx::Connection;
+
+/// A running primary, and a standby when asked for. Dropping it stops both.
+pub struct PgCluster {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    primary: Node,
+    standby: Option<Node>,
+}
+
+struct Node {
+    data: PathBuf,
+    port: u16,
+}
+
+impl PgCluster {
+    /// initdb + start a primary. Panics (fails the test) when PostgreSQL is missing.
+    pub fn start() -> PgCluster {
+        let bin = bin_dir();
+        let dir = tempfile::Builder::new()
+            .prefix("ebb-pg-")
+            .tempdir()
+            .expect("temp dir for PostgreSQL");
+        as_postgres_owner(dir.path());
+        let data = dir.path().join("primary");
+        run(
+            &bin,
+            "initdb",
+            &[
+                "-D",
+                path_str(&data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                // Only initdb's own final fsync of the fresh files is skipped; the server
+                // runs with default durability (fsync, synchronous_commit on).
+                "--no-sync",
+                "--no-instructions",
+            ],
+        );
+        let mut conf = String::from(
+            "\n# ebb tests\nlisten_addresses = '127.0.0.1'\nwal_level = replica\n\
+             max_wal_senders = 4\nhot_standby = on\nshared_buffers = 16MB\n",
+        );
+        conf.push_str(&format!(
+            "unix_socket_directories = '{}'\n",
+            path_str(dir.path())
+        ));
+        append(&data.join("postgresql.conf"), &conf);
+        let port = start_node(&bin, &data, dir.path());
+        PgCluster {
+            bin,
+            dir,
+            primary: Node { data, port },
+            standby: None,
+        }
+    }
+
+    /// A primary plus a standby streaming from it (`pg_basebackup -R`), already streaming.
+    pub fn start_with_standby() -> PgCluster {
+        let mut c = PgCluster::start();
+        let data = c.dir.path().join("standby");
+        run(
+            &c.bin,
+            "pg_basebackup",
+            &[
+                "-D",
+                path_str(&data),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &c.primary.port.to_string(),
+                "-U",
+                "postgres",
+                "-R",
+                "-X",
+                "stream",
+                "--no-sync",
+            ],
+        );
+        let port = start_node(&c.bin, &data, c.dir.path());
+        c.standby = Some(Node { data, port });
+        c.wait_streaming();
+        c
+    }
+
+    pub fn primary_port(&self) -> u16 {
+        self.primary.port
+    }
+
+    pub fn standby_port(&self) -> Option<u16> {
+        self.standby.as_ref().map(|s| s.port)
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/db` on the primary.
+    pub fn primary_url(&self, db: &str) -> String {
+        url(self.primary.port, db)
+    }
+
+    /// The same on the standby; panics if the cluster has none.
+    pub fn standby_url(&self, db: &str) -> String {
+        url(
+            self.standby_port()
+                .expect("cluster started without a standby"),
+            db,
+        )
+    }
+
+    /// `CREATE DATABASE name` on the primary.
+    pub async fn create_database(&self, name: &str) {
+        self.execute("postgres", &format!("CREATE DATABASE \"{name}\""))
+            .await;
+    }
+
+    /// Runs SQL (one or more statements, no parameters) on the primary's `db`.
+    pub async fn execute(&self, db: &str, sql: &str) {
+        let mut conn = self.connect(&self.primary_url(db)).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("SQL failed on {db}: {e}\n{sql}"));
+        let _ = conn.close().await;
+    }
+
+    /// A connection to `url` (primary or standby).
+    pub async fn connect(&self, url: &str) -> sqlx::PgConnection {
+        sqlx::PgConnection::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("connect {url}: {e}"))
+    }
+
+    /// Waits until the standby has replayed everything the primary wrote so far (10 s).
+    pub async fn wait_standby_caught_up(&self) {
+        let mut primary = self.connect(&self.primary_url("postgres")).await;
+        let target: String = sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
+            .fetch_one(&mut primary)
+            .await
+            .expect("primary WAL position");
+        let mut standby = self.connect(&self.standby_url("postgres")).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let behind: bool =
+                sqlx::query_scalar("SELECT coalesce(pg_last_wal_replay_lsn() < $1::pg_lsn, true)")
+                    .bind(&target)
+                    .fetch_one(&mut standby)
+                    .await
+                    .expect("standby replay position");
+            if !behind {
+                return;
+            }
+            assert!(Instant::now() < deadline, "standby did not reach {target}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the primary reports its standby streaming (10 s at most).
+    fn wait_streaming(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = Command::new(self.bin.join("psql"))
+                .args(["-h", "127.0.0.1", "-p", &self.primary.port.to_string()])
+                .args(["-U", "postgres", "-d", "postgres", "-tAc"])
+                .arg("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
+                .output()
+                .expect("run psql");
+            if String::from_utf8_lossy(&out.stdout).trim() == "1" {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "standby did not start streaming: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The server log of the primary (for failure messages).
+    pub fn primary_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("primary.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        if let Some(s) = &self.standby {
+            stop_node(&self.bin, &s.data);
+        }
+        stop_node(&self.bin, &self.primary.data);
+        // TempDir removes the directory.
+    }
+}
+
+fn url(port: u16, db: &str) -> String {
+    format!("postgres://postgres@127.0.0.1:{port}/{db}")
+}
+
+/// Starts the node at `data` on a free port, retrying with another port if one is
+/// taken between choosing it and the server binding it (tests run in parallel).
+fn start_node(bin: &Path, data: &Path, dir: &Path) -> u16 {
+    let name = data.file_name().and_then(|n| n.to_str()).unwrap_or("pg");
+    let log = dir.join(format!("{name}.log"));
+    let mut last = String::new();
+    for _ in 0..5 {
+        let port = free_port();
+        append(&data.join("postgresql.conf"), &format!("port = {port}\n"));
+        let out = command(
+            bin,
+            "pg_ctl",
+            &[
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                path_str(data),
+                "-l",
+                path_str(&log),
+            ],
+        );
+        if out.status.success() {
+            return port;
+        }
+        last = format!(
+            "{}{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+    panic!("PostgreSQL did not start in {}:\n{last}", data.display());
+}
+
+fn stop_node(bin: &Path, data: &Path) {
+    let _ = command(
+        bin,
+        "pg_ctl",
+        &["stop", "-m", "fast", "-w", "-D", path_str(data)],
+    );
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local addr").port()
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// As root, hands `dir` to the postgres user (the server refuses to run as root).
+fn as_postgres_owner(dir: &Path) {
+    if !is_root() {
+        return;
+    }
+    let out = Command::new("chown")
+        .args(["postgres:postgres", path_str(dir)])
+        .output()
+        .expect("run chown");
+    assert!(
+        out.status.success(),
+        "chown postgres {}: {} (is there a postgres user? scripts/test installs PostgreSQL)",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs a PostgreSQL program (as the postgres user when root) and returns its output.
+fn command(bin: &Path, program: &str, args: &[&str]) -> Output {
+    let exe = bin.join(program);
+    let mut cmd = if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(&exe);
+        c
+    } else {
+        Command::new(&exe)
+    };
+    cmd.args(args)
+        .env("LC_ALL", "C")
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", exe.display()))
+}
+
+fn run(bin: &Path, program: &str, args: &[&str]) {
+    let out = command(bin, program, args);
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The directory of initdb, pg_ctl, pg_basebackup, psql: initdb's on PATH (resolved
+/// through symlinks), else the highest `/usr/lib/postgresql/N/bin`.
+fn bin_dir() -> PathBuf {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("initdb"))
+            .find(|p| p.is_file())
+    });
+    if let Some(initdb) = on_path {
+        let real = std::fs::canonicalize(&initdb).unwrap_or(initdb);
+        if let Some(dir) = real.parent().filter(|d| d.join("pg_ctl").is_file()) {
+            return dir.to_path_buf();
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v: u32 = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").is_file().then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    match versions.pop() {
+        Some((_, bin)) => bin,
+        None => panic!(
+            "PostgreSQL is not installed: no initdb on PATH or in /usr/lib/postgresql/*/bin. \
+             Run scripts/test (it installs the `postgresql` package) or `apt-get install postgresql`."
+        ),
+    }
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("temp paths are UTF-8")
+}
+
+fn append(file: &Path, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(file)
+        .unwrap_or_else(|e| panic!("open {}: {e}", file.display()));
+    f.write_all(text.as_bytes())
+        .unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
+}
