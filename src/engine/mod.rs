@@ -4,7 +4,9 @@
 pub mod actor;
 pub mod actuator;
 pub mod journal;
+pub mod session;
 pub mod state;
+pub mod store_journal;
 
 pub use actor::{Actor, Command, EngineEvent, ExecPolicy, RunView, StepView};
 pub use actuator::{Actuators, CheckOutcome, Probe, Progress};

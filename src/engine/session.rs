@@ -1,0 +1,397 @@
+//! A run, wired: plan, store journal, lease, drill world and sim actuators around one actor.
+//! `start` begins a run; `resume` rebuilds one from its journal after a crash or lost session.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::actor::{Actor, Command, EngineEvent, ExecPolicy};
+use super::journal::replay;
+use super::state::{Final, OnFailure, RunState, Status, StepInfo};
+use super::store_journal::{StoreJournal, load};
+use crate::actuators::SimActuators;
+use crate::actuators::effects::SimEffect;
+use crate::config::diag::SourceFile;
+use crate::plan::{self, Plan};
+use crate::store::{LeaseOutcome, NewRun, RunRow, Store, StoreError, new_run_id};
+use crate::time::Timestamp;
+use crate::world::{Scenario, SharedWorld, World};
+
+/// How long a console's lease on a run lasts without renewal, and how often it renews.
+pub const LEASE_TTL: Duration = Duration::from_secs(30);
+const LEASE_RENEW: Duration = Duration::from_secs(10);
+
+/// What a run is started from.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    pub plan: Arc<Plan>,
+    pub plan_source: String,
+    pub plan_path: String,
+    /// A built-in scenario name or a scenario file path, so a resume can rebuild the world.
+    pub scenario: String,
+    pub seed: u64,
+    pub operator: String,
+    /// Confirm manual steps without asking (headless `--yes`).
+    pub auto_confirm: bool,
+    /// Leave when the run finishes (headless); a console stays for a later rollback.
+    pub exit_on_finish: bool,
+}
+
+/// A run being driven.
+pub struct RunHandle {
+    pub run_id: String,
+    pub cmds: mpsc::Sender<Command>,
+    /// Confirmations of manual steps, by step index.
+    pub confirms: mpsc::Sender<usize>,
+    pub task: JoinHandle<Status>,
+}
+
+/// The state machine's view of a plan, and how each step is executed.
+pub fn state_for(plan: &Plan) -> (RunState, Vec<ExecPolicy>) {
+    let steps = plan
+        .steps
+        .iter()
+        .map(|s| StepInfo {
+            id: s.id.clone(),
+            has_undo: s.undo.is_some(),
+            on_failure: match s.on_failure {
+                plan::OnFailure::Pause => OnFailure::Pause,
+                plan::OnFailure::Rollback => OnFailure::Rollback,
+                plan::OnFailure::Abort => OnFailure::Abort,
+            },
+        })
+        .collect();
+    let policies = plan
+        .steps
+        .iter()
+        .map(|s| ExecPolicy {
+            timeout: s.timeout,
+            retries: s.retries,
+            backoff: s.backoff,
+        })
+        .collect();
+    (RunState::new(steps), policies)
+}
+
+/// The word stored in the run row for a status.
+pub fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::NotStarted => "created",
+        Status::Running => "running",
+        Status::Pausing => "pausing",
+        Status::Paused => "paused",
+        Status::Finished(Final::Completed) => "completed",
+        Status::Finished(Final::Aborted) => "aborted",
+        Status::Finished(Final::RolledBack) => "rolled_back",
+    }
+}
+
+/// Who holds a lease: operator, host and process.
+pub fn lease_holder(operator: &str) -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `buf.len()` bytes into our buffer.
+    let host = if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
+        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        "unknown-host".into()
+    };
+    format!("{operator}@{host}:{}", std::process::id())
+}
+
+/// The drill world of a run: the scenario from its seed, with every journaled effect
+/// re-applied at the world time it happened.
+pub fn rebuild_world(scenario: &Scenario, seed: u64, effects: &[SimEffect]) -> World {
+    let mut world = World::new(scenario, seed);
+    let mut effects = effects.to_vec();
+    effects.sort_by_key(|e| e.world_ms);
+    for e in effects {
+        let now = world.elapsed().as_millis() as u64;
+        if e.world_ms > now {
+            world.step(Duration::from_millis(e.world_ms - now));
+        }
+        for c in e.controls {
+            let _ = world.apply(c);
+        }
+    }
+    world
+}
+
+async fn take_lease(store: &Store, run_id: &str, holder: &str) -> Result<(), String> {
+    match store
+        .acquire_lease(
+            run_id,
+            holder,
+            Timestamp::now().0,
+            LEASE_TTL.as_millis() as i64,
+        )
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        LeaseOutcome::Acquired => Ok(()),
+        LeaseOutcome::HeldBy { holder, expires_at } => Err(format!(
+            "run {run_id} is driven by {holder} (lease until {}); one console drives a run at a time",
+            Timestamp(expires_at).rfc3339()
+        )),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn spawn_actor(
+    store: Store,
+    run_id: String,
+    state: RunState,
+    policies: Vec<ExecPolicy>,
+    actuators: SimActuators<StoreJournal>,
+    journal: StoreJournal,
+    progress: crate::engine::Progress,
+    holder: String,
+    exit_on_finish: bool,
+    in_doubt: Option<(usize, bool, String)>,
+    out: mpsc::Sender<EngineEvent>,
+) -> (mpsc::Sender<Command>, JoinHandle<Status>) {
+    let (ctx, crx) = mpsc::channel(64);
+    let (etx, mut erx) = mpsc::channel::<EngineEvent>(256);
+    let mut actor = Actor::new(
+        run_id.clone(),
+        state,
+        policies,
+        actuators,
+        journal,
+        crx,
+        etx,
+        exit_on_finish,
+    )
+    .with_progress(progress);
+    // Keep the lease while the run is driven; losing it detaches the actor.
+    let renew = {
+        let (store, run_id, holder, ctx) =
+            (store.clone(), run_id.clone(), holder.clone(), ctx.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(LEASE_RENEW);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let ok = store
+                    .renew_lease(
+                        &run_id,
+                        &holder,
+                        Timestamp::now().0,
+                        LEASE_TTL.as_millis() as i64,
+                    )
+                    .await
+                    .unwrap_or(false);
+                if !ok {
+                    let _ = ctx
+                        .send(Command::Detach {
+                            reason: "lease lost".into(),
+                        })
+                        .await;
+                    return;
+                }
+            }
+        })
+    };
+    // Mirror the run's status into its row, and pass every event on.
+    let forward = {
+        let (store, run_id) = (store.clone(), run_id.clone());
+        tokio::spawn(async move {
+            let mut last = None;
+            while let Some(ev) = erx.recv().await {
+                if let EngineEvent::View(v) = &ev
+                    && last != Some(v.status)
+                {
+                    last = Some(v.status);
+                    let _ = store
+                        .set_run_state(&run_id, status_word(v.status), Timestamp::now().0)
+                        .await;
+                }
+                let _ = out.send(ev).await;
+            }
+        })
+    };
+    let task = tokio::spawn(async move {
+        if let Some((step, undo, key)) = in_doubt {
+            actor.resolve_in_doubt(step, undo, &key).await;
+        }
+        let (state, _) = actor.run().await;
+        let _ = forward.await;
+        renew.abort();
+        let _ = store
+            .set_run_state(&run_id, status_word(state.status), Timestamp::now().0)
+            .await;
+        let _ = store.release_lease(&run_id, &holder).await;
+        state.status
+    });
+    (ctx, task)
+}
+
+/// Starts a new run of `spec` on `world`. Nothing is applied until a verb arrives.
+pub async fn start(
+    store: &Store,
+    spec: RunSpec,
+    world: SharedWorld,
+    out: mpsc::Sender<EngineEvent>,
+) -> Result<RunHandle, String> {
+    let mut run_id = new_run_id(Timestamp::now().0);
+    for _ in 0..5 {
+        let row = NewRun {
+            id: run_id.clone(),
+            plan_name: spec.plan.name.clone(),
+            plan_digest: spec.plan.digest().to_string(),
+            plan_path: spec.plan_path.clone(),
+            plan_source: spec.plan_source.clone(),
+            scenario: Some(spec.scenario.clone()),
+            seed: Some(spec.seed),
+            operator: spec.operator.clone(),
+            at: Timestamp::now().0,
+        };
+        match store.create_run(&row).await {
+            Ok(()) => break,
+            Err(StoreError::RunExists(_)) => run_id = new_run_id(Timestamp::now().0),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    let holder = lease_holder(&spec.operator);
+    take_lease(store, &run_id, &holder).await?;
+    let journal = StoreJournal {
+        store: store.clone(),
+        run_id: run_id.clone(),
+        step_ids: spec.plan.steps.iter().map(|s| s.id.clone()).collect(),
+    };
+    let (state, policies) = state_for(&spec.plan);
+    let progress: crate::engine::Progress = Arc::new(Mutex::new(None));
+    let (confirm_tx, confirm_rx) = mpsc::channel(8);
+    let actuators = SimActuators::new(
+        world,
+        spec.plan.clone(),
+        journal.clone(),
+        confirm_rx,
+        spec.auto_confirm,
+        progress.clone(),
+    );
+    let (cmds, task) = spawn_actor(
+        store.clone(),
+        run_id.clone(),
+        state,
+        policies,
+        actuators,
+        journal,
+        progress,
+        holder,
+        spec.exit_on_finish,
+        None,
+        out,
+    );
+    Ok(RunHandle {
+        run_id,
+        cmds,
+        confirms: confirm_tx,
+        task,
+    })
+}
+
+/// A run rebuilt from the store, ready to be driven again.
+pub struct Resumed {
+    pub handle: RunHandle,
+    pub row: RunRow,
+    pub plan: Arc<Plan>,
+    pub scenario: Scenario,
+    pub world: SharedWorld,
+}
+
+/// Rebuilds run `run_id` from its journal: the plan as it was (refusing a changed plan
+/// file), the drill world with its effects, the run state; settles an in-doubt step by
+/// probing, then drives it again under a fresh lease.
+pub async fn resume(
+    store: &Store,
+    run_id: &str,
+    operator: &str,
+    auto_confirm: bool,
+    exit_on_finish: bool,
+    out: mpsc::Sender<EngineEvent>,
+) -> Result<Resumed, String> {
+    let row = store
+        .run(run_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no run {run_id}; `ebb runs list` shows the runs in this store"))?;
+    let plan = Plan::parse(&SourceFile::new(
+        row.plan_path.clone(),
+        row.plan_source.clone(),
+    ))
+    .map_err(|e| format!("the journaled plan no longer parses: {e}"))?;
+    if plan.digest() != row.plan_digest {
+        return Err(format!(
+            "the journaled plan's digest changed ({} → {})",
+            row.plan_digest,
+            plan.digest()
+        ));
+    }
+    if let Ok(text) = std::fs::read_to_string(&row.plan_path)
+        && let Ok(on_disk) = Plan::parse(&SourceFile::new(row.plan_path.clone(), text))
+        && on_disk.digest() != row.plan_digest
+    {
+        return Err(format!(
+            "{} changed since run {run_id} began (digest {} → {}); a run only continues the plan it started with",
+            row.plan_path,
+            row.plan_digest,
+            on_disk.digest()
+        ));
+    }
+    let plan = Arc::new(plan);
+    let scenario_name = row
+        .scenario
+        .clone()
+        .ok_or("the run has no drill scenario to rebuild")?;
+    let scenario = Scenario::load(&scenario_name).map_err(|e| e.to_string())?;
+    let seed = row.seed.unwrap_or(42);
+    let (records, effects) = load(store, run_id).await?;
+    let world: SharedWorld = Arc::new(Mutex::new(rebuild_world(&scenario, seed, &effects)));
+    let (fresh, policies) = state_for(&plan);
+    let replayed = replay(fresh, &records);
+    let holder = lease_holder(operator);
+    take_lease(store, run_id, &holder).await?;
+    let journal = StoreJournal {
+        store: store.clone(),
+        run_id: run_id.to_string(),
+        step_ids: plan.steps.iter().map(|s| s.id.clone()).collect(),
+    };
+    let progress: crate::engine::Progress = Arc::new(Mutex::new(None));
+    let (confirm_tx, confirm_rx) = mpsc::channel(8);
+    let actuators = SimActuators::new(
+        world.clone(),
+        plan.clone(),
+        journal.clone(),
+        confirm_rx,
+        auto_confirm,
+        progress.clone(),
+    );
+    let (cmds, task) = spawn_actor(
+        store.clone(),
+        run_id.to_string(),
+        replayed.state,
+        policies,
+        actuators,
+        journal,
+        progress,
+        holder,
+        exit_on_finish,
+        replayed.in_doubt,
+        out,
+    );
+    Ok(Resumed {
+        handle: RunHandle {
+            run_id: run_id.to_string(),
+            cmds,
+            confirms: confirm_tx,
+            task,
+        },
+        row,
+        plan,
+        scenario,
+        world,
+    })
+}
