@@ -54,6 +54,17 @@ actions! {
     PaletteSubmit => "palette.submit", "run the selected command";
     PaletteNext => "palette.next", "select the next command";
     PalettePrev => "palette.prev", "select the previous command";
+    RunResume => "run.resume", "run or resume the plan";
+    RunPause => "run.pause", "pause the run at the next safe point";
+    RunStep => "run.step", "run exactly the next step, then pause";
+    RunAbort => "run.abort", "abort: stop forward progress, leave things as they are";
+    RunRollback => "run.rollback", "roll back: undo completed steps in reverse order";
+    RunRetry => "run.retry", "retry the failed step";
+    RunSkip => "run.skip", "skip the failed (or next) step, with a reason";
+    RunConfirm => "run.confirm", "confirm the manual step in progress";
+    RunResolveHappened => "run.resolve.happened", "in doubt: the step's effect happened";
+    RunResolveNotHappened => "run.resolve.not_happened", "in doubt: the step's effect did not happen";
+    ConfirmSubmit => "confirm.submit", "confirm with the typed reason";
     DrillFaster => "drill.faster", "drill: run the world faster";
     DrillSlower => "drill.slower", "drill: run the world slower";
     DrillFreeze => "drill.freeze", "drill: freeze or unfreeze the world clock";
@@ -64,17 +75,22 @@ impl Action {
     pub fn hint_rank(self) -> Option<u8> {
         Some(match self {
             Action::HelpToggle => 0,
-            Action::PaletteOpen => 1,
-            Action::FocusNext => 2,
-            Action::Zoom => 3,
-            Action::ScrollDown => 4,
-            Action::DrillFreeze => 5,
-            Action::DrillFaster => 6,
-            Action::DrillSlower => 7,
-            Action::Quit => 8,
-            Action::LayerClose => 9,
-            Action::PaletteSubmit => 10,
-            Action::PaletteNext => 11,
+            Action::RunResume => 1,
+            Action::RunPause => 2,
+            Action::RunStep => 3,
+            Action::RunRollback => 4,
+            Action::RunAbort => 5,
+            Action::RunConfirm => 6,
+            Action::PaletteOpen => 7,
+            Action::FocusNext => 8,
+            Action::Zoom => 9,
+            Action::DrillFreeze => 10,
+            Action::DrillFaster => 11,
+            Action::Quit => 12,
+            Action::LayerClose => 13,
+            Action::PaletteSubmit => 14,
+            Action::PaletteNext => 15,
+            Action::ConfirmSubmit => 16,
             _ => return None,
         })
     }
@@ -95,6 +111,15 @@ impl Action {
             Action::LayerClose => "close",
             Action::PaletteSubmit => "run",
             Action::PaletteNext => "next",
+            Action::RunResume => "run",
+            Action::RunPause => "pause",
+            Action::RunStep => "step",
+            Action::RunAbort => "abort",
+            Action::RunRollback => "rollback",
+            Action::RunRetry => "retry",
+            Action::RunSkip => "skip",
+            Action::RunConfirm => "confirm",
+            Action::ConfirmSubmit => "confirm",
             _ => self.name(),
         }
     }
@@ -106,7 +131,34 @@ impl Action {
     pub fn is_navigation(self) -> bool {
         !matches!(
             self,
-            Action::Quit | Action::DrillFaster | Action::DrillSlower | Action::DrillFreeze
+            Action::Quit
+                | Action::DrillFaster
+                | Action::DrillSlower
+                | Action::DrillFreeze
+                | Action::RunResume
+                | Action::RunPause
+                | Action::RunStep
+                | Action::RunAbort
+                | Action::RunRollback
+                | Action::RunRetry
+                | Action::RunSkip
+                | Action::RunConfirm
+                | Action::RunResolveHappened
+                | Action::RunResolveNotHappened
+        )
+    }
+}
+
+impl Action {
+    /// Verbs that need a typed reason in a confirm layer before they take effect.
+    pub fn needs_reason(self) -> bool {
+        matches!(
+            self,
+            Action::RunAbort
+                | Action::RunRollback
+                | Action::RunSkip
+                | Action::RunResolveHappened
+                | Action::RunResolveNotHappened
         )
     }
 }

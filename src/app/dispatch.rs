@@ -6,8 +6,9 @@ use crate::sources::sim::DrillCommand;
 use crate::text::DisplayText;
 
 use super::model::{Layer, Model, PaneId, TimelineKind};
-use super::msg::{ActionSource, Cmd};
+use super::msg::{ActionSource, Cmd, EngineRequest};
 use super::palette;
+use crate::engine::{StepStatus, Verb};
 
 /// Drill speeds offered by faster/slower.
 const SPEEDS: [f64; 9] = [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0];
@@ -16,7 +17,8 @@ const PAGE: usize = 10;
 
 /// Records, then applies, one action. Returns the effects for the loop to carry out.
 pub fn dispatch(model: &mut Model, action: Action, source: ActionSource) -> Vec<Cmd> {
-    if !action.is_navigation() {
+    // Verbs that need a reason are recorded when the reason is confirmed, not when asked.
+    if !action.is_navigation() && !action.needs_reason() {
         let text = format!(
             "{} · {} · {}",
             model.operator,
@@ -25,11 +27,107 @@ pub fn dispatch(model: &mut Model, action: Action, source: ActionSource) -> Vec<
         );
         model.push_timeline(model.now, TimelineKind::Action, DisplayText::new(&text));
     }
-    apply(model, action)
+    apply(model, action, &source)
 }
 
-fn apply(model: &mut Model, action: Action) -> Vec<Cmd> {
+fn engine(model: &Model, verb: Verb) -> Vec<Cmd> {
+    vec![Cmd::Engine(EngineRequest::Verb {
+        verb,
+        by: model.operator.as_str().to_string(),
+    })]
+}
+
+fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
     match action {
+        Action::RunResume => return engine(model, Verb::Run),
+        Action::RunPause => return engine(model, Verb::Pause),
+        Action::RunStep => return engine(model, Verb::Step),
+        Action::RunRetry => return engine(model, Verb::Retry),
+        Action::RunConfirm => {
+            let waiting = model.run.as_ref().and_then(|r| {
+                r.steps
+                    .iter()
+                    .position(|s| matches!(s.status, StepStatus::Running { .. }))
+            });
+            let manual = waiting.filter(|i| {
+                model
+                    .plan
+                    .as_ref()
+                    .and_then(|p| p.steps.get(*i))
+                    .is_some_and(|s| s.kind.as_str() == "manual")
+            });
+            match manual {
+                Some(step) => {
+                    return vec![Cmd::Engine(EngineRequest::Confirm {
+                        step,
+                        by: model.operator.as_str().to_string(),
+                    })];
+                }
+                None => {
+                    model.flash = Some((
+                        model.now,
+                        "no manual step is waiting for confirmation".into(),
+                    ))
+                }
+            }
+        }
+        Action::RunAbort
+        | Action::RunRollback
+        | Action::RunSkip
+        | Action::RunResolveHappened
+        | Action::RunResolveNotHappened => {
+            model.layers.push(Layer::Confirm {
+                action,
+                input: String::new(),
+            });
+        }
+        Action::ConfirmSubmit => {
+            if let Some(Layer::Confirm {
+                action: verb_action,
+                input,
+            }) = model.layers.pop()
+            {
+                let reason = input.trim().to_string();
+                if reason.is_empty() {
+                    model.flash = Some((
+                        model.now,
+                        format!("{} needs a reason: type it, then enter", verb_action.name()),
+                    ));
+                    model.layers.push(Layer::Confirm {
+                        action: verb_action,
+                        input,
+                    });
+                    return Vec::new();
+                }
+                let verb = match verb_action {
+                    Action::RunAbort => Verb::Abort {
+                        reason: reason.clone(),
+                    },
+                    Action::RunRollback => Verb::Rollback {
+                        reason: reason.clone(),
+                    },
+                    Action::RunSkip => Verb::Skip {
+                        reason: reason.clone(),
+                    },
+                    Action::RunResolveHappened => Verb::Resolve {
+                        applied: true,
+                        reason: reason.clone(),
+                    },
+                    _ => Verb::Resolve {
+                        applied: false,
+                        reason: reason.clone(),
+                    },
+                };
+                let text = format!(
+                    "{} · {} · {}: {reason}",
+                    model.operator,
+                    source.label(),
+                    verb_action.name()
+                );
+                model.push_timeline(model.now, TimelineKind::Action, DisplayText::new(&text));
+                return engine(model, verb);
+            }
+        }
         Action::Quit => {
             model.quit = true;
             return vec![Cmd::Quit];

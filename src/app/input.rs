@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyModifiers};
 
-use crate::config::keymap::{KeyChord, Keymap, Lookup, Mode};
+use crate::config::keymap::{KeyChord, Keymap, Lookup};
 
 use super::dispatch::dispatch;
 use super::model::{Layer, Model};
@@ -30,8 +30,8 @@ pub fn on_key(model: &mut Model, keymap: &Keymap, key: KeyChord) -> Vec<Cmd> {
                     model.flash =
                         Some((model.now, format!("{} {key} is not bound", seq.join(" "))));
                 }
-            } else if mode == Mode::Palette {
-                type_into_palette(model, key);
+            } else if mode.takes_text() {
+                type_into_layer(model, key);
             } else {
                 model.flash = Some((model.now, format!("{key} is not bound; press ? for help")));
             }
@@ -40,14 +40,16 @@ pub fn on_key(model: &mut Model, keymap: &Keymap, key: KeyChord) -> Vec<Cmd> {
     }
 }
 
-fn type_into_palette(model: &mut Model, key: KeyChord) {
-    let Some(Layer::Palette { input, selected }) = model.layers.last_mut() else {
-        return;
+fn type_into_layer(model: &mut Model, key: KeyChord) {
+    let (input, selected) = match model.layers.last_mut() {
+        Some(Layer::Palette { input, selected }) => (input, Some(selected)),
+        Some(Layer::Confirm { input, .. }) => (input, None),
+        _ => return,
     };
     let plain = key.mods.difference(KeyModifiers::SHIFT).is_empty();
     match key.code {
         KeyCode::Char(c) if plain && !c.is_control() => {
-            if input.chars().count() < 64 {
+            if input.chars().count() < 200 {
                 input.push(c);
             }
         }
@@ -56,5 +58,7 @@ fn type_into_palette(model: &mut Model, key: KeyChord) {
         }
         _ => return,
     }
-    *selected = 0;
+    if let Some(selected) = selected {
+        *selected = 0;
+    }
 }

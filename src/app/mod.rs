@@ -11,5 +11,5 @@ pub mod update;
 pub use dispatch::dispatch;
 pub use input::on_key;
 pub use model::{DrillState, Figure, Layer, Model, PaneId, TimelineEntry, TimelineKind};
-pub use msg::{ActionSource, Cmd, Msg};
+pub use msg::{ActionSource, Cmd, EngineRequest, Msg};
 pub use update::update;

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
+use crate::action::Action;
 use crate::config::keymap::{KeyChord, Mode};
+use crate::engine::RunView;
 use crate::plan::PlanOutline;
 use crate::sources::{
     AppSnapshot, MigrationSnapshot, ReplicationSnapshot, Severity, SourceId, StorageSnapshot,
@@ -97,8 +99,18 @@ pub struct DrillState {
 /// A modal layer above the main screen; the top one receives keys.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Layer {
-    Help { scroll: usize },
-    Palette { input: String, selected: usize },
+    Help {
+        scroll: usize,
+    },
+    Palette {
+        input: String,
+        selected: usize,
+    },
+    /// Asks for a typed reason before a dangerous verb (abort, rollback, skip, in-doubt).
+    Confirm {
+        action: Action,
+        input: String,
+    },
 }
 
 impl Layer {
@@ -106,6 +118,7 @@ impl Layer {
         match self {
             Layer::Help { .. } => Mode::Help,
             Layer::Palette { .. } => Mode::Palette,
+            Layer::Confirm { .. } => Mode::Confirm,
         }
     }
 }
@@ -117,6 +130,8 @@ pub struct Model {
     pub operator: DisplayText,
     pub drill: Option<DrillState>,
     pub plan: Option<PlanOutline>,
+    /// The run of the plan, as the engine last reported it; `None` before it starts.
+    pub run: Option<RunView>,
     pub now: Timestamp,
     pub started_at: Timestamp,
 
@@ -149,6 +164,7 @@ impl Model {
             operator,
             drill: None,
             plan: None,
+            run: None,
             now,
             started_at: now,
             focus: PaneId::Migration,

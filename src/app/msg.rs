@@ -2,6 +2,7 @@
 
 use crate::action::Action;
 use crate::config::keymap::KeyChord;
+use crate::engine::{EngineEvent, Verb};
 use crate::sources::Observation;
 use crate::sources::sim::DrillCommand;
 use crate::time::Timestamp;
@@ -12,6 +13,8 @@ pub enum ActionSource {
     /// The key sequence that produced it, e.g. `g g`.
     Key(String),
     Palette,
+    /// A control line read by headless mode.
+    Headless(String),
     /// The system itself (signals, startup).
     System,
 }
@@ -21,6 +24,7 @@ impl ActionSource {
         match self {
             ActionSource::Key(k) => format!("key {k}"),
             ActionSource::Palette => "palette".to_string(),
+            ActionSource::Headless(line) => format!("line {line:?}"),
             ActionSource::System => "system".to_string(),
         }
     }
@@ -37,6 +41,26 @@ pub enum Msg {
     Key(KeyChord),
     /// The terminal went away or a signal asked us to stop.
     Signal(&'static str),
+    /// From the run's engine.
+    Engine(EngineEvent),
+}
+
+/// What the console asks of the run's engine; the operator is attached by dispatch.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EngineRequest {
+    Verb {
+        verb: Verb,
+        by: String,
+    },
+    /// Confirms the manual step with this index.
+    Confirm {
+        step: usize,
+        by: String,
+    },
+    /// The console is going away: pause at the next safe point and stop driving.
+    Detach {
+        reason: String,
+    },
 }
 
 /// Effects `update` asks the loop to carry out.
@@ -44,6 +68,7 @@ pub enum Msg {
 pub enum Cmd {
     Quit,
     Drill(DrillCommand),
+    Engine(EngineRequest),
 }
 
 /// An action with its source, as the one dispatch point receives it.

@@ -2,6 +2,7 @@
 //! Observations replace figures (keeping their times); events and errors go to the Timeline.
 
 use crate::config::keymap::Keymap;
+use crate::engine::EngineEvent;
 use crate::sources::{Observation, Payload, Severity};
 use crate::text::DisplayText;
 
@@ -28,11 +29,41 @@ pub fn update(model: &mut Model, keymap: &Keymap, msg: Msg) -> Vec<Cmd> {
             Vec::new()
         }
         Msg::Key(key) => on_key(model, keymap, key),
+        Msg::Engine(ev) => {
+            engine_event(model, ev);
+            Vec::new()
+        }
         Msg::Signal(name) => {
             let text = format!("{name} received: leaving the console");
             model.push_timeline(model.now, TimelineKind::System, DisplayText::new(&text));
             model.quit = true;
             vec![Cmd::Quit]
+        }
+    }
+}
+
+fn engine_event(model: &mut Model, ev: EngineEvent) {
+    match ev {
+        EngineEvent::View(v) => model.run = Some(v),
+        EngineEvent::Note { at, severity, text } => {
+            model.push_timeline(
+                at,
+                TimelineKind::Event(severity),
+                DisplayText::new(&format!("run: {text}")),
+            );
+        }
+        EngineEvent::Refused { verb, reason } => {
+            let text = format!("{verb} refused: {reason}");
+            model.flash = Some((model.now, text.clone()));
+            model.push_timeline(
+                model.now,
+                TimelineKind::Event(Severity::Warn),
+                DisplayText::new(&text),
+            );
+        }
+        EngineEvent::Exited { status } => {
+            let text = format!("the engine stopped driving the run ({status:?})").to_lowercase();
+            model.push_timeline(model.now, TimelineKind::System, DisplayText::new(&text));
         }
     }
 }

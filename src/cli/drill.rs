@@ -9,14 +9,23 @@ use clap::Args;
 use miette::{IntoDiagnostic, Report};
 use tokio::sync::mpsc;
 
+use std::sync::{Arc, Mutex};
+
+use super::link::{self, Start};
 use super::{UiArgs, identity};
+use crate::app::EngineRequest;
 use crate::app::{DrillState, Model, TimelineKind};
+use crate::config::diag::SourceFile;
 use crate::config::{self, LoadOptions};
+use crate::engine::Status;
+use crate::engine::session::RunSpec;
+use crate::plan::Plan;
 use crate::plan::PlanOutline;
 use crate::sources::sim;
 use crate::text::DisplayText;
 use crate::time::Timestamp;
 use crate::tui::event_loop::{self, Exit, LoopIo};
+use crate::world::SharedWorld;
 use crate::world::{Scenario, World};
 
 /// How often the sim source reports, in real time.
@@ -39,6 +48,10 @@ pub struct DrillArgs {
     /// A name to annotate the unix user with (shared drill terminals).
     #[arg(long)]
     pub operator: Option<String>,
+    /// Where runs are journaled: a SQLite file or a postgres:// URL (default: EBB_STORE,
+    /// else $XDG_STATE_HOME/ebb/ebb.db).
+    #[arg(long)]
+    pub store: Option<String>,
     #[command(flatten)]
     pub ui: UiArgs,
 }
@@ -55,17 +68,49 @@ pub fn load_config(ui: &UiArgs) -> Result<config::Config, Report> {
     .map_err(Report::new)
 }
 
-/// The scenario by name or path, and the plan to show with it.
+/// A plan as a run needs it: typed, with the text it was read from (journaled with the
+/// run so a resume runs exactly it) and the outline the Plan pane shows.
+#[derive(Clone, Debug)]
+pub struct LoadedPlan {
+    pub plan: Plan,
+    pub source: String,
+    pub path: String,
+    pub outline: PlanOutline,
+}
+
+/// Reads and validates a plan file; every error is reported, located.
+pub fn load_plan(path: &std::path::Path) -> Result<LoadedPlan, Report> {
+    let file = SourceFile::read(path).map_err(Report::new)?;
+    from_source(file)
+}
+
+fn from_source(file: SourceFile) -> Result<LoadedPlan, Report> {
+    let plan = Plan::parse(&file).map_err(Report::new)?;
+    let outline = PlanOutline::from_plan(&plan);
+    Ok(LoadedPlan {
+        plan,
+        source: file.text,
+        path: file.name,
+        outline,
+    })
+}
+
+/// The scenario by name or path, and the plan to run with it (the given file, else the
+/// plan the scenario names).
 pub fn load_scenario(
     scenario: Option<&str>,
     plan: Option<&std::path::Path>,
-) -> Result<(Scenario, Option<PlanOutline>), Report> {
+) -> Result<(Scenario, Option<LoadedPlan>), Report> {
     let scenario =
         Scenario::load(scenario.unwrap_or(Scenario::default_name())).map_err(Report::new)?;
     let plan = match plan {
-        Some(p) => Some(PlanOutline::load(p).map_err(Report::new)?),
-        None => match scenario.plan.as_deref().and_then(PlanOutline::builtin) {
-            Some(r) => Some(r.map_err(Report::new)?),
+        Some(p) => Some(load_plan(p)?),
+        None => match scenario
+            .plan
+            .as_deref()
+            .and_then(PlanOutline::builtin_source)
+        {
+            Some((name, text)) => Some(from_source(SourceFile::new(name, text))?),
             None => None,
         },
     };
@@ -114,13 +159,43 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
     let operator = identity::operator(args.operator.as_deref());
     let model = drill_model(
         &scenario,
-        plan,
+        plan.as_ref().map(|p| p.outline.clone()),
         &operator,
         args.seed,
         args.speed,
         Timestamp::now(),
     );
+    let world: SharedWorld = Arc::new(Mutex::new(world));
+    let start = plan.map(|p| Start::New {
+        spec: RunSpec {
+            plan: Arc::new(p.plan),
+            plan_source: p.source,
+            plan_path: p.path,
+            scenario: args
+                .scenario
+                .clone()
+                .unwrap_or_else(|| Scenario::default_name().to_string()),
+            seed: args.seed,
+            operator: operator.clone(),
+            auto_confirm: false,
+            exit_on_finish: false,
+        },
+        world: world.clone(),
+    });
+    let store_spec = crate::store::spec_from_env(args.store.as_deref());
+    console(model, &cfg, world, args.speed, start, store_spec)
+}
 
+/// Runs the console on a drill world, with a run link when there is a plan. Shared by
+/// `ebb drill`, `ebb run` and `ebb resume`.
+pub fn console(
+    model: Model,
+    cfg: &config::Config,
+    world: SharedWorld,
+    speed: f64,
+    start: Option<Start>,
+    store_spec: String,
+) -> Result<ExitCode, Report> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -128,31 +203,43 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
     let exit = rt.block_on(async {
         let (obs_tx, obs_rx) = mpsc::channel(256);
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
-        let source = sim::spawn(
-            std::sync::Arc::new(std::sync::Mutex::new(world)),
-            args.speed,
-            SIM_INTERVAL,
-            obs_tx,
-            cmd_rx,
-        );
-        let result = event_loop::run(
-            model,
-            &cfg.keymap,
-            &cfg.theme,
-            LoopIo {
-                observations: obs_rx,
-                drill: Some(cmd_tx),
-            },
-        )
-        .await;
+        let source = sim::spawn(world, speed, SIM_INTERVAL, obs_tx, cmd_rx);
+        let (req_tx, req_rx) = mpsc::channel(32);
+        let (ev_tx, ev_rx) = mpsc::channel(256);
+        let link = start.map(|s| link::spawn(store_spec, s, req_rx, ev_tx));
+        let io = LoopIo {
+            observations: obs_rx,
+            drill: Some(cmd_tx),
+            engine: link.as_ref().map(|_| req_tx.clone()),
+            engine_events: link.as_ref().map(|_| ev_rx),
+        };
+        let result = event_loop::run(model, &cfg.keymap, &cfg.theme, io).await;
+        // Leaving: the run pauses at its next safe point and stays resumable.
+        let reason = match &result {
+            Ok((_, Exit::Signal(name))) => format!("{name}: the console was told to stop"),
+            Ok((_, Exit::TerminalGone)) => "the terminal went away".to_string(),
+            _ => "the console was closed".to_string(),
+        };
+        if let Some(link) = link {
+            let _ = req_tx.send(EngineRequest::Detach { reason }).await;
+            let _ = link.await;
+        }
         source.abort();
         result
     });
-    let (_, exit) = exit.into_diagnostic()?;
+    let (model, exit) = exit.into_diagnostic()?;
+    if let Some(run) = &model.run
+        && !matches!(run.status, Status::Finished(_))
+    {
+        eprintln!(
+            "ebb: run {} is paused and resumable: ebb resume {}",
+            run.run_id, run.run_id
+        );
+    }
     Ok(match exit {
         Exit::Quit => ExitCode::SUCCESS,
         Exit::Signal(name) => {
-            eprintln!("ebb: {name} received; terminal restored, drill ended.");
+            eprintln!("ebb: {name} received; terminal restored.");
             ExitCode::from(match name {
                 "SIGHUP" => 129,
                 "SIGINT" => 130,
@@ -160,7 +247,7 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
             })
         }
         Exit::TerminalGone => {
-            eprintln!("ebb: the terminal went away; drill ended.");
+            eprintln!("ebb: the terminal went away.");
             ExitCode::from(129)
         }
     })

@@ -3,6 +3,7 @@
 
 pub mod drill;
 pub mod identity;
+pub mod link;
 pub mod plan;
 pub mod screenshot;
 

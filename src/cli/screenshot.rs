@@ -110,7 +110,14 @@ pub fn run(args: ScreenshotArgs) -> Result<ExitCode, Report> {
     let theme = config::theme_by_name(&args.theme).map_err(Report::new)?;
     let keymap = config::keymap_by_name("default").map_err(Report::new)?;
     let (scenario, plan) = load_scenario(args.scenario.as_deref(), args.plan.as_deref())?;
-    let model = model_at(&scenario, plan, args.seed, args.at, &args.operator, &keymap);
+    let model = model_at(
+        &scenario,
+        plan.map(|p| p.outline),
+        args.seed,
+        args.at,
+        &args.operator,
+        &keymap,
+    );
     let buf = render_buffer(&model, &keymap, &theme, w, h);
     std::fs::write(&args.output, svg::to_svg(&buf, &theme)).into_diagnostic()?;
     Ok(ExitCode::SUCCESS)

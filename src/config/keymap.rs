@@ -28,10 +28,12 @@ pub enum Mode {
     Main,
     Help,
     Palette,
+    /// A confirm layer that asks for a typed reason (abort, rollback, skip, in-doubt).
+    Confirm,
 }
 
 impl Mode {
-    pub const ALL: &'static [Mode] = &[Mode::Main, Mode::Help, Mode::Palette];
+    pub const ALL: &'static [Mode] = &[Mode::Main, Mode::Help, Mode::Palette, Mode::Confirm];
 
     /// The table name in keymap files.
     pub fn name(self) -> &'static str {
@@ -39,6 +41,7 @@ impl Mode {
             Mode::Main => "main",
             Mode::Help => "help",
             Mode::Palette => "palette",
+            Mode::Confirm => "confirm",
         }
     }
 
@@ -48,7 +51,7 @@ impl Mode {
 
     /// Modes with a text input: plain printable keys are typed, so they cannot be bound.
     pub fn takes_text(self) -> bool {
-        matches!(self, Mode::Palette)
+        matches!(self, Mode::Palette | Mode::Confirm)
     }
 
     fn index(self) -> usize {
@@ -566,6 +569,7 @@ pub const ESSENTIAL: &[(Mode, Action)] = &[
     (Mode::Main, Action::Quit),
     (Mode::Help, Action::LayerClose),
     (Mode::Palette, Action::LayerClose),
+    (Mode::Confirm, Action::LayerClose),
 ];
 
 /// Fails when the finished keymap lacks an essential binding; the error points at the last

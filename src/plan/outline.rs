@@ -45,6 +45,14 @@ const BUILTIN: &[(&str, &str)] = &[(
 
 impl PlanOutline {
     /// The outline of a validated plan.
+    /// The name and text of a plan embedded in the binary (`backfill-slot-fill.toml`).
+    pub fn builtin_source(name: &str) -> Option<(String, &'static str)> {
+        BUILTIN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, text)| (format!("(embedded) examples/plans/{n}"), *text))
+    }
+
     pub fn from_plan(plan: &Plan) -> PlanOutline {
         PlanOutline {
             name: DisplayText::new(&plan.name),

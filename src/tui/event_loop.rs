@@ -13,9 +13,10 @@ use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until};
 
 use super::terminal::TerminalGuard;
 use super::view;
-use crate::app::{Cmd, Model, Msg, update};
+use crate::app::{Cmd, EngineRequest, Model, Msg, update};
 use crate::config::keymap::{KeyChord, Keymap};
 use crate::config::theme::Theme;
+use crate::engine::EngineEvent;
 use crate::sources::Observation;
 use crate::sources::sim::DrillCommand;
 use crate::time::Timestamp;
@@ -27,6 +28,9 @@ pub const MIN_FRAME: Duration = Duration::from_millis(33);
 pub struct LoopIo {
     pub observations: mpsc::Receiver<Observation>,
     pub drill: Option<mpsc::Sender<DrillCommand>>,
+    /// Requests to the run's engine, and its events back.
+    pub engine: Option<mpsc::Sender<EngineRequest>>,
+    pub engine_events: Option<mpsc::Receiver<EngineEvent>>,
 }
 
 /// How the loop ended.
@@ -83,6 +87,17 @@ pub async fn run(
                 }
                 None => observations_open = false,
             },
+            ev = recv_engine(&mut io.engine_events) => match ev {
+                Some(e) => {
+                    msgs.push(Msg::Engine(e));
+                    if let Some(rx) = io.engine_events.as_mut() {
+                        while let Ok(e) = rx.try_recv() {
+                            msgs.push(Msg::Engine(e));
+                        }
+                    }
+                }
+                None => io.engine_events = None,
+            },
             _ = clock.tick() => dirty = true,
             _ = hup.recv() => exit = Some(Exit::Signal("SIGHUP")),
             _ = term.recv() => exit = Some(Exit::Signal("SIGTERM")),
@@ -111,6 +126,22 @@ pub async fn run(
                             let _ = tx.try_send(c);
                         }
                     }
+                    Cmd::Engine(r) => match &io.engine {
+                        Some(tx) => {
+                            if tx.try_send(r).is_err() {
+                                model.flash = Some((
+                                    model.now,
+                                    "the run engine is busy or gone; try again".into(),
+                                ));
+                            }
+                        }
+                        None => {
+                            model.flash = Some((
+                                model.now,
+                                "no plan is loaded: run control needs a plan".into(),
+                            ))
+                        }
+                    },
                 }
             }
         }
@@ -125,6 +156,14 @@ pub async fn run(
     };
     drop(guard);
     Ok((model, exit))
+}
+
+/// The next engine event, or never when there is no engine.
+async fn recv_engine(rx: &mut Option<mpsc::Receiver<EngineEvent>>) -> Option<EngineEvent> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn draw(

@@ -43,6 +43,9 @@ pub fn render(model: &Model, keymap: &Keymap, theme: &Theme, area: Rect, buf: &m
             Layer::Palette { input, selected } => {
                 overlay::palette::render(keymap, input, *selected, body, theme, buf)
             }
+            Layer::Confirm { action, input } => {
+                overlay::confirm::render(keymap, *action, input, body, theme, buf)
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Layers drawn above the main screen: the help overlay and the command palette.
 //! Both are generated from the live keymap and the action list, never hand-kept.
 
+pub mod confirm;
 pub mod help;
 pub mod palette;
 

@@ -43,7 +43,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
     );
     let optional = [
         Span::styled(format!("│ {} ", model.operator), h),
-        Span::styled("│ run: not started ", h),
+        Span::styled(format!("│ run: {} ", run_state(model)), h),
         Span::styled(format!("│ up {up} "), h),
     ];
     let left_min: usize = left
@@ -85,6 +85,34 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
             buf,
         );
     }
+}
+
+fn run_state(model: &Model) -> String {
+    use crate::engine::{Direction, Status};
+    let Some(r) = &model.run else {
+        return if model.plan.is_some() {
+            "not started".into()
+        } else {
+            "no plan".into()
+        };
+    };
+    let mut s = match r.status {
+        Status::NotStarted => "not started".to_string(),
+        Status::Running => "running".to_string(),
+        Status::Pausing => "pausing".to_string(),
+        Status::Paused => match &r.pause {
+            Some(p) => format!("paused by {}", p.by),
+            None => "paused".to_string(),
+        },
+        Status::Finished(f) => format!("{f:?}").to_lowercase(),
+    };
+    if r.direction == Direction::Rollback {
+        s.push_str(" ↺");
+    }
+    if r.step_mode {
+        s.push_str(" · STEP");
+    }
+    s
 }
 
 fn trim_speed(s: f64) -> String {

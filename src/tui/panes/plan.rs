@@ -1,14 +1,70 @@
-//! Plan pane: the loaded rollback plan's steps in order, each with its state mark.
-//! Until the engine drives runs, every step is shown pending and the run as not started.
+//! Plan pane: the loaded rollback plan's steps in order with their state marks; once a run
+//! exists, the live step, elapsed time per step, progress, direction and pause reason.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{Freshness, first_row, fit, frame, mark, put};
 use crate::app::{Model, PaneId};
 use crate::config::theme::Theme;
-use crate::plan::StepMark;
+use crate::engine::{Direction, RunView, Status, StepStatus};
+use crate::units::fmt_duration;
+
+/// Mark, word and style of a step's status.
+pub fn step_mark(status: &StepStatus, theme: &Theme) -> (&'static str, &'static str, Style) {
+    match status {
+        StepStatus::Pending => (mark::PENDING, "", theme.muted),
+        StepStatus::Running { .. } => (mark::RUNNING, "running", theme.accent),
+        StepStatus::Applied => (mark::OK, "done", theme.ok),
+        StepStatus::Failed { .. } => (mark::CRIT, "FAILED", theme.crit),
+        StepStatus::Skipped { .. } => ("»", "skipped", theme.warn),
+        StepStatus::InDoubt { .. } => ("?", "IN DOUBT", theme.crit),
+        StepStatus::Undoing => ("↺", "undoing", theme.accent),
+        StepStatus::Compensated => ("↺", "undone", theme.idle),
+        StepStatus::UndoFailed { .. } => (mark::CRIT, "UNDO FAILED", theme.crit),
+        StepStatus::NotCompensated => ("–", "no undo", theme.warn),
+    }
+}
+
+/// One line on the run: its state, who paused it and why, what holds it.
+pub fn run_line(run: &RunView, theme: &Theme) -> Line<'static> {
+    let (word, style) = match run.status {
+        Status::NotStarted => ("not started".to_string(), theme.muted),
+        Status::Running => ("running".to_string(), theme.ok),
+        Status::Pausing => ("pausing (at the next safe point)".to_string(), theme.warn),
+        Status::Paused => ("paused".to_string(), theme.warn),
+        Status::Finished(f) => (
+            format!("{f:?}")
+                .to_lowercase()
+                .replace("rolledback", "rolled back"),
+            theme.accent,
+        ),
+    };
+    let mut spans = vec![Span::styled(
+        word,
+        style.add_modifier(ratatui::style::Modifier::BOLD),
+    )];
+    if run.direction == Direction::Rollback {
+        spans.push(Span::styled(" · ROLLING BACK", theme.crit));
+    }
+    if run.step_mode {
+        spans.push(Span::styled(" · step mode", theme.accent));
+    }
+    if let Some(held) = &run.held {
+        spans.push(Span::styled(format!(" · held: {held}"), theme.warn));
+    }
+    if let Some(p) = &run.pause
+        && matches!(run.status, Status::Paused | Status::Pausing)
+    {
+        spans.push(Span::styled(
+            format!(" · {} (by {})", p.text, p.by),
+            theme.warn,
+        ));
+    }
+    Line::from(spans)
+}
 
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
     let subtitle = model
@@ -16,6 +72,10 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         .as_ref()
         .map(|p| p.name.as_str().to_string())
         .unwrap_or_default();
+    let right = match &model.run {
+        Some(r) => format!("run {}", r.run_id),
+        None => "run: not started".into(),
+    };
     let inner = frame(
         area,
         buf,
@@ -24,7 +84,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         focused,
         &subtitle,
         &Freshness::Current,
-        Some("run: not started".into()),
+        Some(right),
     );
     let Some(plan) = &model.plan else {
         put(
@@ -35,24 +95,38 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         );
         return;
     };
-    let mut summary = vec![Span::styled(
-        plan.description.as_str().to_string(),
-        theme.base,
-    )];
-    if let Some(rto) = &plan.rto {
-        summary.push(Span::styled(format!("  rto {rto}"), theme.muted));
+    let mut y = 0;
+    match &model.run {
+        Some(run) => {
+            put(buf, inner, y, &run_line(run, theme));
+            y += 1;
+            if let Some(p) = &run.progress {
+                put(buf, inner, y, &Line::styled(format!("  {p}"), theme.accent));
+                y += 1;
+            }
+        }
+        None => {
+            let mut summary = vec![Span::styled(
+                plan.description.as_str().to_string(),
+                theme.base,
+            )];
+            if let Some(rto) = &plan.rto {
+                summary.push(Span::styled(format!("  rto {rto}"), theme.muted));
+            }
+            summary.push(Span::styled(
+                format!(
+                    "  {} steps · {} gate{}",
+                    plan.steps.len(),
+                    plan.gates,
+                    if plan.gates == 1 { "" } else { "s" }
+                ),
+                theme.muted,
+            ));
+            put(buf, inner, y, &Line::from(summary));
+            y += 1;
+        }
     }
-    summary.push(Span::styled(
-        format!(
-            "  {} steps · {} gate{}",
-            plan.steps.len(),
-            plan.gates,
-            if plan.gates == 1 { "" } else { "s" }
-        ),
-        theme.muted,
-    ));
-    put(buf, inner, 0, &Line::from(summary));
-    let rows = inner.height.saturating_sub(1) as usize;
+    let rows = inner.height.saturating_sub(y) as usize;
     let start = first_row(model.scroll_of(PaneId::Plan), plan.steps.len(), rows);
     let id_w = plan
         .steps
@@ -64,26 +138,52 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         + 2;
     let kind_w = if inner.width >= 60 { 20 } else { 0 };
     for (i, step) in plan.steps.iter().enumerate().skip(start).take(rows) {
-        let (sym, style) = match step.mark {
-            StepMark::Pending => (mark::PENDING, theme.muted),
-            StepMark::Running => (mark::RUNNING, theme.accent),
-            StepMark::Done => (mark::OK, theme.ok),
-            StepMark::Failed => (mark::CRIT, theme.crit),
-            StepMark::Skipped => ("»", theme.warn),
-            StepMark::Compensated => ("↺", theme.idle),
-        };
+        let view = model.run.as_ref().and_then(|r| r.steps.get(i));
+        let status = view
+            .map(|v| v.status.clone())
+            .unwrap_or(StepStatus::Pending);
+        let (sym, word, style) = step_mark(&status, theme);
         let mut spans = vec![
             Span::styled(format!("{sym} "), style),
             Span::styled(format!("{:>2} ", i + 1), theme.muted),
-            Span::styled(fit(step.id.as_str(), id_w), theme.accent),
+            Span::styled(
+                fit(step.id.as_str(), id_w),
+                if word.is_empty() { theme.accent } else { style },
+            ),
         ];
         if kind_w > 0 {
             spans.push(Span::styled(fit(step.kind.as_str(), kind_w), theme.muted));
         }
-        spans.push(Span::styled(
-            step.description.as_str().to_string(),
-            theme.base,
-        ));
-        put(buf, inner, 1 + (i - start) as u16, &Line::from(spans));
+        if !word.is_empty() {
+            let elapsed = view.and_then(|v| match (v.started_at, v.finished_at) {
+                (Some(a), Some(b))
+                    if !matches!(status, StepStatus::Running { .. } | StepStatus::Undoing) =>
+                {
+                    Some(a.age_at(b))
+                }
+                (Some(a), _) => Some(a.age_at(model.now)),
+                _ => None,
+            });
+            let t = elapsed
+                .map(|d| format!(" {}", fmt_duration(d)))
+                .unwrap_or_default();
+            spans.push(Span::styled(format!("{word}{t}  "), style));
+            if let StepStatus::Failed { error, .. } | StepStatus::UndoFailed { error } = &status {
+                spans.push(Span::styled(error.clone(), theme.crit));
+            } else if let StepStatus::Skipped { reason } = &status {
+                spans.push(Span::styled(reason.clone(), theme.warn));
+            } else {
+                spans.push(Span::styled(
+                    step.description.as_str().to_string(),
+                    theme.muted,
+                ));
+            }
+        } else {
+            spans.push(Span::styled(
+                step.description.as_str().to_string(),
+                theme.base,
+            ));
+        }
+        put(buf, inner, y + (i - start) as u16, &Line::from(spans));
     }
 }

@@ -1,0 +1,108 @@
+//! The console's link to its run: starts the run on the first run-control request (so
+//! opening a drill writes nothing), forwards verbs and confirmations, detaches on exit.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::app::EngineRequest;
+use crate::engine::session::{self, RunHandle, RunSpec};
+use crate::engine::{Command, EngineEvent};
+use crate::store::Store;
+use crate::world::SharedWorld;
+
+/// How long leaving waits for the run to reach a safe point.
+pub const DETACH_WAIT: Duration = Duration::from_secs(5);
+
+/// What the link starts, or resumes.
+pub enum Start {
+    New {
+        spec: RunSpec,
+        world: SharedWorld,
+    },
+    /// Already running (resumed).
+    Running(RunHandle),
+}
+
+pub fn spawn(
+    store_spec: String,
+    start: Start,
+    mut requests: mpsc::Receiver<EngineRequest>,
+    events: mpsc::Sender<EngineEvent>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let (mut pending, mut handle) = match start {
+            Start::New { spec, world } => (Some((spec, world)), None),
+            Start::Running(h) => (None, Some(h)),
+        };
+        while let Some(req) = requests.recv().await {
+            if let EngineRequest::Detach { reason } = &req {
+                if let Some(h) = handle.take() {
+                    let _ = h
+                        .cmds
+                        .send(Command::Detach {
+                            reason: reason.clone(),
+                        })
+                        .await;
+                    let _ = tokio::time::timeout(DETACH_WAIT, h.task).await;
+                }
+                return;
+            }
+            if handle.is_none() {
+                let Some((spec, world)) = pending.clone() else {
+                    continue;
+                };
+                let started = match Store::open(&store_spec).await {
+                    Ok(store) => session::start(&store, spec, world, events.clone()).await,
+                    Err(e) => Err(format!("cannot open the store {store_spec}: {e}")),
+                };
+                match started {
+                    Ok(h) => {
+                        let _ = events
+                            .send(EngineEvent::Note {
+                                at: crate::time::Timestamp::now(),
+                                severity: crate::sources::Severity::Info,
+                                text: format!(
+                                    "run {} created; `ebb resume {}` continues it after a crash",
+                                    h.run_id, h.run_id
+                                ),
+                            })
+                            .await;
+                        handle = Some(h);
+                        pending = None;
+                    }
+                    Err(reason) => {
+                        let verb = match &req {
+                            EngineRequest::Verb { verb, .. } => verb.name().to_string(),
+                            _ => "confirm".into(),
+                        };
+                        let _ = events.send(EngineEvent::Refused { verb, reason }).await;
+                        continue;
+                    }
+                }
+            }
+            if let Some(h) = &handle {
+                match req {
+                    EngineRequest::Verb { verb, by } => {
+                        let _ = h.cmds.send(Command::Verb { verb, by }).await;
+                    }
+                    EngineRequest::Confirm { step, .. } => {
+                        let _ = h.confirms.send(step).await;
+                    }
+                    EngineRequest::Detach { .. } => {}
+                }
+            }
+        }
+        // The console closed without detaching: detach now.
+        if let Some(h) = handle {
+            let _ = h
+                .cmds
+                .send(Command::Detach {
+                    reason: "console closed".into(),
+                })
+                .await;
+            let _ = tokio::time::timeout(DETACH_WAIT, h.task).await;
+        }
+    })
+}

@@ -1,0 +1,107 @@
+//! Confirm layer: a dangerous verb (abort, rollback, skip, an in-doubt decision) waits
+//! here for a typed reason; enter confirms, esc cancels. The keys come from the keymap.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Widget};
+
+use crate::action::Action;
+use crate::config::keymap::{Keymap, Mode};
+use crate::config::theme::Theme;
+use crate::tui::panes::put;
+
+fn keys(keymap: &Keymap, action: Action) -> String {
+    keymap
+        .keys_for(Mode::Confirm, action)
+        .first()
+        .map(|k| {
+            k.iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|| "(unbound)".into())
+}
+
+/// What the verb will do, in one line.
+fn consequence(action: Action) -> &'static str {
+    match action {
+        Action::RunAbort => "Stop forward progress and leave everything as it is (no undo).",
+        Action::RunRollback => "Undo every completed step, newest first.",
+        Action::RunSkip => "Mark the failed (or next) step skipped; the run stays paused.",
+        Action::RunResolveHappened => "Record that the in-doubt step's effect DID happen.",
+        Action::RunResolveNotHappened => {
+            "Record that the in-doubt step's effect did NOT happen; it will run again."
+        }
+        _ => "",
+    }
+}
+
+pub fn render(
+    keymap: &Keymap,
+    action: Action,
+    input: &str,
+    area: Rect,
+    theme: &Theme,
+    buf: &mut Buffer,
+) {
+    let w = 76.min(area.width);
+    let h = 7.min(area.height);
+    let rect = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height.saturating_sub(h)) / 2,
+        width: w,
+        height: h,
+    };
+    Clear.render(rect, buf);
+    let block = Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(theme.crit)
+        .style(theme.overlay)
+        .title_top(Line::styled(
+            format!(" Confirm {} ", action.name()),
+            theme.crit,
+        ));
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    put(
+        buf,
+        inner,
+        0,
+        &Line::styled(consequence(action), theme.overlay),
+    );
+    put(
+        buf,
+        inner,
+        1,
+        &Line::styled("Reason (recorded with the action):", theme.muted),
+    );
+    put(
+        buf,
+        inner,
+        2,
+        &Line::from(vec![
+            Span::styled("› ", theme.accent),
+            Span::styled(input.to_string(), theme.overlay),
+            Span::styled("▏", theme.accent),
+        ]),
+    );
+    put(
+        buf,
+        inner,
+        4,
+        &Line::from(vec![
+            Span::styled(
+                format!(" {} ", keys(keymap, Action::ConfirmSubmit)),
+                theme.hint_key,
+            ),
+            Span::styled(" confirm   ", theme.hint_desc),
+            Span::styled(
+                format!(" {} ", keys(keymap, Action::LayerClose)),
+                theme.hint_key,
+            ),
+            Span::styled(" cancel", theme.hint_desc),
+        ]),
+    );
+}
