@@ -200,12 +200,40 @@ pub fn console(
         .enable_all()
         .build()
         .into_diagnostic()?;
+    console_in(
+        &rt,
+        model,
+        cfg,
+        world,
+        speed,
+        start,
+        store_spec,
+        mpsc::channel(256),
+    )
+}
+
+/// The console on an existing runtime (a resumed run's actor already lives on it);
+/// `events` is the channel the run's engine events arrive on.
+#[allow(clippy::too_many_arguments)]
+pub fn console_in(
+    rt: &tokio::runtime::Runtime,
+    model: Model,
+    cfg: &config::Config,
+    world: SharedWorld,
+    speed: f64,
+    start: Option<Start>,
+    store_spec: String,
+    events: (
+        mpsc::Sender<crate::engine::EngineEvent>,
+        mpsc::Receiver<crate::engine::EngineEvent>,
+    ),
+) -> Result<ExitCode, Report> {
     let exit = rt.block_on(async {
         let (obs_tx, obs_rx) = mpsc::channel(256);
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
         let source = sim::spawn(world, speed, SIM_INTERVAL, obs_tx, cmd_rx);
         let (req_tx, req_rx) = mpsc::channel(32);
-        let (ev_tx, ev_rx) = mpsc::channel(256);
+        let (ev_tx, ev_rx) = events;
         let link = start.map(|s| link::spawn(store_spec, s, req_rx, ev_tx));
         let io = LoopIo {
             observations: obs_rx,

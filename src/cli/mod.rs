@@ -2,9 +2,12 @@
 //! Every file error is reported (located) here, before the terminal is taken over.
 
 pub mod drill;
+pub mod headless;
 pub mod identity;
 pub mod link;
 pub mod plan;
+pub mod run;
+pub mod runs;
 pub mod screenshot;
 
 use std::process::ExitCode;
@@ -26,6 +29,12 @@ pub struct Cli {
 pub enum Command {
     /// Rehearse a rollback against the built-in simulated world (no infrastructure needed).
     Drill(drill::DrillArgs),
+    /// Run a rollback plan (against the drill world in this release): console, or --headless.
+    Run(run::RunArgs),
+    /// Continue a run after a crash or a dropped session, without re-applying a step.
+    Resume(run::ResumeArgs),
+    /// The runs in the store, and each run's journal.
+    Runs(runs::RunsArgs),
     /// Render a drill screen to SVG with the same view code as the TUI.
     Screenshot(screenshot::ScreenshotArgs),
     Plan(plan::PlanArgs),
@@ -47,6 +56,9 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Drill(a) => drill::run(a),
         Command::Screenshot(a) => screenshot::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Resume(a) => run::resume(a),
+        Command::Runs(a) => runs::run(a),
         Command::Plan(a) => plan::run(a),
     };
     match result {

@@ -1,0 +1,196 @@
+//! Headless runs: one line per engine event on stdout (`--json` for JSON lines), control
+//! lines on stdin going through the same dispatch as keys. For scripts, CI and crash tests.
+
+use std::process::ExitCode;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::action::Action;
+use crate::app::{ActionSource, Cmd, EngineRequest, Layer, Model, Msg, dispatch, update};
+use crate::config::keymap::Keymap;
+use crate::engine::session::RunHandle;
+use crate::engine::{Command, EngineEvent, Final, Status};
+
+/// What a control line asks for: an action, and for reasoned verbs the reason.
+pub fn parse_line(line: &str) -> Result<(Action, Option<String>), String> {
+    let line = line.trim();
+    let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    let rest = rest.trim();
+    let reasoned = |a: Action| {
+        if rest.is_empty() {
+            Err(format!("`{word}` needs a reason: {word} REASON"))
+        } else {
+            Ok((a, Some(rest.to_string())))
+        }
+    };
+    match word {
+        "run" | "resume" => Ok((Action::RunResume, None)),
+        "pause" => Ok((Action::RunPause, None)),
+        "step" => Ok((Action::RunStep, None)),
+        "retry" => Ok((Action::RunRetry, None)),
+        "confirm" => Ok((Action::RunConfirm, None)),
+        "abort" => reasoned(Action::RunAbort),
+        "rollback" => reasoned(Action::RunRollback),
+        "skip" => reasoned(Action::RunSkip),
+        "resolve" => {
+            let (which, reason) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let action = match which {
+                "happened" => Action::RunResolveHappened,
+                "not-happened" | "not_happened" => Action::RunResolveNotHappened,
+                _ => return Err("resolve happened|not-happened REASON".into()),
+            };
+            if reason.trim().is_empty() {
+                return Err("resolve needs a reason".into());
+            }
+            Ok((action, Some(reason.trim().to_string())))
+        }
+        _ => Err(format!(
+            "unknown control line {line:?}; one of: run, pause, step, retry, confirm, abort REASON, rollback REASON, skip REASON, resolve happened|not-happened REASON, detach"
+        )),
+    }
+}
+
+/// Runs one control line through dispatch, as its key would (reasoned verbs go through
+/// the confirm layer with the reason typed in).
+pub fn dispatch_line(model: &mut Model, line: &str) -> Result<Vec<Cmd>, String> {
+    let (action, reason) = parse_line(line)?;
+    let source = ActionSource::Headless(line.trim().to_string());
+    let mut cmds = dispatch(model, action, source.clone());
+    if let Some(reason) = reason {
+        if let Some(Layer::Confirm { input, .. }) = model.layers.last_mut() {
+            *input = reason;
+        }
+        cmds.extend(dispatch(model, Action::ConfirmSubmit, source));
+    }
+    Ok(cmds)
+}
+
+fn print_event(ev: &EngineEvent, json: bool, last_status: &mut Option<Status>) {
+    if json {
+        if let EngineEvent::View(v) = ev {
+            // Views repeat while a step is in flight; print them when something changed.
+            if *last_status == Some(v.status) && v.progress.is_some() {
+                return;
+            }
+            *last_status = Some(v.status);
+        }
+        if let Ok(line) = serde_json::to_string(ev) {
+            println!("{line}");
+        }
+        return;
+    }
+    match ev {
+        EngineEvent::Note { at, severity, text } => {
+            println!(
+                "{} {:<5} {text}",
+                at.rfc3339(),
+                format!("{severity:?}").to_lowercase()
+            );
+        }
+        EngineEvent::Refused { verb, reason } => println!("refused {verb}: {reason}"),
+        EngineEvent::View(v) => {
+            if *last_status != Some(v.status) {
+                *last_status = Some(v.status);
+                let mut line = format!("state {}", crate::engine::session::status_word(v.status));
+                if let (Status::Paused, Some(p)) = (v.status, &v.pause) {
+                    line.push_str(&format!(" ({} by {})", p.text, p.by));
+                }
+                println!("{line}");
+            }
+        }
+        EngineEvent::Exited { status } => {
+            println!("exited {}", crate::engine::session::status_word(*status))
+        }
+    }
+}
+
+/// Drives `handle` from stdin until the run finishes, stdin closes while it waits for a
+/// human, or a signal arrives. `first` is the action to start with (run or step).
+pub async fn drive(
+    mut model: Model,
+    keymap: &Keymap,
+    handle: RunHandle,
+    mut events: mpsc::Receiver<EngineEvent>,
+    first: Option<Action>,
+    json: bool,
+) -> std::io::Result<ExitCode> {
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = true;
+    let mut last_status = None;
+    let mut final_status = None;
+    let run_id = handle.run_id.clone();
+    eprintln!("ebb: run {run_id}; after a crash or a lost session: ebb resume {run_id}");
+
+    let forward = |cmds: Vec<Cmd>, handle: &RunHandle| {
+        for c in cmds {
+            match c {
+                Cmd::Engine(EngineRequest::Verb { verb, by }) => {
+                    let _ = handle.cmds.try_send(Command::Verb { verb, by });
+                }
+                Cmd::Engine(EngineRequest::Confirm { step, .. }) => {
+                    let _ = handle.confirms.try_send(step);
+                }
+                _ => {}
+            }
+        }
+    };
+    if let Some(a) = first {
+        let cmds = dispatch(&mut model, a, ActionSource::System);
+        forward(cmds, &handle);
+    }
+    let mut detaching = false;
+    loop {
+        tokio::select! {
+            ev = events.recv() => {
+                let Some(ev) = ev else { break };
+                print_event(&ev, json, &mut last_status);
+                if let EngineEvent::Exited { status } = &ev {
+                    final_status = Some(*status);
+                }
+                update(&mut model, keymap, Msg::Engine(ev));
+                // Nobody left to decide: stop driving, the run stays resumable.
+                if !stdin_open && !detaching && model.run.as_ref().is_some_and(|r| r.status == Status::Paused) {
+                    detaching = true;
+                    let _ = handle.cmds.try_send(Command::Detach { reason: "headless input closed while the run waits".into() });
+                }
+            }
+            line = lines.next_line(), if stdin_open => match line {
+                Ok(Some(l)) if l.trim().is_empty() => {}
+                Ok(Some(l)) if matches!(l.trim(), "detach" | "quit") => {
+                    detaching = true;
+                    let _ = handle.cmds.try_send(Command::Detach { reason: "asked to detach".into() });
+                }
+                Ok(Some(l)) => match dispatch_line(&mut model, &l) {
+                    Ok(cmds) => forward(cmds, &handle),
+                    Err(e) => eprintln!("ebb: {e}"),
+                },
+                Ok(None) | Err(_) => {
+                    stdin_open = false;
+                    if model.run.as_ref().is_some_and(|r| r.status == Status::Paused) && !detaching {
+                        detaching = true;
+                        let _ = handle.cmds.try_send(Command::Detach { reason: "headless input closed while the run waits".into() });
+                    }
+                }
+            },
+            _ = hup.recv() => { detaching = true; let _ = handle.cmds.try_send(Command::Detach { reason: "SIGHUP".into() }); }
+            _ = term.recv() => { detaching = true; let _ = handle.cmds.try_send(Command::Detach { reason: "SIGTERM".into() }); }
+            _ = int.recv() => { detaching = true; let _ = handle.cmds.try_send(Command::Detach { reason: "SIGINT".into() }); }
+        }
+    }
+    let _ = handle.task.await;
+    Ok(match final_status {
+        Some(Status::Finished(Final::Completed)) | Some(Status::Finished(Final::RolledBack)) => {
+            ExitCode::SUCCESS
+        }
+        Some(Status::Finished(Final::Aborted)) => ExitCode::from(3),
+        _ => {
+            eprintln!("ebb: run {run_id} is paused; continue it with: ebb resume {run_id}");
+            ExitCode::from(4)
+        }
+    })
+}

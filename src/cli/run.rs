@@ -1,0 +1,236 @@
+//! `ebb run PLAN` and `ebb resume RUN_ID`: drive a plan against the drill world, in the
+//! console or headless, and continue a run after a crash or a dropped session.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use clap::Args;
+use miette::{IntoDiagnostic, Report};
+use tokio::sync::mpsc;
+
+use super::drill::{SIM_INTERVAL, console, console_in, drill_model, load_config, load_plan};
+use super::link::Start;
+use super::{UiArgs, headless, identity};
+use crate::action::Action;
+use crate::engine::session::{self, RunSpec};
+use crate::plan::PlanOutline;
+use crate::sources::sim;
+use crate::store::{Store, spec_from_env};
+use crate::time::Timestamp;
+use crate::world::{Scenario, SharedWorld, World};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The plan file.
+    pub plan: PathBuf,
+    /// Run exactly one step, then pause (step mode).
+    #[arg(long)]
+    pub step: bool,
+    /// Confirm manual steps without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// No terminal UI: one line per event on stdout, control lines on stdin.
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: JSON lines.
+    #[arg(long)]
+    pub json: bool,
+    /// The drill world the plan's targets bind to (name or file).
+    #[arg(long)]
+    pub scenario: Option<String>,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// World seconds per real second (0.1–100).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// A SQLite file or postgres:// URL (default: EBB_STORE, else $XDG_STATE_HOME/ebb/ebb.db).
+    #[arg(long)]
+    pub store: Option<String>,
+    #[arg(long)]
+    pub operator: Option<String>,
+    #[command(flatten)]
+    pub ui: UiArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    pub run_id: String,
+    #[arg(long)]
+    pub headless: bool,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    #[arg(long)]
+    pub store: Option<String>,
+    #[arg(long)]
+    pub operator: Option<String>,
+    #[command(flatten)]
+    pub ui: UiArgs,
+}
+
+fn check_speed(speed: f64) -> Result<(), Report> {
+    if (0.1..=100.0).contains(&speed) {
+        Ok(())
+    } else {
+        Err(miette::miette!(
+            "--speed must be between 0.1 and 100, got {speed}"
+        ))
+    }
+}
+
+/// Ticks the drill world without a screen: observations are dropped.
+fn tick_world(
+    world: SharedWorld,
+    speed: f64,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::task::JoinHandle<()>,
+    mpsc::Sender<sim::DrillCommand>,
+) {
+    let (obs_tx, mut obs_rx) = mpsc::channel(64);
+    let (cmd_tx, cmd_rx) = mpsc::channel(4);
+    let source = sim::spawn(world, speed, SIM_INTERVAL, obs_tx, cmd_rx);
+    let drain = tokio::spawn(async move { while obs_rx.recv().await.is_some() {} });
+    (source, drain, cmd_tx)
+}
+
+pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
+    check_speed(args.speed)?;
+    let cfg = load_config(&args.ui)?;
+    let loaded = load_plan(&args.plan)?;
+    let scenario_name = args
+        .scenario
+        .clone()
+        .unwrap_or_else(|| Scenario::default_name().to_string());
+    let scenario = Scenario::load(&scenario_name).map_err(Report::new)?;
+    let operator = identity::operator(args.operator.as_deref());
+    let world: SharedWorld = Arc::new(Mutex::new(World::new(&scenario, args.seed)));
+    let spec = RunSpec {
+        plan: Arc::new(loaded.plan.clone()),
+        plan_source: loaded.source.clone(),
+        plan_path: loaded.path.clone(),
+        scenario: scenario_name,
+        seed: args.seed,
+        operator: operator.clone(),
+        auto_confirm: args.yes,
+        exit_on_finish: args.headless,
+    };
+    let store_spec = spec_from_env(args.store.as_deref());
+    let mut model = drill_model(
+        &scenario,
+        Some(loaded.outline.clone()),
+        &operator,
+        args.seed,
+        args.speed,
+        Timestamp::now(),
+    );
+    if !args.headless {
+        return console(
+            model,
+            &cfg,
+            world.clone(),
+            args.speed,
+            Some(Start::New { spec, world }),
+            store_spec,
+        );
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    rt.block_on(async {
+        let store = Store::open(&store_spec)
+            .await
+            .map_err(|e| miette::miette!("cannot open the store {store_spec}: {e}"))?;
+        let (source, drain, _drill) = tick_world(world.clone(), args.speed);
+        let (ev_tx, ev_rx) = mpsc::channel(256);
+        let handle = session::start(&store, spec, world, ev_tx)
+            .await
+            .map_err(|e| miette::miette!("{e}"))?;
+        model.timeline.clear();
+        let first = if args.step {
+            Action::RunStep
+        } else {
+            Action::RunResume
+        };
+        let code = headless::drive(model, &cfg.keymap, handle, ev_rx, Some(first), args.json)
+            .await
+            .into_diagnostic();
+        source.abort();
+        drain.abort();
+        code
+    })
+}
+
+pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
+    check_speed(args.speed)?;
+    let cfg = load_config(&args.ui)?;
+    let operator = identity::operator(args.operator.as_deref());
+    let store_spec = spec_from_env(args.store.as_deref());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    let (ev_tx, ev_rx) = mpsc::channel(256);
+    let resumed = rt.block_on(async {
+        let store = Store::open(&store_spec)
+            .await
+            .map_err(|e| miette::miette!("cannot open the store {store_spec}: {e}"))?;
+        session::resume(
+            &store,
+            &args.run_id,
+            &operator,
+            args.yes,
+            args.headless,
+            ev_tx,
+        )
+        .await
+        .map_err(|e| miette::miette!("cannot resume {}: {e}", args.run_id))
+    })?;
+    let outline = PlanOutline::from_plan(&resumed.plan);
+    let seed = resumed.row.seed.unwrap_or(42);
+    let mut model = drill_model(
+        &resumed.scenario,
+        Some(outline),
+        &operator,
+        seed,
+        args.speed,
+        Timestamp::now(),
+    );
+    model.timeline.clear();
+    if !args.headless {
+        let world = resumed.world.clone();
+        // The resumed actor already sends to `ev_tx`; the console reads the other end.
+        let (dummy_tx, _) = mpsc::channel(1);
+        return console_in(
+            &rt,
+            model,
+            &cfg,
+            world,
+            args.speed,
+            Some(Start::Running(resumed.handle)),
+            store_spec,
+            (dummy_tx, ev_rx),
+        );
+    }
+    rt.block_on(async {
+        let (source, drain, _drill) = tick_world(resumed.world.clone(), args.speed);
+        let code = headless::drive(
+            model,
+            &cfg.keymap,
+            resumed.handle,
+            ev_rx,
+            Some(Action::RunResume),
+            args.json,
+        )
+        .await
+        .into_diagnostic();
+        source.abort();
+        drain.abort();
+        code
+    })
+}

@@ -1,0 +1,116 @@
+//! `ebb runs list` and `ebb runs show RUN_ID`: what the store knows of runs, as a table
+//! or JSON, with the journal of one run in order.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use miette::{IntoDiagnostic, Report};
+
+use crate::store::{Store, spec_from_env};
+use crate::time::Timestamp;
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    #[command(subcommand)]
+    pub command: RunsCommand,
+    /// A SQLite file or postgres:// URL (default: EBB_STORE, else $XDG_STATE_HOME/ebb/ebb.db).
+    #[arg(long, global = true)]
+    pub store: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// Every run in the store, newest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run and its journal.
+    Show {
+        run_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(args: RunsArgs) -> Result<ExitCode, Report> {
+    let spec = spec_from_env(args.store.as_deref());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    rt.block_on(async {
+        let store = Store::open(&spec).await.map_err(|e| miette::miette!("cannot open the store {spec}: {e}"))?;
+        match args.command {
+            RunsCommand::List { json } => {
+                let runs = store.runs().await.into_diagnostic()?;
+                if json {
+                    let v: Vec<_> = runs
+                        .iter()
+                        .map(|r| {
+                            serde_json::json!({
+                                "id": r.id, "plan": r.plan_name, "digest": r.plan_digest, "state": r.state,
+                                "scenario": r.scenario, "seed": r.seed, "operator": r.operator,
+                                "created_at": Timestamp(r.created_at).rfc3339(), "updated_at": Timestamp(r.updated_at).rfc3339(),
+                            })
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&v).into_diagnostic()?);
+                } else if runs.is_empty() {
+                    println!("no runs in {spec}");
+                } else {
+                    println!("{:<26} {:<12} {:<28} {:<22} {}", "RUN", "STATE", "PLAN", "UPDATED", "OPERATOR");
+                    for r in runs {
+                        println!(
+                            "{:<26} {:<12} {:<28} {:<22} {}",
+                            r.id,
+                            r.state,
+                            r.plan_name,
+                            Timestamp(r.updated_at).rfc3339(),
+                            r.operator
+                        );
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            RunsCommand::Show { run_id, json } => {
+                let Some(r) = store.run(&run_id).await.into_diagnostic()? else {
+                    return Err(miette::miette!("no run {run_id} in {spec}"));
+                };
+                let journal = store.journal(&run_id).await.into_diagnostic()?;
+                if json {
+                    let v = serde_json::json!({
+                        "id": r.id, "plan": r.plan_name, "digest": r.plan_digest, "plan_path": r.plan_path,
+                        "state": r.state, "scenario": r.scenario, "seed": r.seed, "operator": r.operator,
+                        "journal": journal.iter().map(|j| serde_json::json!({
+                            "seq": j.seq, "at": Timestamp(j.at).rfc3339(), "kind": j.kind, "step": j.step_id,
+                            "key": j.idempotency_key, "data": j.data,
+                        })).collect::<Vec<_>>(),
+                    });
+                    println!("{}", serde_json::to_string_pretty(&v).into_diagnostic()?);
+                } else {
+                    println!("run      {}", r.id);
+                    println!("plan     {} ({})", r.plan_name, r.plan_digest);
+                    println!("file     {}", r.plan_path);
+                    println!("state    {}", r.state);
+                    println!("operator {}", r.operator);
+                    if let Some(s) = &r.scenario {
+                        println!("drill    {s} (seed {})", r.seed.unwrap_or(0));
+                    }
+                    println!();
+                    for j in journal {
+                        println!(
+                            "{:>4} {} {:<20} {:<22} {}",
+                            j.seq,
+                            Timestamp(j.at).rfc3339(),
+                            j.kind,
+                            j.step_id.unwrap_or_default(),
+                            j.data
+                        );
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
+}
