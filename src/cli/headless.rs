@@ -143,7 +143,6 @@ pub async fn drive(
         let cmds = dispatch(&mut model, a, ActionSource::System);
         forward(cmds, &handle);
     }
-    let mut detaching = false;
     loop {
         tokio::select! {
             ev = events.recv() => {
@@ -153,16 +152,10 @@ pub async fn drive(
                     final_status = Some(*status);
                 }
                 update(&mut model, keymap, Msg::Engine(ev));
-                // Nobody left to decide: stop driving, the run stays resumable.
-                if !stdin_open && !detaching && model.run.as_ref().is_some_and(|r| r.status == Status::Paused) {
-                    detaching = true;
-                    let _ = handle.cmds.try_send(Command::Detach { reason: "headless input closed while the run waits".into() });
-                }
             }
             line = lines.next_line(), if stdin_open => match line {
                 Ok(Some(l)) if l.trim().is_empty() => {}
                 Ok(Some(l)) if matches!(l.trim(), "detach" | "quit") => {
-                    detaching = true;
                     let _ = handle.cmds.try_send(Command::Detach { reason: "asked to detach".into() });
                 }
                 Ok(Some(l)) => match dispatch_line(&mut model, &l) {
@@ -170,16 +163,14 @@ pub async fn drive(
                     Err(e) => eprintln!("ebb: {e}"),
                 },
                 Ok(None) | Err(_) => {
+                    // Nobody is left to decide: leave when the run would wait for a human.
                     stdin_open = false;
-                    if model.run.as_ref().is_some_and(|r| r.status == Status::Paused) && !detaching {
-                        detaching = true;
-                        let _ = handle.cmds.try_send(Command::Detach { reason: "headless input closed while the run waits".into() });
-                    }
+                    let _ = handle.cmds.send(Command::DetachWhenIdle { reason: "headless input closed while the run waits".into() }).await;
                 }
             },
-            _ = hup.recv() => { detaching = true; let _ = handle.cmds.try_send(Command::Detach { reason: "SIGHUP".into() }); }
-            _ = term.recv() => { detaching = true; let _ = handle.cmds.try_send(Command::Detach { reason: "SIGTERM".into() }); }
-            _ = int.recv() => { detaching = true; let _ = handle.cmds.try_send(Command::Detach { reason: "SIGINT".into() }); }
+            _ = hup.recv() => { let _ = handle.cmds.try_send(Command::Detach { reason: "SIGHUP".into() }); }
+            _ = term.recv() => { let _ = handle.cmds.try_send(Command::Detach { reason: "SIGTERM".into() }); }
+            _ = int.recv() => { let _ = handle.cmds.try_send(Command::Detach { reason: "SIGINT".into() }); }
         }
     }
     let _ = handle.task.await;

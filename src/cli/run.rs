@@ -9,7 +9,7 @@ use clap::Args;
 use miette::{IntoDiagnostic, Report};
 use tokio::sync::mpsc;
 
-use super::drill::{SIM_INTERVAL, console, console_in, drill_model, load_config, load_plan};
+use super::drill::{console, console_in, drill_model, load_config, load_plan};
 use super::link::Start;
 use super::{UiArgs, headless, identity};
 use crate::action::Action;
@@ -72,6 +72,9 @@ pub struct ResumeArgs {
     pub ui: UiArgs,
 }
 
+/// How often the world ticks in headless runs.
+const HEADLESS_TICK: std::time::Duration = std::time::Duration::from_millis(100);
+
 fn check_speed(speed: f64) -> Result<(), Report> {
     if (0.1..=100.0).contains(&speed) {
         Ok(())
@@ -93,7 +96,8 @@ fn tick_world(
 ) {
     let (obs_tx, mut obs_rx) = mpsc::channel(64);
     let (cmd_tx, cmd_rx) = mpsc::channel(4);
-    let source = sim::spawn(world, speed, SIM_INTERVAL, obs_tx, cmd_rx);
+    // No screen to pace: tick the world finer so waits end closer to when they should.
+    let source = sim::spawn(world, speed, HEADLESS_TICK, obs_tx, cmd_rx);
     let drain = tokio::spawn(async move { while obs_rx.recv().await.is_some() {} });
     (source, drain, cmd_tx)
 }
@@ -142,7 +146,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
         .enable_all()
         .build()
         .into_diagnostic()?;
-    rt.block_on(async {
+    let code = rt.block_on(async {
         let store = Store::open(&store_spec)
             .await
             .map_err(|e| miette::miette!("cannot open the store {store_spec}: {e}"))?;
@@ -163,7 +167,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
         source.abort();
         drain.abort();
         code
-    })
+    });
+    // stdin is read on a blocking thread that may never return: do not wait for it.
+    rt.shutdown_background();
+    code
 }
 
 pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
@@ -217,7 +224,7 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
             (dummy_tx, ev_rx),
         );
     }
-    rt.block_on(async {
+    let code = rt.block_on(async {
         let (source, drain, _drill) = tick_world(resumed.world.clone(), args.speed);
         let code = headless::drive(
             model,
@@ -232,5 +239,7 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
         source.abort();
         drain.abort();
         code
-    })
+    });
+    rt.shutdown_background();
+    code
 }

@@ -41,6 +41,11 @@ pub enum Command {
     Detach {
         reason: String,
     },
+    /// No more input will come (headless stdin closed): stop driving as soon as the run
+    /// would wait for a human. Ordered after the commands sent before it.
+    DetachWhenIdle {
+        reason: String,
+    },
 }
 
 /// One step as the Plan pane shows it.
@@ -107,6 +112,10 @@ struct Core<J: Journal> {
     detach: Option<String>,
     /// Leave when the run finishes (headless); a console keeps the actor for a rollback.
     exit_on_finish: bool,
+    /// Whether the run was unfinished at some point of this actor's life: a finished run
+    /// that is resumed (to roll it back) is not left at once.
+    saw_unfinished: bool,
+    detach_when_idle: Option<String>,
 }
 
 /// How often a held gate is checked again, and progress is refreshed.
@@ -140,6 +149,8 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                 progress_cell: None,
                 detach: None,
                 exit_on_finish,
+                saw_unfinished: false,
+                detach_when_idle: None,
             },
         }
     }
@@ -214,10 +225,20 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                 self.core.emit_view().await;
                 break;
             }
+            if !self.core.state.is_finished() {
+                self.core.saw_unfinished = true;
+            }
             match self.core.state.next() {
                 Next::Wait => {
-                    if self.core.state.is_finished() && self.core.exit_on_finish {
+                    if self.core.state.is_finished()
+                        && self.core.exit_on_finish
+                        && self.core.saw_unfinished
+                    {
                         break;
+                    }
+                    if let Some(reason) = self.core.detach_when_idle.take() {
+                        self.core.detach = Some(reason);
+                        continue;
                     }
                     match self.core.cmds.recv().await {
                         Some(cmd) => self.core.handle(cmd).await,
@@ -612,6 +633,7 @@ impl<J: Journal + Send> Core<J> {
                 self.detach = Some(reason);
             }
             Command::Verb { verb, by } => self.verb(verb, by).await,
+            Command::DetachWhenIdle { reason } => self.detach_when_idle = Some(reason),
         }
     }
 

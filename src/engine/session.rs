@@ -119,7 +119,47 @@ pub fn rebuild_world(scenario: &Scenario, seed: u64, effects: &[SimEffect]) -> W
     world
 }
 
+/// Whether a lease holder is a process on this host that no longer exists (a console that
+/// crashed or was killed): its lease may be taken over at once instead of after expiry.
+fn holder_is_dead_here(holder: &str) -> bool {
+    let ours = lease_holder("x");
+    let host_of = |h: &str| {
+        h.rsplit_once('@')
+            .map(|(_, hp)| hp.rsplit_once(':').map(|(host, _)| host.to_string()))
+    };
+    let (Some(Some(their_host)), Some(Some(our_host))) = (host_of(holder), host_of(&ours)) else {
+        return false;
+    };
+    let Some(pid) = holder
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse::<i32>().ok())
+    else {
+        return false;
+    };
+    if their_host != our_host || pid <= 0 || pid as u32 == std::process::id() {
+        return false;
+    }
+    // SAFETY: signal 0 only checks whether the process exists; nothing is sent.
+    let r = unsafe { libc::kill(pid, 0) };
+    r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
 async fn take_lease(store: &Store, run_id: &str, holder: &str) -> Result<(), String> {
+    if let Ok(LeaseOutcome::HeldBy { holder: old, .. }) = store
+        .acquire_lease(
+            run_id,
+            holder,
+            Timestamp::now().0,
+            LEASE_TTL.as_millis() as i64,
+        )
+        .await
+        && holder_is_dead_here(&old)
+    {
+        store
+            .release_lease(run_id, &old)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     match store
         .acquire_lease(
             run_id,

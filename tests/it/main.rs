@@ -1,8 +1,10 @@
 //! One integration-test binary (link time): modules per area.
 
 mod config;
+mod crash;
 mod e2e;
 mod plan;
+mod runs;
 mod screenshots;
 mod store;
 mod support;
