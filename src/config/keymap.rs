@@ -632,7 +632,7 @@ mod tests {
         crate::config::keys::parse_sequence(s).unwrap()
     }
 
-    const BASE: &str = "[main]\nq = \"app.quit\"\n\"g g\" = \"scroll.top\"\n\"g e\" = \"scroll.bottom\"\n\"ctrl-w w\" = \"pane.focus_next\"\nG = \"scroll.bottom\"\n[help]\nesc = \"layer.close\"\n[palette]\nesc = \"layer.close\"\n";
+    const BASE: &str = "[main]\nq = \"app.quit\"\n\"g g\" = \"scroll.top\"\n\"g e\" = \"scroll.bottom\"\n\"ctrl-w w\" = \"pane.focus_next\"\nG = \"scroll.bottom\"\n[help]\nesc = \"layer.close\"\n[palette]\nesc = \"layer.close\"\n[confirm]\nesc = \"layer.close\"\n";
 
     #[test]
     fn lookup_walks_chords() {

@@ -128,7 +128,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(p.name.as_str(), "orders-0042-rollback");
-        assert_eq!(p.steps.len(), 7);
+        assert_eq!(p.steps.len(), 8);
         assert_eq!(p.steps[0].id.as_str(), "pause-backfill");
         assert!(p.steps[0].has_undo);
         assert_eq!(p.gates, 1);

@@ -69,13 +69,23 @@ fn kill_after(mut child: Child, ms: u64) {
     let _ = child.wait();
 }
 
-fn finish(c: Command, input: Option<&str>, what: &str) {
-    let child = spawn(c, input);
+fn finish(mut c: Command, input: Option<&str>, what: &str) {
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn ebb");
+    let mut stdin = child.stdin.take().expect("stdin");
+    if let Some(text) = input {
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    drop(stdin);
     let out = child.wait_with_output().expect("wait");
     assert!(
         out.status.success(),
-        "{what} did not finish: {:?}",
-        out.status
+        "{what} did not finish: {:?}\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 

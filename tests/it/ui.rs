@@ -183,3 +183,142 @@ fn scrolling_stops_at_the_last_row() {
     key(&mut m, &k, KeyCode::Home);
     assert_eq!(m.scroll_of(PaneId::Timeline), 0);
 }
+
+#[test]
+fn dangerous_verbs_ask_for_a_reason_then_reach_the_engine() {
+    use ebb::app::{Cmd, EngineRequest};
+    use ebb::engine::Verb;
+    let (mut m, k, t) = setup(300);
+    ch(&mut m, &k, 'A');
+    assert_eq!(m.mode(), ebb::config::keymap::Mode::Confirm);
+    insta::assert_snapshot!("confirm_abort", text(&render_buffer(&m, &k, &t, 160, 48)));
+    // Enter with no reason is refused and the layer stays.
+    let cmds = update(
+        &mut m,
+        &k,
+        Msg::Key(KeyChord {
+            code: KeyCode::Enter,
+            mods: KeyModifiers::NONE,
+        }),
+    );
+    assert!(cmds.is_empty());
+    assert_eq!(m.mode(), ebb::config::keymap::Mode::Confirm);
+    for c in "wrong release".chars() {
+        ch(&mut m, &k, c);
+    }
+    let cmds = update(
+        &mut m,
+        &k,
+        Msg::Key(KeyChord {
+            code: KeyCode::Enter,
+            mods: KeyModifiers::NONE,
+        }),
+    );
+    assert_eq!(
+        cmds,
+        vec![Cmd::Engine(EngineRequest::Verb {
+            verb: Verb::Abort {
+                reason: "wrong release".into()
+            },
+            by: "oncall".into()
+        })]
+    );
+    assert!(
+        m.timeline
+            .front()
+            .unwrap()
+            .text
+            .as_str()
+            .contains("run.abort: wrong release")
+    );
+    // Pause needs no reason.
+    let cmds = update(
+        &mut m,
+        &k,
+        Msg::Key(KeyChord {
+            code: KeyCode::Char('p'),
+            mods: KeyModifiers::NONE,
+        }),
+    );
+    assert_eq!(
+        cmds,
+        vec![Cmd::Engine(EngineRequest::Verb {
+            verb: Verb::Pause,
+            by: "oncall".into()
+        })]
+    );
+}
+
+#[test]
+fn live_plan_pane_shows_the_run() {
+    use ebb::engine::{Direction, EngineEvent, PauseReason, RunView, Status, StepStatus, StepView};
+    use ebb::time::Timestamp;
+    let (mut m, k, t) = setup(300);
+    let at = |s: i64| Some(Timestamp(SCREENSHOT_EPOCH.0 + s * 1000));
+    let ids: Vec<String> = m
+        .plan
+        .as_ref()
+        .unwrap()
+        .steps
+        .iter()
+        .map(|s| s.id.as_str().to_string())
+        .collect();
+    let mut steps: Vec<StepView> = ids
+        .iter()
+        .map(|id| StepView {
+            id: id.clone(),
+            status: StepStatus::Pending,
+            started_at: None,
+            finished_at: None,
+        })
+        .collect();
+    steps[0] = StepView {
+        status: StepStatus::Applied,
+        started_at: at(200),
+        finished_at: at(201),
+        ..steps[0].clone()
+    };
+    steps[1] = StepView {
+        status: StepStatus::Applied,
+        started_at: at(201),
+        finished_at: at(260),
+        ..steps[1].clone()
+    };
+    steps[2] = StepView {
+        status: StepStatus::Running { attempt: 1 },
+        started_at: at(260),
+        finished_at: None,
+        ..steps[2].clone()
+    };
+    let view = RunView {
+        run_id: "r-20261124-030000-abcd".into(),
+        status: Status::Pausing,
+        direction: Direction::Forward,
+        step_mode: true,
+        pause: Some(PauseReason {
+            text: "paused".into(),
+            by: "alice".into(),
+        }),
+        held: None,
+        progress: Some("snapshot of pgdata-orders-db-0 pending".into()),
+        steps,
+    };
+    update(&mut m, &k, Msg::Engine(EngineEvent::View(view)));
+    let area = Rect::new(0, 0, 100, 14);
+    let mut buf = Buffer::empty(area);
+    panes::plan::render(&m, area, &t, true, &mut buf);
+    let out = text(&buf);
+    assert!(out.contains("pausing (at the next safe point)"), "{out}");
+    assert!(out.contains("step mode"), "{out}");
+    assert!(out.contains("running 40s"), "{out}");
+    insta::assert_snapshot!("pane_plan_live", out);
+    let screen = text(&render_buffer(&m, &k, &t, 160, 48));
+    assert!(
+        screen
+            .lines()
+            .next()
+            .unwrap()
+            .contains("run: pausing · STEP"),
+        "{screen}"
+    );
+}
