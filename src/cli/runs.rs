@@ -59,7 +59,7 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, Report> {
                 } else if runs.is_empty() {
                     println!("no runs in {spec}");
                 } else {
-                    println!("{:<26} {:<12} {:<28} {:<22} {}", "RUN", "STATE", "PLAN", "UPDATED", "OPERATOR");
+                    println!("{:<26} {:<12} {:<28} {:<22} OPERATOR", "RUN", "STATE", "PLAN", "UPDATED");
                     for r in runs {
                         println!(
                             "{:<26} {:<12} {:<28} {:<22} {}",
