@@ -185,6 +185,17 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                 };
                 if c.journal.append(&rec).await.is_ok() {
                     c.state.resolve(step, undo, happened);
+                    c.state.pause = Some(PauseReason {
+                        text: format!(
+                            "resumed after a crash; {id} {} (its target says so)",
+                            if happened {
+                                "had happened"
+                            } else {
+                                "had not happened and will run again"
+                            }
+                        ),
+                        by: "engine".into(),
+                    });
                     let what = if undo { "undo of " } else { "" };
                     c.note(
                         Severity::Warn,
@@ -278,9 +289,12 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
         }
         let policy = self.core.policies.get(i).cloned().unwrap_or_default();
         let key = effect_key(&self.core.run_id, &id, undo);
-        let mut attempt = match &self.core.state.status_of[i] {
-            StepStatus::Failed { attempts, .. } => attempts + 1,
-            _ => 1,
+        // Attempts are numbered across lives of the run: an intent journaled before a crash
+        // keeps its number, so the next try never collides with it.
+        let mut attempt = if undo {
+            self.core.state.undo_attempts[i] + 1
+        } else {
+            self.core.state.attempts[i] + 1
         };
         loop {
             let intent = if undo {
@@ -300,6 +314,7 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                 return self.core.journal_down().await;
             }
             let begun = if undo {
+                self.core.state.note_undo_attempt(i, attempt);
                 self.core.state.begin_undo(i)
             } else {
                 self.core.state.begin(i, attempt)

@@ -141,6 +141,15 @@ impl Journal for MemJournal {
         if self.fail_from.is_some_and(|n| self.records.len() >= n) {
             return Err("journal unavailable".into());
         }
+        // Like the store: one record per (kind, idempotency key).
+        if let Some(key) = record.key()
+            && self
+                .records
+                .iter()
+                .any(|r| r.kind() == record.kind() && r.key().as_deref() == Some(key.as_str()))
+        {
+            return Err(format!("duplicate {} {key}", record.kind()));
+        }
         self.records.push(record.clone());
         Ok(())
     }
@@ -166,7 +175,8 @@ pub fn replay(mut state: RunState, records: &[Record]) -> Replayed {
                 let _ = state.begin(*step, *attempt);
                 in_doubt = Some((*step, false, key.clone()));
             }
-            Record::UndoIntent { step, key, .. } => {
+            Record::UndoIntent { step, key, attempt } => {
+                state.note_undo_attempt(*step, *attempt);
                 let _ = state.begin_undo(*step);
                 in_doubt = Some((*step, true, key.clone()));
             }

@@ -141,7 +141,24 @@ fn holder_is_dead_here(holder: &str) -> bool {
     }
     // SAFETY: signal 0 only checks whether the process exists; nothing is sent.
     let r = unsafe { libc::kill(pid, 0) };
-    r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    if r != 0 {
+        return std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+    }
+    // It exists: dead all the same if it is a zombie, or if the pid now belongs to
+    // another program.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let after_comm = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+            let zombie =
+                after_comm.is_some_and(|rest| rest.starts_with('Z') || rest.starts_with('X'));
+            let comm = stat
+                .split_once('(')
+                .and_then(|(_, r)| r.rsplit_once(')'))
+                .map(|(c, _)| c.to_string());
+            zombie || comm.is_some_and(|c| c != "ebb")
+        }
+        Err(_) => false,
+    }
 }
 
 async fn take_lease(store: &Store, run_id: &str, holder: &str) -> Result<(), String> {

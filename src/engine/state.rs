@@ -152,6 +152,9 @@ pub struct RunState {
     pub completed: Vec<usize>,
     /// Indices in the order they were compensated.
     pub compensated: Vec<usize>,
+    /// The highest attempt number journaled per step, and per step's undo.
+    pub attempts: Vec<u32>,
+    pub undo_attempts: Vec<u32>,
     stop: Option<StopRequest>,
 }
 
@@ -167,6 +170,8 @@ impl RunState {
             pause: None,
             completed: Vec::new(),
             compensated: Vec::new(),
+            attempts: vec![0; n],
+            undo_attempts: vec![0; n],
             stop: None,
         }
     }
@@ -439,7 +444,15 @@ impl RunState {
             return Err(Refusal(format!("step {} is not next", self.steps[i].id)));
         }
         self.status_of[i] = StepStatus::Running { attempt };
+        self.attempts[i] = self.attempts[i].max(attempt);
         Ok(())
+    }
+
+    /// Records that attempt `attempt` of step `i`'s undo was journaled.
+    pub fn note_undo_attempt(&mut self, i: usize, attempt: u32) {
+        if let Some(a) = self.undo_attempts.get_mut(i) {
+            *a = (*a).max(attempt);
+        }
     }
 
     /// The executor is about to undo step `i`.

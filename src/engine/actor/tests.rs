@@ -401,3 +401,54 @@ async fn timeouts_fail_the_step() {
         "reason names the timeout"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_step_found_not_to_have_happened_runs_again_under_a_new_attempt() {
+    let fake = Fake::default();
+    let records = vec![
+        Record::Verb {
+            verb: Verb::Run,
+            by: "alice".into(),
+        },
+        Record::Intent {
+            step: 0,
+            attempt: 1,
+            key: "r1/s0".into(),
+        },
+    ];
+    let replayed = replay(plan(1), &records);
+    let (step, undo, key) = replayed.in_doubt.clone().unwrap();
+    let journal = MemJournal {
+        records,
+        fail_from: None,
+    };
+    let (ctx, crx) = mpsc::channel(16);
+    let (etx, _erx) = mpsc::channel(1024);
+    let mut actor = Actor::new(
+        "r1".into(),
+        replayed.state,
+        vec![],
+        fake.clone(),
+        journal,
+        crx,
+        etx,
+        true,
+    );
+    actor.resolve_in_doubt(step, undo, &key).await;
+    let task = tokio::spawn(actor.run());
+    ctx.send(Command::Verb {
+        verb: Verb::Run,
+        by: "alice".into(),
+    })
+    .await
+    .unwrap();
+    let (state, journal) = task.await.unwrap();
+    assert_eq!(state.status, Status::Finished(Final::Completed));
+    let keys: Vec<String> = journal.records.iter().filter_map(|r| r.key()).collect();
+    assert_eq!(
+        keys,
+        vec!["r1/s0#1", "r1/s0#2"],
+        "the retry has its own idempotency key"
+    );
+    assert_eq!(*fake.effects.lock().unwrap(), vec!["r1/s0"]);
+}
