@@ -65,6 +65,8 @@ actions! {
     RunResolveHappened => "run.resolve.happened", "in doubt: the step's effect happened";
     RunResolveNotHappened => "run.resolve.not_happened", "in doubt: the step's effect did not happen";
     ConfirmSubmit => "confirm.submit", "confirm with the typed reason";
+    NoteOpen => "note.open", "write a note into the audit log";
+    NoteSave => "note.save", "record the note";
     DrillFaster => "drill.faster", "drill: run the world faster";
     DrillSlower => "drill.slower", "drill: run the world slower";
     DrillFreeze => "drill.freeze", "drill: freeze or unfreeze the world clock";
@@ -91,6 +93,8 @@ impl Action {
             Action::PaletteSubmit => 14,
             Action::PaletteNext => 15,
             Action::ConfirmSubmit => 16,
+            Action::NoteOpen => 17,
+            Action::NoteSave => 18,
             _ => return None,
         })
     }
@@ -120,6 +124,8 @@ impl Action {
             Action::RunSkip => "skip",
             Action::RunConfirm => "confirm",
             Action::ConfirmSubmit => "confirm",
+            Action::NoteOpen => "note",
+            Action::NoteSave => "save note",
             _ => self.name(),
         }
     }
@@ -145,6 +151,7 @@ impl Action {
                 | Action::RunConfirm
                 | Action::RunResolveHappened
                 | Action::RunResolveNotHappened
+                | Action::NoteSave
         )
     }
 }

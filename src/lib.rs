@@ -11,6 +11,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod logging;
 pub mod plan;
 pub mod sources;
 pub mod store;

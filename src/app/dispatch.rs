@@ -81,6 +81,26 @@ fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
                 input: String::new(),
             });
         }
+        Action::NoteOpen => model.layers.push(Layer::Note {
+            editor: Box::new(super::note::NoteEditor::new()),
+        }),
+        Action::NoteSave => {
+            if let Some(Layer::Note { editor }) = model.layers.pop() {
+                let text = editor.text().trim().to_string();
+                if text.is_empty() {
+                    model.flash = Some((model.now, "empty note discarded".into()));
+                    return Vec::new();
+                }
+                let first = text.lines().next().unwrap_or("").to_string();
+                let line = format!(
+                    "{} · note: {first}{}",
+                    model.operator,
+                    if text.lines().count() > 1 { " …" } else { "" }
+                );
+                model.push_timeline(model.now, TimelineKind::Action, DisplayText::new(&line));
+                return vec![Cmd::Note(text)];
+            }
+        }
         Action::ConfirmSubmit => {
             if let Some(Layer::Confirm {
                 action: verb_action,

@@ -3,25 +3,42 @@
 
 use crossterm::event::{KeyCode, KeyModifiers};
 
+use crate::action::Action;
 use crate::config::keymap::{KeyChord, Keymap, Lookup};
 
 use super::dispatch::dispatch;
 use super::model::{Layer, Model};
 use super::msg::{ActionSource, Cmd};
 
-/// Handles one key: completes or extends a chord, types into the palette, or says it is unbound.
+/// Handles one key: completes or extends a chord, types into a text layer, or says it is
+/// unbound; a completed binding is dispatched at once. (The event loop uses `resolve_key`
+/// and records the action in the audit log before dispatching it.)
 pub fn on_key(model: &mut Model, keymap: &Keymap, key: KeyChord) -> Vec<Cmd> {
+    match resolve_key(model, keymap, key) {
+        Some((action, source)) => dispatch(model, action, source),
+        None => Vec::new(),
+    }
+}
+
+/// The action a key completes, if any, with its source (the key sequence). Chords in
+/// progress, typing into the palette or confirm layer, and unbound keys change only the
+/// model's input state and return `None`.
+pub fn resolve_key(
+    model: &mut Model,
+    keymap: &Keymap,
+    key: KeyChord,
+) -> Option<(Action, ActionSource)> {
     let mode = model.mode();
     match keymap.lookup(mode, &model.pending, key) {
         Lookup::Action(action) => {
             let mut seq: Vec<String> = model.pending.drain(..).map(|k| k.to_string()).collect();
             seq.push(key.to_string());
             model.flash = None;
-            dispatch(model, action, ActionSource::Key(seq.join(" ")))
+            Some((action, ActionSource::Key(seq.join(" "))))
         }
         Lookup::Pending => {
             model.pending.push(key);
-            Vec::new()
+            None
         }
         Lookup::NoMatch => {
             if !model.pending.is_empty() {
@@ -35,7 +52,7 @@ pub fn on_key(model: &mut Model, keymap: &Keymap, key: KeyChord) -> Vec<Cmd> {
             } else {
                 model.flash = Some((model.now, format!("{key} is not bound; press ? for help")));
             }
-            Vec::new()
+            None
         }
     }
 }
@@ -44,6 +61,10 @@ fn type_into_layer(model: &mut Model, key: KeyChord) {
     let (input, selected) = match model.layers.last_mut() {
         Some(Layer::Palette { input, selected }) => (input, Some(selected)),
         Some(Layer::Confirm { input, .. }) => (input, None),
+        Some(Layer::Note { editor }) => {
+            editor.key(key);
+            return;
+        }
         _ => return,
     };
     let plain = key.mods.difference(KeyModifiers::SHIFT).is_empty();

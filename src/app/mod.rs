@@ -3,13 +3,15 @@
 
 pub mod dispatch;
 pub mod input;
+pub mod intent;
 pub mod model;
 pub mod msg;
+pub mod note;
 pub mod palette;
 pub mod update;
 
 pub use dispatch::dispatch;
-pub use input::on_key;
+pub use input::{on_key, resolve_key};
 pub use model::{DrillState, Figure, Layer, Model, PaneId, TimelineEntry, TimelineKind};
 pub use msg::{ActionSource, Cmd, EngineRequest, Msg};
 pub use update::update;

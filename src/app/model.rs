@@ -111,6 +111,10 @@ pub enum Layer {
         action: Action,
         input: String,
     },
+    /// A multi-line note for the audit log.
+    Note {
+        editor: Box<super::note::NoteEditor>,
+    },
 }
 
 impl Layer {
@@ -119,6 +123,7 @@ impl Layer {
             Layer::Help { .. } => Mode::Help,
             Layer::Palette { .. } => Mode::Palette,
             Layer::Confirm { .. } => Mode::Confirm,
+            Layer::Note { .. } => Mode::Note,
         }
     }
 }

@@ -69,6 +69,8 @@ pub enum Cmd {
     Quit,
     Drill(DrillCommand),
     Engine(EngineRequest),
+    /// A responder's note, to be recorded in the audit log.
+    Note(String),
 }
 
 /// An action with its source, as the one dispatch point receives it.

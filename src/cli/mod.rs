@@ -53,6 +53,9 @@ pub struct UiArgs {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Held until main returns, on every exit path (signals end the loops, not the process),
+    // so the last lines reach the file.
+    let _log_guard = crate::logging::init();
     let result = match cli.command {
         Command::Drill(a) => drill::run(a),
         Command::Screenshot(a) => screenshot::run(a),

@@ -30,10 +30,18 @@ pub enum Mode {
     Palette,
     /// A confirm layer that asks for a typed reason (abort, rollback, skip, in-doubt).
     Confirm,
+    /// The note editor: free text recorded in the audit log.
+    Note,
 }
 
 impl Mode {
-    pub const ALL: &'static [Mode] = &[Mode::Main, Mode::Help, Mode::Palette, Mode::Confirm];
+    pub const ALL: &'static [Mode] = &[
+        Mode::Main,
+        Mode::Help,
+        Mode::Palette,
+        Mode::Confirm,
+        Mode::Note,
+    ];
 
     /// The table name in keymap files.
     pub fn name(self) -> &'static str {
@@ -42,6 +50,7 @@ impl Mode {
             Mode::Help => "help",
             Mode::Palette => "palette",
             Mode::Confirm => "confirm",
+            Mode::Note => "note",
         }
     }
 
@@ -51,7 +60,7 @@ impl Mode {
 
     /// Modes with a text input: plain printable keys are typed, so they cannot be bound.
     pub fn takes_text(self) -> bool {
-        matches!(self, Mode::Palette | Mode::Confirm)
+        matches!(self, Mode::Palette | Mode::Confirm | Mode::Note)
     }
 
     fn index(self) -> usize {
@@ -570,6 +579,7 @@ pub const ESSENTIAL: &[(Mode, Action)] = &[
     (Mode::Help, Action::LayerClose),
     (Mode::Palette, Action::LayerClose),
     (Mode::Confirm, Action::LayerClose),
+    (Mode::Note, Action::LayerClose),
 ];
 
 /// Fails when the finished keymap lacks an essential binding; the error points at the last
@@ -632,7 +642,7 @@ mod tests {
         crate::config::keys::parse_sequence(s).unwrap()
     }
 
-    const BASE: &str = "[main]\nq = \"app.quit\"\n\"g g\" = \"scroll.top\"\n\"g e\" = \"scroll.bottom\"\n\"ctrl-w w\" = \"pane.focus_next\"\nG = \"scroll.bottom\"\n[help]\nesc = \"layer.close\"\n[palette]\nesc = \"layer.close\"\n[confirm]\nesc = \"layer.close\"\n";
+    const BASE: &str = "[main]\nq = \"app.quit\"\n\"g g\" = \"scroll.top\"\n\"g e\" = \"scroll.bottom\"\n\"ctrl-w w\" = \"pane.focus_next\"\nG = \"scroll.bottom\"\n[help]\nesc = \"layer.close\"\n[palette]\nesc = \"layer.close\"\n[confirm]\nesc = \"layer.close\"\n[note]\nesc = \"layer.close\"\n";
 
     #[test]
     fn lookup_walks_chords() {

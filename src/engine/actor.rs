@@ -580,6 +580,7 @@ impl<J: Journal + Send> Core<J> {
 
     /// The journal could not be written: fail closed, nothing more is applied.
     async fn journal_down(&mut self) {
+        tracing::error!(run = %self.run_id, "journal write failed; run paused (fail closed)");
         self.state.hold(
             "journal unavailable: nothing is applied until it is back",
             "engine",
@@ -732,6 +733,7 @@ impl<J: Journal + Send> Core<J> {
     }
 
     async fn refuse(&mut self, verb: &Verb, reason: String) {
+        tracing::info!(run = %self.run_id, verb = verb.name(), %reason, "verb refused");
         let _ = self
             .events
             .send(EngineEvent::Refused {

@@ -313,6 +313,7 @@ pub async fn start(
     }
     let holder = lease_holder(&spec.operator);
     take_lease(store, &run_id, &holder).await?;
+    tracing::info!(run = %run_id, plan = %spec.plan.name, digest = %spec.plan.digest(), %holder, "run started");
     let journal = StoreJournal {
         store: store.clone(),
         run_id: run_id.clone(),
@@ -411,6 +412,7 @@ pub async fn resume(
     let replayed = replay(fresh, &records);
     let holder = lease_holder(operator);
     take_lease(store, run_id, &holder).await?;
+    tracing::info!(run = %run_id, records = records.len(), effects = effects.len(), in_doubt = ?replayed.in_doubt, "run resumed");
     let journal = StoreJournal {
         store: store.clone(),
         run_id: run_id.to_string(),

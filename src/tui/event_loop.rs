@@ -126,6 +126,7 @@ pub async fn run(
                             let _ = tx.try_send(c);
                         }
                     }
+                    Cmd::Note(_) => {}
                     Cmd::Engine(r) => match &io.engine {
                         Some(tx) => {
                             if tx.try_send(r).is_err() {

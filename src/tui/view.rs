@@ -46,6 +46,7 @@ pub fn render(model: &Model, keymap: &Keymap, theme: &Theme, area: Rect, buf: &m
             Layer::Confirm { action, input } => {
                 overlay::confirm::render(keymap, *action, input, body, theme, buf)
             }
+            Layer::Note { editor } => overlay::note::render(keymap, editor, body, theme, buf),
         }
     }
 }

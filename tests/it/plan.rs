@@ -44,7 +44,7 @@ fn drill_plan_is_typed() {
     let plan = Plan::load(&manifest().join("examples/plans/backfill-slot-fill.toml")).unwrap();
     assert_eq!(plan.name, "orders-0042-rollback");
     assert_eq!(plan.rto, Some(std::time::Duration::from_secs(900)));
-    assert_eq!(plan.steps.len(), 7);
+    assert_eq!(plan.steps.len(), 8);
     let first = &plan.steps[0];
     assert_eq!(first.kind, StepKind::Sim(SimAction::PauseBackfill));
     assert_eq!(first.target.as_deref(), Some("db"));
@@ -59,7 +59,7 @@ fn drill_plan_is_typed() {
     );
     match &plan.gates[0].check.kind {
         CheckKind::VolumeUsage { volume, max } => {
-            assert_eq!(volume, "orders-db-0-data");
+            assert_eq!(volume, "pgdata-orders-db-0");
             assert!((max - 0.95).abs() < 1e-12);
         }
         other => panic!("{other:?}"),
@@ -211,7 +211,7 @@ fn plan_check_exit_codes_and_json() {
     assert_eq!(ok.status.code(), Some(0), "{ok:?}");
     let out = String::from_utf8_lossy(&ok.stdout);
     assert!(
-        out.starts_with("ok: orders-0042-rollback (7 steps, digest sha256:"),
+        out.starts_with("ok: orders-0042-rollback (8 steps, digest sha256:"),
         "{out}"
     );
 

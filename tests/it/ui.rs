@@ -322,3 +322,51 @@ fn live_plan_pane_shows_the_run() {
         "{screen}"
     );
 }
+
+#[test]
+fn notes_are_typed_in_an_editor_and_come_out_as_a_command() {
+    use ebb::app::Cmd;
+    let (mut m, k, t) = setup(300);
+    ch(&mut m, &k, 'm');
+    assert_eq!(m.mode(), ebb::config::keymap::Mode::Note);
+    for c in "replica-1 lag is from the backfill".chars() {
+        ch(&mut m, &k, c);
+    }
+    key(&mut m, &k, KeyCode::Enter);
+    for c in "pausing it first".chars() {
+        ch(&mut m, &k, c);
+    }
+    insta::assert_snapshot!("note_editor", text(&render_buffer(&m, &k, &t, 160, 48)));
+    let intent = ebb::app::intent::describe(
+        &m,
+        ebb::action::Action::NoteSave,
+        &ebb::app::ActionSource::Key("ctrl-s".into()),
+    );
+    assert_eq!(
+        intent.args["text"],
+        "replica-1 lag is from the backfill\npausing it first"
+    );
+    let cmds = update(
+        &mut m,
+        &k,
+        Msg::Key(KeyChord {
+            code: KeyCode::Char('s'),
+            mods: KeyModifiers::CONTROL,
+        }),
+    );
+    assert_eq!(
+        cmds,
+        vec![Cmd::Note(
+            "replica-1 lag is from the backfill\npausing it first".into()
+        )]
+    );
+    assert!(m.layers.is_empty());
+    assert!(
+        m.timeline
+            .front()
+            .unwrap()
+            .text
+            .as_str()
+            .contains("note: replica-1 lag is from the backfill …")
+    );
+}

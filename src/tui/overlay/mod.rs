@@ -3,6 +3,7 @@
 
 pub mod confirm;
 pub mod help;
+pub mod note;
 pub mod palette;
 
 use ratatui::layout::Rect;

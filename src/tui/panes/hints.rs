@@ -64,9 +64,18 @@ pub fn render(model: &Model, keymap: &Keymap, area: Rect, theme: &Theme, buf: &m
         spans.push(Span::styled(format!(" {msg} "), theme.warn));
         spans.push(Span::raw(" "));
     }
+    // Whole entries only: one that does not fit is left out, not cut in half.
+    let mut used: usize = spans.iter().map(|s| s.width()).sum();
     for (k, label) in entries(model, keymap) {
-        spans.push(Span::styled(format!(" {k} "), theme.hint_key));
-        spans.push(Span::styled(format!(" {label}  "), theme.hint_desc));
+        let key = Span::styled(format!(" {k} "), theme.hint_key);
+        let desc = Span::styled(format!(" {label}  "), theme.hint_desc);
+        let w = key.width() + desc.width();
+        if used + w > area.width as usize {
+            break;
+        }
+        used += w;
+        spans.push(key);
+        spans.push(desc);
     }
     Paragraph::new(Line::from(spans)).render(area, buf);
 }
