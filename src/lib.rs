@@ -8,11 +8,13 @@
 pub mod action;
 pub mod actuators;
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod logging;
 pub mod plan;
+pub mod redact;
 pub mod sources;
 pub mod store;
 pub mod text;

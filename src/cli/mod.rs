@@ -1,6 +1,7 @@
 //! Command-line entry: parse arguments, pick a mode, wire the parts together.
 //! Every file error is reported (located) here, before the terminal is taken over.
 
+pub mod audit;
 pub mod drill;
 pub mod headless;
 pub mod identity;
@@ -38,6 +39,8 @@ pub enum Command {
     /// Render a drill screen to SVG with the same view code as the TUI.
     Screenshot(screenshot::ScreenshotArgs),
     Plan(plan::PlanArgs),
+    /// The tamper-evident audit log: verify, export, show; its signing key.
+    Audit(audit::AuditArgs),
 }
 
 /// Look and feel options shared by every command that draws.
@@ -63,6 +66,7 @@ pub fn main() -> ExitCode {
         Command::Resume(a) => run::resume(a),
         Command::Runs(a) => runs::run(a),
         Command::Plan(a) => plan::run(a),
+        Command::Audit(a) => audit::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! The durable store behind runs: the journal, run rows and leases, in SQLite (default)
 //! or PostgreSQL, behind one async API; every write is committed before it returns.
 
+mod audit;
 mod journal;
 mod lease;
 mod paths;
@@ -10,6 +11,7 @@ mod sqlite;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use audit::{AuditHead, AuditQuery, AuditRow};
 pub use journal::{INITIAL_STATE, JournalEntry, JournalRecord, NewRun, RunRow};
 pub use lease::LeaseOutcome;
 pub use paths::{default_path, spec_from_env};

@@ -1,5 +1,6 @@
 //! One integration-test binary (link time): modules per area.
 
+mod audit;
 mod config;
 mod crash;
 mod e2e;

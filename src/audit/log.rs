@@ -1,0 +1,254 @@
+//! `AuditLog`: the one writer handle (cheap to clone, shared by the UI and the engine) that
+//! redacts, chains and commits records, and seals the chain with signed checkpoints.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ed25519_dalek::SigningKey;
+
+use crate::store::{AuditQuery, Store};
+
+use super::AuditError;
+use super::chain::{Head, seal, to_row};
+use super::checkpoint::{Witness, sign};
+use super::keys::{KeySource, public_hex};
+use super::record::{AuditRecord, NewRecord, Operator, RecordKind};
+
+/// A console session's handle on the audit log. `Clone + Send + Sync`.
+#[derive(Clone)]
+pub struct AuditLog {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    key: SigningKey,
+    session: String,
+    operator: Operator,
+    /// The log's identity (its genesis record's hash), for the witness.
+    genesis_hash: String,
+    witness: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("session", &self.inner.session)
+            .field("public_key", &public_hex(&self.inner.key.verifying_key()))
+            .finish_non_exhaustive()
+    }
+}
+
+/// One step of an append transaction.
+enum Pending {
+    Record(Box<AuditRecord>),
+    Checkpoint,
+}
+
+impl AuditLog {
+    /// Opens the log in `store` for a new session: loads (or creates) the signing key,
+    /// writes the genesis record if the log is empty, then `SessionStart`. A log whose
+    /// genesis names another key is refused (its checkpoints would not verify).
+    pub async fn open(
+        store: &Store,
+        key: KeySource,
+        session: String,
+        operator: Operator,
+    ) -> Result<AuditLog, AuditError> {
+        let witness = key.path()?.map(|p| Witness::path_for(&p));
+        let signing = key.load_or_create()?;
+        let mut log = AuditLog {
+            inner: Arc::new(Inner {
+                store: store.clone(),
+                key: signing,
+                session,
+                operator,
+                genesis_hash: String::new(),
+                witness,
+            }),
+        };
+        log.write(vec![
+            log.pending(RecordKind::SessionStart, NewRecord::default()),
+        ])
+        .await?;
+        let first = store
+            .audit_rows(AuditQuery {
+                limit: Some(1),
+                ..AuditQuery::default()
+            })
+            .await?;
+        let genesis: Option<AuditRecord> = first
+            .first()
+            .map(|r| serde_json::from_str(&r.record))
+            .transpose()?;
+        let ours = public_hex(&log.inner.key.verifying_key());
+        match genesis {
+            Some(AuditRecord {
+                kind: RecordKind::Genesis { public_key },
+                hash,
+                ..
+            }) => {
+                if public_key != ours {
+                    return Err(AuditError::ForeignLog {
+                        genesis: public_key,
+                        ours,
+                    });
+                }
+                if let Some(inner) = Arc::get_mut(&mut log.inner) {
+                    inner.genesis_hash = hash;
+                }
+            }
+            _ => {
+                return Err(AuditError::Corrupt(
+                    "the log's first record is not genesis".into(),
+                ));
+            }
+        }
+        Ok(log)
+    }
+
+    /// Appends one record (redacted and escaped first) and returns its seq once committed.
+    pub async fn append(&self, rec: NewRecord) -> Result<u64, AuditError> {
+        let kind = rec.kind.into();
+        let seqs = self.write(vec![self.pending(kind, rec)]).await?;
+        seqs.last()
+            .copied()
+            .ok_or_else(|| AuditError::Corrupt("nothing was appended".into()))
+    }
+
+    /// Writes a signed checkpoint covering the current head.
+    pub async fn checkpoint(&self) -> Result<(), AuditError> {
+        self.write(vec![Pending::Checkpoint]).await.map(|_| ())
+    }
+
+    /// Ends the session: `SessionEnd` and a final checkpoint, in one transaction (also
+    /// when nothing happened in the session).
+    pub async fn close(&self) -> Result<(), AuditError> {
+        let end = self.pending(RecordKind::SessionEnd, NewRecord::default());
+        self.write(vec![end, Pending::Checkpoint]).await.map(|_| ())
+    }
+
+    pub fn session(&self) -> &str {
+        &self.inner.session
+    }
+
+    pub fn operator(&self) -> &Operator {
+        &self.inner.operator
+    }
+
+    /// The public half of the signing key.
+    pub fn public_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.inner.key.verifying_key()
+    }
+
+    fn pending(&self, kind: RecordKind, rec: NewRecord) -> Pending {
+        let mut args = rec.args;
+        crate::redact::redact_json(&mut args);
+        let clean = |s: Option<String>| s.map(|s| escape(&crate::redact::redact_str(&s)));
+        Pending::Record(Box::new(AuditRecord {
+            seq: 0,
+            at_ns: 0,
+            session: self.inner.session.clone(),
+            kind,
+            operator: self.inner.operator.clone(),
+            key: clean(rec.key),
+            action: clean(rec.action),
+            run_id: clean(rec.run_id),
+            step_id: clean(rec.step_id),
+            args,
+            outcome: clean(rec.outcome),
+            plan_digest: clean(rec.plan_digest),
+            text: clean(rec.text),
+            prev_hash: String::new(),
+            hash: String::new(),
+        }))
+    }
+
+    /// One transaction: genesis first if the log is empty, then `items` in order.
+    async fn write(&self, items: Vec<Pending>) -> Result<Vec<u64>, AuditError> {
+        let inner = &self.inner;
+        let mut checkpoint_at = None;
+        let rows = inner
+            .store
+            .audit_append(|head| {
+                let mut head = Head::from_store(head)?;
+                let mut rows = Vec::with_capacity(items.len() + 1);
+                let at_ns = now_ns();
+                if head.seq == 0 {
+                    let mut g = genesis(inner, at_ns);
+                    head = seal(&mut g, head);
+                    rows.push(to_row(&g)?);
+                }
+                for item in items {
+                    let mut r = match item {
+                        Pending::Record(r) => *r,
+                        Pending::Checkpoint => {
+                            let mut r = genesis(inner, at_ns);
+                            r.kind = sign(&inner.key, head);
+                            r
+                        }
+                    };
+                    r.at_ns = at_ns;
+                    let is_checkpoint = matches!(r.kind, RecordKind::Checkpoint { .. });
+                    head = seal(&mut r, head);
+                    if is_checkpoint {
+                        checkpoint_at = Some((r.seq, r.hash.clone()));
+                    }
+                    rows.push(to_row(&r)?);
+                }
+                Ok::<_, AuditError>(rows)
+            })
+            .await??;
+        if let (Some(path), Some((seq, hash))) = (&inner.witness, checkpoint_at) {
+            let genesis = if inner.genesis_hash.is_empty() {
+                rows.first().map(|r| r.hash.clone()).unwrap_or_default()
+            } else {
+                inner.genesis_hash.clone()
+            };
+            if let Err(e) = Witness::record(path, &genesis, seq, &hash) {
+                tracing::warn!(error = %e, path = %path.display(), "cannot update the audit witness");
+            }
+        }
+        Ok(rows.iter().map(|r| r.seq).collect())
+    }
+}
+
+/// A record of this session with no content; `kind` genesis with our public key.
+fn genesis(inner: &Inner, at_ns: i64) -> AuditRecord {
+    AuditRecord {
+        seq: 0,
+        at_ns,
+        session: inner.session.clone(),
+        kind: RecordKind::Genesis {
+            public_key: public_hex(&inner.key.verifying_key()),
+        },
+        operator: inner.operator.clone(),
+        key: None,
+        action: None,
+        run_id: None,
+        step_id: None,
+        args: serde_json::Value::Null,
+        outcome: None,
+        plan_digest: None,
+        text: None,
+        prev_hash: String::new(),
+        hash: String::new(),
+    }
+}
+
+/// Text from outside, kept escaped line by line (`\u{1b}`), never interpreted.
+fn escape(s: &str) -> String {
+    s.split('\n')
+        .map(|line| crate::text::DisplayText::new(line).raw_escaped())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Now, in UTC nanoseconds since the epoch.
+pub fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,54 @@
+//! The tamper-evident audit log: every action, engine transition and note as a redacted,
+//! hash-chained record in the store, sealed by Ed25519-signed checkpoints; verify and export.
+
+pub mod canon;
+pub mod chain;
+pub mod checkpoint;
+pub mod export;
+pub mod keys;
+pub mod log;
+pub mod record;
+pub mod verify;
+
+use std::path::PathBuf;
+
+pub use checkpoint::{Witness, spawn_checkpoints};
+pub use keys::KeySource;
+pub use log::AuditLog;
+pub use record::{AuditRecord, EntryKind, NewRecord, Operator, RecordKind};
+pub use verify::{
+    Problem, UnsealedTail, VerifyFailure, VerifyReport, check_witness, verify, verify_texts,
+};
+
+/// Everything writing the audit log (or handling its key) can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("cannot write the audit log: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("no config directory for the audit key: neither XDG_CONFIG_HOME nor HOME is set")]
+    NoConfigDir,
+    #[error("audit key {path}: {source}")]
+    KeyIo {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "audit key {path} is readable or writable by group or others (mode {mode:o}); refusing to use it: run `chmod 600 {path}`"
+    )]
+    KeyTooOpen { path: PathBuf, mode: u32 },
+    #[error("audit key {path} is not a valid key: {why}")]
+    KeyFormat { path: PathBuf, why: String },
+    #[error("audit key {0} already exists; `ebb audit keygen --force` replaces it")]
+    KeyExists(PathBuf),
+    #[error(
+        "this log's genesis names signing key {genesis}, but this console's key is {ours}: its checkpoints would not verify"
+    )]
+    ForeignLog { genesis: String, ours: String },
+    #[error("the audit log is corrupt: {0}")]
+    Corrupt(String),
+    #[error("cannot encode an audit record: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("cannot write the export: {0}")]
+    Output(#[source] std::io::Error),
+}
