@@ -133,6 +133,8 @@ pub struct Model {
     /// What is being watched: `drill: backfill-slot-fill` or a target name.
     pub target: DisplayText,
     pub operator: DisplayText,
+    /// `--operator NAME`, recorded with the unix identity in the audit log.
+    pub operator_annotation: Option<String>,
     pub drill: Option<DrillState>,
     pub plan: Option<PlanOutline>,
     /// The run of the plan, as the engine last reported it; `None` before it starts.
@@ -148,6 +150,8 @@ pub struct Model {
     pub pending: Vec<KeyChord>,
     /// A one-line message for the responder, with when it was set.
     pub flash: Option<(Timestamp, String)>,
+    /// Why the audit log cannot be written, while it cannot (run control is refused).
+    pub audit_down: Option<String>,
     pub quit: bool,
 
     pub replication: Option<Figure<ReplicationSnapshot>>,
@@ -167,6 +171,7 @@ impl Model {
         Model {
             target,
             operator,
+            operator_annotation: None,
             drill: None,
             plan: None,
             run: None,
@@ -178,6 +183,7 @@ impl Model {
             layers: Vec::new(),
             pending: Vec::new(),
             flash: None,
+            audit_down: None,
             quit: false,
             replication: None,
             storage: None,

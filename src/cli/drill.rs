@@ -22,9 +22,11 @@ use crate::engine::session::RunSpec;
 use crate::plan::Plan;
 use crate::plan::PlanOutline;
 use crate::sources::sim;
+use crate::store::Store;
 use crate::text::DisplayText;
 use crate::time::Timestamp;
 use crate::tui::event_loop::{self, Exit, LoopIo};
+use crate::tui::recorder::Recorder;
 use crate::world::SharedWorld;
 use crate::world::{Scenario, World};
 
@@ -117,6 +119,25 @@ pub fn load_scenario(
     Ok((scenario, plan))
 }
 
+/// Opens the store and the audit log for this console session.
+pub async fn open_audit(
+    store_spec: &str,
+    annotation: Option<&str>,
+) -> Result<crate::audit::AuditLog, String> {
+    let store = Store::open(store_spec)
+        .await
+        .map_err(|e| format!("cannot open the store {store_spec}: {e}"))?;
+    let session = format!("s-{}-{}", Timestamp::now().0, std::process::id());
+    crate::audit::AuditLog::open(
+        &store,
+        crate::audit::KeySource::Default,
+        session,
+        crate::audit::Operator::from_env(annotation),
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
 /// The model a drill console starts from.
 pub fn drill_model(
     scenario: &Scenario,
@@ -157,7 +178,7 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
     let (scenario, plan) = load_scenario(args.scenario.as_deref(), args.plan.as_deref())?;
     let world = World::new(&scenario, args.seed);
     let operator = identity::operator(args.operator.as_deref());
-    let model = drill_model(
+    let mut model = drill_model(
         &scenario,
         plan.as_ref().map(|p| p.outline.clone()),
         &operator,
@@ -165,6 +186,7 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
         args.speed,
         Timestamp::now(),
     );
+    model.operator_annotation = args.operator.clone();
     let world: SharedWorld = Arc::new(Mutex::new(world));
     let start = plan.map(|p| Start::New {
         spec: RunSpec {
@@ -228,20 +250,33 @@ pub fn console_in(
         mpsc::Receiver<crate::engine::EngineEvent>,
     ),
 ) -> Result<ExitCode, Report> {
+    let plan_digest = match &start {
+        Some(Start::New { spec, .. }) => Some(spec.plan.digest().to_string()),
+        _ => None,
+    };
     let exit = rt.block_on(async {
+        // The audit log is opened before the terminal is taken; if it cannot be, the
+        // console still shows everything but refuses run control (fail closed).
+        let recorder = Recorder::new(
+            open_audit(&store_spec, model.operator_annotation.as_deref()).await,
+            plan_digest,
+        );
         let (obs_tx, obs_rx) = mpsc::channel(256);
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
         let source = sim::spawn(world, speed, SIM_INTERVAL, obs_tx, cmd_rx);
         let (req_tx, req_rx) = mpsc::channel(32);
         let (ev_tx, ev_rx) = events;
         let link = start.map(|s| link::spawn(store_spec, s, req_rx, ev_tx));
-        let io = LoopIo {
+        let mut io = LoopIo {
+            recorder,
             observations: obs_rx,
             drill: Some(cmd_tx),
             engine: link.as_ref().map(|_| req_tx.clone()),
             engine_events: link.as_ref().map(|_| ev_rx),
         };
-        let result = event_loop::run(model, &cfg.keymap, &cfg.theme, io).await;
+        let mut model = model;
+        model.audit_down = io.recorder.down.clone();
+        let result = event_loop::run(model, &cfg.keymap, &cfg.theme, &mut io).await;
         // Leaving: the run pauses at its next safe point and stays resumable.
         let reason = match &result {
             Ok((_, Exit::Signal(name))) => format!("{name}: the console was told to stop"),
@@ -252,6 +287,13 @@ pub fn console_in(
             let _ = req_tx.send(EngineRequest::Detach { reason }).await;
             let _ = link.await;
         }
+        // What the engine said while detaching goes on record too; then the session is sealed.
+        if let Some(rx) = io.engine_events.as_mut() {
+            while let Ok(ev) = rx.try_recv() {
+                io.recorder.engine(&ev).await;
+            }
+        }
+        io.recorder.close().await;
         source.abort();
         result
     });

@@ -8,10 +8,11 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::action::Action;
-use crate::app::{ActionSource, Cmd, EngineRequest, Layer, Model, Msg, dispatch, update};
+use crate::app::{ActionSource, Cmd, EngineRequest, Layer, Model, Msg, update};
 use crate::config::keymap::Keymap;
 use crate::engine::session::RunHandle;
 use crate::engine::{Command, EngineEvent, Final, Status};
+use crate::tui::recorder::{Recorder, dispatch_recorded};
 
 /// What a control line asks for: an action, and for reasoned verbs the reason.
 pub fn parse_line(line: &str) -> Result<(Action, Option<String>), String> {
@@ -52,17 +53,25 @@ pub fn parse_line(line: &str) -> Result<(Action, Option<String>), String> {
     }
 }
 
-/// Runs one control line through dispatch, as its key would (reasoned verbs go through
-/// the confirm layer with the reason typed in).
-pub fn dispatch_line(model: &mut Model, line: &str) -> Result<Vec<Cmd>, String> {
+/// Runs one control line through the same door as a key: recorded, then dispatched
+/// (reasoned verbs go through the confirm layer with the reason typed in).
+pub async fn dispatch_line(
+    model: &mut Model,
+    rec: &mut Recorder,
+    line: &str,
+) -> Result<Vec<Cmd>, String> {
     let (action, reason) = parse_line(line)?;
     let source = ActionSource::Headless(line.trim().to_string());
-    let mut cmds = dispatch(model, action, source.clone());
+    let mut cmds = dispatch_recorded(model, rec, action, source.clone()).await;
     if let Some(reason) = reason {
         if let Some(Layer::Confirm { input, .. }) = model.layers.last_mut() {
             *input = reason;
         }
-        cmds.extend(dispatch(model, Action::ConfirmSubmit, source));
+        cmds.extend(dispatch_recorded(model, rec, Action::ConfirmSubmit, source).await);
+        // A refused confirmation leaves the layer: headless has no one to type into it.
+        if matches!(model.layers.last(), Some(Layer::Confirm { .. })) {
+            model.layers.pop();
+        }
     }
     Ok(cmds)
 }
@@ -115,6 +124,7 @@ pub async fn drive(
     mut events: mpsc::Receiver<EngineEvent>,
     first: Option<Action>,
     json: bool,
+    mut rec: Recorder,
 ) -> std::io::Result<ExitCode> {
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
@@ -140,7 +150,7 @@ pub async fn drive(
         }
     };
     if let Some(a) = first {
-        let cmds = dispatch(&mut model, a, ActionSource::System);
+        let cmds = dispatch_recorded(&mut model, &mut rec, a, ActionSource::System).await;
         forward(cmds, &handle);
     }
     loop {
@@ -151,6 +161,7 @@ pub async fn drive(
                 if let EngineEvent::Exited { status } = &ev {
                     final_status = Some(*status);
                 }
+                rec.engine(&ev).await;
                 update(&mut model, keymap, Msg::Engine(ev));
             }
             line = lines.next_line(), if stdin_open => match line {
@@ -158,8 +169,13 @@ pub async fn drive(
                 Ok(Some(l)) if matches!(l.trim(), "detach" | "quit") => {
                     let _ = handle.cmds.try_send(Command::Detach { reason: "asked to detach".into() });
                 }
-                Ok(Some(l)) => match dispatch_line(&mut model, &l) {
-                    Ok(cmds) => forward(cmds, &handle),
+                Ok(Some(l)) => match dispatch_line(&mut model, &mut rec, &l).await {
+                    Ok(cmds) => {
+                        if let Some((_, msg)) = model.flash.take() {
+                            eprintln!("ebb: {msg}");
+                        }
+                        forward(cmds, &handle);
+                    }
                     Err(e) => eprintln!("ebb: {e}"),
                 },
                 Ok(None) | Err(_) => {
@@ -168,12 +184,13 @@ pub async fn drive(
                     let _ = handle.cmds.send(Command::DetachWhenIdle { reason: "headless input closed while the run waits".into() }).await;
                 }
             },
-            _ = hup.recv() => { let _ = handle.cmds.try_send(Command::Detach { reason: "SIGHUP".into() }); }
-            _ = term.recv() => { let _ = handle.cmds.try_send(Command::Detach { reason: "SIGTERM".into() }); }
-            _ = int.recv() => { let _ = handle.cmds.try_send(Command::Detach { reason: "SIGINT".into() }); }
+            _ = hup.recv() => { rec.lost("SIGHUP").await; let _ = handle.cmds.try_send(Command::Detach { reason: "SIGHUP".into() }); }
+            _ = term.recv() => { rec.lost("SIGTERM").await; let _ = handle.cmds.try_send(Command::Detach { reason: "SIGTERM".into() }); }
+            _ = int.recv() => { rec.lost("SIGINT").await; let _ = handle.cmds.try_send(Command::Detach { reason: "SIGINT".into() }); }
         }
     }
     let _ = handle.task.await;
+    rec.close().await;
     Ok(match final_status {
         Some(Status::Finished(Final::Completed)) | Some(Status::Finished(Final::RolledBack)) => {
             ExitCode::SUCCESS

@@ -9,7 +9,7 @@ use clap::Args;
 use miette::{IntoDiagnostic, Report};
 use tokio::sync::mpsc;
 
-use super::drill::{console, console_in, drill_model, load_config, load_plan};
+use super::drill::{console, console_in, drill_model, load_config, load_plan, open_audit};
 use super::link::Start;
 use super::{UiArgs, headless, identity};
 use crate::action::Action;
@@ -18,6 +18,7 @@ use crate::plan::PlanOutline;
 use crate::sources::sim;
 use crate::store::{Store, spec_from_env};
 use crate::time::Timestamp;
+use crate::tui::recorder::Recorder;
 use crate::world::{Scenario, SharedWorld, World};
 
 #[derive(Debug, Args)]
@@ -132,6 +133,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
         args.speed,
         Timestamp::now(),
     );
+    model.operator_annotation = args.operator.clone();
     if !args.headless {
         return console(
             model,
@@ -161,9 +163,21 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
         } else {
             Action::RunResume
         };
-        let code = headless::drive(model, &cfg.keymap, handle, ev_rx, Some(first), args.json)
-            .await
-            .into_diagnostic();
+        let rec = Recorder::new(
+            open_audit(&store_spec, args.operator.as_deref()).await,
+            Some(loaded.plan.digest().to_string()),
+        );
+        let code = headless::drive(
+            model,
+            &cfg.keymap,
+            handle,
+            ev_rx,
+            Some(first),
+            args.json,
+            rec,
+        )
+        .await
+        .into_diagnostic();
         source.abort();
         drain.abort();
         code
@@ -209,6 +223,7 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
         Timestamp::now(),
     );
     model.timeline.clear();
+    model.operator_annotation = args.operator.clone();
     if !args.headless {
         let world = resumed.world.clone();
         // The resumed actor already sends to `ev_tx`; the console reads the other end.
@@ -226,6 +241,10 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
     }
     let code = rt.block_on(async {
         let (source, drain, _drill) = tick_world(resumed.world.clone(), args.speed);
+        let rec = Recorder::new(
+            open_audit(&store_spec, args.operator.as_deref()).await,
+            Some(resumed.plan.digest().to_string()),
+        );
         let code = headless::drive(
             model,
             &cfg.keymap,
@@ -233,6 +252,7 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
             ev_rx,
             Some(Action::RunResume),
             args.json,
+            rec,
         )
         .await
         .into_diagnostic();

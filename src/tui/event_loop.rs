@@ -11,9 +11,10 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until};
 
+use super::recorder::{Recorder, dispatch_recorded};
 use super::terminal::TerminalGuard;
 use super::view;
-use crate::app::{Cmd, EngineRequest, Model, Msg, update};
+use crate::app::{Cmd, EngineRequest, Model, Msg, resolve_key, update};
 use crate::config::keymap::{KeyChord, Keymap};
 use crate::config::theme::Theme;
 use crate::engine::EngineEvent;
@@ -26,6 +27,8 @@ pub const MIN_FRAME: Duration = Duration::from_millis(33);
 
 /// What the loop talks to besides the terminal.
 pub struct LoopIo {
+    /// The audit log every action is recorded in before it takes effect.
+    pub recorder: Recorder,
     pub observations: mpsc::Receiver<Observation>,
     pub drill: Option<mpsc::Sender<DrillCommand>>,
     /// Requests to the run's engine, and its events back.
@@ -47,7 +50,7 @@ pub async fn run(
     mut model: Model,
     keymap: &Keymap,
     theme: &Theme,
-    mut io: LoopIo,
+    io: &mut LoopIo,
 ) -> io::Result<(Model, Exit)> {
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
@@ -105,7 +108,13 @@ pub async fn run(
             _ = sleep_until(frame_due), if dirty => {}
         }
         if let Some(Exit::Signal(name)) = exit {
+            io.recorder
+                .lost(&format!("{name}: the console was told to stop"))
+                .await;
             update(&mut model, keymap, Msg::Signal(name));
+        }
+        if let Some(Exit::TerminalGone) = exit {
+            io.recorder.lost("the terminal went away").await;
         }
         if let Some(e) = exit {
             break e;
@@ -118,7 +127,22 @@ pub async fn run(
             msgs.push(Msg::Tick(Timestamp::now()));
         }
         for msg in msgs {
-            for cmd in update(&mut model, keymap, msg) {
+            let cmds = match msg {
+                // Keys go through the one door: recorded, then applied.
+                Msg::Key(k) => match resolve_key(&mut model, keymap, k) {
+                    Some((action, source)) => {
+                        dispatch_recorded(&mut model, &mut io.recorder, action, source).await
+                    }
+                    None => Vec::new(),
+                },
+                Msg::Engine(ev) => {
+                    io.recorder.engine(&ev).await;
+                    model.audit_down = io.recorder.down.clone();
+                    update(&mut model, keymap, Msg::Engine(ev))
+                }
+                other => update(&mut model, keymap, other),
+            };
+            for cmd in cmds {
                 match cmd {
                     Cmd::Quit => quit = true,
                     Cmd::Drill(c) => {
@@ -126,7 +150,12 @@ pub async fn run(
                             let _ = tx.try_send(c);
                         }
                     }
-                    Cmd::Note(_) => {}
+                    Cmd::Note(text) => {
+                        if let Err(why) = io.recorder.note(&text).await {
+                            model.flash =
+                                Some((model.now, format!("the note could not be recorded: {why}")));
+                        }
+                    }
                     Cmd::Engine(r) => match &io.engine {
                         Some(tx) => {
                             if tx.try_send(r).is_err() {

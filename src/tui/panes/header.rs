@@ -34,6 +34,12 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
         }
         None => left.push(Span::styled(format!("{} ", model.target), h)),
     }
+    if model.audit_down.is_some() {
+        left.push(Span::styled(
+            "│ ✖ AUDIT DOWN: run control refused ",
+            theme.crit.add_modifier(Modifier::REVERSED),
+        ));
+    }
     let up = fmt_duration(model.started_at.age_at(model.now));
     // Right-hand parts in the order they are given up when the terminal is narrow:
     // the clock stays, then the operator, then the run state, then the uptime.
