@@ -68,44 +68,46 @@ impl AuditLog {
                 witness,
             }),
         };
+        // Refuse a log signed by another key before writing to it; read again after the
+        // write, when the genesis record may have been ours (or a racing console's).
+        log.genesis_hash().await?;
         log.write(vec![
             log.pending(RecordKind::SessionStart, NewRecord::default()),
         ])
         .await?;
-        let first = store
+        let genesis = log.genesis_hash().await?;
+        if let Some(inner) = Arc::get_mut(&mut log.inner) {
+            inner.genesis_hash = genesis.unwrap_or_default();
+        }
+        Ok(log)
+    }
+
+    /// The log's genesis hash (None when the log is empty); a genesis naming another key
+    /// than ours is `ForeignLog`.
+    async fn genesis_hash(&self) -> Result<Option<String>, AuditError> {
+        let first = self
+            .inner
+            .store
             .audit_rows(AuditQuery {
                 limit: Some(1),
                 ..AuditQuery::default()
             })
             .await?;
-        let genesis: Option<AuditRecord> = first
-            .first()
-            .map(|r| serde_json::from_str(&r.record))
-            .transpose()?;
-        let ours = public_hex(&log.inner.key.verifying_key());
-        match genesis {
-            Some(AuditRecord {
-                kind: RecordKind::Genesis { public_key },
-                hash,
-                ..
-            }) => {
-                if public_key != ours {
-                    return Err(AuditError::ForeignLog {
-                        genesis: public_key,
-                        ours,
-                    });
-                }
-                if let Some(inner) = Arc::get_mut(&mut log.inner) {
-                    inner.genesis_hash = hash;
-                }
-            }
-            _ => {
-                return Err(AuditError::Corrupt(
-                    "the log's first record is not genesis".into(),
-                ));
-            }
+        let Some(row) = first.first() else {
+            return Ok(None);
+        };
+        let genesis: AuditRecord = serde_json::from_str(&row.record)?;
+        let ours = public_hex(&self.inner.key.verifying_key());
+        match genesis.kind {
+            RecordKind::Genesis { public_key } if public_key == ours => Ok(Some(genesis.hash)),
+            RecordKind::Genesis { public_key } => Err(AuditError::ForeignLog {
+                genesis: public_key,
+                ours,
+            }),
+            _ => Err(AuditError::Corrupt(
+                "the log's first record is not genesis".into(),
+            )),
         }
-        Ok(log)
     }
 
     /// Appends one record (redacted and escaped first) and returns its seq once committed.

@@ -425,6 +425,11 @@ async fn the_wrong_public_key_is_a_foreign_signature() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("genesis names signing key"), "{e}");
+    assert_eq!(
+        records(&s).await.len(),
+        15,
+        "nothing written under another key"
+    );
 }
 
 // ---- concurrency --------------------------------------------------------------------
@@ -765,4 +770,41 @@ async fn export_since_and_follow() {
     let text = String::from_utf8(out).unwrap();
     assert_eq!(text.lines().count(), 17, "{text}");
     assert!(text.lines().last().unwrap().contains("\"late\""));
+}
+
+// ---- periodic checkpoints -----------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_are_written_periodically_only_while_a_run_is_active() {
+    let env = Env::new();
+    let s = env.store().await;
+    let log = open_log(&s, &env.key, "s-tick").await;
+    let count = |recs: Vec<AuditRecord>| {
+        recs.iter()
+            .filter(|r| matches!(r.kind, RecordKind::Checkpoint { .. }))
+            .count()
+    };
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let task = ebb::audit::spawn_checkpoints(log.clone(), Duration::from_millis(100), rx);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(count(records(&s).await), 0, "idle: no checkpoints");
+    tx.send(true).unwrap();
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    tx.send(false).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let active = count(records(&s).await);
+    assert!(
+        (2..=6).contains(&active),
+        "{active} checkpoints while active"
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(count(records(&s).await), active, "none after the run");
+    drop(tx);
+    tokio::time::timeout(Duration::from_secs(1), task)
+        .await
+        .unwrap()
+        .unwrap();
+    log.close().await.unwrap();
+    let report = check(&s, &env, true).await.unwrap();
+    assert_eq!(report.checkpoints as usize, active + 1);
 }
