@@ -115,6 +115,10 @@ impl Console {
         c
     }
 
+    fn home(&self) -> &std::path::Path {
+        self._home.path()
+    }
+
     fn send(&mut self, keys: &[u8]) {
         self.writer.write_all(keys).expect("write to pty");
         self.writer.flush().expect("flush pty");
@@ -396,4 +400,98 @@ fn sigterm_exits_and_restores_the_terminal() {
 #[test]
 fn sighup_exits_and_restores_the_terminal() {
     signal_restores(libc::SIGHUP, "SIGHUP", 129);
+}
+
+/// Runs `ebb` with the console's HOME and XDG directories.
+fn ebb_in(home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ebb"))
+        .args(args)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env_remove("EBB_STORE")
+        .output()
+        .expect("run ebb")
+}
+
+#[test]
+fn every_key_action_is_audited_before_it_takes_effect_with_the_operator() {
+    let mut c = Console::started();
+    c.send(b"\t");
+    c.wait_for("focus on Replication", |s| {
+        corner(s, "2 Replication") == Some('┏')
+    });
+    c.send(b"z");
+    c.wait_for("zoom", |s| visible_panes(s).len() == 1);
+    c.send(b"z");
+    c.wait_for("unzoom", |s| visible_panes(s).len() == 6);
+    c.send(b"?");
+    c.wait_for("help", |s| s.contents().contains(HELP_TITLE));
+    c.send_esc();
+    c.wait_for("help closed", |s| !s.contents().contains(HELP_TITLE));
+    c.send(b"q");
+    assert!(c.wait_exit().success());
+
+    let out = ebb_in(c.home(), &["audit", "export", "--format", "jsonl"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    let kinds: Vec<&str> = records.iter().filter_map(|r| r["kind"].as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"genesis"), "{kinds:?}");
+    assert_eq!(kinds.get(1), Some(&"session_start"), "{kinds:?}");
+    assert_eq!(
+        &kinds[kinds.len() - 2..],
+        &["session_end", "checkpoint"],
+        "{kinds:?}"
+    );
+    let intents: Vec<(&str, &str)> = records
+        .iter()
+        .filter(|r| r["kind"] == "intent")
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap_or("?"),
+                r["action"].as_str().unwrap_or("?"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        intents,
+        vec![
+            ("tab", "pane.focus_next"),
+            ("z", "pane.zoom"),
+            ("z", "pane.zoom"),
+            ("?", "help.toggle"),
+            ("esc", "layer.close"),
+            ("q", "app.quit"),
+        ]
+    );
+    // SAFETY: getpwuid returns static storage; the name is copied out at once.
+    let me = unsafe {
+        let pw = libc::getpwuid(libc::getuid());
+        std::ffi::CStr::from_ptr((*pw).pw_name)
+            .to_string_lossy()
+            .into_owned()
+    };
+    for r in &records {
+        assert_eq!(r["operator"]["user"], me.as_str(), "{r}");
+        assert!(
+            r["operator"]["host"]
+                .as_str()
+                .is_some_and(|h| !h.is_empty()),
+            "{r}"
+        );
+    }
+    let verify = ebb_in(c.home(), &["audit", "verify"]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    assert!(String::from_utf8_lossy(&verify.stdout).starts_with("OK: "));
 }

@@ -370,3 +370,39 @@ fn notes_are_typed_in_an_editor_and_come_out_as_a_command() {
             .contains("note: replica-1 lag is from the backfill …")
     );
 }
+
+#[tokio::test]
+async fn run_control_fails_closed_when_the_audit_log_cannot_be_written() {
+    use ebb::action::Action;
+    use ebb::app::ActionSource;
+    use ebb::tui::recorder::{Recorder, dispatch_recorded};
+    let (mut m, k, t) = setup(300);
+    let mut rec = Recorder::new(Err("disk full".into()), None);
+    let cmds = dispatch_recorded(
+        &mut m,
+        &mut rec,
+        Action::RunPause,
+        ActionSource::Key("p".into()),
+    )
+    .await;
+    assert!(cmds.is_empty(), "run control refused");
+    let flash = &m.flash.as_ref().unwrap().1;
+    assert!(
+        flash.contains("run.pause refused") && flash.contains("disk full"),
+        "{flash}"
+    );
+    // Viewing keeps working.
+    dispatch_recorded(
+        &mut m,
+        &mut rec,
+        Action::Zoom,
+        ActionSource::Key("z".into()),
+    )
+    .await;
+    assert_eq!(m.zoom, Some(PaneId::Migration));
+    let screen = text(&render_buffer(&m, &k, &t, 160, 48));
+    assert!(
+        screen.lines().next().unwrap().contains("AUDIT DOWN"),
+        "{screen}"
+    );
+}

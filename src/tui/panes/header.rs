@@ -18,11 +18,19 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
         Span::styled(" ebb ", h.add_modifier(Modifier::BOLD)),
         Span::styled("│ ", h),
     ];
+    // The one thing that must not be missed: actions are not being recorded.
+    if model.audit_down.is_some() {
+        left.push(Span::styled(
+            " ✖ AUDIT DOWN: run control refused ",
+            theme.crit.add_modifier(Modifier::REVERSED),
+        ));
+        left.push(Span::styled(" │ ", h));
+    }
     match &model.drill {
         Some(d) => {
             left.push(Span::styled("DRILL ", h.add_modifier(Modifier::BOLD)));
             left.push(Span::styled(format!("{} ", d.scenario), h));
-            if area.width >= 120 {
+            if area.width >= 120 && model.audit_down.is_none() {
                 left.push(Span::styled(format!("— {} ", d.title), h));
             }
             let clock = if d.frozen {
@@ -34,12 +42,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
         }
         None => left.push(Span::styled(format!("{} ", model.target), h)),
     }
-    if model.audit_down.is_some() {
-        left.push(Span::styled(
-            "│ ✖ AUDIT DOWN: run control refused ",
-            theme.crit.add_modifier(Modifier::REVERSED),
-        ));
-    }
+
     let up = fmt_duration(model.started_at.age_at(model.now));
     // Right-hand parts in the order they are given up when the terminal is narrow:
     // the clock stays, then the operator, then the run state, then the uptime.
