@@ -30,6 +30,16 @@ pub fn dispatch(model: &mut Model, action: Action, source: ActionSource) -> Vec<
     apply(model, action, &source)
 }
 
+/// The name a responder must type to confirm `action`: the plan's, for abort and rollback.
+pub fn target_name_required(model: &Model, action: Action) -> Option<String> {
+    match action {
+        Action::RunAbort | Action::RunRollback => {
+            model.plan.as_ref().map(|p| p.name.as_str().to_string())
+        }
+        _ => None,
+    }
+}
+
 fn engine(model: &Model, verb: Verb) -> Vec<Cmd> {
     vec![Cmd::Engine(EngineRequest::Verb {
         verb,
@@ -79,6 +89,7 @@ fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
             model.layers.push(Layer::Confirm {
                 action,
                 input: String::new(),
+                reason: None,
             });
         }
         Action::NoteOpen => model.layers.push(Layer::Note {
@@ -105,20 +116,58 @@ fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
             if let Some(Layer::Confirm {
                 action: verb_action,
                 input,
+                reason: stage,
             }) = model.layers.pop()
             {
-                let reason = input.trim().to_string();
-                if reason.is_empty() {
-                    model.flash = Some((
-                        model.now,
-                        format!("{} needs a reason: type it, then enter", verb_action.name()),
-                    ));
-                    model.layers.push(Layer::Confirm {
-                        action: verb_action,
-                        input,
-                    });
-                    return Vec::new();
-                }
+                let typed = input.trim().to_string();
+                let reason = match stage {
+                    None => {
+                        if typed.is_empty() {
+                            model.flash = Some((
+                                model.now,
+                                format!(
+                                    "{} needs a reason: type it, then enter",
+                                    verb_action.name()
+                                ),
+                            ));
+                            model.layers.push(Layer::Confirm {
+                                action: verb_action,
+                                input,
+                                reason: None,
+                            });
+                            return Vec::new();
+                        }
+                        if let Some(name) = target_name_required(model, verb_action) {
+                            model.flash = Some((
+                                model.now,
+                                format!("now type the plan's name, {name}, to confirm"),
+                            ));
+                            model.layers.push(Layer::Confirm {
+                                action: verb_action,
+                                input: String::new(),
+                                reason: Some(typed),
+                            });
+                            return Vec::new();
+                        }
+                        typed
+                    }
+                    Some(reason) => {
+                        let name = target_name_required(model, verb_action).unwrap_or_default();
+                        if typed != name {
+                            model.flash = Some((
+                                model.now,
+                                format!("type {name} exactly to confirm, or esc to cancel"),
+                            ));
+                            model.layers.push(Layer::Confirm {
+                                action: verb_action,
+                                input,
+                                reason: Some(reason),
+                            });
+                            return Vec::new();
+                        }
+                        reason
+                    }
+                };
                 let verb = match verb_action {
                     Action::RunAbort => Verb::Abort {
                         reason: reason.clone(),

@@ -49,11 +49,29 @@ pub fn describe(model: &Model, action: Action, source: &ActionSource) -> Intent 
             Some(Layer::Confirm {
                 action: verb,
                 input,
+                reason,
             }),
         ) => {
-            name = verb.name().to_string();
-            args["reason"] = Value::String(input.trim().to_string());
-            args["confirmed_with"] = Value::String("confirm.submit".into());
+            let required = super::dispatch::target_name_required(model, *verb);
+            match (reason, required) {
+                // First of two steps: only the reason so far; nothing takes effect yet.
+                (None, Some(_)) => {
+                    args["reason"] = Value::String(input.trim().to_string());
+                    args["for"] = Value::String(verb.name().to_string());
+                    args["stage"] = Value::String("reason".into());
+                }
+                (Some(reason), _) => {
+                    name = verb.name().to_string();
+                    args["reason"] = Value::String(reason.clone());
+                    args["typed_name"] = Value::String(input.trim().to_string());
+                    args["confirmed_with"] = Value::String("confirm.submit".into());
+                }
+                (None, None) => {
+                    name = verb.name().to_string();
+                    args["reason"] = Value::String(input.trim().to_string());
+                    args["confirmed_with"] = Value::String("confirm.submit".into());
+                }
+            }
         }
         (Action::PaletteSubmit, Some(Layer::Palette { input, selected })) => {
             if let Some(chosen) = palette::matches(input).get(*selected) {

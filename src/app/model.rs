@@ -110,6 +110,9 @@ pub enum Layer {
     Confirm {
         action: Action,
         input: String,
+        /// The most dangerous verbs ask twice: first the reason, then (with the reason kept
+        /// here) the plan's name typed out.
+        reason: Option<String>,
     },
     /// A multi-line note for the audit log.
     Note {

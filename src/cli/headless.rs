@@ -67,7 +67,23 @@ pub async fn dispatch_line(
         if let Some(Layer::Confirm { input, .. }) = model.layers.last_mut() {
             *input = reason;
         }
-        cmds.extend(dispatch_recorded(model, rec, Action::ConfirmSubmit, source).await);
+        cmds.extend(dispatch_recorded(model, rec, Action::ConfirmSubmit, source.clone()).await);
+        // A control line is an explicit, scripted command: the plan's name that a person
+        // types for the most dangerous verbs is filled in, and recorded as typed.
+        let pending = match model.layers.last() {
+            Some(Layer::Confirm {
+                action,
+                reason: Some(_),
+                ..
+            }) => crate::app::dispatch::target_name_required(model, *action),
+            _ => None,
+        };
+        if let Some(name) = pending {
+            if let Some(Layer::Confirm { input, .. }) = model.layers.last_mut() {
+                *input = name;
+            }
+            cmds.extend(dispatch_recorded(model, rec, Action::ConfirmSubmit, source).await);
+        }
         // A refused confirmation leaves the layer: headless has no one to type into it.
         if matches!(model.layers.last(), Some(Layer::Confirm { .. })) {
             model.layers.pop();

@@ -43,8 +43,22 @@ pub fn render(model: &Model, keymap: &Keymap, theme: &Theme, area: Rect, buf: &m
             Layer::Palette { input, selected } => {
                 overlay::palette::render(keymap, input, *selected, body, theme, buf)
             }
-            Layer::Confirm { action, input } => {
-                overlay::confirm::render(keymap, *action, input, body, theme, buf)
+            Layer::Confirm {
+                action,
+                input,
+                reason,
+            } => {
+                let name = crate::app::dispatch::target_name_required(model, *action);
+                overlay::confirm::render(
+                    keymap,
+                    *action,
+                    input,
+                    reason.as_deref(),
+                    name.as_deref(),
+                    body,
+                    theme,
+                    buf,
+                )
             }
             Layer::Note { editor } => overlay::note::render(keymap, editor, body, theme, buf),
         }

@@ -206,6 +206,25 @@ fn dangerous_verbs_ask_for_a_reason_then_reach_the_engine() {
     for c in "wrong release".chars() {
         ch(&mut m, &k, c);
     }
+    // The reason is kept; now the plan's name must be typed out.
+    key(&mut m, &k, KeyCode::Enter);
+    assert_eq!(m.mode(), ebb::config::keymap::Mode::Confirm);
+    insta::assert_snapshot!(
+        "confirm_abort_name",
+        text(&render_buffer(&m, &k, &t, 160, 48))
+    );
+    for c in "orders-0042".chars() {
+        ch(&mut m, &k, c);
+    }
+    key(&mut m, &k, KeyCode::Enter);
+    assert_eq!(
+        m.mode(),
+        ebb::config::keymap::Mode::Confirm,
+        "a wrong name does not confirm"
+    );
+    for c in "-rollback".chars() {
+        ch(&mut m, &k, c);
+    }
     let cmds = update(
         &mut m,
         &k,

@@ -38,15 +38,18 @@ fn consequence(action: Action) -> &'static str {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn render(
     keymap: &Keymap,
     action: Action,
     input: &str,
+    reason: Option<&str>,
+    name: Option<&str>,
     area: Rect,
     theme: &Theme,
     buf: &mut Buffer,
 ) {
-    let w = 76.min(area.width);
+    let w = 90.min(area.width);
     let h = 7.min(area.height);
     let rect = Rect {
         x: area.x + (area.width - w) / 2,
@@ -71,12 +74,19 @@ pub fn render(
         0,
         &Line::styled(consequence(action), theme.overlay),
     );
-    put(
-        buf,
-        inner,
-        1,
-        &Line::styled("Reason (recorded with the action):", theme.muted),
-    );
+    let prompt = match (reason, name) {
+        (Some(r), Some(n)) => format!("Reason: {r} — now type {n} to confirm:"),
+        (None, Some(_)) => {
+            "Reason (recorded with the action); the plan's name is asked next:".to_string()
+        }
+        _ => "Reason (recorded with the action):".to_string(),
+    };
+    let style = if reason.is_some() {
+        theme.warn
+    } else {
+        theme.muted
+    };
+    put(buf, inner, 1, &Line::styled(prompt, style));
     put(
         buf,
         inner,
