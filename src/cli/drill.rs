@@ -138,6 +138,60 @@ pub async fn open_audit(
     .map_err(|e| e.to_string())
 }
 
+/// The most recent records of the audit log as Timeline entries (oldest first), so a
+/// console opened after a crash or by another responder shows what was done before it.
+pub async fn audit_history(store_spec: &str, limit: usize) -> Vec<crate::app::TimelineEntry> {
+    use crate::audit::{AuditRecord, RecordKind};
+    let Ok(store) = Store::open(store_spec).await else {
+        return Vec::new();
+    };
+    let Ok(Some(head)) = store.audit_head().await else {
+        return Vec::new();
+    };
+    let q = crate::store::AuditQuery {
+        after_seq: head.seq.saturating_sub(limit as u64 * 4),
+        since_ns: None,
+        limit: None,
+    };
+    let rows = store.audit_rows(q).await.unwrap_or_default();
+    let mut out: Vec<crate::app::TimelineEntry> = rows
+        .iter()
+        .filter_map(|r| serde_json::from_str::<AuditRecord>(&r.record).ok())
+        .filter_map(|r| {
+            let what = match &r.kind {
+                RecordKind::Intent => r.action.clone().map(|a| match &r.key {
+                    Some(k) => format!("key {k} · {a}"),
+                    None => a,
+                })?,
+                RecordKind::Note => format!(
+                    "note: {}",
+                    r.text
+                        .clone()
+                        .unwrap_or_default()
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                ),
+                RecordKind::Outcome => format!(
+                    "{} {}",
+                    r.action.clone().unwrap_or_default(),
+                    r.outcome.clone().unwrap_or_default()
+                ),
+                RecordKind::Engine => r.text.clone().or(r.action.clone())?,
+                _ => return None,
+            };
+            Some(crate::app::TimelineEntry {
+                at: Timestamp(r.at_ns.div_euclid(1_000_000)),
+                kind: crate::app::TimelineKind::System,
+                text: DisplayText::new(&format!("earlier · {}: {what}", r.operator.user)),
+            })
+        })
+        .collect();
+    let skip = out.len().saturating_sub(limit);
+    out.drain(..skip);
+    out
+}
+
 /// The model a drill console starts from.
 pub fn drill_model(
     scenario: &Scenario,
@@ -261,6 +315,7 @@ pub fn console_in(
             open_audit(&store_spec, model.operator_annotation.as_deref()).await,
             plan_digest,
         );
+        let history = audit_history(&store_spec, 40).await;
         let (obs_tx, obs_rx) = mpsc::channel(256);
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
         let source = sim::spawn(world, speed, SIM_INTERVAL, obs_tx, cmd_rx);
@@ -275,6 +330,11 @@ pub fn console_in(
             engine_events: link.as_ref().map(|_| ev_rx),
         };
         let mut model = model;
+        // The Timeline starts from the audit log: what was done before this console opened
+        // (newest first, below this session's first entry).
+        for e in history.into_iter().rev() {
+            model.timeline.push_back(e);
+        }
         model.audit_down = io.recorder.down.clone();
         let result = event_loop::run(model, &cfg.keymap, &cfg.theme, &mut io).await;
         // Leaving: the run pauses at its next safe point and stays resumable.
