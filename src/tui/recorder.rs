@@ -166,6 +166,25 @@ pub async fn dispatch_recorded(
     let result = rec.intent(&intent).await;
     model.audit_down = rec.down.clone();
     match result {
+        Ok(()) if intent.run_control => {
+            let cmds = dispatch(model, action, source);
+            // What became of it here: handed to the engine (whose answer is recorded when
+            // it comes), or held back (a confirm layer still open, nothing to confirm).
+            let outcome = if cmds.iter().any(|c| matches!(c, Cmd::Engine(_))) {
+                "sent to the engine".to_string()
+            } else {
+                match &model.flash {
+                    Some((_, msg)) => format!("not sent: {msg}"),
+                    None => "awaiting confirmation".to_string(),
+                }
+            };
+            let mut out = NewRecord::outcome(&intent.action, &outcome);
+            out.run_id = intent.run_id.clone();
+            out.step_id = intent.step_id.clone();
+            out.plan_digest = rec.plan_digest.clone();
+            let _ = rec.append(out).await;
+            cmds
+        }
         Ok(()) => dispatch(model, action, source),
         Err(why) if intent.run_control => {
             model.flash = Some((
