@@ -245,7 +245,8 @@ fn unix_user() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-fn hostname() -> String {
+/// This machine's host name (`unknown` when it cannot be read).
+pub fn hostname() -> String {
     let mut buf = [0 as libc::c_char; 256];
     // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`; the last byte is
     // forced to NUL so CStr finds an end even if the name was truncated.

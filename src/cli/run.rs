@@ -73,6 +73,32 @@ pub struct ResumeArgs {
     pub ui: UiArgs,
 }
 
+/// What a headless session records with.
+struct Headless<'a> {
+    store_spec: &'a str,
+    annotation: Option<&'a str>,
+    digest: &'a str,
+    json: bool,
+}
+
+/// Opens the audit log and drives the run from stdin, as `ebb run` and `ebb resume` do.
+async fn drive_headless(
+    h: Headless<'_>,
+    model: crate::app::Model,
+    keymap: &crate::config::keymap::Keymap,
+    handle: session::RunHandle,
+    events: mpsc::Receiver<crate::engine::EngineEvent>,
+    first: Action,
+) -> Result<ExitCode, Report> {
+    let rec = Recorder::new(
+        open_audit(h.store_spec, h.annotation).await,
+        Some(h.digest.to_string()),
+    );
+    headless::drive(model, keymap, handle, events, Some(first), h.json, rec)
+        .await
+        .into_diagnostic()
+}
+
 /// How often the world ticks in headless runs.
 const HEADLESS_TICK: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -163,21 +189,20 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
         } else {
             Action::RunResume
         };
-        let rec = Recorder::new(
-            open_audit(&store_spec, args.operator.as_deref()).await,
-            Some(loaded.plan.digest().to_string()),
-        );
-        let code = headless::drive(
+        let code = drive_headless(
+            Headless {
+                store_spec: &store_spec,
+                annotation: args.operator.as_deref(),
+                digest: loaded.plan.digest(),
+                json: args.json,
+            },
             model,
             &cfg.keymap,
             handle,
             ev_rx,
-            Some(first),
-            args.json,
-            rec,
+            first,
         )
-        .await
-        .into_diagnostic();
+        .await;
         source.abort();
         drain.abort();
         code
@@ -241,21 +266,20 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
     }
     let code = rt.block_on(async {
         let (source, drain, _drill) = tick_world(resumed.world.clone(), args.speed);
-        let rec = Recorder::new(
-            open_audit(&store_spec, args.operator.as_deref()).await,
-            Some(resumed.plan.digest().to_string()),
-        );
-        let code = headless::drive(
+        let code = drive_headless(
+            Headless {
+                store_spec: &store_spec,
+                annotation: args.operator.as_deref(),
+                digest: resumed.plan.digest(),
+                json: args.json,
+            },
             model,
             &cfg.keymap,
             resumed.handle,
             ev_rx,
-            Some(Action::RunResume),
-            args.json,
-            rec,
+            Action::RunResume,
         )
-        .await
-        .into_diagnostic();
+        .await;
         source.abort();
         drain.abort();
         code

@@ -90,15 +90,11 @@ pub fn status_word(s: Status) -> &'static str {
 
 /// Who holds a lease: operator, host and process.
 pub fn lease_holder(operator: &str) -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most `buf.len()` bytes into our buffer.
-    let host = if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
-        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-        String::from_utf8_lossy(&buf[..end]).into_owned()
-    } else {
-        "unknown-host".into()
-    };
-    format!("{operator}@{host}:{}", std::process::id())
+    format!(
+        "{operator}@{}:{}",
+        crate::audit::record::hostname(),
+        std::process::id()
+    )
 }
 
 /// The drill world of a run: the scenario from its seed, with every journaled effect

@@ -12,16 +12,7 @@ use crate::config::theme::Theme;
 use crate::tui::panes::put;
 
 fn keys(keymap: &Keymap, action: Action) -> String {
-    keymap
-        .keys_for(Mode::Confirm, action)
-        .first()
-        .map(|k| {
-            k.iter()
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|| "(unbound)".into())
+    super::first_keys(keymap, Mode::Confirm, action)
 }
 
 /// What the verb will do, in one line.

@@ -8,6 +8,23 @@ pub mod palette;
 
 use ratatui::layout::Rect;
 
+use crate::action::Action;
+use crate::config::keymap::{Keymap, Mode};
+
+/// The first key sequence bound to `action` in `mode`, spelled for a hint.
+pub fn first_keys(keymap: &Keymap, mode: Mode, action: Action) -> String {
+    keymap
+        .keys_for(mode, action)
+        .first()
+        .map(|k| {
+            k.iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|| "(unbound)".into())
+}
+
 /// A rectangle of at most `w`×`h` centred in `area`.
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);

@@ -13,16 +13,7 @@ use crate::config::keymap::{Keymap, Mode};
 use crate::config::theme::Theme;
 
 fn keys(keymap: &Keymap, action: Action) -> String {
-    keymap
-        .keys_for(Mode::Note, action)
-        .first()
-        .map(|k| {
-            k.iter()
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|| "(unbound)".into())
+    super::first_keys(keymap, Mode::Note, action)
 }
 
 pub fn render(keymap: &Keymap, editor: &NoteEditor, area: Rect, theme: &Theme, buf: &mut Buffer) {
