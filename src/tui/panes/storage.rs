@@ -20,11 +20,15 @@ pub const USAGE_CRIT: f64 = 0.90;
 /// A slot retaining more than this is a warning.
 pub const SLOT_WARN_BYTES: u64 = 1 << 30;
 
+/// A volume that fills within this time is a warning whatever its usage now.
+pub const FULL_SOON: Duration = Duration::from_secs(3600);
+
 fn usage_class(v: &VolumeStatus, theme: &Theme) -> (&'static str, Style) {
     let ratio = ratio(v);
+    let full_soon = time_to_full(v).is_some_and(|d| d < FULL_SOON);
     if ratio >= USAGE_CRIT {
         (mark::CRIT, theme.crit)
-    } else if ratio >= USAGE_WARN {
+    } else if ratio >= USAGE_WARN || full_soon {
         (mark::WARN, theme.warn)
     } else {
         (mark::OK, theme.ok)
