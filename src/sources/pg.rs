@@ -491,3 +491,45 @@ async fn schema_version(conn: &mut PgConnection) -> Result<String, sqlx::Error> 
     let v: Option<Option<String>> = sqlx::query_scalar(sql).fetch_optional(&mut *conn).await?;
     Ok(v.flatten().unwrap_or_else(|| "none".to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wal_rate_comes_from_the_delta_and_restarts_when_the_position_goes_back() {
+        let mut m = PgMemory::new();
+        assert_eq!(m.wal_rate(Timestamp(0), 1000), 0.0);
+        assert_eq!(m.wal_rate(Timestamp(2000), 5000), 2000.0);
+        assert_eq!(m.wal_rate(Timestamp(3000), 10), 0.0, "another server");
+        assert_eq!(m.lsns.len(), 1);
+        assert_eq!(m.wal_rate(Timestamp(4000), 1010), 1000.0);
+    }
+
+    #[test]
+    fn behind_since_is_the_first_time_the_primary_was_past_the_replica() {
+        let mut m = PgMemory::new();
+        for (t, lsn) in [(0, 100), (1000, 200), (2000, 300), (3000, 400)] {
+            m.wal_rate(Timestamp(t), lsn);
+        }
+        let at = Timestamp(3500);
+        assert_eq!(m.behind_since(at, 150), Duration::from_millis(2500));
+        assert_eq!(m.behind_since(at, 300), Duration::from_millis(500));
+        assert_eq!(
+            m.behind_since(at, 400),
+            Duration::ZERO,
+            "written since the last look"
+        );
+    }
+
+    #[test]
+    fn the_url_is_not_in_the_debug_form() {
+        let t = PgTarget {
+            name: "db".into(),
+            url: "postgres://u:hunter2@h/db".into(),
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(2),
+        };
+        assert!(!format!("{t:?}").contains("hunter2"));
+    }
+}

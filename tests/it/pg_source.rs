@@ -333,3 +333,84 @@ async fn stopped_server_turns_observations_into_errors() {
         .expect("the task ends when its receiver is gone")
         .expect("the task did not panic");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_create_index_shows_as_a_running_migration() {
+    use sqlx::Connection;
+    let c = PgCluster::start();
+    let url = c.primary_url("postgres");
+    c.execute(
+        "postgres",
+        "CREATE TABLE big AS SELECT g AS id FROM generate_series(1, 1000) g",
+    )
+    .await;
+    // An open writing transaction holds CREATE INDEX CONCURRENTLY in its first wait.
+    let mut writer = c.connect(&url).await;
+    sqlx::raw_sql("BEGIN; INSERT INTO big VALUES (0)")
+        .execute(&mut writer)
+        .await
+        .unwrap();
+    let mut builder = c.connect(&url).await;
+    let build = tokio::spawn(async move {
+        sqlx::raw_sql("CREATE INDEX CONCURRENTLY big_id ON big (id)")
+            .execute(&mut builder)
+            .await
+            .map(|_| ())
+    });
+
+    let mut mem = PgMemory::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let running = loop {
+        let m = migrations(&observe(&c, &url, "db", &mut mem).await);
+        if let Some(op) = m
+            .migrations
+            .iter()
+            .find(|m| m.name.as_str().starts_with("CREATE INDEX CONCURRENTLY big"))
+        {
+            break op.clone();
+        }
+        assert!(Instant::now() < deadline, "no index build seen: {m:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(running.phase, ebb::sources::MigrationPhase::Running);
+    assert!(
+        running.name.as_str().contains("waiting for"),
+        "PostgreSQL's phase is in the name: {running:?}"
+    );
+
+    sqlx::raw_sql("COMMIT").execute(&mut writer).await.unwrap();
+    let _ = writer.close().await;
+    tokio::time::timeout(Duration::from_secs(30), build)
+        .await
+        .expect("index built")
+        .expect("task")
+        .expect("CREATE INDEX");
+    let m = migrations(&observe(&c, &url, "db", &mut mem).await);
+    assert!(m.migrations.is_empty(), "finished: {m:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_times_out_instead_of_hanging() {
+    // Accepts TCP connections (the kernel backlog does) but never speaks.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let (tx, mut rx) = mpsc::channel(16);
+    let timeout = Duration::from_millis(500);
+    let task = pg::spawn(
+        PgTarget {
+            name: "gone".into(),
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            interval: INTERVAL,
+            timeout,
+        },
+        tx,
+    );
+    let e = next_error(&mut rx, Duration::from_secs(10)).await;
+    assert!(e.contains("timed out"), "{e}");
+    drop(rx);
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the task ends when its receiver is gone")
+        .expect("the task did not panic");
+    drop(silent);
+}
