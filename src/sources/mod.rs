@@ -1,6 +1,7 @@
 //! What the panes show: each source is a task that observes one target and sends
 //! `Observation`s (a payload plus the time it was observed). `sim` observes the drill world.
 
+pub mod pg;
 pub mod sim;
 
 use std::time::Duration;
