@@ -425,3 +425,34 @@ async fn run_control_fails_closed_when_the_audit_log_cannot_be_written() {
         "{screen}"
     );
 }
+
+#[test]
+fn a_database_size_without_capacity_is_not_shown_as_full() {
+    use ebb::sources::{Observation, Payload, SourceId, StorageSnapshot, VolumeStatus};
+    use ebb::text::DisplayText;
+    let (mut m, k, t) = setup(300);
+    let obs = Observation {
+        source: SourceId("pg:orders".into()),
+        at: m.now,
+        interval: Duration::from_secs(2),
+        payload: Payload::Storage(StorageSnapshot {
+            volumes: vec![VolumeStatus {
+                name: DisplayText::new("orders"),
+                owner: DisplayText::new("database"),
+                used_bytes: 5 << 30,
+                capacity_bytes: 0,
+                growth_bytes_per_sec: 1e6,
+            }],
+            slots: vec![],
+            snapshots: vec![],
+        }),
+    };
+    update(&mut m, &k, Msg::Observation(obs));
+    let area = Rect::new(0, 0, 100, 6);
+    let mut buf = Buffer::empty(area);
+    panes::storage::render(&m, area, &t, false, &mut buf);
+    let out = text(&buf);
+    assert!(out.contains("capacity unknown"), "{out}");
+    assert!(!out.contains("FULL"), "{out}");
+    assert!(out.contains("5.00 GiB"), "{out}");
+}

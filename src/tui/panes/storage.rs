@@ -44,7 +44,12 @@ fn ratio(v: &VolumeStatus) -> f64 {
 }
 
 /// Time until the volume is full at its current growth, if it is growing.
+/// `None` when not growing, or when the capacity is unknown (0: a database's size, not a
+/// volume's).
 pub fn time_to_full(v: &VolumeStatus) -> Option<Duration> {
+    if v.capacity_bytes == 0 {
+        return None;
+    }
     let free = v.capacity_bytes.saturating_sub(v.used_bytes) as f64;
     (v.growth_bytes_per_sec > 0.0)
         .then(|| Duration::from_secs_f64((free / v.growth_bytes_per_sec).min(1e9)))
@@ -87,6 +92,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
                 (format!("full in {}", fmt_duration(d)), theme.crit)
             }
             Some(d) => (format!("full in {}", fmt_duration(d)), theme.muted),
+            None if v.capacity_bytes == 0 => ("capacity unknown".to_string(), theme.muted),
             None => ("not growing".to_string(), theme.muted),
         };
         let growth = if v.growth_bytes_per_sec >= 0.0 {
@@ -100,11 +106,28 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
                 fit(v.name.as_str(), if wide { 20 } else { 14 }),
                 theme.accent,
             ),
-            Span::styled(done, style),
-            Span::styled(todo, theme.gauge_bg),
-            Span::styled(rfit(&format!("{:.1}%", ratio(v) * 100.0), 7), style),
         ];
-        if wide {
+        if v.capacity_bytes == 0 {
+            // Size only: no gauge or percentage to pretend with.
+            spans.push(Span::styled(
+                format!("{:<w$}", "size", w = gauge_w),
+                theme.muted,
+            ));
+            spans.push(Span::styled(rfit("—", 7), theme.muted));
+        } else {
+            spans.push(Span::styled(done, style));
+            spans.push(Span::styled(todo, theme.gauge_bg));
+            spans.push(Span::styled(
+                rfit(&format!("{:.1}%", ratio(v) * 100.0), 7),
+                style,
+            ));
+        }
+        if wide && v.capacity_bytes == 0 {
+            spans.push(Span::styled(
+                format!("  {}", fmt_bytes(v.used_bytes)),
+                fig_style,
+            ));
+        } else if wide {
             spans.push(Span::styled(
                 format!(
                     "  {}/{}",
