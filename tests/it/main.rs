@@ -4,6 +4,7 @@ mod audit;
 mod config;
 mod crash;
 mod e2e;
+mod pg_actuators;
 mod plan;
 mod runs;
 mod screenshots;
