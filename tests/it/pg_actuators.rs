@@ -392,3 +392,89 @@ async fn batches_hold_while_replay_is_paused_and_go_on_after() {
     assert_eq!(on_standby, expected);
     let _ = standby.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_retry_a_lock_that_is_released_in_time() {
+    let pg = PgCluster::start();
+    make_table(&pg, 10_000).await;
+    let pool = pool_with_markers(&pg).await;
+    let expected = scalar(&pool, EXPECTED).await;
+    let mut holder = pg.connect(&pg.primary_url("postgres")).await;
+    sqlx::raw_sql("BEGIN; LOCK TABLE t IN ROW EXCLUSIVE MODE; UPDATE t SET v = v WHERE id = 1")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sqlx::raw_sql("ROLLBACK")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        holder
+    });
+    let mut spec = BatchSpec::new("t", "id", 5_000, STMT);
+    spec.lock_timeout = Duration::from_millis(100);
+    let c = control();
+    let done = tokio::time::timeout(
+        Duration::from_secs(15),
+        run_batches(&pool, "r/b", &spec, &c.control),
+    )
+    .await
+    .expect("no hang")
+    .unwrap();
+    assert_eq!(
+        done,
+        BatchesDone::Finished {
+            batches: 2,
+            rows: 10_000
+        }
+    );
+    assert_eq!(scalar(&pool, ACTUAL).await, expected);
+    let _ = release.await.unwrap().close().await;
+}
+
+#[test]
+fn lag_throttle_holds_above_the_limit_and_goes_below_the_low_mark() {
+    use ebb::actuators::pg::{LagThrottle, StandbyLag};
+    use std::time::Instant;
+    let standby = |lsn: &str, bytes: u64, lag: Option<f64>| StandbyLag {
+        name: "s1/42".into(),
+        replay_lsn: lsn.into(),
+        byte_lag: bytes,
+        replay_lag: lag,
+    };
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    let mut th = LagThrottle::new(Some(Duration::from_secs(2)), None);
+    // Caught up: a stale replay_lag means idle, not lag.
+    assert_eq!(th.assess(&[standby("0/10", 0, Some(9.0))], at(0)), None);
+    // Replay stands still with WAL outstanding (paused: replay_lag stays NULL).
+    assert_eq!(th.assess(&[standby("0/10", 500, None)], at(100)), None);
+    assert_eq!(th.assess(&[standby("0/10", 900, None)], at(1_900)), None);
+    let why = th
+        .assess(&[standby("0/10", 1_200, None)], at(2_200))
+        .unwrap();
+    assert!(
+        why.starts_with("replica lag 2.2s > 2s (s1/42, 1200 bytes behind)"),
+        "{why}"
+    );
+    // Replay moves again with replay_lag 1.8s: below the limit, above 80 % of it.
+    let why = th
+        .assess(&[standby("0/20", 300, Some(1.8))], at(2_400))
+        .unwrap();
+    assert!(why.contains("holding until < 1.6s"), "{why}");
+    assert_eq!(
+        th.assess(&[standby("0/30", 100, Some(1.5))], at(2_500)),
+        None
+    );
+    assert!(!th.holding());
+
+    let mut bytes = LagThrottle::new(None, Some(1_000));
+    assert!(
+        bytes
+            .assess(&[standby("0/10", 1_001, None)], at(0))
+            .is_some()
+    );
+    assert!(bytes.assess(&[standby("0/10", 900, None)], at(0)).is_some());
+    assert_eq!(bytes.assess(&[standby("0/10", 700, None)], at(0)), None);
+}

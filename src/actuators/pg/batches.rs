@@ -153,6 +153,12 @@ pub async fn run_batches(
         }
         .clamp(1, i64::MAX as u64) as i64;
         let hi = lo.saturating_add(size).min(max.saturating_add(1));
+        if hi <= lo {
+            return Err(format!(
+                "key {lo} cannot be covered: a half-open bigint range ends at most at {}",
+                i64::MAX
+            ));
+        }
         let key = format!("{prefix}{lo}");
         let done = with_lock_retry(spec.lock_attempts.max(1), || {
             run_batch(pool, &key, step_key, sql, lo, hi, spec.lock_timeout)

@@ -21,20 +21,32 @@ const LOCK_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Creates the marker schema and tables (markers, heartbeat) when missing.
 pub async fn ensure_schema(pool: &PgPool) -> Result<(), String> {
-    sqlx::raw_sql(
-        "CREATE SCHEMA IF NOT EXISTS ebb;
-         CREATE TABLE IF NOT EXISTS ebb.applied_steps (
-             key text PRIMARY KEY,
-             step_id text,
-             applied_at timestamptz DEFAULT now(),
-             detail jsonb
-         );
-         CREATE TABLE IF NOT EXISTS ebb.heartbeat (id int PRIMARY KEY, at timestamptz);",
-    )
-    .execute(pool)
-    .await
-    .map(|_| ())
-    .map_err(|e| format!("creating ebb.applied_steps: {}", describe(&e)))
+    let create = || {
+        sqlx::raw_sql(
+            "CREATE SCHEMA IF NOT EXISTS ebb;
+             CREATE TABLE IF NOT EXISTS ebb.applied_steps (
+                 key text PRIMARY KEY,
+                 step_id text,
+                 applied_at timestamptz DEFAULT now(),
+                 detail jsonb
+             );
+             CREATE TABLE IF NOT EXISTS ebb.heartbeat (id int PRIMARY KEY, at timestamptz);",
+        )
+        .execute(pool)
+    };
+    let mut result = create().await;
+    // Two sessions creating at once: one loses on the catalog's unique index; again.
+    if let Err(e) = &result
+        && matches!(
+            sqlstate(e).as_deref(),
+            Some("23505") | Some("42P06") | Some("42P07")
+        )
+    {
+        result = create().await;
+    }
+    result
+        .map(|_| ())
+        .map_err(|e| format!("creating ebb.applied_steps: {}", describe(&e)))
 }
 
 /// Runs `statement` (one or more SQL statements, no parameters, no transaction
