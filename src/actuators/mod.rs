@@ -2,6 +2,7 @@
 //! release the drill world (`sim`); manual, wait and verify steps work on any target.
 
 pub mod effects;
+pub mod pg;
 pub mod sim;
 pub mod sim_checks;
 
