@@ -596,11 +596,8 @@ impl<J: Journal + Send> Core<J> {
     async fn after_transition(&mut self) {
         match self.state.status {
             Status::Finished(f) => {
-                self.note(
-                    Severity::Info,
-                    format!("run finished: {f:?}").to_lowercase(),
-                )
-                .await
+                self.note(Severity::Info, format!("run finished: {}", f.word()))
+                    .await
             }
             Status::Paused => {
                 if let Some(p) = &self.state.pause {

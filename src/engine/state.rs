@@ -18,6 +18,17 @@ pub enum Final {
     RolledBack,
 }
 
+impl Final {
+    /// As a responder reads it: `completed`, `aborted`, `rolled back`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Final::Completed => "completed",
+            Final::Aborted => "aborted",
+            Final::RolledBack => "rolled back",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Status {
     NotStarted,

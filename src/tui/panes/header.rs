@@ -113,9 +113,9 @@ fn run_state(model: &Model) -> String {
             Some(p) => format!("paused by {}", p.by),
             None => "paused".to_string(),
         },
-        Status::Finished(f) => format!("{f:?}").to_lowercase(),
+        Status::Finished(f) => f.word().to_string(),
     };
-    if r.direction == Direction::Rollback {
+    if r.direction == Direction::Rollback && !matches!(r.status, Status::Finished(_)) {
         s.push_str(" ↺");
     }
     if r.step_mode {

@@ -35,18 +35,13 @@ pub fn run_line(run: &RunView, theme: &Theme) -> Line<'static> {
         Status::Running => ("running".to_string(), theme.ok),
         Status::Pausing => ("pausing (at the next safe point)".to_string(), theme.warn),
         Status::Paused => ("paused".to_string(), theme.warn),
-        Status::Finished(f) => (
-            format!("{f:?}")
-                .to_lowercase()
-                .replace("rolledback", "rolled back"),
-            theme.accent,
-        ),
+        Status::Finished(f) => (f.word().to_string(), theme.accent),
     };
     let mut spans = vec![Span::styled(
         word,
         style.add_modifier(ratatui::style::Modifier::BOLD),
     )];
-    if run.direction == Direction::Rollback {
+    if run.direction == Direction::Rollback && !matches!(run.status, Status::Finished(_)) {
         spans.push(Span::styled(" · ROLLING BACK", theme.crit));
     }
     if run.step_mode {
