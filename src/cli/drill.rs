@@ -306,7 +306,8 @@ pub fn console_in(
 ) -> Result<ExitCode, Report> {
     let plan_digest = match &start {
         Some(Start::New { spec, .. }) => Some(spec.plan.digest().to_string()),
-        _ => None,
+        Some(Start::Running(_, digest)) => Some(digest.clone()),
+        None => None,
     };
     let exit = rt.block_on(async {
         // The audit log is opened before the terminal is taken; if it cannot be, the

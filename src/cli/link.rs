@@ -21,8 +21,8 @@ pub enum Start {
         spec: RunSpec,
         world: SharedWorld,
     },
-    /// Already running (resumed).
-    Running(RunHandle),
+    /// Already running (resumed), with its plan's digest for the audit records.
+    Running(RunHandle, String),
 }
 
 pub fn spawn(
@@ -34,7 +34,7 @@ pub fn spawn(
     tokio::spawn(async move {
         let (mut pending, mut handle) = match start {
             Start::New { spec, world } => (Some((spec, world)), None),
-            Start::Running(h) => (None, Some(h)),
+            Start::Running(h, _) => (None, Some(h)),
         };
         while let Some(req) = requests.recv().await {
             if let EngineRequest::Detach { reason } = &req {

@@ -259,7 +259,10 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
             &cfg,
             world,
             args.speed,
-            Some(Start::Running(resumed.handle)),
+            Some(Start::Running(
+                resumed.handle,
+                resumed.plan.digest().to_string(),
+            )),
             store_spec,
             (dummy_tx, ev_rx),
         );
