@@ -234,25 +234,26 @@ impl<E: EffectLog> Actuators for SimActuators<E> {
         let Some(s) = plan.steps.get(step) else {
             return CheckOutcome::Inconclusive(format!("no step {step}"));
         };
-        let checks = plan
+        // Each check once, in order; the first that does not pass is named.
+        let named = plan
             .gates
             .iter()
-            .map(|g| &g.check)
-            .chain(s.preflight.iter());
-        match self.with_world(|w| evaluate_all(w, checks, &baseline)) {
-            Ok(CheckOutcome::Fail(why)) => {
-                let gate = plan.gates.iter().find(|g| {
-                    matches!(
-                        evaluate_one(&self.world, &g.check, &baseline),
-                        Some(CheckOutcome::Fail(_))
-                    )
-                });
-                CheckOutcome::Fail(match gate {
-                    Some(g) => format!("gate \"{}\": {why}", g.name),
-                    None => format!("preflight: {why}"),
-                })
+            .map(|g| (format!("gate \"{}\"", g.name), &g.check))
+            .chain(s.preflight.iter().map(|c| ("preflight".to_string(), c)));
+        let first = self.with_world(|w| {
+            named
+                .map(|(name, c)| (name, evaluate(w, c, &baseline)))
+                .find(|(_, r)| *r != CheckOutcome::Pass)
+        });
+        match first {
+            Ok(None) => CheckOutcome::Pass,
+            Ok(Some((name, CheckOutcome::Fail(why)))) => {
+                CheckOutcome::Fail(format!("{name}: {why}"))
             }
-            Ok(r) => r,
+            Ok(Some((name, CheckOutcome::Inconclusive(why)))) => {
+                CheckOutcome::Inconclusive(format!("{name}: {why}"))
+            }
+            Ok(Some((_, CheckOutcome::Pass))) => CheckOutcome::Pass,
             Err(e) => CheckOutcome::Inconclusive(e),
         }
     }
@@ -314,12 +315,4 @@ impl<E: EffectLog> Actuators for SimActuators<E> {
             Err(e) => Probe::Unknown(e),
         }
     }
-}
-
-fn evaluate_one(
-    world: &SharedWorld,
-    check: &crate::plan::Check,
-    baseline: &Baseline,
-) -> Option<CheckOutcome> {
-    world.lock().ok().map(|w| evaluate(&w, check, baseline))
 }

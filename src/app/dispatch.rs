@@ -2,6 +2,7 @@
 //! This is where the audit log will record intent before the action takes effect.
 
 use crate::action::Action;
+use crate::config::keymap::Mode;
 use crate::sources::sim::DrillCommand;
 use crate::text::DisplayText;
 
@@ -285,7 +286,9 @@ fn focus(model: &mut Model, pane: PaneId) {
 /// Scrolls the help layer when it is on top, otherwise the focused pane; clamps to content.
 fn scroll(model: &mut Model, f: impl Fn(usize, usize) -> usize) {
     if let Some(Layer::Help { scroll }) = model.layers.last_mut() {
-        *scroll = f(*scroll, usize::MAX / 2).min(crate::action::Action::ALL.len() * 3);
+        // The help lists each binding once per mode; the view clamps to its real length.
+        let most = Action::ALL.len() * Mode::ALL.len();
+        *scroll = f(*scroll, most).min(most);
         return;
     }
     let pane = model.focus;

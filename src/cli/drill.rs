@@ -119,17 +119,14 @@ pub fn load_scenario(
     Ok((scenario, plan))
 }
 
-/// Opens the store and the audit log for this console session.
+/// Opens the audit log in `store` for this console session.
 pub async fn open_audit(
-    store_spec: &str,
+    store: &Store,
     annotation: Option<&str>,
 ) -> Result<crate::audit::AuditLog, String> {
-    let store = Store::open(store_spec)
-        .await
-        .map_err(|e| format!("cannot open the store {store_spec}: {e}"))?;
     let session = format!("s-{}-{}", Timestamp::now().0, std::process::id());
     crate::audit::AuditLog::open(
-        &store,
+        store,
         crate::audit::KeySource::Default,
         session,
         crate::audit::Operator::from_env(annotation),
@@ -140,11 +137,8 @@ pub async fn open_audit(
 
 /// The most recent records of the audit log as Timeline entries (oldest first), so a
 /// console opened after a crash or by another responder shows what was done before it.
-pub async fn audit_history(store_spec: &str, limit: usize) -> Vec<crate::app::TimelineEntry> {
+pub async fn audit_history(store: &Store, limit: usize) -> Vec<crate::app::TimelineEntry> {
     use crate::audit::{AuditRecord, RecordKind};
-    let Ok(store) = Store::open(store_spec).await else {
-        return Vec::new();
-    };
     let Ok(Some(head)) = store.audit_head().await else {
         return Vec::new();
     };
@@ -312,11 +306,18 @@ pub fn console_in(
     let exit = rt.block_on(async {
         // The audit log is opened before the terminal is taken; if it cannot be, the
         // console still shows everything but refuses run control (fail closed).
-        let recorder = Recorder::new(
-            open_audit(&store_spec, model.operator_annotation.as_deref()).await,
-            plan_digest,
-        );
-        let history = audit_history(&store_spec, 40).await;
+        // One store for the audit log and the Timeline's history.
+        let (audit, history) = match Store::open(&store_spec).await {
+            Ok(store) => (
+                open_audit(&store, model.operator_annotation.as_deref()).await,
+                audit_history(&store, 40).await,
+            ),
+            Err(e) => (
+                Err(format!("cannot open the store {store_spec}: {e}")),
+                Vec::new(),
+            ),
+        };
+        let recorder = Recorder::new(audit, plan_digest);
         let (obs_tx, obs_rx) = mpsc::channel(256);
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
         let source = sim::spawn(world, speed, SIM_INTERVAL, obs_tx, cmd_rx);

@@ -75,7 +75,7 @@ pub struct ResumeArgs {
 
 /// What a headless session records with.
 struct Headless<'a> {
-    store_spec: &'a str,
+    store: &'a Store,
     annotation: Option<&'a str>,
     digest: &'a str,
     json: bool,
@@ -91,7 +91,7 @@ async fn drive_headless(
     first: Action,
 ) -> Result<ExitCode, Report> {
     let rec = Recorder::new(
-        open_audit(h.store_spec, h.annotation).await,
+        open_audit(h.store, h.annotation).await,
         Some(h.digest.to_string()),
     );
     headless::drive(model, keymap, handle, events, Some(first), h.json, rec)
@@ -191,7 +191,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
         };
         let code = drive_headless(
             Headless {
-                store_spec: &store_spec,
+                store: &store,
                 annotation: args.operator.as_deref(),
                 digest: loaded.plan.digest(),
                 json: args.json,
@@ -226,7 +226,7 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
         let store = Store::open(&store_spec)
             .await
             .map_err(|e| miette::miette!("cannot open the store {store_spec}: {e}"))?;
-        session::resume(
+        let resumed = session::resume(
             &store,
             &args.run_id,
             &operator,
@@ -235,8 +235,10 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
             ev_tx,
         )
         .await
-        .map_err(|e| miette::miette!("cannot resume {}: {e}", args.run_id))
+        .map_err(|e| miette::miette!("cannot resume {}: {e}", args.run_id))?;
+        Ok::<_, Report>((resumed, store))
     })?;
+    let (resumed, store) = resumed;
     let outline = PlanOutline::from_plan(&resumed.plan);
     let seed = resumed.row.seed.unwrap_or(42);
     let mut model = drill_model(
@@ -271,7 +273,7 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
         let (source, drain, _drill) = tick_world(resumed.world.clone(), args.speed);
         let code = drive_headless(
             Headless {
-                store_spec: &store_spec,
+                store: &store,
                 annotation: args.operator.as_deref(),
                 digest: resumed.plan.digest(),
                 json: args.json,

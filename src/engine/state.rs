@@ -311,11 +311,6 @@ impl RunState {
                 if self.status == Status::Finished(Final::RolledBack) {
                     return Err(Refusal("the run is already rolled back".into()));
                 }
-                if self.direction == Direction::Rollback && !finished {
-                    // Already rolling back: continue it.
-                } else {
-                    self.direction = Direction::Rollback;
-                }
                 if let Some(i) = self.blocked_step()
                     && matches!(self.status_of[i], StepStatus::InDoubt { .. })
                 {
@@ -324,6 +319,7 @@ impl RunState {
                         self.steps[i].id
                     )));
                 }
+                self.direction = Direction::Rollback;
                 // A failed forward step is left as it is; rollback undoes what completed.
                 for s in self.status_of.iter_mut() {
                     if let StepStatus::Failed { .. } = s {
@@ -332,12 +328,8 @@ impl RunState {
                 }
                 self.step_mode = false;
                 self.pause = None;
-                if self.in_flight().is_some() {
-                    self.status = Status::Running;
-                } else {
-                    self.status = Status::Running;
-                    self.settle();
-                }
+                self.status = Status::Running;
+                self.settle();
             }
             Verb::Retry => {
                 let Some(i) = self.blocked_step() else {
@@ -385,7 +377,7 @@ impl RunState {
                 if self.status != Status::NotStarted {
                     self.pause_now(format!("skipped {}", self.steps[i].id), by);
                 }
-                self.settle_finished();
+                self.settle();
             }
             Verb::Resolve { applied, reason } => {
                 if reason.trim().is_empty() {
@@ -433,10 +425,6 @@ impl RunState {
 
     /// Finishes the run when there is nothing left in its direction.
     fn settle(&mut self) {
-        self.settle_finished();
-    }
-
-    fn settle_finished(&mut self) {
         if self.is_finished() || self.in_flight().is_some() || self.blocked_step().is_some() {
             return;
         }
@@ -579,10 +567,10 @@ impl RunState {
             Some(StopRequest::Abort) => self.status = Status::Finished(Final::Aborted),
             Some(StopRequest::Pause) => {
                 self.status = Status::Paused;
-                self.settle_finished();
+                self.settle();
             }
             None => {
-                self.settle_finished();
+                self.settle();
                 if self.step_mode && self.status == Status::Running {
                     self.status = Status::Paused;
                     self.pause = Some(PauseReason {

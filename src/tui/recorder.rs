@@ -86,10 +86,13 @@ impl Recorder {
     pub async fn engine(&mut self, ev: &EngineEvent) {
         match ev {
             EngineEvent::Note { text, .. } => {
-                let mut rec = NewRecord::engine("", "run.note");
-                rec.run_id = None;
-                rec.text = Some(text.clone());
-                rec.plan_digest = self.plan_digest.clone();
+                let rec = NewRecord {
+                    kind: EntryKind::Engine,
+                    action: Some("run.note".into()),
+                    text: Some(text.clone()),
+                    plan_digest: self.plan_digest.clone(),
+                    ..NewRecord::default()
+                };
                 let _ = self.append(rec).await;
             }
             EngineEvent::Refused { verb, reason } => {
@@ -122,9 +125,12 @@ impl Recorder {
                 }
             }
             EngineEvent::Exited { status } => {
-                let mut rec = NewRecord::engine("", "run.exited");
-                rec.run_id = None;
-                rec.args = json!({ "status": format!("{status:?}") });
+                let rec = NewRecord {
+                    kind: EntryKind::Engine,
+                    action: Some("run.exited".into()),
+                    args: json!({ "status": format!("{status:?}") }),
+                    ..NewRecord::default()
+                };
                 let _ = self.append(rec).await;
             }
         }
