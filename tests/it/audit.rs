@@ -489,14 +489,24 @@ async fn postgres_audit_log_keeps_one_chain_and_detects_tampering() {
         Store::open(&url).await.unwrap(),
     );
     two_consoles_keep_one_chain(&s1, &s2, &key).await;
+    // Which seq holds an intent depends on how the four writers interleaved: tamper
+    // with the first `run.pause` record from seq 40 on, whatever its seq is.
+    let target = records(&s1)
+        .await
+        .into_iter()
+        .find(|r| r.seq >= 40 && r.action.as_deref() == Some("run.pause"))
+        .expect("an intent record after seq 40")
+        .seq;
     pg.execute(
         "ebb",
-        "UPDATE audit SET record = replace(record, 'run.pause', 'run.pausf') WHERE seq = 40",
+        &format!(
+            "UPDATE audit SET record = replace(record, 'run.pause', 'run.pausf') WHERE seq = {target}"
+        ),
     )
     .await;
     let recs = records(&s1).await;
     let f = verify(&recs, None).unwrap_err();
-    assert_eq!((f.seq, f.problem), (40, Problem::Modified));
+    assert_eq!((f.seq, f.problem), (target, Problem::Modified));
 }
 
 // ---- SIGKILL while writing ----------------------------------------------------------
