@@ -1,10 +1,12 @@
-//! What steps do: the actuators that carry out a plan's steps on their targets. In this
-//! release the drill world (`sim`); manual, wait and verify steps work on any target.
+//! What steps do: the actuators that carry out a plan's steps on their targets — the
+//! drill world (`sim`) and PostgreSQL (`pg`), routed per step by `run`.
 
 pub mod effects;
 pub mod pg;
+pub mod run;
 pub mod sim;
 pub mod sim_checks;
 
 pub use effects::{EffectLog, MemEffects};
-pub use sim::SimActuators;
+pub use run::{RunActuators, Steering};
+pub use sim::SimWorld;

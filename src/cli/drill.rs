@@ -241,27 +241,28 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
             plan: Arc::new(p.plan),
             plan_source: p.source,
             plan_path: p.path,
-            scenario: args
-                .scenario
-                .clone()
-                .unwrap_or_else(|| Scenario::default_name().to_string()),
+            scenario: Some(
+                args.scenario
+                    .clone()
+                    .unwrap_or_else(|| Scenario::default_name().to_string()),
+            ),
             seed: args.seed,
             operator: operator.clone(),
             auto_confirm: false,
             exit_on_finish: false,
         },
-        world: world.clone(),
+        world: Some(world.clone()),
     });
     let store_spec = crate::store::spec_from_env(args.store.as_deref());
-    console(model, &cfg, world, args.speed, start, store_spec)
+    console(model, &cfg, Some(world), args.speed, start, store_spec)
 }
 
-/// Runs the console on a drill world, with a run link when there is a plan. Shared by
-/// `ebb drill`, `ebb run` and `ebb resume`.
+/// Runs the console (on a drill world when given), with a run link when there is a plan.
+/// Shared by `ebb drill`, `ebb run` and `ebb resume`.
 pub fn console(
     model: Model,
     cfg: &config::Config,
-    world: SharedWorld,
+    world: Option<SharedWorld>,
     speed: f64,
     start: Option<Start>,
     store_spec: String,
@@ -289,7 +290,7 @@ pub fn console_in(
     rt: &tokio::runtime::Runtime,
     model: Model,
     cfg: &config::Config,
-    world: SharedWorld,
+    world: Option<SharedWorld>,
     speed: f64,
     start: Option<Start>,
     store_spec: String,
@@ -320,14 +321,22 @@ pub fn console_in(
         let recorder = Recorder::new(audit, plan_digest);
         let (obs_tx, obs_rx) = mpsc::channel(256);
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
-        let source = sim::spawn(world, speed, SIM_INTERVAL, obs_tx, cmd_rx);
+        let drill = world.is_some().then_some(cmd_tx);
+        let source = match world {
+            Some(world) => sim::spawn(world, speed, SIM_INTERVAL, obs_tx, cmd_rx),
+            // Real targets: keep the channel open; their sources come with `ebb console`.
+            None => tokio::spawn(async move {
+                let _keep = (obs_tx, cmd_rx);
+                std::future::pending::<()>().await
+            }),
+        };
         let (req_tx, req_rx) = mpsc::channel(32);
         let (ev_tx, ev_rx) = events;
         let link = start.map(|s| link::spawn(store_spec, s, req_rx, ev_tx));
         let mut io = LoopIo {
             recorder,
             observations: obs_rx,
-            drill: Some(cmd_tx),
+            drill,
             engine: link.as_ref().map(|_| req_tx.clone()),
             engine_events: link.as_ref().map(|_| ev_rx),
         };

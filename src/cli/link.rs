@@ -19,7 +19,8 @@ pub const DETACH_WAIT: Duration = Duration::from_secs(5);
 pub enum Start {
     New {
         spec: RunSpec,
-        world: SharedWorld,
+        /// The drill world the plan's `sim` targets bind to, if any.
+        world: Option<SharedWorld>,
     },
     /// Already running (resumed), with its plan's digest for the audit records.
     Running(RunHandle, String),

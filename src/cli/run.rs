@@ -1,5 +1,5 @@
-//! `ebb run PLAN` and `ebb resume RUN_ID`: drive a plan against the drill world, in the
-//! console or headless, and continue a run after a crash or a dropped session.
+//! `ebb run PLAN` and `ebb resume RUN_ID`: drive a plan against its targets (real ones, or
+//! the drill world), in the console or headless, and continue a run after a crash.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +14,7 @@ use super::link::Start;
 use super::{UiArgs, headless, identity};
 use crate::action::Action;
 use crate::engine::session::{self, RunSpec};
-use crate::plan::PlanOutline;
+use crate::plan::{Plan, PlanOutline, TargetKind};
 use crate::sources::sim;
 use crate::store::{Store, spec_from_env};
 use crate::time::Timestamp;
@@ -37,7 +37,8 @@ pub struct RunArgs {
     /// With --headless: JSON lines.
     #[arg(long)]
     pub json: bool,
-    /// The drill world the plan's targets bind to (name or file).
+    /// The drill world the plan's `sim` targets bind to (name or file). Plans with `sim`
+    /// targets run on the default scenario without it; other plans run on real targets.
     #[arg(long)]
     pub scenario: Option<String>,
     #[arg(long, default_value_t = 42)]
@@ -112,53 +113,86 @@ fn check_speed(speed: f64) -> Result<(), Report> {
     }
 }
 
-/// Ticks the drill world without a screen: observations are dropped.
-fn tick_world(
-    world: SharedWorld,
-    speed: f64,
-) -> (
-    tokio::task::JoinHandle<()>,
-    tokio::task::JoinHandle<()>,
-    mpsc::Sender<sim::DrillCommand>,
-) {
+/// Ticks the drill world without a screen (observations are dropped), until dropped.
+struct Ticker(Option<(tokio::task::JoinHandle<()>, tokio::task::JoinHandle<()>)>);
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        if let Some((source, drain)) = self.0.take() {
+            source.abort();
+            drain.abort();
+        }
+    }
+}
+
+fn tick_world(world: Option<SharedWorld>, speed: f64) -> Ticker {
+    let Some(world) = world else {
+        return Ticker(None);
+    };
     let (obs_tx, mut obs_rx) = mpsc::channel(64);
-    let (cmd_tx, cmd_rx) = mpsc::channel(4);
+    let (_cmd_tx, cmd_rx) = mpsc::channel(4);
     // No screen to pace: tick the world finer so waits end closer to when they should.
     let source = sim::spawn(world, speed, HEADLESS_TICK, obs_tx, cmd_rx);
     let drain = tokio::spawn(async move { while obs_rx.recv().await.is_some() {} });
-    (source, drain, cmd_tx)
+    Ticker(Some((source, drain)))
+}
+
+/// Whether a plan runs on the drill world: it has `sim` targets, or a scenario was named.
+fn binds_drill(plan: &Plan, scenario: Option<&str>) -> bool {
+    scenario.is_some() || plan.targets.values().any(|t| t.kind == TargetKind::Sim)
+}
+
+/// The console's model for a run on real targets.
+fn real_model(plan: &Plan, outline: PlanOutline, operator: &str) -> crate::app::Model {
+    let now = Timestamp::now();
+    let mut model = crate::app::Model::new(
+        crate::text::DisplayText::new(&format!("run: {}", plan.name)),
+        crate::text::DisplayText::new(operator),
+        now,
+    );
+    model.plan = Some(outline);
+    model
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
     check_speed(args.speed)?;
     let cfg = load_config(&args.ui)?;
     let loaded = load_plan(&args.plan)?;
-    let scenario_name = args
-        .scenario
-        .clone()
-        .unwrap_or_else(|| Scenario::default_name().to_string());
-    let scenario = Scenario::load(&scenario_name).map_err(Report::new)?;
     let operator = identity::operator(args.operator.as_deref());
-    let world: SharedWorld = Arc::new(Mutex::new(World::new(&scenario, args.seed)));
+    let drill = if binds_drill(&loaded.plan, args.scenario.as_deref()) {
+        let name = args
+            .scenario
+            .clone()
+            .unwrap_or_else(|| Scenario::default_name().to_string());
+        let scenario = Scenario::load(&name).map_err(Report::new)?;
+        let world: SharedWorld = Arc::new(Mutex::new(World::new(&scenario, args.seed)));
+        Some((name, scenario, world))
+    } else {
+        None
+    };
+    let world = drill.as_ref().map(|(_, _, w)| w.clone());
     let spec = RunSpec {
         plan: Arc::new(loaded.plan.clone()),
         plan_source: loaded.source.clone(),
         plan_path: loaded.path.clone(),
-        scenario: scenario_name,
+        scenario: drill.as_ref().map(|(name, _, _)| name.clone()),
         seed: args.seed,
         operator: operator.clone(),
         auto_confirm: args.yes,
         exit_on_finish: args.headless,
     };
     let store_spec = spec_from_env(args.store.as_deref());
-    let mut model = drill_model(
-        &scenario,
-        Some(loaded.outline.clone()),
-        &operator,
-        args.seed,
-        args.speed,
-        Timestamp::now(),
-    );
+    let mut model = match &drill {
+        Some((_, scenario, _)) => drill_model(
+            scenario,
+            Some(loaded.outline.clone()),
+            &operator,
+            args.seed,
+            args.speed,
+            Timestamp::now(),
+        ),
+        None => real_model(&loaded.plan, loaded.outline.clone(), &operator),
+    };
     model.operator_annotation = args.operator.clone();
     if !args.headless {
         return console(
@@ -178,7 +212,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
         let store = Store::open(&store_spec)
             .await
             .map_err(|e| miette::miette!("cannot open the store {store_spec}: {e}"))?;
-        let (source, drain, _drill) = tick_world(world.clone(), args.speed);
+        let ticker = tick_world(world.clone(), args.speed);
         let (ev_tx, ev_rx) = mpsc::channel(256);
         let handle = session::start(&store, spec, world, ev_tx)
             .await
@@ -203,8 +237,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
             first,
         )
         .await;
-        source.abort();
-        drain.abort();
+        drop(ticker);
         code
     });
     // stdin is read on a blocking thread that may never return: do not wait for it.
@@ -241,18 +274,21 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
     let (resumed, store) = resumed;
     let outline = PlanOutline::from_plan(&resumed.plan);
     let seed = resumed.row.seed.unwrap_or(42);
-    let mut model = drill_model(
-        &resumed.scenario,
-        Some(outline),
-        &operator,
-        seed,
-        args.speed,
-        Timestamp::now(),
-    );
+    let world = resumed.drill.as_ref().map(|(_, w)| w.clone());
+    let mut model = match &resumed.drill {
+        Some((scenario, _)) => drill_model(
+            scenario,
+            Some(outline),
+            &operator,
+            seed,
+            args.speed,
+            Timestamp::now(),
+        ),
+        None => real_model(&resumed.plan, outline, &operator),
+    };
     model.timeline.clear();
     model.operator_annotation = args.operator.clone();
     if !args.headless {
-        let world = resumed.world.clone();
         // The resumed actor already sends to `ev_tx`; the console reads the other end.
         let (dummy_tx, _) = mpsc::channel(1);
         return console_in(
@@ -270,7 +306,7 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
         );
     }
     let code = rt.block_on(async {
-        let (source, drain, _drill) = tick_world(resumed.world.clone(), args.speed);
+        let ticker = tick_world(world, args.speed);
         let code = drive_headless(
             Headless {
                 store: &store,
@@ -285,8 +321,7 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
             Action::RunResume,
         )
         .await;
-        source.abort();
-        drain.abort();
+        drop(ticker);
         code
     });
     rt.shutdown_background();

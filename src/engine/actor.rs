@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::actuator::{Actuators, CheckOutcome, Probe, Progress};
+use super::actuator::{Actuators, CheckOutcome, Ended, Probe, Progress, StopSignal};
 use super::journal::{Journal, Record, effect_key};
 use super::state::{Direction, Next, PauseReason, RunState, Status, StepStatus, Verb};
 use crate::sources::Severity;
@@ -109,6 +109,8 @@ struct Core<J: Journal> {
     held: Option<String>,
     progress: Option<String>,
     progress_cell: Option<Progress>,
+    /// Raised while a step is in flight and the run is asked to stop.
+    stop_cell: Option<StopSignal>,
     detach: Option<String>,
     /// Leave when the run finishes (headless); a console keeps the actor for a rollback.
     exit_on_finish: bool,
@@ -147,6 +149,7 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                 held: None,
                 progress: None,
                 progress_cell: None,
+                stop_cell: None,
                 detach: None,
                 exit_on_finish,
                 saw_unfinished: false,
@@ -158,6 +161,12 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
     /// Where the actuators write progress notes for the step in flight.
     pub fn with_progress(mut self, cell: Progress) -> Self {
         self.core.progress_cell = Some(cell);
+        self
+    }
+
+    /// Where the actor raises a stop request for steps with inner safe points.
+    pub fn with_stop_signal(mut self, cell: StopSignal) -> Self {
+        self.core.stop_cell = Some(cell);
         self
     }
 
@@ -177,6 +186,10 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
             }
             answer => {
                 let happened = answer == Probe::Happened;
+                let partial = match &answer {
+                    Probe::Resumable(at) => Some(at.clone()),
+                    _ => None,
+                };
                 let rec = Record::Resolved {
                     step,
                     undo,
@@ -185,28 +198,25 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                 };
                 if c.journal.append(&rec).await.is_ok() {
                     c.state.resolve(step, undo, happened);
-                    c.state.pause = Some(PauseReason {
-                        text: format!(
-                            "resumed after a crash; {id} {} (its target says so)",
-                            if happened {
-                                "had happened"
-                            } else {
-                                "had not happened and will run again"
-                            }
+                    let (was, said) = match (&partial, happened) {
+                        (Some(at), _) => (
+                            format!("was cut off at {at} and continues from its checkpoint"),
+                            format!("was cut off at {at}"),
                         ),
+                        (None, true) => ("had happened".to_string(), "happened".to_string()),
+                        (None, false) => (
+                            "had not happened and will run again".to_string(),
+                            "did not happen".to_string(),
+                        ),
+                    };
+                    c.state.pause = Some(PauseReason {
+                        text: format!("resumed after a crash; {id} {was} (its target says so)"),
                         by: "engine".into(),
                     });
                     let what = if undo { "undo of " } else { "" };
                     c.note(
                         Severity::Warn,
-                        format!(
-                            "{what}{id} was in flight at the crash; its target says it {}",
-                            if happened {
-                                "happened"
-                            } else {
-                                "did not happen"
-                            }
-                        ),
+                        format!("{what}{id} was in flight at the crash; its target says it {said}"),
                     )
                     .await;
                 }
@@ -333,9 +343,9 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
             self.core.emit_view().await;
 
             let mut result = self.effect(i, undo, &key, policy.timeout).await;
-            if result.is_ok() && !undo {
+            if result == Ok(Ended::Complete) && !undo {
                 result = match self.act.postcheck(i).await {
-                    CheckOutcome::Pass => Ok(()),
+                    CheckOutcome::Pass => Ok(Ended::Complete),
                     CheckOutcome::Fail(r) => Err(format!("postcheck failed: {r}")),
                     CheckOutcome::Inconclusive(r) => Err(format!("postcheck inconclusive: {r}")),
                 };
@@ -343,7 +353,28 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
             self.core.times[i].1 = Some(Timestamp::now());
             self.core.progress = None;
             match result {
-                Ok(()) => {
+                Ok(Ended::Interrupted(at)) => {
+                    let rec = Record::Interrupted {
+                        step: i,
+                        undo,
+                        at: at.clone(),
+                    };
+                    if self.core.journal.append(&rec).await.is_err() {
+                        self.core.state.mark_in_doubt(i);
+                        return self.core.journal_down().await;
+                    }
+                    self.core.state.interrupt(i);
+                    let what = if undo { "undo of " } else { "" };
+                    self.core
+                        .note(
+                            Severity::Warn,
+                            format!("{what}{id} stopped at {at}; it continues from there"),
+                        )
+                        .await;
+                    self.core.after_transition().await;
+                    return;
+                }
+                Ok(Ended::Complete) => {
                     let rec = if undo {
                         Record::Compensated { step: i }
                     } else {
@@ -434,8 +465,11 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
         undo: bool,
         key: &str,
         timeout: Option<Duration>,
-    ) -> Result<(), String> {
+    ) -> Result<Ended, String> {
         let Actor { act, core } = self;
+        if let Some(cell) = &core.stop_cell {
+            cell.send_replace(false);
+        }
         let fut = async {
             if undo {
                 act.undo(i, key).await
@@ -456,10 +490,18 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                         Err(_) => Err(format!("timed out after {}", crate::units::fmt_duration(limit))),
                     };
                 }
-                cmd = core.cmds.recv(), if core.detach.is_none() => match cmd {
-                    Some(c) => core.handle(c).await,
-                    None => core.detach = Some("console closed".into()),
-                },
+                cmd = core.cmds.recv(), if core.detach.is_none() => {
+                    match cmd {
+                        Some(c) => core.handle(c).await,
+                        None => core.detach = Some("console closed".into()),
+                    }
+                    let rollback = !undo && core.state.direction == Direction::Rollback;
+                    if (core.stop_requested() || rollback)
+                        && let Some(cell) = &core.stop_cell
+                    {
+                        cell.send_replace(true);
+                    }
+                }
                 _ = tick.tick() => {
                     if let Some(cell) = &core.progress_cell {
                         core.progress = cell.lock().ok().and_then(|p| p.clone());

@@ -18,11 +18,27 @@ pub enum CheckOutcome {
     Inconclusive(String),
 }
 
+/// How an effect that did not fail ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ended {
+    Complete,
+    /// Stopped at a safe point inside the step (a batch boundary) because the run was
+    /// asked to stop; applying it again with the same key continues from there.
+    Interrupted(String),
+}
+
+/// Set to `true` by the actor while a step is in flight and the run is asked to stop
+/// (pause, abort, rollback, detach); steps with inner safe points stop at the next one.
+pub type StopSignal = tokio::sync::watch::Sender<bool>;
+
 /// Whether an effect with a given idempotency key happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Probe {
     Happened,
     NotHappened,
+    /// Part of it happened and applying it again continues from its checkpoint (a
+    /// batched step cut off mid-run); the text says where it stopped.
+    Resumable(String),
     Unknown(String),
 }
 
@@ -31,11 +47,19 @@ pub trait Actuators: Send {
     /// The plan's gates and the step's preflight checks, before each step.
     fn gates(&mut self, step: usize) -> impl Future<Output = CheckOutcome> + Send;
     /// Carries out the step. The effect must record `key` where `probe` can find it.
-    fn apply(&mut self, step: usize, key: &str) -> impl Future<Output = Result<(), String>> + Send;
+    fn apply(
+        &mut self,
+        step: usize,
+        key: &str,
+    ) -> impl Future<Output = Result<Ended, String>> + Send;
     /// The step's postcheck, after it applied.
     fn postcheck(&mut self, step: usize) -> impl Future<Output = CheckOutcome> + Send;
     /// Carries out the step's undo.
-    fn undo(&mut self, step: usize, key: &str) -> impl Future<Output = Result<(), String>> + Send;
+    fn undo(
+        &mut self,
+        step: usize,
+        key: &str,
+    ) -> impl Future<Output = Result<Ended, String>> + Send;
     /// Asks the target whether the effect keyed `key` happened.
     fn probe(&mut self, step: usize, key: &str, undo: bool) -> impl Future<Output = Probe> + Send;
 }

@@ -64,6 +64,13 @@ pub enum Record {
         happened: bool,
         by: String,
     },
+    /// The step in flight (or its undo) stopped at an inner safe point on a stop request;
+    /// `at` says where (e.g. the batch it reached).
+    Interrupted {
+        step: usize,
+        undo: bool,
+        at: String,
+    },
     /// The console lost its terminal or was told to stop; the run pauses for `ebb resume`.
     Detached {
         reason: String,
@@ -84,6 +91,7 @@ impl Record {
             Record::NoUndo { .. } => "undo.none",
             Record::Held { .. } => "run.held",
             Record::Resolved { .. } => "step.resolved",
+            Record::Interrupted { .. } => "step.interrupted",
             Record::Detached { .. } => "run.detached",
         }
     }
@@ -108,6 +116,7 @@ impl Record {
             | Record::Compensated { step }
             | Record::UndoFailed { step, .. }
             | Record::NoUndo { step }
+            | Record::Interrupted { step, .. }
             | Record::Resolved { step, .. } => Some(*step),
             _ => None,
         }
@@ -190,6 +199,10 @@ pub fn replay(mut state: RunState, records: &[Record]) -> Replayed {
             }
             Record::AttemptFailed { step, .. } => {
                 state.attempt_failed(*step);
+                in_doubt = None;
+            }
+            Record::Interrupted { step, .. } => {
+                state.interrupt(*step);
                 in_doubt = None;
             }
             Record::NoUndo { step } => {

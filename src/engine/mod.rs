@@ -9,7 +9,7 @@ pub mod state;
 pub mod store_journal;
 
 pub use actor::{Actor, Command, EngineEvent, ExecPolicy, RunView, StepView};
-pub use actuator::{Actuators, CheckOutcome, Probe, Progress};
+pub use actuator::{Actuators, CheckOutcome, Ended, Probe, Progress, StopSignal};
 pub use journal::{Journal, MemJournal, Record, replay};
 pub use state::{
     Direction, Final, OnFailure, PauseReason, RunState, Status, StepInfo, StepStatus, Verb,

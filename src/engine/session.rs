@@ -1,18 +1,18 @@
-//! A run, wired: plan, store journal, lease, drill world and sim actuators around one actor.
-//! `start` begins a run; `resume` rebuilds one from its journal after a crash or lost session.
+//! A run, wired: plan, store journal, lease and the run's actuators (real targets, and the
+//! drill world when bound) around one actor. `start` begins a run; `resume` rebuilds one.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::actor::{Actor, Command, EngineEvent, ExecPolicy};
 use super::journal::replay;
 use super::state::{Final, OnFailure, RunState, Status, StepInfo};
 use super::store_journal::{StoreJournal, load};
-use crate::actuators::SimActuators;
 use crate::actuators::effects::SimEffect;
+use crate::actuators::{RunActuators, SimWorld, Steering};
 use crate::config::diag::SourceFile;
 use crate::plan::{self, Plan};
 use crate::store::{LeaseOutcome, NewRun, RunRow, Store, StoreError, new_run_id};
@@ -29,8 +29,9 @@ pub struct RunSpec {
     pub plan: Arc<Plan>,
     pub plan_source: String,
     pub plan_path: String,
-    /// A built-in scenario name or a scenario file path, so a resume can rebuild the world.
-    pub scenario: String,
+    /// The drill world's scenario (a built-in name or a file path), so a resume can
+    /// rebuild the world; `None` for a run on real targets only.
+    pub scenario: Option<String>,
     pub seed: u64,
     pub operator: String,
     /// Confirm manual steps without asking (headless `--yes`).
@@ -45,7 +46,44 @@ pub struct RunHandle {
     pub cmds: mpsc::Sender<Command>,
     /// Confirmations of manual steps, by step index.
     pub confirms: mpsc::Sender<usize>,
+    /// Keys per batch of a running `sql_batches` step from its next batch on (0 = the plan's).
+    pub batch_size: watch::Sender<u64>,
     pub task: JoinHandle<Status>,
+}
+
+/// The actuators of a run and the handles that steer them.
+struct Wired {
+    actuators: RunActuators<StoreJournal>,
+    progress: crate::engine::Progress,
+    stop: watch::Sender<bool>,
+    confirms: mpsc::Sender<usize>,
+    batch_size: watch::Sender<u64>,
+}
+
+fn wire(
+    plan: Arc<Plan>,
+    world: Option<SharedWorld>,
+    journal: &StoreJournal,
+    auto_confirm: bool,
+) -> Wired {
+    let progress: crate::engine::Progress = Arc::new(Mutex::new(None));
+    let (confirms, confirm_rx) = mpsc::channel(8);
+    let (stop, stop_rx) = watch::channel(false);
+    let (batch_size, batch_rx) = watch::channel(0);
+    let sim = world.map(|w| SimWorld::new(w, journal.clone(), progress.clone()));
+    let steering = Steering {
+        stop: stop_rx,
+        batch_size: batch_rx,
+        confirms: confirm_rx,
+        auto_confirm,
+    };
+    Wired {
+        actuators: RunActuators::new(plan, sim, steering, progress.clone()),
+        progress,
+        stop,
+        confirms,
+        batch_size,
+    }
 }
 
 /// The state machine's view of a plan, and how each step is executed.
@@ -197,9 +235,10 @@ fn spawn_actor(
     run_id: String,
     state: RunState,
     policies: Vec<ExecPolicy>,
-    actuators: SimActuators<StoreJournal>,
+    actuators: RunActuators<StoreJournal>,
     journal: StoreJournal,
     progress: crate::engine::Progress,
+    stop: watch::Sender<bool>,
     holder: String,
     exit_on_finish: bool,
     in_doubt: Option<(usize, bool, String)>,
@@ -217,7 +256,8 @@ fn spawn_actor(
         etx,
         exit_on_finish,
     )
-    .with_progress(progress);
+    .with_progress(progress)
+    .with_stop_signal(stop);
     // Keep the lease while the run is driven; losing it detaches the actor.
     let renew = {
         let (store, run_id, holder, ctx) =
@@ -281,11 +321,12 @@ fn spawn_actor(
     (ctx, task)
 }
 
-/// Starts a new run of `spec` on `world`. Nothing is applied until a verb arrives.
+/// Starts a new run of `spec` (on `world` when it binds a drill world). Nothing is
+/// applied until a verb arrives.
 pub async fn start(
     store: &Store,
     spec: RunSpec,
-    world: SharedWorld,
+    world: Option<SharedWorld>,
     out: mpsc::Sender<EngineEvent>,
 ) -> Result<RunHandle, String> {
     let mut run_id = new_run_id(Timestamp::now().0);
@@ -296,7 +337,7 @@ pub async fn start(
             plan_digest: spec.plan.digest().to_string(),
             plan_path: spec.plan_path.clone(),
             plan_source: spec.plan_source.clone(),
-            scenario: Some(spec.scenario.clone()),
+            scenario: spec.scenario.clone(),
             seed: Some(spec.seed),
             operator: spec.operator.clone(),
             at: Timestamp::now().0,
@@ -316,24 +357,16 @@ pub async fn start(
         step_ids: spec.plan.steps.iter().map(|s| s.id.clone()).collect(),
     };
     let (state, policies) = state_for(&spec.plan);
-    let progress: crate::engine::Progress = Arc::new(Mutex::new(None));
-    let (confirm_tx, confirm_rx) = mpsc::channel(8);
-    let actuators = SimActuators::new(
-        world,
-        spec.plan.clone(),
-        journal.clone(),
-        confirm_rx,
-        spec.auto_confirm,
-        progress.clone(),
-    );
+    let w = wire(spec.plan.clone(), world, &journal, spec.auto_confirm);
     let (cmds, task) = spawn_actor(
         store.clone(),
         run_id.clone(),
         state,
         policies,
-        actuators,
+        w.actuators,
         journal,
-        progress,
+        w.progress,
+        w.stop,
         holder,
         spec.exit_on_finish,
         None,
@@ -342,7 +375,8 @@ pub async fn start(
     Ok(RunHandle {
         run_id,
         cmds,
-        confirms: confirm_tx,
+        confirms: w.confirms,
+        batch_size: w.batch_size,
         task,
     })
 }
@@ -352,8 +386,8 @@ pub struct Resumed {
     pub handle: RunHandle,
     pub row: RunRow,
     pub plan: Arc<Plan>,
-    pub scenario: Scenario,
-    pub world: SharedWorld,
+    /// The drill world and its scenario, when the run was bound to one.
+    pub drill: Option<(Scenario, SharedWorld)>,
 }
 
 /// Rebuilds run `run_id` from its journal: the plan as it was (refusing a changed plan
@@ -396,14 +430,16 @@ pub async fn resume(
         ));
     }
     let plan = Arc::new(plan);
-    let scenario_name = row
-        .scenario
-        .clone()
-        .ok_or("the run has no drill scenario to rebuild")?;
-    let scenario = Scenario::load(&scenario_name).map_err(|e| e.to_string())?;
-    let seed = row.seed.unwrap_or(42);
     let (records, effects) = load(store, run_id).await?;
-    let world: SharedWorld = Arc::new(Mutex::new(rebuild_world(&scenario, seed, &effects)));
+    let drill = match &row.scenario {
+        Some(name) => {
+            let scenario = Scenario::load(name).map_err(|e| e.to_string())?;
+            let seed = row.seed.unwrap_or(42);
+            let world: SharedWorld = Arc::new(Mutex::new(rebuild_world(&scenario, seed, &effects)));
+            Some((scenario, world))
+        }
+        None => None,
+    };
     let (fresh, policies) = state_for(&plan);
     let replayed = replay(fresh, &records);
     let holder = lease_holder(operator);
@@ -414,24 +450,17 @@ pub async fn resume(
         run_id: run_id.to_string(),
         step_ids: plan.steps.iter().map(|s| s.id.clone()).collect(),
     };
-    let progress: crate::engine::Progress = Arc::new(Mutex::new(None));
-    let (confirm_tx, confirm_rx) = mpsc::channel(8);
-    let actuators = SimActuators::new(
-        world.clone(),
-        plan.clone(),
-        journal.clone(),
-        confirm_rx,
-        auto_confirm,
-        progress.clone(),
-    );
+    let world = drill.as_ref().map(|(_, w)| w.clone());
+    let w = wire(plan.clone(), world, &journal, auto_confirm);
     let (cmds, task) = spawn_actor(
         store.clone(),
         run_id.to_string(),
         replayed.state,
         policies,
-        actuators,
+        w.actuators,
         journal,
-        progress,
+        w.progress,
+        w.stop,
         holder,
         exit_on_finish,
         replayed.in_doubt,
@@ -441,12 +470,12 @@ pub async fn resume(
         handle: RunHandle {
             run_id: run_id.to_string(),
             cmds,
-            confirms: confirm_tx,
+            confirms: w.confirms,
+            batch_size: w.batch_size,
             task,
         },
         row,
         plan,
-        scenario,
-        world,
+        drill,
     })
 }

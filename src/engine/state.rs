@@ -509,6 +509,34 @@ impl RunState {
         }
     }
 
+    /// The in-flight step (or its undo) stopped at an inner safe point because the run
+    /// was asked to stop. Forward, it is pending again (applying it continues from its
+    /// checkpoint) unless a rollback was asked meanwhile: then what part of it happened
+    /// counts as applied, so the rollback undoes it first. An undo cut off stays applied.
+    pub fn interrupt(&mut self, i: usize) {
+        match self.status_of[i] {
+            StepStatus::Running { .. } if self.direction == Direction::Rollback => {
+                self.status_of[i] = StepStatus::Applied;
+                if !self.completed.contains(&i) {
+                    self.completed.push(i);
+                }
+            }
+            StepStatus::Running { .. } => self.status_of[i] = StepStatus::Pending,
+            StepStatus::Undoing => self.status_of[i] = StepStatus::Applied,
+            _ => return,
+        }
+        match self.stop.take() {
+            Some(StopRequest::Abort) => self.status = Status::Finished(Final::Aborted),
+            Some(StopRequest::Pause) => self.status = Status::Paused,
+            None => {
+                if self.status == Status::Running && self.direction == Direction::Forward {
+                    let id = self.steps[i].id.clone();
+                    self.pause_now(format!("{id} stopped at a safe point"), "engine");
+                }
+            }
+        }
+    }
+
     /// The in-flight step finished.
     pub fn finish(&mut self, i: usize, result: Result<(), String>) {
         match (&self.status_of[i], result) {

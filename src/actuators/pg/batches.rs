@@ -101,6 +101,27 @@ struct Plan {
     total: i64,
 }
 
+/// Whether a `sql_batches` step keyed `step_key` ran: not at all (no range marker), or
+/// partly or wholly (running it again continues after its last committed batch).
+pub async fn probe_batches(pool: &PgPool, step_key: &str) -> crate::engine::Probe {
+    use crate::engine::Probe;
+    let found: Result<(i64, Option<i64>), sqlx::Error> = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE key = $1 || '/plan'),
+                max((detail->>'hi')::bigint) FILTER (WHERE starts_with(key, $1 || '/batch/'))
+         FROM ebb.applied_steps WHERE starts_with(key, $1 || '/')",
+    )
+    .bind(step_key)
+    .fetch_one(pool)
+    .await;
+    match found {
+        Ok((0, _)) => Probe::NotHappened,
+        Ok((_, None)) => Probe::Resumable("its first batch".into()),
+        Ok((_, Some(hi))) => Probe::Resumable(format!("key {hi}")),
+        Err(e) if super::sqlstate(&e).as_deref() == Some("42P01") => Probe::NotHappened,
+        Err(e) => Probe::Unknown(describe(&e)),
+    }
+}
+
 /// Runs the step to the end or to a pause, resuming after the last committed batch.
 ///
 /// The key range (min, max, row count) is read once and kept in a `{step_key}/plan`

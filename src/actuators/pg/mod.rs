@@ -3,6 +3,7 @@
 
 mod batches;
 mod lag;
+mod targets;
 
 use std::future::Future;
 use std::time::Duration;
@@ -11,8 +12,9 @@ use sqlx::postgres::PgPool;
 
 use crate::engine::Probe;
 
-pub use batches::{BatchControl, BatchSpec, BatchesDone, run_batches};
+pub use batches::{BatchControl, BatchSpec, BatchesDone, probe_batches, run_batches};
 pub use lag::{LagThrottle, StandbyLag, heartbeat, read_lag};
+pub use targets::PgTargets;
 
 /// Attempts of a transaction that failed on a lock error (the first included).
 pub const LOCK_ATTEMPTS: u32 = 5;
@@ -182,4 +184,15 @@ fn quote_ident(name: &str) -> String {
         .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
         .collect::<Vec<_>>()
         .join(".")
+}
+
+/// Evaluates a check on a PostgreSQL target. (Placeholder until the checks module lands.)
+pub async fn evaluate_check(
+    _pool: &PgPool,
+    check: &crate::plan::Check,
+) -> crate::engine::CheckOutcome {
+    crate::engine::CheckOutcome::Inconclusive(format!(
+        "checks on postgres target {} are not evaluated yet",
+        check.target
+    ))
 }

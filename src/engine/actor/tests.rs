@@ -14,6 +14,29 @@ struct Fake {
     fail: Arc<Mutex<Vec<u32>>>,
     gates: Arc<Mutex<VecDeque<CheckOutcome>>>,
     slow: Option<Duration>,
+    /// Step 0 runs this many batches of 100 ms each, stopping at a boundary when asked.
+    batches: Option<(u32, tokio::sync::watch::Receiver<bool>)>,
+}
+
+impl Fake {
+    /// Runs the batches of `key` not yet done; `Interrupted` at a boundary on a stop.
+    async fn batched(&mut self, key: &str) -> Result<Ended, String> {
+        let Some((n, stop)) = self.batches.clone() else {
+            return Ok(Ended::Complete);
+        };
+        for b in 0..n {
+            let k = format!("{key}/batch/{b}");
+            if self.effects.lock().unwrap().contains(&k) {
+                continue;
+            }
+            if *stop.borrow() {
+                return Ok(Ended::Interrupted(format!("batch {b}")));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            self.effects.lock().unwrap().push(k);
+        }
+        Ok(Ended::Complete)
+    }
 }
 
 impl Actuators for Fake {
@@ -24,7 +47,14 @@ impl Actuators for Fake {
             .pop_front()
             .unwrap_or(CheckOutcome::Pass)
     }
-    async fn apply(&mut self, step: usize, key: &str) -> Result<(), String> {
+    async fn apply(&mut self, step: usize, key: &str) -> Result<Ended, String> {
+        if step == 0 && self.batches.is_some() {
+            let r = self.batched(key).await;
+            if r == Ok(Ended::Complete) {
+                self.effects.lock().unwrap().push(key.to_string());
+            }
+            return r;
+        }
         if let Some(d) = self.slow {
             tokio::time::sleep(d).await;
         }
@@ -36,14 +66,14 @@ impl Actuators for Fake {
             }
         }
         self.effects.lock().unwrap().push(key.to_string());
-        Ok(())
+        Ok(Ended::Complete)
     }
     async fn postcheck(&mut self, _step: usize) -> CheckOutcome {
         CheckOutcome::Pass
     }
-    async fn undo(&mut self, _step: usize, key: &str) -> Result<(), String> {
+    async fn undo(&mut self, _step: usize, key: &str) -> Result<Ended, String> {
         self.effects.lock().unwrap().push(key.to_string());
-        Ok(())
+        Ok(Ended::Complete)
     }
     async fn probe(&mut self, _step: usize, key: &str, _undo: bool) -> Probe {
         if self.effects.lock().unwrap().iter().any(|k| k == key) {
@@ -79,9 +109,20 @@ fn start(
     policies: Vec<ExecPolicy>,
     exit_on_finish: bool,
 ) -> Harness {
+    start_with(state, fake, journal, policies, exit_on_finish, None)
+}
+
+fn start_with(
+    state: RunState,
+    fake: Fake,
+    journal: MemJournal,
+    policies: Vec<ExecPolicy>,
+    exit_on_finish: bool,
+    stop: Option<StopSignal>,
+) -> Harness {
     let (ctx, crx) = mpsc::channel(16);
     let (etx, erx) = mpsc::channel(1024);
-    let actor = Actor::new(
+    let mut actor = Actor::new(
         "r1".into(),
         state,
         policies,
@@ -91,6 +132,9 @@ fn start(
         etx,
         exit_on_finish,
     );
+    if let Some(stop) = stop {
+        actor = actor.with_stop_signal(stop);
+    }
     Harness {
         cmds: ctx,
         events: erx,
@@ -451,4 +495,138 @@ async fn a_step_found_not_to_have_happened_runs_again_under_a_new_attempt() {
         "the retry has its own idempotency key"
     );
     assert_eq!(*fake.effects.lock().unwrap(), vec!["r1/s0"]);
+}
+
+/// A fake whose step 0 runs 20 batches, and the stop signal the actor raises.
+fn batched() -> (Fake, StopSignal) {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let fake = Fake {
+        batches: Some((20, rx)),
+        ..Fake::default()
+    };
+    (fake, tx)
+}
+
+fn batch_keys(fake: &Fake) -> Vec<String> {
+    fake.effects
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|k| k.contains("/batch/"))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn pause_stops_a_batched_step_at_a_boundary_and_run_continues_it() {
+    let (fake, stop) = batched();
+    let mut h = start_with(
+        plan(2),
+        fake.clone(),
+        MemJournal::default(),
+        vec![],
+        true,
+        Some(stop),
+    );
+    verb(&h, Verb::Run).await;
+    until(&mut h, |v| {
+        matches!(v.steps[0].status, StepStatus::Running { .. })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(550)).await;
+    verb(&h, Verb::Pause).await;
+    let v = until(&mut h, |v| v.status == Status::Paused).await;
+    // Stopped inside the step: pending again, with only some batches done.
+    assert_eq!(v.steps[0].status, StepStatus::Pending);
+    let done = batch_keys(&fake).len();
+    assert!((4..=7).contains(&done), "{done} batches before the pause");
+    verb(&h, Verb::Run).await;
+    let (state, journal) = h.task.await.unwrap();
+    assert_eq!(state.status, Status::Finished(Final::Completed));
+    let keys = batch_keys(&fake);
+    let mut unique = keys.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((keys.len(), unique.len()), (20, 20), "each batch once");
+    let kinds: Vec<&str> = journal.records.iter().map(|r| r.kind()).collect();
+    assert!(kinds.contains(&"step.interrupted"), "{kinds:?}");
+    // Replaying the journal gives the same state (a resume after this run).
+    let replayed = replay(plan(2), &journal.records);
+    assert_eq!(replayed.state.status, Status::Finished(Final::Completed));
+    assert_eq!(replayed.in_doubt, None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn rollback_mid_batches_stops_them_and_undoes_what_was_done() {
+    let (fake, stop) = batched();
+    let mut h = start_with(
+        plan(2),
+        fake.clone(),
+        MemJournal::default(),
+        vec![],
+        true,
+        Some(stop),
+    );
+    verb(&h, Verb::Run).await;
+    until(&mut h, |v| {
+        matches!(v.steps[0].status, StepStatus::Running { .. })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    verb(
+        &h,
+        Verb::Rollback {
+            reason: "lag".into(),
+        },
+    )
+    .await;
+    let (state, journal) = h.task.await.unwrap();
+    assert_eq!(state.status, Status::Finished(Final::RolledBack));
+    assert!(batch_keys(&fake).len() < 20, "the batches stopped early");
+    let effects = fake.effects.lock().unwrap().clone();
+    assert!(effects.contains(&"r1/s0/undo".to_string()), "{effects:?}");
+    assert!(
+        !effects.iter().any(|k| k.starts_with("r1/s1")),
+        "{effects:?}"
+    );
+    let replayed = replay(plan(2), &journal.records);
+    assert_eq!(replayed.state.status, Status::Finished(Final::RolledBack));
+}
+
+#[tokio::test(start_paused = true)]
+async fn abort_mid_batches_stops_them_without_undo() {
+    let (fake, stop) = batched();
+    let mut h = start_with(
+        plan(2),
+        fake.clone(),
+        MemJournal::default(),
+        vec![],
+        true,
+        Some(stop),
+    );
+    verb(&h, Verb::Run).await;
+    until(&mut h, |v| {
+        matches!(v.steps[0].status, StepStatus::Running { .. })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    verb(
+        &h,
+        Verb::Abort {
+            reason: "wrong plan".into(),
+        },
+    )
+    .await;
+    let (state, _) = h.task.await.unwrap();
+    assert_eq!(state.status, Status::Finished(Final::Aborted));
+    let n = batch_keys(&fake).len();
+    assert!((1..20).contains(&n), "{n}");
+    assert!(
+        !fake
+            .effects
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|k| k.ends_with("/undo"))
+    );
 }

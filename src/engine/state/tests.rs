@@ -33,6 +33,8 @@ enum Op {
     },
     Hold,
     Crash,
+    /// The in-flight effect stops at an inner safe point (a batch boundary).
+    Interrupt,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -51,6 +53,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<bool>().prop_map(|ok| Op::Finish { ok }),
         1 => Just(Op::Hold),
         1 => Just(Op::Crash),
+        1 => Just(Op::Interrupt),
     ]
 }
 
@@ -171,6 +174,13 @@ proptest! {
                 Op::Crash => {
                     if let Some(i) = flying.take() {
                         s.mark_in_doubt(i);
+                    }
+                }
+                Op::Interrupt => {
+                    if let Some(i) = flying.take() {
+                        s.interrupt(i);
+                        prop_assert!(s.in_flight().is_none(), "an interrupted step is not in flight");
+                        prop_assert!(s.status != Status::Pausing, "an interrupt reaches the safe point");
                     }
                 }
             }

@@ -1,0 +1,326 @@
+//! The actuators of one run: each step, undo and check goes to its target's kind (the
+//! drill world, PostgreSQL); manual, wait and verify steps work on any target.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use super::effects::EffectLog;
+use super::pg::{self, BatchControl, BatchSpec, BatchesDone, PgTargets};
+use super::sim::{POLL, SimWorld};
+use crate::engine::{Actuators, CheckOutcome, Ended, Probe, Progress};
+use crate::plan::{Check, Plan, Step, StepKind, TargetKind, Undo};
+
+/// How often a `wait` step on a real target evaluates its check again.
+const REAL_POLL: Duration = Duration::from_secs(1);
+/// `lock_timeout` of `sql` and `sql_batches` transactions (retried with backoff).
+const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How the console steers the step in flight.
+pub struct Steering {
+    /// Raised by the actor when the run is asked to stop (see `engine::StopSignal`).
+    pub stop: watch::Receiver<bool>,
+    /// Keys per batch of a running `sql_batches` step from its next batch on; 0 = the plan's.
+    pub batch_size: watch::Receiver<u64>,
+    /// Confirmations of manual steps (the step's index), from the console or headless input.
+    pub confirms: mpsc::Receiver<usize>,
+    /// Confirm manual steps without asking (headless `--yes`).
+    pub auto_confirm: bool,
+}
+
+pub struct RunActuators<E: EffectLog> {
+    plan: Arc<Plan>,
+    /// The drill world, when the plan's `sim` targets are bound to one.
+    sim: Option<SimWorld<E>>,
+    pg: PgTargets,
+    steering: Steering,
+    progress: Progress,
+}
+
+impl<E: EffectLog> RunActuators<E> {
+    pub fn new(
+        plan: Arc<Plan>,
+        sim: Option<SimWorld<E>>,
+        steering: Steering,
+        progress: Progress,
+    ) -> Self {
+        let pg = PgTargets::for_plan(&plan);
+        RunActuators {
+            plan,
+            sim,
+            pg,
+            steering,
+            progress,
+        }
+    }
+
+    pub fn sim(&self) -> Option<&SimWorld<E>> {
+        self.sim.as_ref()
+    }
+
+    fn set_progress(&self, text: Option<String>) {
+        if let Ok(mut p) = self.progress.lock() {
+            *p = text;
+        }
+    }
+
+    fn stop_requested(&self) -> bool {
+        *self.steering.stop.borrow()
+    }
+
+    fn target_kind(&self, name: &str) -> Option<TargetKind> {
+        self.plan.targets.get(name).map(|t| t.kind)
+    }
+
+    /// Evaluates one check on its target.
+    async fn evaluate(&mut self, check: &Check) -> CheckOutcome {
+        match self.target_kind(&check.target) {
+            Some(TargetKind::Sim) => match &self.sim {
+                Some(sim) => sim.evaluate(check),
+                None => CheckOutcome::Inconclusive(format!(
+                    "{} is a drill target and this run has no drill world",
+                    check.target
+                )),
+            },
+            Some(TargetKind::Postgres) => match self.pg.pool(&check.target) {
+                Ok(pool) => pg::evaluate_check(pool, check).await,
+                Err(e) => CheckOutcome::Inconclusive(e),
+            },
+            Some(other) => CheckOutcome::Inconclusive(format!(
+                "checks on {} targets are not supported yet ({})",
+                other.name(),
+                check.target
+            )),
+            None => CheckOutcome::Inconclusive(format!("no target {}", check.target)),
+        }
+    }
+
+    /// The first check of `checks` that does not pass, named; each evaluated once.
+    async fn first_not_passing(&mut self, checks: Vec<(String, Check)>) -> CheckOutcome {
+        for (name, check) in checks {
+            match self.evaluate(&check).await {
+                CheckOutcome::Pass => {}
+                CheckOutcome::Fail(why) => return CheckOutcome::Fail(format!("{name}{why}")),
+                CheckOutcome::Inconclusive(why) => {
+                    return CheckOutcome::Inconclusive(format!("{name}{why}"));
+                }
+            }
+        }
+        CheckOutcome::Pass
+    }
+
+    fn poll_for(&self, check: &Check) -> Duration {
+        match self.target_kind(&check.target) {
+            Some(TargetKind::Sim) => POLL,
+            _ => REAL_POLL,
+        }
+    }
+
+    /// Sleeps `d` or until a stop is requested; returns whether a stop was requested.
+    async fn sleep_or_stop(&mut self, d: Duration) -> bool {
+        let stop = &mut self.steering.stop;
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = stop.wait_for(|s| *s) => {}
+        }
+        self.stop_requested()
+    }
+
+    async fn run_kind(
+        &mut self,
+        step: &Step,
+        index: usize,
+        kind: &StepKind,
+        target: Option<&str>,
+        key: &str,
+    ) -> Result<Ended, String> {
+        match kind {
+            StepKind::Sim(action) => match &mut self.sim {
+                Some(sim) => sim.act(action, key).await.map(|()| Ended::Complete),
+                None => Err(format!(
+                    "`{}` acts on the drill world and this run has none",
+                    action.name()
+                )),
+            },
+            StepKind::Manual { instruction } => {
+                if self.steering.auto_confirm {
+                    return Ok(Ended::Complete);
+                }
+                self.set_progress(Some(format!("waiting for confirmation: {instruction}")));
+                loop {
+                    let stop = &mut self.steering.stop;
+                    tokio::select! {
+                        c = self.steering.confirms.recv() => match c {
+                            Some(i) if i == index => return Ok(Ended::Complete),
+                            Some(_) => {}
+                            None => return Err("no one can confirm the manual step".into()),
+                        },
+                        _ = stop.wait_for(|s| *s) => {
+                            return Ok(Ended::Interrupted("the confirmation".into()));
+                        }
+                    }
+                }
+            }
+            StepKind::Wait { check } => loop {
+                match self.evaluate(check).await {
+                    CheckOutcome::Pass => return Ok(Ended::Complete),
+                    CheckOutcome::Fail(why) | CheckOutcome::Inconclusive(why) => {
+                        self.set_progress(Some(format!("waiting: {why}")));
+                        if self.sleep_or_stop(self.poll_for(check)).await {
+                            return Ok(Ended::Interrupted(format!("waiting ({why})")));
+                        }
+                    }
+                }
+            },
+            StepKind::Verify { checks } => {
+                let named = checks.iter().map(|c| (String::new(), c.clone())).collect();
+                match self.first_not_passing(named).await {
+                    CheckOutcome::Pass => Ok(Ended::Complete),
+                    CheckOutcome::Fail(why) => Err(why),
+                    CheckOutcome::Inconclusive(why) => Err(format!("inconclusive: {why}")),
+                }
+            }
+            StepKind::Sql { statement } => {
+                let pool = self.pool_for(target)?;
+                pg::apply_sql(pool, key, &step.id, statement, LOCK_TIMEOUT)
+                    .await
+                    .map(|()| Ended::Complete)
+            }
+            StepKind::SqlBatches {
+                table,
+                key: column,
+                batch,
+                statement,
+                throttle,
+            } => {
+                let pool = self.pool_for(target)?.clone();
+                let mut spec = BatchSpec::new(table, column, *batch, statement);
+                spec.max_replication_lag = throttle.max_replication_lag;
+                spec.max_rows_per_second = throttle.max_rows_per_second;
+                spec.lock_timeout = LOCK_TIMEOUT;
+                let control = BatchControl::new(
+                    self.steering.stop.clone(),
+                    self.steering.batch_size.clone(),
+                    self.progress.clone(),
+                );
+                match pg::run_batches(&pool, key, &spec, &control).await? {
+                    BatchesDone::Finished { .. } => Ok(Ended::Complete),
+                    BatchesDone::Paused { done_batches } => {
+                        Ok(Ended::Interrupted(format!("batch {done_batches}")))
+                    }
+                }
+            }
+            other => Err(format!(
+                "`{}` steps are not supported yet; run them by hand and skip the step",
+                other.name()
+            )),
+        }
+    }
+
+    fn pool_for(&self, target: Option<&str>) -> Result<&sqlx::PgPool, String> {
+        let name = target.ok_or("the step names no target")?;
+        self.pg.pool(name)
+    }
+
+    /// The kind and target an effect (the step's, or its undo's) acts with.
+    fn effect_of(step: &Step, undo: bool) -> Option<(&StepKind, Option<&str>)> {
+        if !undo {
+            return Some((&step.kind, step.target.as_deref()));
+        }
+        match &step.undo {
+            Some(Undo::Action { target, kind }) => {
+                Some((kind, target.as_deref().or(step.target.as_deref())))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl<E: EffectLog> Actuators for RunActuators<E> {
+    async fn gates(&mut self, step: usize) -> CheckOutcome {
+        let plan = self.plan.clone();
+        let Some(s) = plan.steps.get(step) else {
+            return CheckOutcome::Inconclusive(format!("no step {step}"));
+        };
+        let named = plan
+            .gates
+            .iter()
+            .map(|g| (format!("gate \"{}\": ", g.name), g.check.clone()))
+            .chain(
+                s.preflight
+                    .iter()
+                    .map(|c| ("preflight: ".to_string(), c.clone())),
+            )
+            .collect();
+        self.first_not_passing(named).await
+    }
+
+    async fn apply(&mut self, step: usize, key: &str) -> Result<Ended, String> {
+        let plan = self.plan.clone();
+        let s = plan.steps.get(step).ok_or("no such step")?;
+        let r = self
+            .run_kind(s, step, &s.kind, s.target.as_deref(), key)
+            .await;
+        self.set_progress(None);
+        r
+    }
+
+    async fn postcheck(&mut self, step: usize) -> CheckOutcome {
+        let plan = self.plan.clone();
+        match plan.steps.get(step) {
+            Some(s) => {
+                let named = s.postcheck.iter().map(|c| (String::new(), c.clone()));
+                self.first_not_passing(named.collect()).await
+            }
+            None => CheckOutcome::Pass,
+        }
+    }
+
+    async fn undo(&mut self, step: usize, key: &str) -> Result<Ended, String> {
+        let plan = self.plan.clone();
+        let s = plan.steps.get(step).ok_or("no such step")?;
+        let r = match &s.undo {
+            Some(Undo::Action { kind, target }) => {
+                let target = target.as_deref().or(s.target.as_deref());
+                self.run_kind(s, step, kind, target, key).await
+            }
+            Some(Undo::Auto) => Err("automatic undo (of a patch) is not supported yet".into()),
+            None => Ok(Ended::Complete),
+        };
+        self.set_progress(None);
+        r
+    }
+
+    async fn probe(&mut self, step: usize, key: &str, undo: bool) -> Probe {
+        let plan = self.plan.clone();
+        let Some(s) = plan.steps.get(step) else {
+            return Probe::Unknown("no such step".into());
+        };
+        let Some((kind, target)) = Self::effect_of(s, undo) else {
+            return Probe::NotHappened;
+        };
+        match kind {
+            StepKind::Sim(_) => match &mut self.sim {
+                Some(sim) => sim.probe(key).await,
+                None => Probe::Unknown("the run has no drill world".into()),
+            },
+            StepKind::Sql { .. } => match self.pool_for(target) {
+                Ok(pool) => pg::probe(pool, key).await,
+                Err(e) => Probe::Unknown(e),
+            },
+            StepKind::SqlBatches { .. } => match self.pool_for(target) {
+                Ok(pool) => pg::probe_batches(pool, key).await,
+                Err(e) => Probe::Unknown(e),
+            },
+            // Manual, wait and verify steps only observe: doing them again is safe.
+            StepKind::Manual { .. } | StepKind::Wait { .. } | StepKind::Verify { .. } => {
+                Probe::NotHappened
+            }
+            other => Probe::Unknown(format!(
+                "`{}` effects cannot be probed yet; decide whether it happened",
+                other.name()
+            )),
+        }
+    }
+}
