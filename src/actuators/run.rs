@@ -204,11 +204,17 @@ impl<E: EffectLog> RunActuators<E> {
                     self.steering.batch_size.clone(),
                     self.progress.clone(),
                 );
-                match pg::run_batches(&pool, key, &spec, &control).await? {
-                    BatchesDone::Finished { .. } => Ok(Ended::Complete),
-                    BatchesDone::Paused { done_batches } => {
+                match pg::run_batches(&pool, key, &spec, &control).await {
+                    Ok(BatchesDone::Finished { .. }) => Ok(Ended::Complete),
+                    Ok(BatchesDone::Paused { done_batches }) => {
                         Ok(Ended::Interrupted(format!("batch {done_batches}")))
                     }
+                    // Every committed batch has its marker: when the server cannot be
+                    // reached, the step stops here and continues from them later.
+                    Err(e) if !pg::reachable(&pool).await => Ok(Ended::Interrupted(format!(
+                        "a batch, the target being unreachable ({e})"
+                    ))),
+                    Err(e) => Err(e),
                 }
             }
             other => Err(format!(

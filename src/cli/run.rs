@@ -114,11 +114,18 @@ fn check_speed(speed: f64) -> Result<(), Report> {
 }
 
 /// Ticks the drill world without a screen (observations are dropped), until dropped.
-struct Ticker(Option<(tokio::task::JoinHandle<()>, tokio::task::JoinHandle<()>)>);
+/// Holds the source's command sender: the source stops when that channel closes.
+struct Ticker(
+    Option<(
+        tokio::task::JoinHandle<()>,
+        tokio::task::JoinHandle<()>,
+        mpsc::Sender<sim::DrillCommand>,
+    )>,
+);
 
 impl Drop for Ticker {
     fn drop(&mut self) {
-        if let Some((source, drain)) = self.0.take() {
+        if let Some((source, drain, _commands)) = self.0.take() {
             source.abort();
             drain.abort();
         }
@@ -130,11 +137,11 @@ fn tick_world(world: Option<SharedWorld>, speed: f64) -> Ticker {
         return Ticker(None);
     };
     let (obs_tx, mut obs_rx) = mpsc::channel(64);
-    let (_cmd_tx, cmd_rx) = mpsc::channel(4);
+    let (cmd_tx, cmd_rx) = mpsc::channel(4);
     // No screen to pace: tick the world finer so waits end closer to when they should.
     let source = sim::spawn(world, speed, HEADLESS_TICK, obs_tx, cmd_rx);
     let drain = tokio::spawn(async move { while obs_rx.recv().await.is_some() {} });
-    Ticker(Some((source, drain)))
+    Ticker(Some((source, drain, cmd_tx)))
 }
 
 /// Whether a plan runs on the drill world: it has `sim` targets, or a scenario was named.

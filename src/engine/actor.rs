@@ -354,6 +354,22 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
             self.core.progress = None;
             match result {
                 Ok(Ended::Interrupted(at)) => {
+                    // Nobody asked it to stop: its target could not go on (unreachable).
+                    // That is for a human to look at: hold, as an inconclusive check does.
+                    let asked = self.core.stop_requested()
+                        || (!undo && self.core.state.direction == Direction::Rollback);
+                    if !asked {
+                        let reason = format!("inconclusive: {id} stopped at {at}");
+                        let held = Record::Held {
+                            reason: reason.clone(),
+                            by: "engine".into(),
+                        };
+                        if self.core.journal.append(&held).await.is_err() {
+                            self.core.state.mark_in_doubt(i);
+                            return self.core.journal_down().await;
+                        }
+                        self.core.state.hold(reason, "engine");
+                    }
                     let rec = Record::Interrupted {
                         step: i,
                         undo,

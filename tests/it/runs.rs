@@ -1,103 +1,14 @@
 //! Headless runs through the real binary: control lines go through dispatch, JSON lines
 //! come out, signals detach a run that `ebb resume` continues, a changed plan is refused.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn ebb(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ebb"));
-    c.current_dir(root())
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("EBB_STORE", home.join("ebb.db"))
-        .env_remove("NO_COLOR");
-    c
-}
-
-struct Headless {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: std::io::Lines<BufReader<ChildStdout>>,
-}
-
-impl Headless {
-    fn start(mut c: Command) -> Headless {
-        c.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        let mut child = c.spawn().expect("spawn");
-        let stdin = child.stdin.take();
-        let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        Headless {
-            child,
-            stdin,
-            lines,
-        }
-    }
-
-    /// Reads JSON lines until one satisfies `f`; panics with what was seen after 20 s.
-    fn until(&mut self, f: impl Fn(&Value) -> bool) -> Value {
-        let start = Instant::now();
-        let mut seen = Vec::new();
-        while start.elapsed() < Duration::from_secs(20) {
-            match self.lines.next() {
-                Some(Ok(l)) => {
-                    let v: Value = serde_json::from_str(&l)
-                        .unwrap_or_else(|e| panic!("not a JSON line: {l} ({e})"));
-                    if f(&v) {
-                        return v;
-                    }
-                    seen.push(l);
-                }
-                _ => break,
-            }
-        }
-        panic!("never saw the line; saw:\n{}", seen.join("\n"));
-    }
-
-    fn send(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        writeln!(stdin, "{line}").expect("write");
-        stdin.flush().expect("flush");
-    }
-}
-
-impl Drop for Headless {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A miette report as one line of words (it wraps and draws borders).
-fn flat(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
-        .split_whitespace()
-        .filter(|w| *w != "│" && *w != "×")
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn status_is(v: &Value, s: &str) -> bool {
-    v["View"]["status"] == s
-}
-
-fn runs(home: &Path) -> Vec<Value> {
-    let out = ebb(home)
-        .args(["runs", "list", "--json"])
-        .output()
-        .expect("runs");
-    serde_json::from_slice(&out.stdout).expect("json")
-}
+use crate::support::headless::{Headless, ebb, flat, root, runs, status_is};
 
 #[test]
 fn step_mode_and_control_lines_through_dispatch() {

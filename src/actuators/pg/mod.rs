@@ -116,6 +116,15 @@ pub async fn probe(pool: &PgPool, key: &str) -> Probe {
     }
 }
 
+/// Whether the server answers `SELECT 1` within the connect timeout.
+pub async fn reachable(pool: &PgPool) -> bool {
+    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool);
+    matches!(
+        tokio::time::timeout(targets::CONNECT_TIMEOUT, ping).await,
+        Ok(Ok(1))
+    )
+}
+
 /// `SET LOCAL lock_timeout` for the current transaction.
 async fn set_lock_timeout(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,

@@ -1,3 +1,6 @@
 //! Shared helpers for the integration tests: real servers started on 127.0.0.1.
 
+#![allow(dead_code)] // each test module uses part of the helpers
+
+pub mod headless;
 pub mod pg;
