@@ -302,16 +302,20 @@ pub fn content_len(model: &Model, pane: PaneId) -> usize {
     match pane {
         PaneId::Migration => model
             .migrations
-            .as_ref()
-            .map_or(0, |f| f.value.migrations.len()),
+            .values()
+            .map(|f| f.value.migrations.len())
+            .sum(),
         PaneId::Replication => model
             .replication
-            .as_ref()
-            .map_or(0, |f| f.value.replicas.len()),
-        PaneId::Storage => model.storage.as_ref().map_or(0, |f| {
-            f.value.volumes.len() + f.value.slots.len() + f.value.snapshots.len() + 2
-        }),
-        PaneId::Workload => model.workload.as_ref().map_or(0, |f| f.value.pods.len()),
+            .values()
+            .map(|f| f.value.replicas.len())
+            .sum(),
+        PaneId::Storage => model
+            .storage
+            .values()
+            .map(|f| f.value.volumes.len() + f.value.slots.len() + f.value.snapshots.len() + 2)
+            .sum(),
+        PaneId::Workload => model.workload.values().map(|f| f.value.pods.len()).sum(),
         PaneId::Plan => model.plan.as_ref().map_or(0, |p| p.steps.len()),
         PaneId::Timeline => model.timeline.len(),
     }

@@ -86,7 +86,14 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
             buf,
             inner,
             0,
-            &Line::styled("no plan loaded (ebb drill --plan FILE)", theme.muted),
+            &Line::styled(
+                if model.drill.is_some() {
+                    "no plan loaded (ebb drill --plan FILE)"
+                } else {
+                    "no plan loaded: watching only (ebb console --config PLAN shows its steps)"
+                },
+                theme.muted,
+            ),
         );
         return;
     };
