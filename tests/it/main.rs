@@ -12,4 +12,5 @@ mod screenshots;
 mod store;
 mod support;
 mod ui;
+mod ui_console;
 mod world;

@@ -76,13 +76,16 @@ pub fn heading<T>(group: &Group<'_, T>, extra: &str, theme: &Theme) -> Line<'sta
     let mut spans = Vec::new();
     match &group.fresh {
         Freshness::Failed { error, age } => {
-            spans.push(Span::styled(format!("{} {name}", mark::CRIT), theme.crit));
-            spans.push(Span::styled(format!(" · {error}"), theme.crit));
+            // The age first: a long error is clipped, the age of the figures never is.
             let age = match age {
-                Some(a) => format!(" · last good {} ago", fmt_duration(*a)),
-                None => " · no figure yet".to_string(),
+                Some(a) => format!("last good {} ago", fmt_duration(*a)),
+                None => "no figure yet".to_string(),
             };
-            spans.push(Span::styled(age, theme.crit));
+            spans.push(Span::styled(
+                format!("{} {name} · {age} · ", mark::CRIT),
+                theme.crit,
+            ));
+            spans.push(Span::styled(error.clone(), theme.crit));
         }
         Freshness::Stale(age) => {
             spans.push(Span::styled(format!("▸ {name}"), theme.title));

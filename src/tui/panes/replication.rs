@@ -54,6 +54,17 @@ fn primary_line(r: &ReplicationSnapshot) -> String {
     format!("{} · WAL {}", r.primary, fmt_rate(r.wal_bytes_per_sec))
 }
 
+/// A target's heading: a primary names itself in its snapshot; a standby names where it
+/// streams from.
+fn role_line(target: &str, r: &ReplicationSnapshot) -> String {
+    let wal = fmt_rate(r.wal_bytes_per_sec);
+    if r.primary.as_str() == target {
+        format!("primary · WAL {wal}")
+    } else {
+        format!("standby of {} · WAL received {wal}", r.primary)
+    }
+}
+
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
     let groups = groups(model, &model.replication);
     let fresh = overall(&groups);
@@ -90,7 +101,10 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
     let mut items: Vec<Item> = Vec::new();
     for g in &groups {
         if headed {
-            let extra = g.fig.map(|f| primary_line(&f.value)).unwrap_or_default();
+            let extra = g
+                .fig
+                .map(|f| role_line(g.source.target(), &f.value))
+                .unwrap_or_default();
             items.push(Item::Heading(heading(g, &extra, theme)));
         }
         if let Some(f) = g.fig {
