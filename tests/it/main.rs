@@ -4,6 +4,7 @@ mod audit;
 mod config;
 mod crash;
 mod e2e;
+mod e2e_console;
 mod pg_actuators;
 mod pg_source;
 mod plan;

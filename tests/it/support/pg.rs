@@ -191,6 +191,30 @@ impl PgCluster {
         }
     }
 
+    /// Stops the primary (fast shutdown); the standby stays up, without its upstream.
+    pub fn stop_primary(&self) {
+        stop_node(&self.bin, &self.primary.data);
+    }
+
+    /// Starts the stopped primary again on its port.
+    pub fn start_primary(&self) {
+        let log = self.dir.path().join("primary.log");
+        run(
+            &self.bin,
+            "pg_ctl",
+            &[
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                path_str(&self.primary.data),
+                "-l",
+                path_str(&log),
+            ],
+        );
+    }
+
     /// The server log of the primary (for failure messages).
     pub fn primary_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("primary.log")).unwrap_or_default()
