@@ -115,7 +115,11 @@ fn an_unset_secret_is_named_and_never_shown() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     // miette wraps the line; the words are what matter.
-    let words = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    let words = stderr
+        .split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(
         words.contains("target db: environment variable EBB_TEST_UNSET_DB_URL is not set"),
         "{stderr}"
