@@ -197,3 +197,25 @@ fn a_target_that_never_answered_is_listed_with_its_error() {
         "{out}"
     );
 }
+
+#[test]
+fn a_console_of_standbys_only_says_why_storage_and_migrations_are_empty() {
+    let keymap = keymap_by_name("default").unwrap();
+    let theme = theme_by_name("dark").unwrap();
+    let w = Watch {
+        targets: vec![
+            PgTarget::from_url("db-standby", "postgres://ebb@h/db", INTERVAL, INTERVAL).unwrap(),
+        ],
+        plan: None,
+        unwatched: Vec::new(),
+    };
+    let mut m = console_model(&w, "oncall", SCREENSHOT_EPOCH);
+    update(&mut m, &keymap, standby(SCREENSHOT_EPOCH));
+    let out = text(&render_buffer(&m, &keymap, &theme, 160, 48));
+    assert!(
+        out.contains("no primary among the targets: sizes and slots are read on a primary"),
+        "{out}"
+    );
+    assert!(out.contains("migrations are read on a primary"), "{out}");
+    assert!(!out.contains("waiting for"), "{out}");
+}

@@ -110,3 +110,11 @@ pub fn heading<T>(group: &Group<'_, T>, extra: &str, theme: &Theme) -> Line<'sta
     }
     Line::from(spans)
 }
+
+/// Every watched target has reported, and none of them with this pane's kind: they are
+/// all standbys, which report replication only. The pane says so instead of waiting.
+pub fn none_of_this_kind<T>(model: &Model, groups: &[Group<'_, T>]) -> bool {
+    groups.is_empty()
+        && !model.watched.is_empty()
+        && model.watched.iter().all(|s| model.has_any_figure(s))
+}

@@ -7,7 +7,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::groups::{Group, groups, heading, overall, when_many};
+use super::groups::{Group, groups, heading, none_of_this_kind, overall, when_many};
 use super::{Freshness, error_line, fit, frame, mark, put, rfit, waiting};
 use crate::app::{Model, PaneId};
 use crate::config::theme::Theme;
@@ -16,7 +16,12 @@ use crate::units::{fmt_count, fmt_duration, fmt_short_count};
 
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
     let groups = groups(model, &model.migrations);
-    let fresh = overall(&groups);
+    let standbys_only = none_of_this_kind(model, &groups);
+    let fresh = if standbys_only {
+        Freshness::Current
+    } else {
+        overall(&groups)
+    };
     let (subtitle, when) = match groups.as_slice() {
         [one] => (
             one.fig
@@ -37,6 +42,15 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         when,
     );
     match groups.as_slice() {
+        [] if standbys_only => put(
+            buf,
+            inner,
+            0,
+            &Line::styled(
+                "no primary among the targets: migrations are read on a primary",
+                theme.muted,
+            ),
+        ),
         [] => waiting(buf, inner, theme, "migration progress"),
         [one] => render_one(model, one, inner, theme, buf),
         many => render_many(model, many, inner, theme, buf),

@@ -107,6 +107,7 @@ pub fn frame(
         (theme.border, theme.title)
     };
     let number = pane.index() + 1;
+    let when_missing = when.is_none();
     let right: Line = match freshness {
         Freshness::Waiting => Line::from(Span::styled(" waiting for first figures ", theme.muted)),
         Freshness::Current => Line::from(Span::styled(
@@ -129,7 +130,8 @@ pub fn frame(
     };
     let name = format!(" {number} {} ", pane.title());
     let available = area.width.saturating_sub(2) as usize;
-    let mut right = Some(right);
+    // Nothing to say on the right of a current pane that has no time (no figures expected).
+    let mut right = (!(freshness.is_current() && when_missing)).then_some(right);
     let base = name.chars().count();
     let right_w = right.as_ref().map_or(0, |r| r.width());
     // Narrow panes: the freshness of a stale or failed source always stays; the source

@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::groups::{groups, heading, overall, when_many};
+use super::groups::{groups, heading, none_of_this_kind, overall, when_many};
 use super::{Freshness, bar, error_line, first_row, fit, frame, mark, put, rfit, waiting};
 use crate::app::{Model, PaneId};
 use crate::config::theme::Theme;
@@ -58,7 +58,12 @@ pub fn time_to_full(v: &VolumeStatus) -> Option<Duration> {
 
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
     let groups = groups(model, &model.storage);
-    let fresh = overall(&groups);
+    let standbys_only = none_of_this_kind(model, &groups);
+    let fresh = if standbys_only {
+        Freshness::Current
+    } else {
+        overall(&groups)
+    };
     let headed = groups.len() > 1;
     let when = match groups.as_slice() {
         [one] => one.fig.map(|f| format!("{} · {}", f.source.0, f.at.hms())),
@@ -69,6 +74,10 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
     if !headed && let Some(l) = error_line(&fresh, theme) {
         put(buf, inner, y, &l);
         y += 1;
+    }
+    if standbys_only {
+        let text = "no primary among the targets: sizes and slots are read on a primary";
+        return put(buf, inner, 0, &Line::styled(text, theme.muted));
     }
     if !headed && groups.iter().all(|g| g.fig.is_none()) {
         if y == 0 {

@@ -16,7 +16,11 @@ pub const ERR_CRIT: f64 = 0.05;
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
     // Only the drill world has a workload source in this release: the first one is shown.
     let fig = model.workload.values().next();
-    let fresh = Freshness::of(model, fig);
+    // A watching console has no workload source: nothing to wait for.
+    let fresh = match fig {
+        None if model.drill.is_none() => Freshness::Current,
+        _ => Freshness::of(model, fig),
+    };
     let subtitle = fig
         .map(|f| f.value.statefulset.as_str().to_string())
         .unwrap_or_default();
