@@ -297,19 +297,27 @@ fn scroll(model: &mut Model, f: impl Fn(usize, usize) -> usize) {
     model.scroll.insert(pane, next);
 }
 
-/// Rows of scrollable content in a pane, so scrolling stops at the last one.
+/// Rows of scrollable content in a pane, so scrolling stops at the last one. With
+/// several targets a pane also has a heading line per target.
 pub fn content_len(model: &Model, pane: PaneId) -> usize {
+    let headings = |n: usize| if n > 1 { n } else { 0 };
     match pane {
-        PaneId::Migration => model
-            .migrations
-            .values()
-            .map(|f| f.value.migrations.len())
-            .sum(),
-        PaneId::Replication => model
-            .replication
-            .values()
-            .map(|f| f.value.replicas.len())
-            .sum(),
+        PaneId::Migration => {
+            model
+                .migrations
+                .values()
+                .map(|f| f.value.migrations.len())
+                .sum::<usize>()
+                + headings(model.migrations.len())
+        }
+        PaneId::Replication => {
+            model
+                .replication
+                .values()
+                .map(|f| f.value.replicas.len())
+                .sum::<usize>()
+                + headings(model.replication.len())
+        }
         PaneId::Storage => model
             .storage
             .values()
