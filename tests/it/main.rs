@@ -2,6 +2,7 @@
 
 mod audit;
 mod config;
+mod console_config;
 mod crash;
 mod e2e;
 mod e2e_console;
