@@ -297,21 +297,33 @@ fn scroll(model: &mut Model, f: impl Fn(usize, usize) -> usize) {
     model.scroll.insert(pane, next);
 }
 
-/// Rows of scrollable content in a pane, so scrolling stops at the last one.
+/// Rows of scrollable content in a pane, so scrolling stops at the last one. With
+/// several targets a pane also has a heading line per target.
 pub fn content_len(model: &Model, pane: PaneId) -> usize {
+    let headings = |n: usize| if n > 1 { n } else { 0 };
     match pane {
-        PaneId::Migration => model
-            .migrations
-            .as_ref()
-            .map_or(0, |f| f.value.migrations.len()),
-        PaneId::Replication => model
-            .replication
-            .as_ref()
-            .map_or(0, |f| f.value.replicas.len()),
-        PaneId::Storage => model.storage.as_ref().map_or(0, |f| {
-            f.value.volumes.len() + f.value.slots.len() + f.value.snapshots.len() + 2
-        }),
-        PaneId::Workload => model.workload.as_ref().map_or(0, |f| f.value.pods.len()),
+        PaneId::Migration => {
+            model
+                .migrations
+                .values()
+                .map(|f| f.value.migrations.len())
+                .sum::<usize>()
+                + headings(model.migrations.len())
+        }
+        PaneId::Replication => {
+            model
+                .replication
+                .values()
+                .map(|f| f.value.replicas.len())
+                .sum::<usize>()
+                + headings(model.replication.len())
+        }
+        PaneId::Storage => model
+            .storage
+            .values()
+            .map(|f| f.value.volumes.len() + f.value.slots.len() + f.value.snapshots.len() + 2)
+            .sum(),
+        PaneId::Workload => model.workload.values().map(|f| f.value.pods.len()).sum(),
         PaneId::Plan => model.plan.as_ref().map_or(0, |p| p.steps.len()),
         PaneId::Timeline => model.timeline.len(),
     }

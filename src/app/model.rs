@@ -157,12 +157,16 @@ pub struct Model {
     pub audit_down: Option<String>,
     pub quit: bool,
 
-    pub replication: Option<Figure<ReplicationSnapshot>>,
-    pub storage: Option<Figure<StorageSnapshot>>,
-    pub migrations: Option<Figure<MigrationSnapshot>>,
-    pub workload: Option<Figure<AppSnapshot>>,
-    /// Time lag in milliseconds per replica, oldest first; `None` = idle.
-    pub lag_history: BTreeMap<String, VecDeque<Option<u64>>>,
+    /// The sources the console was told to watch, in the order they were declared; panes
+    /// show these even before (or without) their first figure. Empty in a drill.
+    pub watched: Vec<SourceId>,
+    /// The latest figure of each kind, per source: two targets never overwrite each other.
+    pub replication: BTreeMap<SourceId, Figure<ReplicationSnapshot>>,
+    pub storage: BTreeMap<SourceId, Figure<StorageSnapshot>>,
+    pub migrations: BTreeMap<SourceId, Figure<MigrationSnapshot>>,
+    pub workload: BTreeMap<SourceId, Figure<AppSnapshot>>,
+    /// Time lag in milliseconds per (source, replica), oldest first; `None` = idle.
+    pub lag_history: BTreeMap<(SourceId, String), VecDeque<Option<u64>>>,
     /// The last error of each source, with when it was seen; cleared by its next good figure.
     pub source_errors: BTreeMap<SourceId, (Timestamp, DisplayText)>,
     /// Newest first.
@@ -188,10 +192,11 @@ impl Model {
             flash: None,
             audit_down: None,
             quit: false,
-            replication: None,
-            storage: None,
-            migrations: None,
-            workload: None,
+            watched: Vec::new(),
+            replication: BTreeMap::new(),
+            storage: BTreeMap::new(),
+            migrations: BTreeMap::new(),
+            workload: BTreeMap::new(),
             lag_history: BTreeMap::new(),
             source_errors: BTreeMap::new(),
             timeline: VecDeque::new(),
@@ -215,5 +220,31 @@ impl Model {
     /// The error of `source` if it has failed since its last good figure.
     pub fn error_of(&self, source: &SourceId) -> Option<&(Timestamp, DisplayText)> {
         self.source_errors.get(source)
+    }
+
+    /// The sources a pane of one kind shows, in order: the watched ones that have figures
+    /// of this kind or none of any kind yet (waiting, or failing from the start), then any
+    /// other source with figures of this kind. A standby never shows in Storage.
+    pub fn sources_for<T>(&self, figures: &BTreeMap<SourceId, Figure<T>>) -> Vec<SourceId> {
+        let mut out: Vec<SourceId> = self
+            .watched
+            .iter()
+            .filter(|s| figures.contains_key(*s) || !self.has_any_figure(s))
+            .cloned()
+            .collect();
+        for s in figures.keys() {
+            if !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
+        out
+    }
+
+    /// Whether `source` has sent a figure of any kind.
+    pub fn has_any_figure(&self, source: &SourceId) -> bool {
+        self.replication.contains_key(source)
+            || self.storage.contains_key(source)
+            || self.migrations.contains_key(source)
+            || self.workload.contains_key(source)
     }
 }

@@ -83,43 +83,55 @@ fn observe(model: &mut Model, obs: Observation) {
             for rep in &r.replicas {
                 let h = model
                     .lag_history
-                    .entry(rep.name.as_str().to_string())
+                    .entry((source.clone(), rep.name.as_str().to_string()))
                     .or_default();
                 h.push_back(rep.time_lag.map(|d| d.as_millis() as u64));
                 while h.len() > LAG_HISTORY {
                     h.pop_front();
                 }
             }
-            model.replication = Some(Figure {
-                value: r,
-                source,
-                at,
-                interval,
-            });
+            model.replication.insert(
+                source.clone(),
+                Figure {
+                    value: r,
+                    source,
+                    at,
+                    interval,
+                },
+            );
         }
         Payload::Storage(s) => {
-            model.storage = Some(Figure {
-                value: s,
-                source,
-                at,
-                interval,
-            })
+            model.storage.insert(
+                source.clone(),
+                Figure {
+                    value: s,
+                    source,
+                    at,
+                    interval,
+                },
+            );
         }
         Payload::Migrations(m) => {
-            model.migrations = Some(Figure {
-                value: m,
-                source,
-                at,
-                interval,
-            })
+            model.migrations.insert(
+                source.clone(),
+                Figure {
+                    value: m,
+                    source,
+                    at,
+                    interval,
+                },
+            );
         }
         Payload::App(a) => {
-            model.workload = Some(Figure {
-                value: a,
-                source,
-                at,
-                interval,
-            })
+            model.workload.insert(
+                source.clone(),
+                Figure {
+                    value: a,
+                    source,
+                    at,
+                    interval,
+                },
+            );
         }
         Payload::Events(events) => {
             for e in events {

@@ -2,6 +2,7 @@
 //! Every file error is reported (located) here, before the terminal is taken over.
 
 pub mod audit;
+pub mod console;
 pub mod drill;
 pub mod headless;
 pub mod identity;
@@ -10,6 +11,7 @@ pub mod plan;
 pub mod run;
 pub mod runs;
 pub mod screenshot;
+pub mod watch;
 
 use std::process::ExitCode;
 
@@ -30,6 +32,9 @@ pub struct Cli {
 pub enum Command {
     /// Rehearse a rollback against the built-in simulated world (no infrastructure needed).
     Drill(drill::DrillArgs),
+    /// Watch real PostgreSQL servers: the console's panes, fed by the targets of a plan
+    /// or of a targets file.
+    Console(console::ConsoleArgs),
     /// Run a rollback plan (against the drill world in this release): console, or --headless.
     Run(run::RunArgs),
     /// Continue a run after a crash or a dropped session, without re-applying a step.
@@ -61,6 +66,7 @@ pub fn main() -> ExitCode {
     let _log_guard = crate::logging::init();
     let result = match cli.command {
         Command::Drill(a) => drill::run(a),
+        Command::Console(a) => console::run(a),
         Command::Screenshot(a) => screenshot::run(a),
         Command::Run(a) => run::run(a),
         Command::Resume(a) => run::resume(a),

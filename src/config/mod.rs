@@ -17,7 +17,9 @@ pub mod keymap;
 pub mod keys;
 pub mod paths;
 pub mod presets;
+pub mod secrets;
 pub mod suggest;
+pub mod targets;
 pub mod theme;
 
 use std::path::PathBuf;

@@ -15,6 +15,13 @@ use crate::time::Timestamp;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct SourceId(pub String);
 
+impl SourceId {
+    /// The target's name without the source kind: `orders` for `pg:orders`.
+    pub fn target(&self) -> &str {
+        self.0.split_once(':').map_or(&self.0, |(_, name)| name)
+    }
+}
+
 /// One reading of one source, stamped with when it was taken.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Observation {

@@ -19,21 +19,69 @@ use crate::redact::redact_str;
 use crate::text::DisplayText;
 use crate::time::Timestamp;
 
-/// One PostgreSQL server to watch. `url` is resolved (it may hold a password); it is
-/// used to connect and never appears in an observation.
+/// One PostgreSQL server to watch. `options` are resolved (they may hold a password);
+/// they are used to connect and never appear in an observation or a Debug form.
 #[derive(Clone)]
 pub struct PgTarget {
     pub name: String,
-    pub url: String,
+    pub options: PgConnectOptions,
     pub interval: Duration,
     pub timeout: Duration,
+}
+
+impl PgTarget {
+    /// A target from a `postgres://` URL or a libpq `key=value` string; what the string
+    /// leaves out comes from the libpq environment (PGHOST, PGUSER, PGPASSWORD, PGPASSFILE…).
+    /// The error never holds the password.
+    pub fn from_url(
+        name: &str,
+        url: &str,
+        interval: Duration,
+        timeout: Duration,
+    ) -> Result<PgTarget, String> {
+        let options = PgConnectOptions::from_str(url).map_err(|e| {
+            format!(
+                "bad PostgreSQL URL for {name}: {}",
+                redact_str(&e.to_string())
+            )
+        })?;
+        Ok(PgTarget {
+            name: name.to_string(),
+            options,
+            interval,
+            timeout,
+        })
+    }
+
+    /// A target from the libpq environment alone, as `psql` with no arguments would connect:
+    /// PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGPASSFILE (or ~/.pgpass), PGSSLMODE…
+    pub fn from_env(name: &str, interval: Duration, timeout: Duration) -> PgTarget {
+        PgTarget {
+            name: name.to_string(),
+            options: PgConnectOptions::new(),
+            interval,
+            timeout,
+        }
+    }
+
+    /// `user@host:port/database`, without the password: for messages.
+    pub fn describe(&self) -> String {
+        let o = &self.options;
+        format!(
+            "{}@{}:{}/{}",
+            o.get_username(),
+            o.get_host(),
+            o.get_port(),
+            o.get_database().unwrap_or(o.get_username())
+        )
+    }
 }
 
 impl std::fmt::Debug for PgTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgTarget")
             .field("name", &self.name)
-            .field("url", &redact_str(&self.url))
+            .field("server", &self.describe())
             .field("interval", &self.interval)
             .field("timeout", &self.timeout)
             .finish()
@@ -142,7 +190,7 @@ async fn tick(
 ) -> Result<Vec<Observation>, String> {
     let timeout = target.timeout;
     if conn.is_none() {
-        let fresh = tokio::time::timeout(timeout, connect(&target.url, timeout))
+        let fresh = tokio::time::timeout(timeout, connect(&target.options, timeout))
             .await
             .map_err(|_| format!("connect timed out after {}", fmt_secs(timeout)))?
             .map_err(|e| format!("connect: {e}"))?;
@@ -162,9 +210,12 @@ fn fmt_secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
 
-/// Connects to `url` and sets a `statement_timeout` of `timeout` on the session.
-async fn connect(url: &str, timeout: Duration) -> Result<PgConnection, sqlx::Error> {
-    let opts = PgConnectOptions::from_str(url)?.application_name("ebb");
+/// Connects with `options` and sets a `statement_timeout` of `timeout` on the session.
+async fn connect(
+    options: &PgConnectOptions,
+    timeout: Duration,
+) -> Result<PgConnection, sqlx::Error> {
+    let opts = options.clone().application_name("ebb");
     let mut conn = PgConnection::connect_with(&opts).await?;
     let ms = timeout.as_millis().max(1).to_string();
     sqlx::query("SELECT set_config('statement_timeout', $1, false)")
@@ -524,12 +575,15 @@ mod tests {
 
     #[test]
     fn the_url_is_not_in_the_debug_form() {
-        let t = PgTarget {
-            name: "db".into(),
-            url: "postgres://u:hunter2@h/db".into(),
-            interval: Duration::from_secs(1),
-            timeout: Duration::from_secs(2),
-        };
-        assert!(!format!("{t:?}").contains("hunter2"));
+        let t = PgTarget::from_url(
+            "db",
+            "postgres://u:hunter2@h/db",
+            Duration::from_secs(1),
+            Duration::from_secs(2),
+        )
+        .unwrap();
+        let debug = format!("{t:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("u@h:5432/db"), "{debug}");
     }
 }

@@ -31,7 +31,8 @@ pub fn render(model: &Model, keymap: &Keymap, theme: &Theme, area: Rect, buf: &m
     match model.zoom {
         Some(pane) => render_pane(model, pane, body, theme, buf),
         None => {
-            for (pane, rect) in layout(body) {
+            let wanted = crate::app::dispatch::content_len(model, PaneId::Replication) as u16 + 1;
+            for (pane, rect) in layout(body, wanted) {
                 render_pane(model, pane, rect, theme, buf);
             }
         }
@@ -66,7 +67,9 @@ pub fn render(model: &Model, keymap: &Keymap, theme: &Theme, area: Rect, buf: &m
 }
 
 /// Where each pane goes in the body: two columns, figures left, workload/plan/timeline right.
-pub fn layout(body: Rect) -> Vec<(PaneId, Rect)> {
+/// The Replication pane grows to `replication_rows` (several targets: a heading each), up to
+/// half the column, taking the rows from Storage.
+pub fn layout(body: Rect, replication_rows: u16) -> Vec<(PaneId, Rect)> {
     let wide = body.width >= 140;
     let tall = body.height >= 40;
     let [left, right] = Layout::horizontal([
@@ -75,6 +78,7 @@ pub fn layout(body: Rect) -> Vec<(PaneId, Rect)> {
     ])
     .areas(body);
     let (mig, rep) = if tall { (8, 9) } else { (5, 6) };
+    let rep = rep.max((replication_rows + 2).min(left.height / 2));
     let [m, r, s] = Layout::vertical([
         Constraint::Length(mig),
         Constraint::Length(rep),

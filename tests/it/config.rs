@@ -102,6 +102,17 @@ fn invalid_keymaps_fail_where_they_say() {
     assert!(n >= 5);
 }
 
+#[test]
+fn invalid_console_files_fail_where_they_say() {
+    // The first error of each file is the one its `# expect:` line names.
+    let n = check_invalid("consoles", |f| {
+        config::targets::parse(&f)
+            .err()
+            .and_then(|e| e.errors.into_iter().next())
+    });
+    assert!(n >= 5);
+}
+
 fn seq(s: &str) -> Vec<KeyChord> {
     config::parse_sequence(s).unwrap()
 }

@@ -32,7 +32,7 @@ const TOO_SMALL: &str = "ebb needs a larger terminal";
 
 /// A running `ebb drill` in a PTY. Dropping it kills the child if it is still running, so a
 /// failing assertion never leaves a process behind.
-struct Console {
+pub(crate) struct Console {
     parser: Arc<Mutex<vt100::Parser>>,
     bytes: Arc<AtomicUsize>,
     eof: Arc<AtomicBool>,
@@ -44,7 +44,18 @@ struct Console {
 
 impl Console {
     fn spawn() -> Console {
+        Console::spawn_with(&["drill"], &[], |_| {})
+    }
+
+    /// `ebb ARGS…` with `env` added, in a fresh HOME (also the working directory) that
+    /// `prepare` may put files in first.
+    pub(crate) fn spawn_with(
+        args: &[&str],
+        env: &[(&str, &str)],
+        prepare: impl FnOnce(&std::path::Path),
+    ) -> Console {
         let home = tempfile::tempdir().expect("temp HOME");
+        prepare(home.path());
         let config = home.path().join("config");
         let state = home.path().join("state");
         std::fs::create_dir_all(&config).unwrap();
@@ -59,7 +70,10 @@ impl Console {
             })
             .expect("openpty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_ebb"));
-        cmd.arg("drill");
+        cmd.args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         cmd.cwd(home.path());
         cmd.env("TERM", "xterm-256color");
         cmd.env("HOME", home.path());
@@ -67,7 +81,7 @@ impl Console {
         cmd.env("XDG_STATE_HOME", &state);
         cmd.env_remove("NO_COLOR");
         cmd.env_remove("RUST_LOG");
-        let child = pair.slave.spawn_command(cmd).expect("spawn ebb drill");
+        let child = pair.slave.spawn_command(cmd).expect("spawn ebb");
         // Only the child holds the slave now, so the reader sees EOF when the child is gone.
         drop(pair.slave);
 
@@ -115,17 +129,17 @@ impl Console {
         c
     }
 
-    fn home(&self) -> &std::path::Path {
+    pub(crate) fn home(&self) -> &std::path::Path {
         self._home.path()
     }
 
-    fn send(&mut self, keys: &[u8]) {
+    pub(crate) fn send(&mut self, keys: &[u8]) {
         self.writer.write_all(keys).expect("write to pty");
         self.writer.flush().expect("flush pty");
     }
 
     /// Sends a lone ESC and leaves a gap so the next key is not read as Alt+key.
-    fn send_esc(&mut self) {
+    pub(crate) fn send_esc(&mut self) {
         self.send(b"\x1b");
         thread::sleep(ESC_GAP);
     }
@@ -160,7 +174,7 @@ impl Console {
         f(self.parser.lock().unwrap().screen())
     }
 
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let contents = self.with_screen(|s| s.contents());
         format!(
             "--- screen ({} bytes read, eof {}) ---\n{contents}\n--- end of screen ---",
@@ -170,7 +184,7 @@ impl Console {
     }
 
     /// Polls every 20 ms until `cond` holds; panics with the screen after `TIMEOUT`.
-    fn wait_for(&self, what: &str, cond: impl Fn(&vt100::Screen) -> bool) {
+    pub(crate) fn wait_for(&self, what: &str, cond: impl Fn(&vt100::Screen) -> bool) {
         let deadline = Instant::now() + TIMEOUT;
         loop {
             if self.with_screen(&cond) {
@@ -184,7 +198,7 @@ impl Console {
     }
 
     /// Waits for the child to exit and for all of its output to be read.
-    fn wait_exit(&mut self) -> ExitStatus {
+    pub(crate) fn wait_exit(&mut self) -> ExitStatus {
         let deadline = Instant::now() + TIMEOUT;
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
@@ -221,7 +235,7 @@ impl Console {
     }
 
     /// The terminal is handed back: main screen, visible cursor, cooked mode.
-    fn assert_restored(&self) {
+    pub(crate) fn assert_restored(&self) {
         let (alt, hidden) = self.with_screen(|s| (s.alternate_screen(), s.hide_cursor()));
         assert!(!alt, "still in the alternate screen\n{}", self.describe());
         assert!(!hidden, "cursor still hidden\n{}", self.describe());

@@ -2,8 +2,10 @@
 
 mod audit;
 mod config;
+mod console_config;
 mod crash;
 mod e2e;
+mod e2e_console;
 mod pg_actuators;
 mod pg_run;
 mod pg_source;
@@ -13,4 +15,5 @@ mod screenshots;
 mod store;
 mod support;
 mod ui;
+mod ui_console;
 mod world;

@@ -172,7 +172,7 @@ fn a_stopped_primary_pauses_the_run_inconclusive_and_it_resumes_when_back() {
     let reason = paused["View"]["pause"]["text"].as_str().unwrap_or_default();
     assert!(reason.contains("inconclusive"), "{paused}");
     assert_eq!(paused["View"]["steps"][0]["status"], "Pending", "{paused}");
-    pg.restart_primary();
+    pg.start_primary();
     h.send("resume");
     h.until_within(Duration::from_secs(120), completed);
     assert_exact(&pg);

@@ -282,12 +282,13 @@ async fn unreachable_server_sends_an_error_without_the_password_and_the_task_end
     let (tx, mut rx) = mpsc::channel(16);
     let timeout = Duration::from_secs(2);
     let task = pg::spawn(
-        PgTarget {
-            name: "gone".into(),
-            url: format!("postgres://ebb:hunter2@127.0.0.1:{port}/postgres"),
-            interval: INTERVAL,
+        PgTarget::from_url(
+            "gone",
+            &format!("postgres://ebb:hunter2@127.0.0.1:{port}/postgres"),
+            INTERVAL,
             timeout,
-        },
+        )
+        .unwrap(),
         tx,
     );
     // The first tick is immediate; the error arrives within the connect timeout.
@@ -309,12 +310,7 @@ async fn stopped_server_turns_observations_into_errors() {
     let (tx, mut rx) = mpsc::channel(16);
     let timeout = Duration::from_secs(2);
     let task = pg::spawn(
-        PgTarget {
-            name: "gone".into(),
-            url: c.primary_url("postgres"),
-            interval: INTERVAL,
-            timeout,
-        },
+        PgTarget::from_url("gone", &c.primary_url("postgres"), INTERVAL, timeout).unwrap(),
         tx,
     );
     let first = tokio::time::timeout(Duration::from_secs(10), rx.recv())
@@ -397,12 +393,13 @@ async fn a_server_that_never_answers_times_out_instead_of_hanging() {
     let (tx, mut rx) = mpsc::channel(16);
     let timeout = Duration::from_millis(500);
     let task = pg::spawn(
-        PgTarget {
-            name: "gone".into(),
-            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-            interval: INTERVAL,
+        PgTarget::from_url(
+            "gone",
+            &format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            INTERVAL,
             timeout,
-        },
+        )
+        .unwrap(),
         tx,
     );
     let e = next_error(&mut rx, Duration::from_secs(10)).await;

@@ -1,10 +1,8 @@
 //! Headless runs through the real binary: control lines go through dispatch, JSON lines
 //! come out, signals detach a run that `ebb resume` continues, a changed plan is refused.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
 
 use serde_json::Value;
 

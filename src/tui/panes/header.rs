@@ -52,7 +52,14 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
     );
     let optional = [
         Span::styled(format!("│ {} ", model.operator), h),
-        Span::styled(format!("│ run: {} ", run_state(model)), h),
+        Span::styled(
+            if model.drill.is_none() && model.run.is_none() {
+                format!("│ {} ", run_state(model))
+            } else {
+                format!("│ run: {} ", run_state(model))
+            },
+            h,
+        ),
         Span::styled(format!("│ up {up} "), h),
     ];
     let left_min: usize = left
@@ -99,7 +106,10 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
 fn run_state(model: &Model) -> String {
     use crate::engine::{Direction, Status};
     let Some(r) = &model.run else {
-        return if model.plan.is_some() {
+        // A console on real targets only watches in this release: it starts no run.
+        return if model.drill.is_none() {
+            "watching only".into()
+        } else if model.plan.is_some() {
             "not started".into()
         } else {
             "no plan".into()

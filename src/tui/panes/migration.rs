@@ -7,19 +7,30 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
+use super::groups::{Group, groups, heading, none_of_this_kind, overall, when_many};
 use super::{Freshness, error_line, fit, frame, mark, put, rfit, waiting};
 use crate::app::{Model, PaneId};
 use crate::config::theme::Theme;
-use crate::sources::{MigrationPhase, MigrationStatus};
+use crate::sources::{MigrationPhase, MigrationSnapshot, MigrationStatus};
 use crate::units::{fmt_count, fmt_duration, fmt_short_count};
 
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
-    let fig = model.migrations.as_ref();
-    let fresh = Freshness::of(model, fig);
-    let subtitle = fig
-        .map(|f| format!("schema {}", f.value.schema_version))
-        .unwrap_or_default();
-    let when = fig.map(|f| format!("{} · {}", f.source.0, f.at.hms()));
+    let groups = groups(model, &model.migrations);
+    let standbys_only = none_of_this_kind(model, &groups);
+    let fresh = if standbys_only {
+        Freshness::Current
+    } else {
+        overall(&groups)
+    };
+    let (subtitle, when) = match groups.as_slice() {
+        [one] => (
+            one.fig
+                .map(|f| format!("schema {}", f.value.schema_version))
+                .unwrap_or_default(),
+            one.fig.map(|f| format!("{} · {}", f.source.0, f.at.hms())),
+        ),
+        _ => (String::new(), when_many(&groups)),
+    };
     let inner = frame(
         area,
         buf,
@@ -30,14 +41,42 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         &fresh,
         when,
     );
-    let Some(fig) = fig else {
-        return waiting(buf, inner, theme, "migration progress");
-    };
+    match groups.as_slice() {
+        [] if standbys_only => put(
+            buf,
+            inner,
+            0,
+            &Line::styled(
+                "no primary among the targets: migrations are read on a primary",
+                theme.muted,
+            ),
+        ),
+        [] => waiting(buf, inner, theme, "migration progress"),
+        [one] => render_one(model, one, inner, theme, buf),
+        many => render_many(model, many, inner, theme, buf),
+    }
+}
+
+/// One target: as in a drill, its error above its migrations.
+fn render_one(
+    model: &Model,
+    g: &Group<'_, MigrationSnapshot>,
+    inner: Rect,
+    theme: &Theme,
+    buf: &mut Buffer,
+) {
+    let fresh = &g.fresh;
     let mut y = 0;
-    if let Some(l) = error_line(&fresh, theme) {
+    if let Some(l) = error_line(fresh, theme) {
         put(buf, inner, y, &l);
         y += 1;
     }
+    let Some(fig) = g.fig else {
+        if y == 0 {
+            waiting(buf, inner, theme, "migration progress");
+        }
+        return;
+    };
     if fig.value.migrations.is_empty() {
         put(
             buf,
@@ -54,7 +93,51 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         if y >= inner.height {
             break;
         }
-        y = migration_rows(m, &fresh, theme, inner, y, buf);
+        y = migration_rows(m, fresh, theme, inner, y, buf);
+    }
+}
+
+/// Several targets: a heading per target (its schema version, or its error), then its
+/// migrations; scrolling skips migrations from the first target on.
+fn render_many(
+    model: &Model,
+    groups: &[Group<'_, MigrationSnapshot>],
+    inner: Rect,
+    theme: &Theme,
+    buf: &mut Buffer,
+) {
+    let mut skip = model.scroll_of(PaneId::Migration);
+    let mut y = 0;
+    for g in groups {
+        if y >= inner.height {
+            break;
+        }
+        let extra = g
+            .fig
+            .map(|f| format!("schema {}", f.value.schema_version))
+            .unwrap_or_default();
+        put(buf, inner, y, &heading(g, &extra, theme));
+        y += 1;
+        let Some(fig) = g.fig else { continue };
+        if fig.value.migrations.is_empty() && y < inner.height {
+            put(
+                buf,
+                inner,
+                y,
+                &Line::styled("  no migration running", theme.muted),
+            );
+            y += 1;
+        }
+        for m in &fig.value.migrations {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            if y >= inner.height {
+                break;
+            }
+            y = migration_rows(m, &g.fresh, theme, inner, y, buf);
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! One file per pane, each `render(&Model, Rect, &Theme, focused, &mut Buffer)`, plus the
 //! shared frame: title, focus, and the freshness of the figures (current, stale, error).
 
+pub mod groups;
 pub mod header;
 pub mod hints;
 pub mod migration;
@@ -20,6 +21,7 @@ use ratatui::widgets::{Block, BorderType, Widget};
 
 use crate::app::{Figure, Model, PaneId};
 use crate::config::theme::Theme;
+use crate::sources::SourceId;
 use crate::units::fmt_duration;
 
 /// State marks: every state has a symbol, so nothing depends on colour alone.
@@ -50,15 +52,24 @@ pub enum Freshness {
 
 impl Freshness {
     pub fn of<T>(model: &Model, fig: Option<&Figure<T>>) -> Freshness {
+        match fig {
+            Some(f) => Freshness::of_source(model, &f.source, fig),
+            None => Freshness::Waiting,
+        }
+    }
+
+    /// How current `source`'s figure is; a source that failed before its first figure
+    /// is `Failed` with no age.
+    pub fn of_source<T>(model: &Model, source: &SourceId, fig: Option<&Figure<T>>) -> Freshness {
+        if let Some((_, err)) = model.error_of(source) {
+            return Freshness::Failed {
+                error: err.as_str().to_string(),
+                age: fig.map(|f| f.at.age_at(model.now)),
+            };
+        }
         let Some(fig) = fig else {
             return Freshness::Waiting;
         };
-        if let Some((_, err)) = model.error_of(&fig.source) {
-            return Freshness::Failed {
-                error: err.as_str().to_string(),
-                age: Some(fig.at.age_at(model.now)),
-            };
-        }
         match fig.stale_age(model.now) {
             Some(age) => Freshness::Stale(age),
             None => Freshness::Current,
@@ -96,6 +107,7 @@ pub fn frame(
         (theme.border, theme.title)
     };
     let number = pane.index() + 1;
+    let when_missing = when.is_none();
     let right: Line = match freshness {
         Freshness::Waiting => Line::from(Span::styled(" waiting for first figures ", theme.muted)),
         Freshness::Current => Line::from(Span::styled(
@@ -118,7 +130,8 @@ pub fn frame(
     };
     let name = format!(" {number} {} ", pane.title());
     let available = area.width.saturating_sub(2) as usize;
-    let mut right = Some(right);
+    // Nothing to say on the right of a current pane that has no time (no figures expected).
+    let mut right = (!(freshness.is_current() && when_missing)).then_some(right);
     let base = name.chars().count();
     let right_w = right.as_ref().map_or(0, |r| r.width());
     // Narrow panes: the freshness of a stale or failed source always stays; the source

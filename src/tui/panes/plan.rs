@@ -69,6 +69,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         .unwrap_or_default();
     let right = match &model.run {
         Some(r) => format!("run {}", r.run_id),
+        None if model.drill.is_none() => "watching only".into(),
         None => "run: not started".into(),
     };
     let inner = frame(
@@ -86,7 +87,14 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
             buf,
             inner,
             0,
-            &Line::styled("no plan loaded (ebb drill --plan FILE)", theme.muted),
+            &Line::styled(
+                if model.drill.is_some() {
+                    "no plan loaded (ebb drill --plan FILE)"
+                } else {
+                    "no plan loaded: watching only (ebb console --config PLAN shows its steps)"
+                },
+                theme.muted,
+            ),
         );
         return;
     };

@@ -9,10 +9,11 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Sparkline, Widget};
 
+use super::groups::{groups, heading, overall, when_many};
 use super::{Freshness, error_line, first_row, fit, frame, mark, put, rfit, waiting};
 use crate::app::{Model, PaneId};
 use crate::config::theme::Theme;
-use crate::sources::{ReplicaState, ReplicaStatus};
+use crate::sources::{ReplicaState, ReplicaStatus, ReplicationSnapshot, SourceId};
 use crate::units::{fmt_bytes, fmt_duration, fmt_rate};
 
 /// Time lag above which a replica is shown as a warning.
@@ -43,19 +44,38 @@ fn state_word(r: &ReplicaStatus) -> &'static str {
     }
 }
 
+/// One line of the pane's body below the column header.
+enum Item<'a> {
+    Heading(Line<'static>),
+    Replica(&'a SourceId, &'a ReplicaStatus, &'a Freshness),
+}
+
+fn primary_line(r: &ReplicationSnapshot) -> String {
+    format!("{} · WAL {}", r.primary, fmt_rate(r.wal_bytes_per_sec))
+}
+
+/// A target's heading: a primary names itself in its snapshot; a standby names where it
+/// streams from.
+fn role_line(target: &str, r: &ReplicationSnapshot) -> String {
+    let wal = fmt_rate(r.wal_bytes_per_sec);
+    if r.primary.as_str() == target {
+        format!("primary · WAL {wal}")
+    } else {
+        format!("standby of {} · WAL received {wal}", r.primary)
+    }
+}
+
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
-    let fig = model.replication.as_ref();
-    let fresh = Freshness::of(model, fig);
-    let subtitle = fig
-        .map(|f| {
-            format!(
-                "{} · WAL {}",
-                f.value.primary,
-                fmt_rate(f.value.wal_bytes_per_sec)
-            )
-        })
-        .unwrap_or_default();
-    let when = fig.map(|f| format!("{} · {}", f.source.0, f.at.hms()));
+    let groups = groups(model, &model.replication);
+    let fresh = overall(&groups);
+    let headed = groups.len() > 1;
+    let (subtitle, when) = match groups.as_slice() {
+        [one] => (
+            one.fig.map(|f| primary_line(&f.value)).unwrap_or_default(),
+            one.fig.map(|f| format!("{} · {}", f.source.0, f.at.hms())),
+        ),
+        _ => (String::new(), when_many(&groups)),
+    };
     let inner = frame(
         area,
         buf,
@@ -66,13 +86,32 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         &fresh,
         when,
     );
-    let Some(fig) = fig else {
-        return waiting(buf, inner, theme, "replication figures");
-    };
     let mut y = 0;
-    if let Some(l) = error_line(&fresh, theme) {
+    // One target: its error above the columns, as in a drill. Several: in each heading.
+    if !headed && let Some(l) = error_line(&fresh, theme) {
         put(buf, inner, y, &l);
         y += 1;
+    }
+    if groups.iter().all(|g| g.fig.is_none()) && !headed {
+        if y == 0 {
+            waiting(buf, inner, theme, "replication figures");
+        }
+        return;
+    }
+    let mut items: Vec<Item> = Vec::new();
+    for g in &groups {
+        if headed {
+            let extra = g
+                .fig
+                .map(|f| role_line(g.source.target(), &f.value))
+                .unwrap_or_default();
+            items.push(Item::Heading(heading(g, &extra, theme)));
+        }
+        if let Some(f) = g.fig {
+            for r in &f.value.replicas {
+                items.push(Item::Replica(&g.source, r, &g.fresh));
+            }
+        }
     }
     let wide = inner.width >= 60;
     let name_w = 12;
@@ -97,18 +136,35 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
     put(buf, inner, y, &Line::styled(header, theme.muted));
     y += 1;
     let rows = (inner.height.saturating_sub(y)) as usize;
-    let n = fig.value.replicas.len().max(1);
+    let headings = items.len()
+        - items
+            .iter()
+            .filter(|i| matches!(i, Item::Replica(..)))
+            .count();
+    let n = (items.len() - headings).max(1);
     // Each replica gets up to three rows so its sparkline has height to show a trend.
-    let per = if wide { (rows / n).clamp(1, 3) } else { 1 };
+    let per = if wide {
+        (rows.saturating_sub(headings) / n).clamp(1, 3)
+    } else {
+        1
+    };
     let start = first_row(
         model.scroll_of(PaneId::Replication),
-        fig.value.replicas.len(),
+        items.len(),
         rows / per,
     );
-    for r in fig.value.replicas.iter().skip(start) {
+    for item in items.iter().skip(start) {
         if y >= inner.height {
             break;
         }
+        let (source, r, fresh) = match item {
+            Item::Heading(line) => {
+                put(buf, inner, y, line);
+                y += 1;
+                continue;
+            }
+            Item::Replica(source, r, fresh) => (*source, *r, *fresh),
+        };
         let (sym, lag, style) = lag_class(r, theme);
         let style = fresh.figure_style(theme, style);
         let mut spans = vec![
@@ -136,8 +192,9 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
             let height = (per as u16).min(inner.height - y);
             render_history(
                 model,
+                source,
                 r.name.as_str(),
-                &fresh,
+                fresh,
                 theme,
                 Rect {
                     x: inner.x + fixed as u16 + 2,
@@ -155,6 +212,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
 /// Recent time lag of one replica, newest at the right; idle samples are left blank.
 fn render_history(
     model: &Model,
+    source: &SourceId,
     name: &str,
     fresh: &Freshness,
     theme: &Theme,
@@ -162,7 +220,7 @@ fn render_history(
     buf: &mut Buffer,
 ) {
     let width = area.width as usize;
-    let hist = model.lag_history.get(name);
+    let hist = model.lag_history.get(&(source.clone(), name.to_string()));
     let mut data: Vec<Option<u64>> = hist
         .map(|h| h.iter().rev().take(width).rev().copied().collect())
         .unwrap_or_default();

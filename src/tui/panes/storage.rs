@@ -8,10 +8,11 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
+use super::groups::{groups, heading, none_of_this_kind, overall, when_many};
 use super::{Freshness, bar, error_line, first_row, fit, frame, mark, put, rfit, waiting};
 use crate::app::{Model, PaneId};
 use crate::config::theme::Theme;
-use crate::sources::{SnapshotState, VolumeStatus};
+use crate::sources::{SnapshotState, StorageSnapshot, VolumeStatus};
 use crate::units::{fmt_bytes, fmt_duration, fmt_rate};
 
 /// Usage at which a volume is a warning, and critical.
@@ -56,14 +57,60 @@ pub fn time_to_full(v: &VolumeStatus) -> Option<Duration> {
 }
 
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
-    let fig = model.storage.as_ref();
-    let fresh = Freshness::of(model, fig);
-    let when = fig.map(|f| format!("{} · {}", f.source.0, f.at.hms()));
-    let inner = frame(area, buf, theme, PaneId::Storage, focused, "", &fresh, when);
-    let Some(fig) = fig else {
-        return waiting(buf, inner, theme, "storage figures");
+    let groups = groups(model, &model.storage);
+    let standbys_only = none_of_this_kind(model, &groups);
+    let fresh = if standbys_only {
+        Freshness::Current
+    } else {
+        overall(&groups)
     };
-    let s = &fig.value;
+    let headed = groups.len() > 1;
+    let when = match groups.as_slice() {
+        [one] => one.fig.map(|f| format!("{} · {}", f.source.0, f.at.hms())),
+        _ => when_many(&groups),
+    };
+    let inner = frame(area, buf, theme, PaneId::Storage, focused, "", &fresh, when);
+    let mut y = 0;
+    if !headed && let Some(l) = error_line(&fresh, theme) {
+        put(buf, inner, y, &l);
+        y += 1;
+    }
+    if standbys_only {
+        let text = "no primary among the targets: sizes and slots are read on a primary";
+        return put(buf, inner, 0, &Line::styled(text, theme.muted));
+    }
+    if !headed && groups.iter().all(|g| g.fig.is_none()) {
+        if y == 0 {
+            waiting(buf, inner, theme, "storage figures");
+        }
+        return;
+    }
+    let mut lines: Vec<Line> = Vec::new();
+    for g in &groups {
+        if headed {
+            lines.push(heading(g, "", theme));
+        }
+        if let Some(f) = g.fig {
+            lines.extend(lines_of(model, &f.value, &g.fresh, theme, inner, !headed));
+        }
+    }
+    let rows = inner.height.saturating_sub(y) as usize;
+    let start = first_row(model.scroll_of(PaneId::Storage), lines.len(), rows);
+    for line in lines.iter().skip(start).take(rows) {
+        put(buf, inner, y, line);
+        y += 1;
+    }
+}
+
+/// One target's volumes, slots and snapshots, drawn in its freshness.
+fn lines_of(
+    model: &Model,
+    s: &StorageSnapshot,
+    fresh: &Freshness,
+    theme: &Theme,
+    inner: Rect,
+    say_no_snapshots: bool,
+) -> Vec<Line<'static>> {
     let wide = inner.width >= 70;
     let name_w = s
         .volumes
@@ -190,18 +237,8 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
                 ),
             ]));
         }
-    } else {
+    } else if say_no_snapshots {
         lines.push(Line::styled("snapshots: none taken", theme.muted));
     }
-    let mut y = 0;
-    if let Some(l) = error_line(&fresh, theme) {
-        put(buf, inner, y, &l);
-        y += 1;
-    }
-    let rows = inner.height.saturating_sub(y) as usize;
-    let start = first_row(model.scroll_of(PaneId::Storage), lines.len(), rows);
-    for line in lines.iter().skip(start).take(rows) {
-        put(buf, inner, y, line);
-        y += 1;
-    }
+    lines
 }

@@ -14,8 +14,13 @@ pub const ERR_WARN: f64 = 0.01;
 pub const ERR_CRIT: f64 = 0.05;
 
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
-    let fig = model.workload.as_ref();
-    let fresh = Freshness::of(model, fig);
+    // Only the drill world has a workload source in this release: the first one is shown.
+    let fig = model.workload.values().next();
+    // A watching console has no workload source: nothing to wait for.
+    let fresh = match fig {
+        None if model.drill.is_none() => Freshness::Current,
+        _ => Freshness::of(model, fig),
+    };
     let subtitle = fig
         .map(|f| f.value.statefulset.as_str().to_string())
         .unwrap_or_default();
@@ -31,6 +36,10 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         when,
     );
     let Some(fig) = fig else {
+        if model.drill.is_none() {
+            let text = "no workload source: kubernetes targets are not watched yet";
+            return put(buf, inner, 0, &Line::styled(text, theme.muted));
+        }
         return waiting(buf, inner, theme, "workload figures");
     };
     let a = &fig.value;

@@ -191,13 +191,13 @@ impl PgCluster {
         }
     }
 
-    /// Stops the primary (fast shutdown); `restart_primary` brings it back on its port.
+    /// Stops the primary (fast shutdown); the standby stays up, without its upstream.
     pub fn stop_primary(&self) {
         stop_node(&self.bin, &self.primary.data);
     }
 
-    /// Starts the stopped primary again, on the port it had (its postgresql.conf keeps it).
-    pub fn restart_primary(&self) {
+    /// Starts the stopped primary again on its port (its postgresql.conf keeps it).
+    pub fn start_primary(&self) {
         let log = self.dir.path().join("primary.log");
         run(
             &self.bin,
