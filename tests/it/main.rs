@@ -5,6 +5,7 @@ mod config;
 mod crash;
 mod e2e;
 mod pg_actuators;
+mod pg_checks;
 mod pg_source;
 mod plan;
 mod runs;

@@ -2,6 +2,7 @@
 //! transaction with its marker row in `ebb.applied_steps`, so `probe` resolves doubt.
 
 mod batches;
+mod checks;
 mod lag;
 
 use std::future::Future;
@@ -12,6 +13,7 @@ use sqlx::postgres::PgPool;
 use crate::engine::Probe;
 
 pub use batches::{BatchControl, BatchSpec, BatchesDone, run_batches};
+pub use checks::{EVALUATE_TIMEOUT, PgBaseline, QUERY_TIMEOUT, SCAN_TIMEOUT, evaluate};
 pub use lag::{LagThrottle, StandbyLag, heartbeat, read_lag};
 
 /// Attempts of a transaction that failed on a lock error (the first included).
