@@ -11,8 +11,11 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ebb::actuators::pg::{BatchControl, BatchSpec, BatchesDone, ensure_schema, run_batches};
-use ebb::engine::Progress;
+use ebb::actuators::pg::{
+    BatchControl, BatchSpec, BatchesDone, PgBaseline, ensure_schema, evaluate, run_batches,
+};
+use ebb::engine::{CheckOutcome, Progress};
+use ebb::plan::{Check, CheckKind};
 use ebb::sources::pg::{PgMemory, observe};
 use ebb::time::Timestamp;
 use pg::PgCluster;
@@ -65,6 +68,13 @@ fn main() -> Res<()> {
             ebb_rps * 100.0 / psql_rps
         ),
         ">= 90%".to_string(),
+    ));
+
+    let (capture_ms, check_ms) = mt.block_on(checksum(&cluster))?;
+    table.push((
+        "table_checksum of 1,000,000 rows",
+        format!("capture {capture_ms:.0} ms, evaluate {check_ms:.0} ms"),
+        "~1 s".to_string(),
     ));
 
     let reaction = mt.block_on(throttle_reaction(&cluster))?;
@@ -189,6 +199,28 @@ async fn throughput(cluster: &PgCluster) -> Res<(f64, f64)> {
         ROWS as f64 / mean(&ebb_secs),
         ROWS as f64 / mean(&psql_secs),
     ))
+}
+
+/// Captures a checksum baseline of `t` (after the throughput runs) and evaluates it.
+async fn checksum(cluster: &PgCluster) -> Res<(f64, f64)> {
+    let pool = pool(cluster).await?;
+    let kind = CheckKind::TableChecksum { table: "t".into() };
+    let checks = [Check {
+        target: "db".into(),
+        kind: kind.clone(),
+    }];
+    // Warm the cache the way a run would have: the table was just updated.
+    PgBaseline::capture(&pool, &checks).await?;
+    let started = Instant::now();
+    let base = PgBaseline::capture(&pool, &checks).await?;
+    let capture = started.elapsed();
+    let started = Instant::now();
+    let out = evaluate(&pool, &kind, &base).await;
+    let check = started.elapsed();
+    if out != CheckOutcome::Pass {
+        return Err(format!("checksum of an unchanged table: {out:?}").into());
+    }
+    Ok((capture.as_secs_f64() * 1000.0, check.as_secs_f64() * 1000.0))
 }
 
 struct Reaction {
