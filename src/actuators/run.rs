@@ -1,13 +1,14 @@
 //! The actuators of one run: each step, undo and check goes to its target's kind (the
 //! drill world, PostgreSQL); manual, wait and verify steps work on any target.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
 use super::effects::EffectLog;
-use super::pg::{self, BatchControl, BatchSpec, BatchesDone, PgTargets};
+use super::pg::{self, BatchControl, BatchSpec, BatchesDone, PgBaseline, PgTargets};
 use super::sim::{POLL, SimWorld};
 use crate::engine::{Actuators, CheckOutcome, Ended, Probe, Progress};
 use crate::plan::{Check, Plan, Step, StepKind, TargetKind, Undo};
@@ -34,6 +35,8 @@ pub struct RunActuators<E: EffectLog> {
     /// The drill world, when the plan's `sim` targets are bound to one.
     sim: Option<SimWorld<E>>,
     pg: PgTargets,
+    /// Per postgres target, what its row_count and table_checksum checks compare with.
+    baselines: BTreeMap<String, PgBaseline>,
     steering: Steering,
     progress: Progress,
 }
@@ -50,8 +53,70 @@ impl<E: EffectLog> RunActuators<E> {
             plan,
             sim,
             pg,
+            baselines: BTreeMap::new(),
             steering,
             progress,
+        }
+    }
+
+    /// Every check of the plan: gates, preflights, postchecks, waits and verifies.
+    fn all_checks(&self) -> Vec<Check> {
+        let mut checks: Vec<Check> = self.plan.gates.iter().map(|g| g.check.clone()).collect();
+        for s in &self.plan.steps {
+            checks.extend(s.preflight.iter().cloned());
+            checks.extend(s.postcheck.iter().cloned());
+            match &s.kind {
+                StepKind::Wait { check } => checks.push(check.clone()),
+                StepKind::Verify { checks: v } => checks.extend(v.iter().cloned()),
+                _ => {}
+            }
+        }
+        checks
+    }
+
+    /// Captures the baseline of every postgres target that `verify`-style checks name,
+    /// as JSON for the journal, and the targets it could not be captured from.
+    pub async fn capture_baseline(&mut self) -> (serde_json::Value, Vec<String>) {
+        let checks = self.all_checks();
+        let mut failed = Vec::new();
+        let names: Vec<String> = self
+            .plan
+            .targets
+            .values()
+            .filter(|t| t.kind == TargetKind::Postgres)
+            .map(|t| t.name.clone())
+            .collect();
+        for name in names {
+            let mine: Vec<&Check> = checks.iter().filter(|c| c.target == name).collect();
+            let wanted = mine.iter().any(|c| {
+                matches!(
+                    c.kind,
+                    crate::plan::CheckKind::RowCount { .. }
+                        | crate::plan::CheckKind::TableChecksum { .. }
+                )
+            });
+            if !wanted {
+                continue;
+            }
+            let captured = match self.pg.pool(&name) {
+                Ok(pool) => PgBaseline::capture(pool, mine).await,
+                Err(e) => Err(e),
+            };
+            match captured {
+                Ok(b) => {
+                    self.baselines.insert(name, b);
+                }
+                Err(e) => failed.push(format!("{name}: {e}")),
+            }
+        }
+        let data = serde_json::to_value(&self.baselines).unwrap_or(serde_json::Value::Null);
+        (data, failed)
+    }
+
+    /// Restores the baseline journaled when the run started.
+    pub fn restore_baseline(&mut self, data: &serde_json::Value) {
+        if let Ok(b) = serde_json::from_value(data.clone()) {
+            self.baselines = b;
         }
     }
 
@@ -84,7 +149,11 @@ impl<E: EffectLog> RunActuators<E> {
                 )),
             },
             Some(TargetKind::Postgres) => match self.pg.pool(&check.target) {
-                Ok(pool) => pg::evaluate_check(pool, check).await,
+                Ok(pool) => {
+                    let empty = PgBaseline::default();
+                    let baseline = self.baselines.get(&check.target).unwrap_or(&empty);
+                    pg::evaluate(pool, &check.kind, baseline).await
+                }
                 Err(e) => CheckOutcome::Inconclusive(e),
             },
             Some(other) => CheckOutcome::Inconclusive(format!(

@@ -71,6 +71,11 @@ pub enum Record {
         undo: bool,
         at: String,
     },
+    /// What `verify` checks compare against, captured from the targets when the run
+    /// started (by target name), so a resumed run compares with the same figures.
+    Baseline {
+        data: serde_json::Value,
+    },
     /// The console lost its terminal or was told to stop; the run pauses for `ebb resume`.
     Detached {
         reason: String,
@@ -92,6 +97,7 @@ impl Record {
             Record::Held { .. } => "run.held",
             Record::Resolved { .. } => "step.resolved",
             Record::Interrupted { .. } => "step.interrupted",
+            Record::Baseline { .. } => "run.baseline",
             Record::Detached { .. } => "run.detached",
         }
     }
@@ -219,6 +225,7 @@ pub fn replay(mut state: RunState, records: &[Record]) -> Replayed {
                 in_doubt = None;
             }
             Record::Detached { reason } => state.hold(format!("detached: {reason}"), "engine"),
+            Record::Baseline { .. } => {}
         }
     }
     if let Some((step, _, _)) = &in_doubt {

@@ -357,7 +357,23 @@ pub async fn start(
         step_ids: spec.plan.steps.iter().map(|s| s.id.clone()).collect(),
     };
     let (state, policies) = state_for(&spec.plan);
-    let w = wire(spec.plan.clone(), world, &journal, spec.auto_confirm);
+    let mut w = wire(spec.plan.clone(), world, &journal, spec.auto_confirm);
+    // What verify checks compare with: the targets as they are before anything runs.
+    let (data, failed) = w.actuators.capture_baseline().await;
+    if data.as_object().is_some_and(|m| !m.is_empty()) {
+        let mut journal = journal.clone();
+        crate::engine::Journal::append(&mut journal, &super::journal::Record::Baseline { data })
+            .await?;
+    }
+    for f in failed {
+        let _ = out
+            .send(EngineEvent::Note {
+                at: Timestamp::now(),
+                severity: crate::sources::Severity::Warn,
+                text: format!("no baseline from {f}; checks against it will be inconclusive"),
+            })
+            .await;
+    }
     let (cmds, task) = spawn_actor(
         store.clone(),
         run_id.clone(),
@@ -451,7 +467,13 @@ pub async fn resume(
         step_ids: plan.steps.iter().map(|s| s.id.clone()).collect(),
     };
     let world = drill.as_ref().map(|(_, w)| w.clone());
-    let w = wire(plan.clone(), world, &journal, auto_confirm);
+    let mut w = wire(plan.clone(), world, &journal, auto_confirm);
+    if let Some(data) = records.iter().rev().find_map(|r| match r {
+        super::journal::Record::Baseline { data } => Some(data),
+        _ => None,
+    }) {
+        w.actuators.restore_baseline(data);
+    }
     let (cmds, task) = spawn_actor(
         store.clone(),
         run_id.to_string(),

@@ -520,7 +520,7 @@ async fn migrations(
 
 /// The latest applied version from the first migration table found (sqlx,
 /// golang-migrate or Rails, Flyway), or `none`.
-async fn schema_version(conn: &mut PgConnection) -> Result<String, sqlx::Error> {
+pub(crate) async fn schema_version(conn: &mut PgConnection) -> Result<String, sqlx::Error> {
     let (sqlx_t, schema_t, flyway_t): (bool, bool, bool) = sqlx::query_as(
         "SELECT coalesce(has_table_privilege(to_regclass('_sqlx_migrations'), 'SELECT'), false), \
                 coalesce(has_table_privilege(to_regclass('schema_migrations'), 'SELECT'), false), \

@@ -2,6 +2,7 @@
 //! transaction with its marker row in `ebb.applied_steps`, so `probe` resolves doubt.
 
 mod batches;
+mod checks;
 mod lag;
 mod targets;
 
@@ -13,6 +14,7 @@ use sqlx::postgres::PgPool;
 use crate::engine::Probe;
 
 pub use batches::{BatchControl, BatchSpec, BatchesDone, probe_batches, run_batches};
+pub use checks::{EVALUATE_TIMEOUT, PgBaseline, QUERY_TIMEOUT, SCAN_TIMEOUT, evaluate};
 pub use lag::{LagThrottle, StandbyLag, heartbeat, read_lag};
 pub use targets::PgTargets;
 
@@ -193,15 +195,4 @@ fn quote_ident(name: &str) -> String {
         .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
         .collect::<Vec<_>>()
         .join(".")
-}
-
-/// Evaluates a check on a PostgreSQL target. (Placeholder until the checks module lands.)
-pub async fn evaluate_check(
-    _pool: &PgPool,
-    check: &crate::plan::Check,
-) -> crate::engine::CheckOutcome {
-    crate::engine::CheckOutcome::Inconclusive(format!(
-        "checks on postgres target {} are not evaluated yet",
-        check.target
-    ))
 }

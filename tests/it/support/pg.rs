@@ -1,5 +1,5 @@
-//! A throwaway PostgreSQL cluster for tests: a primary (and optionally a streaming
-//! standby) on free 127.0.0.1 ports in a temp dir, stopped and removed on Drop.
+//! A throwaway PostgreSQL cluster for tests: a primary (and optionally streaming
+//! standbys) on free 127.0.0.1 ports in a temp dir, stopped and removed on Drop.
 //!
 //! Binaries come from PATH or `/usr/lib/postgresql/*/bin` (highest version); as root they
 //! run through `runuser -u postgres --`. Missing binaries fail the test: `scripts/test`
@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 
-/// A running primary, and a standby when asked for. Dropping it stops both.
+/// A running primary, and standbys when asked for. Dropping it stops them all.
 pub struct PgCluster {
     bin: PathBuf,
     dir: tempfile::TempDir,
     primary: Node,
-    standby: Option<Node>,
+    standbys: Vec<Node>,
 }
 
 struct Node {
@@ -28,6 +28,11 @@ struct Node {
 }
 
 impl PgCluster {
+    /// Whether PostgreSQL's server binaries (initdb, pg_ctl) can be found.
+    pub fn available() -> bool {
+        find_bin_dir().is_some()
+    }
+
     /// initdb + start a primary. Panics (fails the test) when PostgreSQL is missing.
     pub fn start() -> PgCluster {
         let bin = bin_dir();
@@ -68,35 +73,49 @@ impl PgCluster {
             bin,
             dir,
             primary: Node { data, port },
-            standby: None,
+            standbys: Vec::new(),
         }
     }
 
     /// A primary plus a standby streaming from it (`pg_basebackup -R`), already streaming.
+    /// The standby's `application_name` on the primary is `standby1`.
     pub fn start_with_standby() -> PgCluster {
+        PgCluster::start_with_standbys(1)
+    }
+
+    /// A primary plus `n` standbys streaming from it, named `standby1`..`standbyN`
+    /// (their `cluster_name`, hence their `application_name` on the primary).
+    pub fn start_with_standbys(n: usize) -> PgCluster {
         let mut c = PgCluster::start();
-        let data = c.dir.path().join("standby");
-        run(
-            &c.bin,
-            "pg_basebackup",
-            &[
-                "-D",
-                path_str(&data),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &c.primary.port.to_string(),
-                "-U",
-                "postgres",
-                "-R",
-                "-X",
-                "stream",
-                "--no-sync",
-            ],
-        );
-        let port = start_node(&c.bin, &data, c.dir.path());
-        c.standby = Some(Node { data, port });
-        c.wait_streaming();
+        for i in 1..=n {
+            let name = format!("standby{i}");
+            let data = c.dir.path().join(&name);
+            run(
+                &c.bin,
+                "pg_basebackup",
+                &[
+                    "-D",
+                    path_str(&data),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &c.primary.port.to_string(),
+                    "-U",
+                    "postgres",
+                    "-R",
+                    "-X",
+                    "stream",
+                    "--no-sync",
+                ],
+            );
+            append(
+                &data.join("postgresql.conf"),
+                &format!("cluster_name = '{name}'\n"),
+            );
+            let port = start_node(&c.bin, &data, c.dir.path());
+            c.standbys.push(Node { data, port });
+        }
+        c.wait_streaming(n);
         c
     }
 
@@ -104,8 +123,9 @@ impl PgCluster {
         self.primary.port
     }
 
+    /// The first standby's port.
     pub fn standby_port(&self) -> Option<u16> {
-        self.standby.as_ref().map(|s| s.port)
+        self.standbys.first().map(|s| s.port)
     }
 
     /// `postgres://postgres@127.0.0.1:PORT/db` on the primary.
@@ -113,13 +133,18 @@ impl PgCluster {
         url(self.primary.port, db)
     }
 
-    /// The same on the standby; panics if the cluster has none.
+    /// The same on the first standby; panics if the cluster has none.
     pub fn standby_url(&self, db: &str) -> String {
-        url(
-            self.standby_port()
-                .expect("cluster started without a standby"),
-            db,
-        )
+        self.standby_url_n(0, db)
+    }
+
+    /// The same on standby `i` (0-based: `standby{i+1}`); panics if there is none.
+    pub fn standby_url_n(&self, i: usize, db: &str) -> String {
+        let node = self
+            .standbys
+            .get(i)
+            .unwrap_or_else(|| panic!("cluster started without standby {i}"));
+        url(node.port, db)
     }
 
     /// `CREATE DATABASE name` on the primary.
@@ -145,32 +170,39 @@ impl PgCluster {
             .unwrap_or_else(|e| panic!("connect {url}: {e}"))
     }
 
-    /// Waits until the standby has replayed everything the primary wrote so far (10 s).
+    /// Waits until every standby has replayed everything the primary wrote so far
+    /// (10 s each).
     pub async fn wait_standby_caught_up(&self) {
         let mut primary = self.connect(&self.primary_url("postgres")).await;
         let target: String = sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
             .fetch_one(&mut primary)
             .await
             .expect("primary WAL position");
-        let mut standby = self.connect(&self.standby_url("postgres")).await;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let behind: bool =
-                sqlx::query_scalar("SELECT coalesce(pg_last_wal_replay_lsn() < $1::pg_lsn, true)")
-                    .bind(&target)
-                    .fetch_one(&mut standby)
-                    .await
-                    .expect("standby replay position");
-            if !behind {
-                return;
+        for i in 0..self.standbys.len() {
+            let mut standby = self.connect(&self.standby_url_n(i, "postgres")).await;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let behind: bool = sqlx::query_scalar(
+                    "SELECT coalesce(pg_last_wal_replay_lsn() < $1::pg_lsn, true)",
+                )
+                .bind(&target)
+                .fetch_one(&mut standby)
+                .await
+                .expect("standby replay position");
+                if !behind {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "standby {i} did not reach {target}"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            assert!(Instant::now() < deadline, "standby did not reach {target}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
-    /// Waits until the primary reports its standby streaming (10 s at most).
-    fn wait_streaming(&self) {
+    /// Waits until the primary reports `n` standbys streaming (10 s at most).
+    fn wait_streaming(&self, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let out = Command::new(self.bin.join("psql"))
@@ -179,12 +211,12 @@ impl PgCluster {
                 .arg("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
                 .output()
                 .expect("run psql");
-            if String::from_utf8_lossy(&out.stdout).trim() == "1" {
+            if String::from_utf8_lossy(&out.stdout).trim() == n.to_string() {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "standby did not start streaming: {}",
+                "{n} standbys did not start streaming: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
             std::thread::sleep(Duration::from_millis(50));
@@ -215,6 +247,11 @@ impl PgCluster {
         );
     }
 
+    /// The directory of the PostgreSQL programs (psql, pg_ctl) this cluster runs.
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin
+    }
+
     /// The server log of the primary (for failure messages).
     pub fn primary_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("primary.log")).unwrap_or_default()
@@ -223,7 +260,7 @@ impl PgCluster {
 
 impl Drop for PgCluster {
     fn drop(&mut self) {
-        if let Some(s) = &self.standby {
+        for s in &self.standbys {
             stop_node(&self.bin, &s.data);
         }
         stop_node(&self.bin, &self.primary.data);
@@ -335,6 +372,16 @@ fn run(bin: &Path, program: &str, args: &[&str]) {
 /// The directory of initdb, pg_ctl, pg_basebackup, psql: initdb's on PATH (resolved
 /// through symlinks), else the highest `/usr/lib/postgresql/N/bin`.
 fn bin_dir() -> PathBuf {
+    match find_bin_dir() {
+        Some(bin) => bin,
+        None => panic!(
+            "PostgreSQL is not installed: no initdb on PATH or in /usr/lib/postgresql/*/bin. \
+             Run scripts/test (it installs the `postgresql` package) or `apt-get install postgresql`."
+        ),
+    }
+}
+
+fn find_bin_dir() -> Option<PathBuf> {
     let on_path = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|p| p.join("initdb"))
@@ -343,7 +390,7 @@ fn bin_dir() -> PathBuf {
     if let Some(initdb) = on_path {
         let real = std::fs::canonicalize(&initdb).unwrap_or(initdb);
         if let Some(dir) = real.parent().filter(|d| d.join("pg_ctl").is_file()) {
-            return dir.to_path_buf();
+            return Some(dir.to_path_buf());
         }
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
@@ -357,13 +404,7 @@ fn bin_dir() -> PathBuf {
         })
         .collect();
     versions.sort();
-    match versions.pop() {
-        Some((_, bin)) => bin,
-        None => panic!(
-            "PostgreSQL is not installed: no initdb on PATH or in /usr/lib/postgresql/*/bin. \
-             Run scripts/test (it installs the `postgresql` package) or `apt-get install postgresql`."
-        ),
-    }
+    versions.pop().map(|(_, bin)| bin)
 }
 
 fn path_str(p: &Path) -> &str {
