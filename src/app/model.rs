@@ -160,6 +160,9 @@ pub struct Model {
     /// The sources the console was told to watch, in the order they were declared; panes
     /// show these even before (or without) their first figure. Empty in a drill.
     pub watched: Vec<SourceId>,
+    /// Run-control keys reach an engine (a drill with a plan, `ebb run`); a watching
+    /// console (`ebb console`) offers none.
+    pub runnable: bool,
     /// The latest figure of each kind, per source: two targets never overwrite each other.
     pub replication: BTreeMap<SourceId, Figure<ReplicationSnapshot>>,
     pub storage: BTreeMap<SourceId, Figure<StorageSnapshot>>,
@@ -193,6 +196,7 @@ impl Model {
             audit_down: None,
             quit: false,
             watched: Vec::new(),
+            runnable: false,
             replication: BTreeMap::new(),
             storage: BTreeMap::new(),
             migrations: BTreeMap::new(),

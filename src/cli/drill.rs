@@ -254,7 +254,15 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
         world: Some(world.clone()),
     });
     let store_spec = crate::store::spec_from_env(args.store.as_deref());
-    console(model, &cfg, Some(world), args.speed, start, store_spec)
+    console(model, &cfg, Watched::Drill(world, args.speed), start, store_spec)
+}
+
+/// What the console's panes are fed by.
+pub enum Watched {
+    /// The drill world, at a speed.
+    Drill(SharedWorld, f64),
+    /// Real servers, one source task each.
+    Servers(Vec<crate::sources::pg::PgTarget>),
 }
 
 /// Runs the console (on a drill world when given), with a run link when there is a plan.
@@ -262,8 +270,7 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
 pub fn console(
     model: Model,
     cfg: &config::Config,
-    world: Option<SharedWorld>,
-    speed: f64,
+    watched: Watched,
     start: Option<Start>,
     store_spec: String,
 ) -> Result<ExitCode, Report> {
@@ -275,8 +282,7 @@ pub fn console(
         &rt,
         model,
         cfg,
-        world,
-        speed,
+        watched,
         start,
         store_spec,
         mpsc::channel(256),
@@ -290,8 +296,7 @@ pub fn console_in(
     rt: &tokio::runtime::Runtime,
     model: Model,
     cfg: &config::Config,
-    world: Option<SharedWorld>,
-    speed: f64,
+    watched: Watched,
     start: Option<Start>,
     store_spec: String,
     events: (
@@ -321,14 +326,19 @@ pub fn console_in(
         let recorder = Recorder::new(audit, plan_digest);
         let (obs_tx, obs_rx) = mpsc::channel(256);
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
-        let drill = world.is_some().then_some(cmd_tx);
-        let source = match world {
-            Some(world) => sim::spawn(world, speed, SIM_INTERVAL, obs_tx, cmd_rx),
-            // Real targets: keep the channel open; their sources come with `ebb console`.
-            None => tokio::spawn(async move {
-                let _keep = (obs_tx, cmd_rx);
-                std::future::pending::<()>().await
-            }),
+        let (drill, sources) = match watched {
+            Watched::Drill(world, speed) => (
+                Some(cmd_tx),
+                vec![sim::spawn(world, speed, SIM_INTERVAL, obs_tx, cmd_rx)],
+            ),
+            // One task per server; none of them can hold up the screen.
+            Watched::Servers(targets) => {
+                let tasks = targets
+                    .into_iter()
+                    .map(|t| crate::sources::pg::spawn(t, obs_tx.clone()))
+                    .collect();
+                (None, tasks)
+            }
         };
         let (req_tx, req_rx) = mpsc::channel(32);
         let (ev_tx, ev_rx) = events;
@@ -347,6 +357,7 @@ pub fn console_in(
             model.timeline.push_back(e);
         }
         model.audit_down = io.recorder.down.clone();
+        model.runnable = io.engine.is_some();
         let result = event_loop::run(model, &cfg.keymap, &cfg.theme, &mut io).await;
         // Leaving: the run pauses at its next safe point and stays resumable.
         let reason = match &result {
@@ -365,7 +376,9 @@ pub fn console_in(
             }
         }
         io.recorder.close().await;
-        source.abort();
+        for s in sources {
+            s.abort();
+        }
         result
     });
     let (model, exit) = exit.into_diagnostic()?;

@@ -9,7 +9,9 @@ use clap::Args;
 use miette::{IntoDiagnostic, Report};
 use tokio::sync::mpsc;
 
-use super::drill::{console, console_in, drill_model, load_config, load_plan, open_audit};
+use super::drill::{
+    Watched, console, console_in, drill_model, load_config, load_plan, open_audit,
+};
 use super::link::Start;
 use super::{UiArgs, headless, identity};
 use crate::action::Action;
@@ -144,6 +146,14 @@ fn tick_world(world: Option<SharedWorld>, speed: f64) -> Ticker {
     Ticker(Some((source, drain, cmd_tx)))
 }
 
+/// What the console watches: the drill world, or the plan's postgres targets.
+fn watched(world: Option<SharedWorld>, plan: &Plan, speed: f64) -> Result<Watched, Report> {
+    Ok(match world {
+        Some(w) => Watched::Drill(w, speed),
+        None => Watched::Servers(super::watch::plan_sources(plan)?),
+    })
+}
+
 /// Whether a plan runs on the drill world: it has `sim` targets, or a scenario was named.
 fn binds_drill(plan: &Plan, scenario: Option<&str>) -> bool {
     scenario.is_some() || plan.targets.values().any(|t| t.kind == TargetKind::Sim)
@@ -158,6 +168,12 @@ fn real_model(plan: &Plan, outline: PlanOutline, operator: &str) -> crate::app::
         now,
     );
     model.plan = Some(outline);
+    model.watched = plan
+        .targets
+        .values()
+        .filter(|t| t.kind == TargetKind::Postgres)
+        .map(|t| crate::sources::SourceId(format!("pg:{}", t.name)))
+        .collect();
     model
 }
 
@@ -202,11 +218,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
     };
     model.operator_annotation = args.operator.clone();
     if !args.headless {
+        let watched = watched(world.clone(), &loaded.plan, args.speed)?;
         return console(
             model,
             &cfg,
-            world.clone(),
-            args.speed,
+            watched,
             Some(Start::New { spec, world }),
             store_spec,
         );
@@ -296,14 +312,14 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
     model.timeline.clear();
     model.operator_annotation = args.operator.clone();
     if !args.headless {
+        let watched = watched(world, &resumed.plan, args.speed)?;
         // The resumed actor already sends to `ev_tx`; the console reads the other end.
         let (dummy_tx, _) = mpsc::channel(1);
         return console_in(
             &rt,
             model,
             &cfg,
-            world,
-            args.speed,
+            watched,
             Some(Start::Running(
                 resumed.handle,
                 resumed.plan.digest().to_string(),

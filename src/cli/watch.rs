@@ -69,6 +69,19 @@ pub fn load(path: &Path) -> Result<Watch, Report> {
     })
 }
 
+/// The postgres targets of a plan as sources to watch (secrets resolved, all errors at
+/// once), for `ebb run` on real targets.
+pub fn plan_sources(plan: &Plan) -> Result<Vec<PgTarget>, Report> {
+    let declared: Vec<Declared> = plan
+        .targets
+        .values()
+        .filter(|t| t.kind == TargetKind::Postgres)
+        .map(|t| (t.name.clone(), t.url.clone()))
+        .collect();
+    resolve(&declared, DEFAULT_INTERVAL, DEFAULT_TIMEOUT)
+        .map_err(|errs| miette::miette!("{}: {}", plan.source_name, errs.join("; ")))
+}
+
 /// Resolves every target's secret into connect options; all errors at once.
 fn resolve(
     declared: &[Declared],

@@ -34,27 +34,7 @@ pub fn parse_secret_ref(text: &str) -> Option<Result<SecretRef, String>> {
 /// Reads a secret: the environment variable, or the file's contents trimmed. An unset,
 /// empty or unreadable source is an error that names it.
 pub fn resolve_secret(secret: &SecretRef) -> Result<String, String> {
-    match secret {
-        SecretRef::Env(name) => match std::env::var(name) {
-            Ok(v) if v.trim().is_empty() => Err(format!("environment variable {name} is empty")),
-            Ok(v) => Ok(v.trim().to_string()),
-            Err(std::env::VarError::NotPresent) => {
-                Err(format!("environment variable {name} is not set"))
-            }
-            Err(std::env::VarError::NotUnicode(_)) => {
-                Err(format!("environment variable {name} is not valid UTF-8"))
-            }
-        },
-        SecretRef::File(path) => match std::fs::read_to_string(path) {
-            Ok(v) if v.trim().is_empty() => Err(format!("secret file {} is empty", path.display())),
-            Ok(v) => Ok(v.trim().to_string()),
-            Err(e) => Err(format!(
-                "cannot read secret file {}: {}",
-                path.display(),
-                e.kind()
-            )),
-        },
-    }
+    secret.resolve()
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ impl SecretRef {
     pub fn resolve(&self) -> Result<String, String> {
         match self {
             SecretRef::Env(name) => match std::env::var(name) {
-                Ok(v) if !v.trim().is_empty() => Ok(v),
+                Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
                 Ok(_) => Err(format!("environment variable {name} is empty")),
                 Err(std::env::VarError::NotPresent) => {
                     Err(format!("environment variable {name} is not set"))
@@ -20,7 +20,11 @@ impl SecretRef {
             SecretRef::File(path) => match std::fs::read_to_string(path) {
                 Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
                 Ok(_) => Err(format!("secret file {} is empty", path.display())),
-                Err(e) => Err(format!("cannot read secret file {}: {e}", path.display())),
+                Err(e) => Err(format!(
+                    "cannot read secret file {}: {}",
+                    path.display(),
+                    e.kind()
+                )),
             },
         }
     }

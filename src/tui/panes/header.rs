@@ -53,7 +53,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
     let optional = [
         Span::styled(format!("│ {} ", model.operator), h),
         Span::styled(
-            if model.drill.is_none() && model.run.is_none() {
+            if model.drill.is_none() && model.run.is_none() && !model.runnable {
                 format!("│ {} ", run_state(model))
             } else {
                 format!("│ run: {} ", run_state(model))
@@ -106,8 +106,8 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
 fn run_state(model: &Model) -> String {
     use crate::engine::{Direction, Status};
     let Some(r) = &model.run else {
-        // A console on real targets only watches in this release: it starts no run.
-        return if model.drill.is_none() {
+        // `ebb console` only watches: it starts no run.
+        return if model.drill.is_none() && !model.runnable {
             "watching only".into()
         } else if model.plan.is_some() {
             "not started".into()

@@ -32,11 +32,10 @@ pub fn entries(model: &Model, keymap: &Keymap) -> Vec<(String, String)> {
     let mut ranked: Vec<(u8, Action)> = Action::ALL
         .iter()
         .filter_map(|a| a.hint_rank().map(|r| (r, *a)))
-        // A watching console (no drill world, no run in this release) does not offer the
-        // drill's clock or run control.
+        // A watching console offers no run control; only a drill has a clock to steer.
         .filter(|(_, a)| {
-            model.drill.is_some()
-                || !(a.name().starts_with("drill.") || a.name().starts_with("run."))
+            (model.drill.is_some() || !a.name().starts_with("drill."))
+                && (model.drill.is_some() || model.runnable || !a.name().starts_with("run."))
         })
         .collect();
     ranked.sort();

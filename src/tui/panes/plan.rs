@@ -69,7 +69,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         .unwrap_or_default();
     let right = match &model.run {
         Some(r) => format!("run {}", r.run_id),
-        None if model.drill.is_none() => "watching only".into(),
+        None if model.drill.is_none() && !model.runnable => "watching only".into(),
         None => "run: not started".into(),
     };
     let inner = frame(
