@@ -1,5 +1,6 @@
 -- The demo database for examples/postgres/backfill-region.toml: 1,000,000 orders.
 -- psql "$EBB_DEMO_DB_URL" -f examples/postgres/setup.sql
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS orders;
 CREATE TABLE orders (
     id bigint PRIMARY KEY,

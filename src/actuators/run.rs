@@ -28,6 +28,8 @@ pub struct Steering {
     pub confirms: mpsc::Receiver<usize>,
     /// Confirm manual steps without asking (headless `--yes`).
     pub auto_confirm: bool,
+    /// Where batched steps write their figures for the Migration pane.
+    pub meter: crate::engine::Meter,
 }
 
 pub struct RunActuators<E: EffectLog> {
@@ -268,11 +270,12 @@ impl<E: EffectLog> RunActuators<E> {
                 spec.max_replication_lag = throttle.max_replication_lag;
                 spec.max_rows_per_second = throttle.max_rows_per_second;
                 spec.lock_timeout = LOCK_TIMEOUT;
-                let control = BatchControl::new(
+                let mut control = BatchControl::new(
                     self.steering.stop.clone(),
                     self.steering.batch_size.clone(),
                     self.progress.clone(),
                 );
+                control.meter = Some(self.steering.meter.clone());
                 match pg::run_batches(&pool, key, &spec, &control).await {
                     Ok(BatchesDone::Finished { .. }) => Ok(Ended::Complete),
                     Ok(BatchesDone::Paused { done_batches }) => {

@@ -42,9 +42,53 @@ pub fn update(model: &mut Model, keymap: &Keymap, msg: Msg) -> Vec<Cmd> {
     }
 }
 
+/// The source the Migration pane shows the run's batched step under.
+pub const RUN_SOURCE: &str = "run";
+
+/// A batched step in flight shows in the Migration pane like a running migration: rows,
+/// rate, ETA, and why it holds; it leaves the pane when the step stops.
+fn batch_figure(model: &mut Model, v: &crate::engine::RunView) {
+    use crate::sources::{MigrationPhase, MigrationSnapshot, MigrationStatus, SourceId};
+    let source = SourceId(RUN_SOURCE.into());
+    let Some((step, f)) = &v.batch else {
+        model.migrations.remove(&source);
+        return;
+    };
+    let status = MigrationStatus {
+        name: DisplayText::new(&format!("step {step}")),
+        phase: if f.holding.is_some() {
+            MigrationPhase::Throttled
+        } else {
+            MigrationPhase::Running
+        },
+        rows_done: f.rows_done,
+        rows_total: f.rows_total,
+        rows_per_sec: f.rows_per_sec,
+        batch_size: f.batch_size,
+        throttle: f.holding.as_deref().map(DisplayText::new),
+        error: None,
+    };
+    model.migrations.insert(
+        source.clone(),
+        Figure {
+            value: MigrationSnapshot {
+                schema_version: DisplayText::new(""),
+                migrations: vec![status],
+            },
+            source,
+            at: model.now,
+            // The engine reports a step in flight every second.
+            interval: std::time::Duration::from_secs(1),
+        },
+    );
+}
+
 fn engine_event(model: &mut Model, ev: EngineEvent) {
     match ev {
-        EngineEvent::View(v) => model.run = Some(v),
+        EngineEvent::View(v) => {
+            batch_figure(model, &v);
+            model.run = Some(v);
+        }
         EngineEvent::Note { at, severity, text } => {
             model.push_timeline(
                 at,

@@ -254,7 +254,13 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
         world: Some(world.clone()),
     });
     let store_spec = crate::store::spec_from_env(args.store.as_deref());
-    console(model, &cfg, Watched::Drill(world, args.speed), start, store_spec)
+    console(
+        model,
+        &cfg,
+        Watched::Drill(world, args.speed),
+        start,
+        store_spec,
+    )
 }
 
 /// What the console's panes are fed by.

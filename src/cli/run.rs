@@ -9,9 +9,7 @@ use clap::Args;
 use miette::{IntoDiagnostic, Report};
 use tokio::sync::mpsc;
 
-use super::drill::{
-    Watched, console, console_in, drill_model, load_config, load_plan, open_audit,
-};
+use super::drill::{Watched, console, console_in, drill_model, load_config, load_plan, open_audit};
 use super::link::Start;
 use super::{UiArgs, headless, identity};
 use crate::action::Action;

@@ -6,7 +6,9 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::actuator::{Actuators, CheckOutcome, Ended, Probe, Progress, StopSignal};
+use super::actuator::{
+    Actuators, BatchFigures, CheckOutcome, Ended, Meter, Probe, Progress, StopSignal,
+};
 use super::journal::{Journal, Record, effect_key};
 use super::state::{Direction, Next, PauseReason, RunState, Status, StepStatus, Verb};
 use crate::sources::Severity;
@@ -69,6 +71,8 @@ pub struct RunView {
     pub held: Option<String>,
     /// Progress of the step in flight, from its actuator.
     pub progress: Option<String>,
+    /// Figures of the batched step in flight, as `(step id, figures)`.
+    pub batch: Option<(String, BatchFigures)>,
     pub steps: Vec<StepView>,
 }
 
@@ -109,6 +113,8 @@ struct Core<J: Journal> {
     held: Option<String>,
     progress: Option<String>,
     progress_cell: Option<Progress>,
+    meter: Option<Meter>,
+    batch: Option<(String, BatchFigures)>,
     /// Raised while a step is in flight and the run is asked to stop.
     stop_cell: Option<StopSignal>,
     detach: Option<String>,
@@ -149,6 +155,8 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                 held: None,
                 progress: None,
                 progress_cell: None,
+                meter: None,
+                batch: None,
                 stop_cell: None,
                 detach: None,
                 exit_on_finish,
@@ -161,6 +169,12 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
     /// Where the actuators write progress notes for the step in flight.
     pub fn with_progress(mut self, cell: Progress) -> Self {
         self.core.progress_cell = Some(cell);
+        self
+    }
+
+    /// Where batched steps write their figures.
+    pub fn with_meter(mut self, meter: Meter) -> Self {
+        self.core.meter = Some(meter);
         self
     }
 
@@ -352,6 +366,7 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
             }
             self.core.times[i].1 = Some(Timestamp::now());
             self.core.progress = None;
+            self.core.batch = None;
             match result {
                 Ok(Ended::Interrupted(at)) => {
                     // Nobody asked it to stop: its target could not go on (unreachable).
@@ -486,6 +501,12 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
         if let Some(cell) = &core.stop_cell {
             cell.send_replace(false);
         }
+        if let Some(m) = &core.meter
+            && let Ok(mut m) = m.lock()
+        {
+            *m = None;
+        }
+        let step_id = core.state.steps[i].id.clone();
         let fut = async {
             if undo {
                 act.undo(i, key).await
@@ -521,6 +542,13 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                 _ = tick.tick() => {
                     if let Some(cell) = &core.progress_cell {
                         core.progress = cell.lock().ok().and_then(|p| p.clone());
+                    }
+                    if let Some(m) = &core.meter {
+                        core.batch = m
+                            .lock()
+                            .ok()
+                            .and_then(|m| m.clone())
+                            .map(|f| (step_id.clone(), f));
                     }
                     core.emit_view().await
                 }
@@ -631,6 +659,7 @@ impl<J: Journal + Send> Core<J> {
             pause: self.state.pause.clone(),
             held: self.held.clone(),
             progress: self.progress.clone(),
+            batch: self.batch.clone(),
             steps,
         };
         let _ = self.events.send(EngineEvent::View(view)).await;

@@ -18,6 +18,21 @@ pub enum CheckOutcome {
     Inconclusive(String),
 }
 
+/// Figures of a batched step in flight, for the Migration pane.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct BatchFigures {
+    pub rows_done: u64,
+    pub rows_total: u64,
+    /// Over this run of the step (since it last started or resumed).
+    pub rows_per_sec: f64,
+    pub batch_size: u64,
+    /// Why it holds by itself right now (lag over the limit…), the first reason.
+    pub holding: Option<String>,
+}
+
+/// Where a batched step's actuator writes its figures, read by the actor.
+pub type Meter = Arc<Mutex<Option<BatchFigures>>>;
+
 /// How an effect that did not fail ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ended {

@@ -9,7 +9,9 @@ pub mod state;
 pub mod store_journal;
 
 pub use actor::{Actor, Command, EngineEvent, ExecPolicy, RunView, StepView};
-pub use actuator::{Actuators, CheckOutcome, Ended, Probe, Progress, StopSignal};
+pub use actuator::{
+    Actuators, BatchFigures, CheckOutcome, Ended, Meter, Probe, Progress, StopSignal,
+};
 pub use journal::{Journal, MemJournal, Record, replay};
 pub use state::{
     Direction, Final, OnFailure, PauseReason, RunState, Status, StepInfo, StepStatus, Verb,

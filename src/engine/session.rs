@@ -55,6 +55,7 @@ pub struct RunHandle {
 struct Wired {
     actuators: RunActuators<StoreJournal>,
     progress: crate::engine::Progress,
+    meter: crate::engine::Meter,
     stop: watch::Sender<bool>,
     confirms: mpsc::Sender<usize>,
     batch_size: watch::Sender<u64>,
@@ -70,16 +71,19 @@ fn wire(
     let (confirms, confirm_rx) = mpsc::channel(8);
     let (stop, stop_rx) = watch::channel(false);
     let (batch_size, batch_rx) = watch::channel(0);
+    let meter: crate::engine::Meter = Arc::new(Mutex::new(None));
     let sim = world.map(|w| SimWorld::new(w, journal.clone(), progress.clone()));
     let steering = Steering {
         stop: stop_rx,
         batch_size: batch_rx,
         confirms: confirm_rx,
         auto_confirm,
+        meter: meter.clone(),
     };
     Wired {
         actuators: RunActuators::new(plan, sim, steering, progress.clone()),
         progress,
+        meter,
         stop,
         confirms,
         batch_size,
@@ -238,6 +242,7 @@ fn spawn_actor(
     actuators: RunActuators<StoreJournal>,
     journal: StoreJournal,
     progress: crate::engine::Progress,
+    meter: crate::engine::Meter,
     stop: watch::Sender<bool>,
     holder: String,
     exit_on_finish: bool,
@@ -257,6 +262,7 @@ fn spawn_actor(
         exit_on_finish,
     )
     .with_progress(progress)
+    .with_meter(meter)
     .with_stop_signal(stop);
     // Keep the lease while the run is driven; losing it detaches the actor.
     let renew = {
@@ -382,6 +388,7 @@ pub async fn start(
         w.actuators,
         journal,
         w.progress,
+        w.meter,
         w.stop,
         holder,
         spec.exit_on_finish,
@@ -482,6 +489,7 @@ pub async fn resume(
         w.actuators,
         journal,
         w.progress,
+        w.meter,
         w.stop,
         holder,
         exit_on_finish,

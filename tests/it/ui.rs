@@ -320,6 +320,7 @@ fn live_plan_pane_shows_the_run() {
         }),
         held: None,
         progress: Some("snapshot of pgdata-orders-db-0 pending".into()),
+        batch: None,
         steps,
     };
     update(&mut m, &k, Msg::Engine(EngineEvent::View(view)));
@@ -455,4 +456,57 @@ fn a_database_size_without_capacity_is_not_shown_as_full() {
     assert!(out.contains("capacity unknown"), "{out}");
     assert!(!out.contains("FULL"), "{out}");
     assert!(out.contains("5.00 GiB"), "{out}");
+}
+
+#[test]
+fn a_batched_step_in_flight_shows_in_the_migration_pane_and_leaves_it() {
+    use ebb::engine::{BatchFigures, Direction, EngineEvent, RunView, Status};
+    let (mut m, k, t) = setup(300);
+    let view = |batch: Option<(String, BatchFigures)>| RunView {
+        run_id: "r-20261201-000000-abcd".into(),
+        status: Status::Running,
+        direction: Direction::Forward,
+        step_mode: false,
+        pause: None,
+        held: None,
+        progress: None,
+        batch,
+        steps: Vec::new(),
+    };
+    let figures = |holding: Option<&str>| BatchFigures {
+        rows_done: 250_000,
+        rows_total: 1_000_000,
+        rows_per_sec: 50_000.0,
+        batch_size: 5000,
+        holding: holding.map(str::to_string),
+    };
+    let pane = |m: &ebb::app::Model| {
+        let area = Rect::new(0, 0, 100, 12);
+        let mut buf = Buffer::empty(area);
+        panes::migration::render(m, area, &t, false, &mut buf);
+        text(&buf)
+    };
+    update(
+        &mut m,
+        &k,
+        Msg::Engine(EngineEvent::View(view(Some((
+            "backfill-region".into(),
+            figures(None),
+        ))))),
+    );
+    let out = pane(&m);
+    assert!(out.contains("step backfill-region"), "{out}");
+    assert!(out.contains("25.0%") && out.contains("ETA 15s"), "{out}");
+    update(
+        &mut m,
+        &k,
+        Msg::Engine(EngineEvent::View(view(Some((
+            "backfill-region".into(),
+            figures(Some("standby1 lags 3.1s (max 2s)")),
+        ))))),
+    );
+    let out = pane(&m);
+    assert!(out.contains("standby1 lags 3.1s (max 2s)"), "{out}");
+    update(&mut m, &k, Msg::Engine(EngineEvent::View(view(None))));
+    assert!(!pane(&m).contains("step backfill-region"));
 }

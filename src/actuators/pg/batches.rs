@@ -58,6 +58,8 @@ pub struct BatchControl {
     pub progress: Progress,
     /// How often lag is read again while holding.
     pub lag_poll: Duration,
+    /// Where the figures go for the Migration pane, when someone shows them.
+    pub meter: Option<crate::engine::Meter>,
 }
 
 impl BatchControl {
@@ -71,6 +73,7 @@ impl BatchControl {
             batch_size,
             progress,
             lag_poll: Duration::from_millis(100),
+            meter: None,
         }
     }
 
@@ -81,6 +84,22 @@ impl BatchControl {
     fn report(&self, text: String) {
         if let Ok(mut p) = self.progress.lock() {
             *p = Some(text);
+        }
+    }
+
+    /// Updates the figures; `holding` replaces the hold reason (None: going on).
+    fn measure(&self, f: impl FnOnce(&mut crate::engine::BatchFigures)) {
+        if let Some(m) = &self.meter
+            && let Ok(mut m) = m.lock()
+        {
+            let figures = m.get_or_insert(crate::engine::BatchFigures {
+                rows_done: 0,
+                rows_total: 0,
+                rows_per_sec: 0.0,
+                batch_size: 0,
+                holding: None,
+            });
+            f(figures);
         }
     }
 }
@@ -206,6 +225,13 @@ pub async fn run_batches(
             "{rows}/{} rows, {batches} batches, next key {lo} of {max}, {rate:.0} rows/s",
             plan.total
         ));
+        control.measure(|f| {
+            f.rows_done = rows.max(0) as u64;
+            f.rows_total = plan.total.max(0) as u64;
+            f.rows_per_sec = rate;
+            f.batch_size = size as u64;
+            f.holding = None;
+        });
         if let Some(limit) = spec.max_rows_per_second.filter(|l| *l > 0) {
             let due = Duration::from_secs_f64(rows_this_run as f64 / limit as f64);
             if let Some(wait) = due.checked_sub(started.elapsed()) {
@@ -230,6 +256,7 @@ async fn hold_for_lag(pool: &PgPool, throttle: &mut LagThrottle, control: &Batch
         let Some(reason) = reason else {
             return true;
         };
+        control.measure(|f| f.holding = Some(reason.clone()));
         control.report(reason);
         if control.paused() {
             return false;

@@ -24,9 +24,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
     };
     let (subtitle, when) = match groups.as_slice() {
         [one] => (
-            one.fig
-                .map(|f| format!("schema {}", f.value.schema_version))
-                .unwrap_or_default(),
+            one.fig.map(schema_of).unwrap_or_default(),
             one.fig.map(|f| format!("{} · {}", f.source.0, f.at.hms())),
         ),
         _ => (String::new(), when_many(&groups)),
@@ -97,6 +95,15 @@ fn render_one(
     }
 }
 
+/// `schema VERSION`, or what the group is when it has no schema (the run's batched step).
+fn schema_of(f: &crate::app::model::Figure<MigrationSnapshot>) -> String {
+    if f.value.schema_version.as_str().is_empty() {
+        "batched step of this run".to_string()
+    } else {
+        format!("schema {}", f.value.schema_version)
+    }
+}
+
 /// Several targets: a heading per target (its schema version, or its error), then its
 /// migrations; scrolling skips migrations from the first target on.
 fn render_many(
@@ -112,10 +119,7 @@ fn render_many(
         if y >= inner.height {
             break;
         }
-        let extra = g
-            .fig
-            .map(|f| format!("schema {}", f.value.schema_version))
-            .unwrap_or_default();
+        let extra = g.fig.map(schema_of).unwrap_or_default();
         put(buf, inner, y, &heading(g, &extra, theme));
         y += 1;
         let Some(fig) = g.fig else { continue };
