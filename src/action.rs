@@ -62,6 +62,8 @@ actions! {
     RunRetry => "run.retry", "retry the failed step";
     RunSkip => "run.skip", "skip the failed (or next) step, with a reason";
     RunConfirm => "run.confirm", "confirm the manual step in progress";
+    RunBatchSmaller => "run.batch.smaller", "halve the batch size of the running batched step";
+    RunBatchLarger => "run.batch.larger", "double the batch size of the running batched step";
     RunResolveHappened => "run.resolve.happened", "in doubt: the step's effect happened";
     RunResolveNotHappened => "run.resolve.not_happened", "in doubt: the step's effect did not happen";
     ConfirmSubmit => "confirm.submit", "confirm with the typed reason";
@@ -123,6 +125,8 @@ impl Action {
             Action::RunRetry => "retry",
             Action::RunSkip => "skip",
             Action::RunConfirm => "confirm",
+            Action::RunBatchSmaller => "smaller batches",
+            Action::RunBatchLarger => "larger batches",
             Action::ConfirmSubmit => "confirm",
             Action::NoteOpen => "note",
             Action::NoteSave => "save note",
@@ -149,6 +153,8 @@ impl Action {
                 | Action::RunRetry
                 | Action::RunSkip
                 | Action::RunConfirm
+                | Action::RunBatchSmaller
+                | Action::RunBatchLarger
                 | Action::RunResolveHappened
                 | Action::RunResolveNotHappened
                 | Action::NoteSave

@@ -18,12 +18,34 @@ const REAL_POLL: Duration = Duration::from_secs(1);
 /// `lock_timeout` of `sql` and `sql_batches` transactions (retried with backoff).
 const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// `planned` keys per batch times 2^`exponent`, at least 1.
+fn scale(planned: u64, exponent: i32) -> u64 {
+    if exponent >= 0 {
+        planned.saturating_mul(1 << exponent.min(20))
+    } else {
+        (planned >> (-exponent).min(63)).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn scale_doubles_and_halves_and_never_reaches_zero() {
+        assert_eq!(super::scale(5000, 0), 5000);
+        assert_eq!(super::scale(5000, 1), 10000);
+        assert_eq!(super::scale(5000, -1), 2500);
+        assert_eq!(super::scale(5000, -20), 1);
+        assert_eq!(super::scale(u64::MAX, 4), u64::MAX);
+    }
+}
+
 /// How the console steers the step in flight.
 pub struct Steering {
     /// Raised by the actor when the run is asked to stop (see `engine::StopSignal`).
     pub stop: watch::Receiver<bool>,
-    /// Keys per batch of a running `sql_batches` step from its next batch on; 0 = the plan's.
-    pub batch_size: watch::Receiver<u64>,
+    /// The batch size of `sql_batches` steps as a power of two times the plan's (0: as
+    /// planned), from their next batch on.
+    pub batch_scale: watch::Receiver<i32>,
     /// Confirmations of manual steps (the step's index), from the console or headless input.
     pub confirms: mpsc::Receiver<usize>,
     /// Confirm manual steps without asking (headless `--yes`).
@@ -270,13 +292,25 @@ impl<E: EffectLog> RunActuators<E> {
                 spec.max_replication_lag = throttle.max_replication_lag;
                 spec.max_rows_per_second = throttle.max_rows_per_second;
                 spec.lock_timeout = LOCK_TIMEOUT;
-                let mut control = BatchControl::new(
-                    self.steering.stop.clone(),
-                    self.steering.batch_size.clone(),
-                    self.progress.clone(),
-                );
+                let planned = *batch;
+                let sized = |e: i32| scale(planned, e);
+                let mut scale_rx = self.steering.batch_scale.clone();
+                let (size_tx, size_rx) = watch::channel(sized(*scale_rx.borrow_and_update()));
+                let mut control =
+                    BatchControl::new(self.steering.stop.clone(), size_rx, self.progress.clone());
                 control.meter = Some(self.steering.meter.clone());
-                match pg::run_batches(&pool, key, &spec, &control).await {
+                // The console's halve/double, turned into keys per batch for this step.
+                let follow = async move {
+                    while scale_rx.changed().await.is_ok() {
+                        size_tx.send_replace(sized(*scale_rx.borrow_and_update()));
+                    }
+                    std::future::pending::<()>().await
+                };
+                let ran = tokio::select! {
+                    r = pg::run_batches(&pool, key, &spec, &control) => r,
+                    () = follow => Err("the batch size control went away".to_string()),
+                };
+                match ran {
                     Ok(BatchesDone::Finished { .. }) => Ok(Ended::Complete),
                     Ok(BatchesDone::Paused { done_batches }) => {
                         Ok(Ended::Interrupted(format!("batch {done_batches}")))

@@ -54,6 +54,16 @@ fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
         Action::RunPause => return engine(model, Verb::Pause),
         Action::RunStep => return engine(model, Verb::Step),
         Action::RunRetry => return engine(model, Verb::Retry),
+        Action::RunBatchSmaller | Action::RunBatchLarger => {
+            let batched = model.run.as_ref().is_some_and(|r| r.batch.is_some());
+            if batched {
+                return vec![Cmd::Engine(EngineRequest::BatchSize {
+                    larger: action == Action::RunBatchLarger,
+                    by: model.operator.as_str().to_string(),
+                })];
+            }
+            model.flash = Some((model.now, "no batched step is running".into()));
+        }
         Action::RunConfirm => {
             let waiting = model.run.as_ref().and_then(|r| {
                 r.steps

@@ -57,6 +57,12 @@ pub enum EngineRequest {
         step: usize,
         by: String,
     },
+    /// Halve (`larger: false`) or double the batch size of the running batched step,
+    /// from its next batch on.
+    BatchSize {
+        larger: bool,
+        by: String,
+    },
     /// The console is going away: pause at the next safe point and stop driving.
     Detach {
         reason: String,

@@ -32,6 +32,8 @@ pub fn parse_line(line: &str) -> Result<(Action, Option<String>), String> {
         "step" => Ok((Action::RunStep, None)),
         "retry" => Ok((Action::RunRetry, None)),
         "confirm" => Ok((Action::RunConfirm, None)),
+        "smaller" => Ok((Action::RunBatchSmaller, None)),
+        "larger" => Ok((Action::RunBatchLarger, None)),
         "abort" => reasoned(Action::RunAbort),
         "rollback" => reasoned(Action::RunRollback),
         "skip" => reasoned(Action::RunSkip),
@@ -160,6 +162,9 @@ pub async fn drive(
                 }
                 Cmd::Engine(EngineRequest::Confirm { step, .. }) => {
                     let _ = handle.confirms.try_send(step);
+                }
+                Cmd::Engine(EngineRequest::BatchSize { larger, .. }) => {
+                    handle.scale_batches(larger);
                 }
                 _ => {}
             }

@@ -91,6 +91,7 @@ pub fn spawn(
                     EngineRequest::Confirm { step, .. } => {
                         let _ = h.confirms.send(step).await;
                     }
+                    EngineRequest::BatchSize { larger, .. } => h.scale_batches(larger),
                     EngineRequest::Detach { .. } => {}
                 }
             }

@@ -46,10 +46,25 @@ pub struct RunHandle {
     pub cmds: mpsc::Sender<Command>,
     /// Confirmations of manual steps, by step index.
     pub confirms: mpsc::Sender<usize>,
-    /// Keys per batch of a running `sql_batches` step from its next batch on (0 = the plan's).
-    pub batch_size: watch::Sender<u64>,
+    /// The batch size of `sql_batches` steps as a power of two times the plan's
+    /// (0 = as planned), from their next batch on.
+    pub batch_scale: watch::Sender<i32>,
     pub task: JoinHandle<Status>,
 }
+
+impl RunHandle {
+    /// Doubles or halves the batch size of batched steps (within 1/1024 and 16 times
+    /// the plan's).
+    pub fn scale_batches(&self, larger: bool) {
+        self.batch_scale.send_modify(|e| {
+            *e = (*e + if larger { 1 } else { -1 }).clamp(MIN_BATCH_SCALE, MAX_BATCH_SCALE)
+        });
+    }
+}
+
+/// Bounds of `RunHandle::batch_scale`.
+pub const MIN_BATCH_SCALE: i32 = -10;
+pub const MAX_BATCH_SCALE: i32 = 4;
 
 /// The actuators of a run and the handles that steer them.
 struct Wired {
@@ -58,7 +73,7 @@ struct Wired {
     meter: crate::engine::Meter,
     stop: watch::Sender<bool>,
     confirms: mpsc::Sender<usize>,
-    batch_size: watch::Sender<u64>,
+    batch_scale: watch::Sender<i32>,
 }
 
 fn wire(
@@ -70,12 +85,12 @@ fn wire(
     let progress: crate::engine::Progress = Arc::new(Mutex::new(None));
     let (confirms, confirm_rx) = mpsc::channel(8);
     let (stop, stop_rx) = watch::channel(false);
-    let (batch_size, batch_rx) = watch::channel(0);
+    let (batch_scale, batch_rx) = watch::channel(0);
     let meter: crate::engine::Meter = Arc::new(Mutex::new(None));
     let sim = world.map(|w| SimWorld::new(w, journal.clone(), progress.clone()));
     let steering = Steering {
         stop: stop_rx,
-        batch_size: batch_rx,
+        batch_scale: batch_rx,
         confirms: confirm_rx,
         auto_confirm,
         meter: meter.clone(),
@@ -86,7 +101,7 @@ fn wire(
         meter,
         stop,
         confirms,
-        batch_size,
+        batch_scale,
     }
 }
 
@@ -399,7 +414,7 @@ pub async fn start(
         run_id,
         cmds,
         confirms: w.confirms,
-        batch_size: w.batch_size,
+        batch_scale: w.batch_scale,
         task,
     })
 }
@@ -501,7 +516,7 @@ pub async fn resume(
             run_id: run_id.to_string(),
             cmds,
             confirms: w.confirms,
-            batch_size: w.batch_size,
+            batch_scale: w.batch_scale,
             task,
         },
         row,

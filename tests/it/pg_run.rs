@@ -103,7 +103,15 @@ fn assert_exact(pg: &PgCluster) {
         "every row bumped exactly once"
     );
     assert_eq!(scalar(pg, "SELECT sum(v)::bigint FROM t"), ROWS);
-    assert_eq!(batch_markers(pg), ROWS / BATCH, "one marker per batch");
+    // The committed batches' ranges tile the keys exactly: none twice, none missing.
+    assert_eq!(
+        scalar(
+            pg,
+            "SELECT sum((detail->>'hi')::bigint - split_part(key, '/batch/', 2)::bigint)::bigint
+             FROM ebb.applied_steps WHERE key LIKE '%/bump/batch/%'"
+        ),
+        ROWS
+    );
     assert_eq!(scalar(pg, "SELECT count(*) FROM bumped"), 0, "record ran");
 }
 
@@ -174,6 +182,18 @@ fn a_stopped_primary_pauses_the_run_inconclusive_and_it_resumes_when_back() {
     assert_eq!(paused["View"]["steps"][0]["status"], "Pending", "{paused}");
     pg.start_primary();
     h.send("resume");
+    // Halved from the next batch on, through the same dispatch as the `b -` keys.
+    h.until(|v| v["View"]["batch"].is_array());
+    h.send("smaller");
     h.until_within(Duration::from_secs(120), completed);
     assert_exact(&pg);
+    let halves = scalar(
+        &pg,
+        &format!(
+            "SELECT count(*) FROM ebb.applied_steps WHERE key LIKE '%/bump/batch/%'
+             AND (detail->>'hi')::bigint - split_part(key, '/batch/', 2)::bigint = {}",
+            BATCH / 2
+        ),
+    );
+    assert!(halves > 0, "no batch of the halved size");
 }

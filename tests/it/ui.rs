@@ -510,3 +510,60 @@ fn a_batched_step_in_flight_shows_in_the_migration_pane_and_leaves_it() {
     update(&mut m, &k, Msg::Engine(EngineEvent::View(view(None))));
     assert!(!pane(&m).contains("step backfill-region"));
 }
+
+#[test]
+fn batch_size_keys_reach_the_engine_only_while_a_batched_step_runs() {
+    use ebb::app::{Cmd, EngineRequest};
+    use ebb::engine::{BatchFigures, Direction, EngineEvent, RunView, Status};
+    let (mut m, k, _) = setup(300);
+    let press = |m: &mut Model, c: char| {
+        update(
+            m,
+            &k,
+            Msg::Key(KeyChord {
+                code: KeyCode::Char(c),
+                mods: KeyModifiers::NONE,
+            }),
+        )
+    };
+    press(&mut m, 'b');
+    assert!(press(&mut m, '-').is_empty(), "nothing batched is running");
+    assert!(m.flash.as_ref().unwrap().1.contains("no batched step"));
+    let figures = BatchFigures {
+        rows_done: 10,
+        rows_total: 100,
+        rows_per_sec: 1.0,
+        batch_size: 10,
+        holding: None,
+    };
+    let view = RunView {
+        run_id: "r-1".into(),
+        status: Status::Running,
+        direction: Direction::Forward,
+        step_mode: false,
+        pause: None,
+        held: None,
+        progress: None,
+        batch: Some(("backfill".into(), figures)),
+        steps: Vec::new(),
+    };
+    update(&mut m, &k, Msg::Engine(EngineEvent::View(view)));
+    press(&mut m, 'b');
+    let cmds = press(&mut m, '-');
+    assert_eq!(
+        cmds,
+        vec![Cmd::Engine(EngineRequest::BatchSize {
+            larger: false,
+            by: m.operator.as_str().to_string()
+        })]
+    );
+    press(&mut m, 'b');
+    let cmds = press(&mut m, '+');
+    assert!(
+        matches!(
+            &cmds[..],
+            [Cmd::Engine(EngineRequest::BatchSize { larger: true, .. })]
+        ),
+        "{cmds:?}"
+    );
+}
