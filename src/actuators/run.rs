@@ -27,18 +27,6 @@ fn scale(planned: u64, exponent: i32) -> u64 {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn scale_doubles_and_halves_and_never_reaches_zero() {
-        assert_eq!(super::scale(5000, 0), 5000);
-        assert_eq!(super::scale(5000, 1), 10000);
-        assert_eq!(super::scale(5000, -1), 2500);
-        assert_eq!(super::scale(5000, -20), 1);
-        assert_eq!(super::scale(u64::MAX, 4), u64::MAX);
-    }
-}
-
 /// How the console steers the step in flight.
 pub struct Steering {
     /// Raised by the actor when the run is asked to stop (see `engine::StopSignal`).
@@ -434,5 +422,17 @@ impl<E: EffectLog> Actuators for RunActuators<E> {
                 other.name()
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn scale_doubles_and_halves_and_never_reaches_zero() {
+        assert_eq!(super::scale(5000, 0), 5000);
+        assert_eq!(super::scale(5000, 1), 10000);
+        assert_eq!(super::scale(5000, -1), 2500);
+        assert_eq!(super::scale(5000, -20), 1);
+        assert_eq!(super::scale(u64::MAX, 4), u64::MAX);
     }
 }
