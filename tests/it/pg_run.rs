@@ -183,7 +183,9 @@ fn a_stopped_primary_pauses_the_run_inconclusive_and_it_resumes_when_back() {
     pg.start_primary();
     h.send("resume");
     // Halved from the next batch on, through the same dispatch as the `b -` keys.
-    h.until(|v| v["View"]["batch"].is_array());
+    h.until(|v| v["View"]["steps"][0]["status"]["Running"]["attempt"].as_u64() >= Some(2));
+    // JSON views repeat only on change; give the console a second of batch figures.
+    std::thread::sleep(Duration::from_millis(1500));
     h.send("smaller");
     h.until_within(Duration::from_secs(120), completed);
     assert_exact(&pg);

@@ -217,6 +217,46 @@ async fn inactive_slot_shows_retained_wal_and_databases_their_size() {
     let r = replication(&second);
     assert!(r.replicas.is_empty());
     assert!(r.wal_bytes_per_sec > 0.0, "WAL was written: {r:?}");
+
+    // What the responder sees: the Storage pane flags the inactive slot and its WAL.
+    let keymap = ebb::config::keymap_by_name("default").unwrap();
+    let theme = ebb::config::theme_by_name("dark").unwrap();
+    let mut model = ebb::app::Model::new(
+        ebb::text::DisplayText::new("console: db"),
+        ebb::text::DisplayText::new("oncall"),
+        second[0].at,
+    );
+    for o in second {
+        ebb::app::update(&mut model, &keymap, ebb::app::Msg::Observation(o));
+    }
+    let area = ratatui::layout::Rect::new(0, 0, 100, 16);
+    let mut buf = ratatui::buffer::Buffer::empty(area);
+    ebb::tui::panes::storage::render(&model, area, &theme, false, &mut buf);
+    let text: String = (0..area.height)
+        .map(|y| {
+            (0..area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+                + "\n"
+        })
+        .collect();
+    let line = text
+        .lines()
+        .find(|l| l.contains("stale"))
+        .unwrap_or_else(|| panic!("no slot line:\n{text}"));
+    assert!(
+        line.contains("INACTIVE") && line.contains("retains"),
+        "{line}"
+    );
+    let warn = theme.warn.fg;
+    let y = text.lines().position(|l| l.contains("stale")).unwrap() as u16;
+    let x = line.find("INACTIVE").unwrap();
+    let x = line[..x].chars().count() as u16;
+    assert_eq!(
+        buf[(x, y)].fg,
+        warn.unwrap(),
+        "INACTIVE is drawn as a warning"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
