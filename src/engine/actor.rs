@@ -57,6 +57,10 @@ pub struct StepView {
     pub status: StepStatus,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
+    /// Where the step stopped when it was interrupted inside (e.g. `batch 72`); it
+    /// continues from there. Cleared when it finishes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<String>,
 }
 
 /// Everything the screen and the headless printer need of a run.
@@ -110,6 +114,7 @@ struct Core<J: Journal> {
     cmds: mpsc::Receiver<Command>,
     events: mpsc::Sender<EngineEvent>,
     times: Vec<(Option<Timestamp>, Option<Timestamp>)>,
+    stopped_at: Vec<Option<String>>,
     held: Option<String>,
     progress: Option<String>,
     progress_cell: Option<Progress>,
@@ -152,6 +157,7 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                 cmds,
                 events,
                 times: vec![(None, None); n],
+                stopped_at: vec![None; n],
                 held: None,
                 progress: None,
                 progress_cell: None,
@@ -395,6 +401,7 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                         return self.core.journal_down().await;
                     }
                     self.core.state.interrupt(i);
+                    self.core.stopped_at[i] = Some(at.clone());
                     let what = if undo { "undo of " } else { "" };
                     self.core
                         .note(
@@ -418,6 +425,7 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                         return self.core.journal_down().await;
                     }
                     self.core.state.finish(i, Ok(()));
+                    self.core.stopped_at[i] = None;
                     let took = self.core.elapsed(i);
                     let what = if undo { "undone" } else { "applied" };
                     self.core
@@ -644,11 +652,13 @@ impl<J: Journal + Send> Core<J> {
             .iter()
             .zip(&self.state.status_of)
             .zip(&self.times)
-            .map(|((s, st), (a, b))| StepView {
+            .zip(&self.stopped_at)
+            .map(|(((s, st), (a, b)), stopped)| StepView {
                 id: s.id.clone(),
                 status: st.clone(),
                 started_at: *a,
                 finished_at: *b,
+                stopped_at: stopped.clone(),
             })
             .collect();
         let view = RunView {

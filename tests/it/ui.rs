@@ -289,6 +289,7 @@ fn live_plan_pane_shows_the_run() {
             status: StepStatus::Pending,
             started_at: None,
             finished_at: None,
+            stopped_at: None,
         })
         .collect();
     steps[0] = StepView {
@@ -565,5 +566,62 @@ fn batch_size_keys_reach_the_engine_only_while_a_batched_step_runs() {
             [Cmd::Engine(EngineRequest::BatchSize { larger: true, .. })]
         ),
         "{cmds:?}"
+    );
+}
+
+#[test]
+fn an_interrupted_step_shows_where_it_stopped() {
+    use ebb::engine::{Direction, EngineEvent, PauseReason, RunView, Status, StepStatus, StepView};
+    use ebb::time::Timestamp;
+    let (mut m, k, t) = setup(300);
+    let at = |s: i64| Some(Timestamp(SCREENSHOT_EPOCH.0 + s * 1000));
+    let ids: Vec<String> = m
+        .plan
+        .as_ref()
+        .unwrap()
+        .steps
+        .iter()
+        .map(|s| s.id.as_str().to_string())
+        .collect();
+    let mut steps: Vec<StepView> = ids
+        .iter()
+        .map(|id| StepView {
+            id: id.clone(),
+            status: StepStatus::Pending,
+            started_at: None,
+            finished_at: None,
+            stopped_at: None,
+        })
+        .collect();
+    steps[0].started_at = at(200);
+    steps[0].finished_at = at(230);
+    steps[0].stopped_at = Some("batch 72".into());
+    let view = RunView {
+        run_id: "r-20261201-000000-abcd".into(),
+        status: Status::Paused,
+        direction: Direction::Forward,
+        step_mode: false,
+        pause: Some(PauseReason {
+            text: "paused".into(),
+            by: "alice".into(),
+        }),
+        held: None,
+        progress: None,
+        batch: None,
+        steps,
+    };
+    update(&mut m, &k, Msg::Engine(EngineEvent::View(view)));
+    let area = Rect::new(0, 0, 120, 14);
+    let mut buf = Buffer::empty(area);
+    panes::plan::render(&m, area, &t, true, &mut buf);
+    let out = text(&buf);
+    let line = out
+        .lines()
+        .find(|l| l.contains(&ids[0]))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("◐") && line.contains("stopped 30s"), "{line}");
+    assert!(
+        line.contains("at batch 72; r continues from there"),
+        "{line}"
     );
 }

@@ -145,7 +145,12 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         let status = view
             .map(|v| v.status.clone())
             .unwrap_or(StepStatus::Pending);
-        let (sym, word, style) = step_mark(&status, theme);
+        let (mut sym, mut word, mut style) = step_mark(&status, theme);
+        let stopped = view.and_then(|v| v.stopped_at.as_deref());
+        if let (StepStatus::Pending | StepStatus::Applied, Some(_)) = (&status, stopped) {
+            // Cut off inside (a batch boundary): partly done, continues from there.
+            (sym, word, style) = ("◐", "stopped", theme.warn);
+        }
         let mut spans = vec![
             Span::styled(format!("{sym} "), style),
             Span::styled(format!("{:>2} ", i + 1), theme.muted),
@@ -175,6 +180,11 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
                 spans.push(Span::styled(error.clone(), theme.crit));
             } else if let StepStatus::Skipped { reason } = &status {
                 spans.push(Span::styled(reason.clone(), theme.warn));
+            } else if let Some(at) = stopped.filter(|_| word == "stopped") {
+                spans.push(Span::styled(
+                    format!("at {at}; r continues from there"),
+                    theme.warn,
+                ));
             } else {
                 spans.push(Span::styled(
                     step.description.as_str().to_string(),
