@@ -97,8 +97,9 @@ pub async fn dispatch_line(
 fn print_event(ev: &EngineEvent, json: bool, last_status: &mut Option<Status>) {
     if json {
         if let EngineEvent::View(v) = ev {
-            // Views repeat while a step is in flight; print them when something changed.
-            if *last_status == Some(v.status) && v.progress.is_some() {
+            // Views repeat every second while a step is in flight: print them when the
+            // status changes, and while a batched step reports its figures.
+            if *last_status == Some(v.status) && v.progress.is_some() && v.batch.is_none() {
                 return;
             }
             *last_status = Some(v.status);

@@ -178,6 +178,14 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
         self
     }
 
+    /// Where steps were stopped inside in an earlier life of the run (from its journal).
+    pub fn with_stopped_at(mut self, stopped: Vec<Option<String>>) -> Self {
+        if stopped.len() == self.core.stopped_at.len() {
+            self.core.stopped_at = stopped;
+        }
+        self
+    }
+
     /// Where batched steps write their figures.
     pub fn with_meter(mut self, meter: Meter) -> Self {
         self.core.meter = Some(meter);

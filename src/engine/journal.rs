@@ -178,6 +178,30 @@ pub struct Replayed {
     pub in_doubt: Option<(usize, bool, String)>,
 }
 
+/// Per step, where it was stopped inside and not finished since (`step.interrupted`).
+pub fn stopped_at(steps: usize, records: &[Record]) -> Vec<Option<String>> {
+    let mut out = vec![None; steps];
+    for r in records {
+        match r {
+            Record::Interrupted { step, at, .. } => {
+                if let Some(s) = out.get_mut(*step) {
+                    *s = Some(at.clone());
+                }
+            }
+            Record::Applied { step }
+            | Record::Compensated { step }
+            | Record::Failed { step, .. }
+            | Record::UndoFailed { step, .. } => {
+                if let Some(s) = out.get_mut(*step) {
+                    *s = None;
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Rebuilds a run's state from its records, in order.
 pub fn replay(mut state: RunState, records: &[Record]) -> Replayed {
     let mut in_doubt = None;

@@ -262,6 +262,7 @@ fn spawn_actor(
     holder: String,
     exit_on_finish: bool,
     in_doubt: Option<(usize, bool, String)>,
+    stopped: Vec<Option<String>>,
     out: mpsc::Sender<EngineEvent>,
 ) -> (mpsc::Sender<Command>, JoinHandle<Status>) {
     let (ctx, crx) = mpsc::channel(64);
@@ -278,7 +279,8 @@ fn spawn_actor(
     )
     .with_progress(progress)
     .with_meter(meter)
-    .with_stop_signal(stop);
+    .with_stop_signal(stop)
+    .with_stopped_at(stopped);
     // Keep the lease while the run is driven; losing it detaches the actor.
     let renew = {
         let (store, run_id, holder, ctx) =
@@ -408,6 +410,7 @@ pub async fn start(
         holder,
         spec.exit_on_finish,
         None,
+        Vec::new(),
         out,
     );
     Ok(RunHandle {
@@ -509,6 +512,7 @@ pub async fn resume(
         holder,
         exit_on_finish,
         replayed.in_doubt,
+        super::journal::stopped_at(plan.steps.len(), &records),
         out,
     );
     Ok(Resumed {

@@ -182,7 +182,7 @@ pub async fn run_batches(
                 done_batches: batches as u64,
             });
         }
-        if throttle.enabled() && !hold_for_lag(pool, &mut throttle, control).await {
+        if throttle.enabled() && !hold_for_lag(pool, &mut throttle, control).await? {
             return Ok(BatchesDone::Paused {
                 done_batches: batches as u64,
             });
@@ -245,21 +245,29 @@ pub async fn run_batches(
     })
 }
 
-/// Waits while the throttle says hold, reporting why. `false`: a pause was requested.
-async fn hold_for_lag(pool: &PgPool, throttle: &mut LagThrottle, control: &BatchControl) -> bool {
+/// Waits while the throttle says hold, reporting why. `Ok(false)`: a pause was
+/// requested; `Err`: the server itself stopped answering (the caller stops the step).
+async fn hold_for_lag(
+    pool: &PgPool,
+    throttle: &mut LagThrottle,
+    control: &BatchControl,
+) -> Result<bool, String> {
     loop {
         let reason = match read_lag(pool).await {
             Ok(standbys) => throttle.assess(&standbys, Instant::now()),
-            // Lag unknown: hold rather than run blind; the operator can pause.
+            Err(e) if !super::reachable(pool).await => {
+                return Err(format!("replica lag unknown: {e}"));
+            }
+            // Lag unknown on a live server: hold rather than run blind.
             Err(e) => Some(format!("replica lag unknown: {e}")),
         };
         let Some(reason) = reason else {
-            return true;
+            return Ok(true);
         };
         control.measure(|f| f.holding = Some(reason.clone()));
         control.report(reason);
         if control.paused() {
-            return false;
+            return Ok(false);
         }
         // Keep the standbys' replay reports fresh while nothing else writes.
         let _ = heartbeat(pool).await;

@@ -630,3 +630,23 @@ async fn abort_mid_batches_stops_them_without_undo() {
             .any(|k| k.ends_with("/undo"))
     );
 }
+
+#[test]
+fn where_a_step_stopped_survives_in_the_journal_until_it_finishes() {
+    use crate::engine::journal::stopped_at;
+    let mut records = vec![
+        Record::Intent {
+            step: 0,
+            attempt: 1,
+            key: "r1/s0".into(),
+        },
+        Record::Interrupted {
+            step: 0,
+            undo: false,
+            at: "batch 7".into(),
+        },
+    ];
+    assert_eq!(stopped_at(2, &records), vec![Some("batch 7".into()), None]);
+    records.push(Record::Applied { step: 0 });
+    assert_eq!(stopped_at(2, &records), vec![None, None]);
+}
