@@ -186,6 +186,7 @@ fn a_second_console_cannot_drive_a_leased_run() {
 fn plan_check_of_every_example_plan_and_a_bad_one() {
     for p in [
         "examples/plans/backfill-slot-fill.toml",
+        "examples/postgres/backfill-region.toml",
         "tests/fixtures/crash-plan.toml",
     ] {
         let out = ebb(Path::new("/tmp"))
