@@ -1,5 +1,5 @@
-//! `ebb plan check PLAN [--json]`: validate a rollback plan and report every error located
-//! (`file:line:col`), for people (miette) or CI (JSON); exit 0 when valid, 1 when not.
+//! `ebb plan check PLAN [--json] [--rbac]`: validate a rollback plan and report every error
+//! located (`file:line:col`), for people or CI (JSON); `--rbac` prints the Kubernetes RBAC.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,6 +29,9 @@ pub struct CheckArgs {
     /// Print one JSON object (for CI) instead of a report.
     #[arg(long)]
     pub json: bool,
+    /// When valid, print the least-privilege Kubernetes Role/ClusterRole (YAML) it needs.
+    #[arg(long, conflicts_with = "json")]
+    pub rbac: bool,
 }
 
 pub fn run(args: PlanArgs) -> Result<ExitCode, miette::Report> {
@@ -46,6 +49,10 @@ fn check(args: &CheckArgs) -> Result<ExitCode, miette::Report> {
         writeln!(out, "{report}").map_err(|e| miette::miette!("cannot write: {e}"))?;
     } else {
         match result {
+            Ok(plan) if args.rbac => {
+                eprintln!("{}", summary(&plan));
+                print!("{}", crate::plan::rbac::rbac(&plan));
+            }
             Ok(plan) => println!("{}", summary(&plan)),
             Err(errors) => print_errors(errors),
         }

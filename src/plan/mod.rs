@@ -26,6 +26,7 @@ pub mod digest;
 mod model;
 pub mod outline;
 mod raw;
+pub mod rbac;
 mod secret;
 mod step_kinds;
 mod validate;

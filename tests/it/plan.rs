@@ -375,3 +375,56 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn rbac_of_a_kubernetes_plan_is_least_privilege() {
+    let plan = Plan::load(&manifest().join("examples/plans/orders-app-statefulset-rollback.toml"))
+        .unwrap();
+    let yaml = ebb::plan::rbac::rbac(&plan);
+    // Writes are limited to the objects the steps name.
+    let rule = |resource: &str, names: &str, verbs: &str| {
+        format!(
+            "    resources: [\"{resource}\"]\n    resourceNames: [{names}]\n    verbs: [{verbs}]"
+        )
+    };
+    assert!(
+        yaml.contains(&rule(
+            "statefulsets",
+            "\"orders-app\"",
+            "\"get\", \"patch\""
+        )),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains(&rule(
+            "deployments/scale",
+            "\"orders-worker\"",
+            "\"get\", \"patch\""
+        )),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains(&rule(
+            "horizontalpodautoscalers",
+            "\"orders-app\"",
+            "\"get\", \"patch\""
+        )),
+        "{yaml}"
+    );
+    assert!(yaml.contains("namespace: orders"), "{yaml}");
+    assert!(!yaml.contains("secrets"), "{yaml}");
+    assert!(!yaml.contains("\"*\""), "no wildcards: {yaml}");
+    insta::assert_snapshot!("rbac_statefulset_rollback", yaml);
+
+    let pg = Plan::load(&manifest().join("examples/postgres/backfill-region.toml")).unwrap();
+    assert!(ebb::plan::rbac::rbac(&pg).contains("needs no Kubernetes RBAC"));
+
+    let out = ebb(&[
+        "plan",
+        "check",
+        "--rbac",
+        "examples/plans/orders-app-statefulset-rollback.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), yaml);
+}
