@@ -2,6 +2,7 @@
 //! drill world (`sim`) and PostgreSQL (`pg`), routed per step by `run`.
 
 pub mod effects;
+pub mod http;
 pub mod pg;
 pub mod run;
 pub mod sim;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use super::effects::EffectLog;
+use super::http::HttpTargets;
 use super::pg::{self, BatchControl, BatchSpec, BatchesDone, PgBaseline, PgTargets};
 use super::sim::{POLL, SimWorld};
 use crate::engine::{Actuators, CheckOutcome, Ended, Probe, Progress};
@@ -47,6 +48,7 @@ pub struct RunActuators<E: EffectLog> {
     /// The drill world, when the plan's `sim` targets are bound to one.
     sim: Option<SimWorld<E>>,
     pg: PgTargets,
+    http: HttpTargets,
     /// Per postgres target, what its row_count and table_checksum checks compare with.
     baselines: BTreeMap<String, PgBaseline>,
     steering: Steering,
@@ -61,10 +63,12 @@ impl<E: EffectLog> RunActuators<E> {
         progress: Progress,
     ) -> Self {
         let pg = PgTargets::for_plan(&plan);
+        let http = HttpTargets::for_plan(&plan);
         RunActuators {
             plan,
             sim,
             pg,
+            http,
             baselines: BTreeMap::new(),
             steering,
             progress,
@@ -311,6 +315,14 @@ impl<E: EffectLog> RunActuators<E> {
                     Err(e) => Err(e),
                 }
             }
+            StepKind::Http {
+                request,
+                expect_status,
+            } => self
+                .http
+                .send(target, request, *expect_status, key)
+                .await
+                .map(|()| Ended::Complete),
             other => Err(format!(
                 "`{}` steps are not supported yet; run them by hand and skip the step",
                 other.name()

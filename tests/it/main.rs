@@ -6,6 +6,7 @@ mod console_config;
 mod crash;
 mod e2e;
 mod e2e_console;
+mod http_run;
 mod pg_actuators;
 mod pg_checks;
 mod pg_run;

@@ -1,0 +1,110 @@
+//! `http` steps and undos: one request (method, URL from a secret or a path under the
+//! target's URL, JSON body, headers), a timeout, the expected status; secrets never logged.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::plan::{HeaderValue, HttpRequest, HttpUrl, Plan, SecretRef, TargetKind};
+
+/// Per request: connecting, and the whole exchange.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The http targets of a run: their base URLs (read from their secrets) and one client.
+pub struct HttpTargets {
+    client: Result<reqwest::Client, String>,
+    bases: BTreeMap<String, Result<String, String>>,
+}
+
+impl HttpTargets {
+    pub fn for_plan(plan: &Plan) -> HttpTargets {
+        let bases = plan
+            .targets
+            .values()
+            .filter(|t| t.kind == TargetKind::Http)
+            .map(|t| {
+                let base = match &t.url {
+                    Some(s) => s.resolve().map_err(|e| format!("target {}: {e}", t.name)),
+                    None => Err(format!("target {} has no url", t.name)),
+                };
+                (t.name.clone(), base)
+            })
+            .collect();
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("ebb/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {e}"));
+        HttpTargets { client, bases }
+    }
+
+    /// Sends `req` (on `target` when its URL is a path) with `Idempotency-Key: key`.
+    /// `Ok` when the status is `expect` (any 2xx when `None`). Errors name the method and
+    /// the path or the secret's origin, never a secret's value.
+    pub async fn send(
+        &self,
+        target: Option<&str>,
+        req: &HttpRequest,
+        expect: Option<u16>,
+        key: &str,
+    ) -> Result<(), String> {
+        let client = self.client.as_ref().map_err(Clone::clone)?;
+        let (url, shown) = match &req.url {
+            HttpUrl::Secret(s) => (s.resolve()?, format!("<{}>", s.origin())),
+            HttpUrl::Path(path) => {
+                let name = target.ok_or("a path URL needs the step's http target")?;
+                let base = match self.bases.get(name) {
+                    Some(Ok(b)) => b,
+                    Some(Err(e)) => return Err(e.clone()),
+                    None => return Err(format!("{name} is not an http target of this plan")),
+                };
+                (
+                    format!("{}{path}", base.trim_end_matches('/')),
+                    format!("{name}{path}"),
+                )
+            }
+        };
+        let what = format!("{} {shown}", req.method);
+        let method = reqwest::Method::from_bytes(req.method.as_bytes())
+            .map_err(|_| format!("{what}: not an HTTP method"))?;
+        let mut builder = client.request(method, &url).header("Idempotency-Key", key);
+        for (name, value) in &req.headers {
+            let value = match value {
+                HeaderValue::Plain(v) => v.clone(),
+                HeaderValue::Secret(s) => secret(s, name)?,
+            };
+            builder = builder.header(name.as_str(), value);
+        }
+        if let Some(body) = &req.json {
+            builder = builder.json(body);
+        }
+        let response = builder.send().await.map_err(|e| {
+            // The URL may hold credentials: never part of the message.
+            let e = e.without_url();
+            let kind = if e.is_timeout() {
+                "timed out"
+            } else if e.is_connect() {
+                "cannot connect"
+            } else {
+                "failed"
+            };
+            format!("{what}: {kind} ({e})")
+        })?;
+        let status = response.status().as_u16();
+        let ok = match expect {
+            Some(want) => status == want,
+            None => (200..300).contains(&status),
+        };
+        if ok {
+            Ok(())
+        } else {
+            let want = expect.map_or("2xx".to_string(), |w| w.to_string());
+            Err(format!("{what} returned {status} (expected {want})"))
+        }
+    }
+}
+
+fn secret(s: &SecretRef, header: &str) -> Result<String, String> {
+    s.resolve().map_err(|e| format!("header {header}: {e}"))
+}
