@@ -7,7 +7,6 @@ use std::time::Duration;
 use miette::Report;
 
 use crate::config::diag::SourceFile;
-use crate::config::secrets::resolve_secret;
 use crate::config::targets::{self, DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
 use crate::plan::{Plan, PlanOutline, SecretRef, TargetKind};
 use crate::sources::pg::PgTarget;
@@ -93,7 +92,8 @@ fn resolve(
     for (name, url) in declared {
         let target = match url {
             None => Ok(PgTarget::from_env(name, interval, timeout)),
-            Some(secret) => resolve_secret(secret)
+            Some(secret) => secret
+                .resolve()
                 .map_err(|e| format!("target {name}: {e}"))
                 .and_then(|url| PgTarget::from_url(name, &url, interval, timeout)),
         };

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::diag::{LocatedError, SourceFile};
-use super::secrets::{SECRET_HELP, parse_secret_ref};
+use super::secrets::SECRET_HELP;
 use crate::plan::SecretRef;
 use crate::units::parse_duration;
 
@@ -164,7 +164,7 @@ pub fn parse(file: &SourceFile) -> Result<TargetsFile, TargetsErrors> {
         }
         let url = match &t.url {
             None => None,
-            Some(u) => match parse_secret_ref(u.get_ref()) {
+            Some(u) => match SecretRef::parse(u.get_ref()) {
                 Some(Ok(r)) => Some(r),
                 Some(Err(m)) => {
                     err(u.span(), format!("bad url: {m}"), Some(SECRET_HELP.into()));

@@ -4,6 +4,29 @@
 use super::SecretRef;
 
 impl SecretRef {
+    /// Parses `env:NAME` / `file:PATH`; `None` when the text is neither (an inline value).
+    pub fn parse(text: &str) -> Option<Result<SecretRef, String>> {
+        if let Some(name) = text.strip_prefix("env:") {
+            let ok = name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            return Some(if ok {
+                Ok(SecretRef::Env(name.to_string()))
+            } else {
+                Err(format!("{name:?} is not an environment variable name"))
+            });
+        }
+        text.strip_prefix("file:").map(|path| {
+            if path.trim().is_empty() {
+                Err("`file:` needs a path".to_string())
+            } else {
+                Ok(SecretRef::File(std::path::PathBuf::from(path)))
+            }
+        })
+    }
+
     /// The secret's value: the environment variable, or the file's trimmed contents.
     pub fn resolve(&self) -> Result<String, String> {
         match self {

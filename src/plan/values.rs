@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use toml::Spanned;
@@ -118,26 +117,7 @@ impl<'a> Ctx<'a> {
 
     /// Parses `env:NAME` / `file:PATH` without reporting; `None` when it is neither.
     pub(super) fn secret_ref(text: &str) -> Option<Result<SecretRef, String>> {
-        if let Some(name) = text.strip_prefix("env:") {
-            let ok = name
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            Some(if ok {
-                Ok(SecretRef::Env(name.to_string()))
-            } else {
-                Err(format!("{name:?} is not an environment variable name"))
-            })
-        } else {
-            text.strip_prefix("file:").map(|path| {
-                if path.trim().is_empty() {
-                    Err("`file:` needs a path".to_string())
-                } else {
-                    Ok(SecretRef::File(PathBuf::from(path)))
-                }
-            })
-        }
+        SecretRef::parse(text)
     }
 
     /// A value that may carry credentials: must be `env:` or `file:`.
