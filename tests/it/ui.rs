@@ -268,12 +268,8 @@ fn dangerous_verbs_ask_for_a_reason_then_reach_the_engine() {
     );
 }
 
-#[test]
-fn live_plan_pane_shows_the_run() {
-    use ebb::engine::{Direction, EngineEvent, PauseReason, RunView, Status, StepStatus, StepView};
-    use ebb::time::Timestamp;
-    let (mut m, k, t) = setup(300);
-    let at = |s: i64| Some(Timestamp(SCREENSHOT_EPOCH.0 + s * 1000));
+/// The loaded plan's step ids, and a view of each as pending.
+fn pending_steps(m: &Model) -> (Vec<String>, Vec<ebb::engine::StepView>) {
     let ids: Vec<String> = m
         .plan
         .as_ref()
@@ -282,16 +278,26 @@ fn live_plan_pane_shows_the_run() {
         .iter()
         .map(|s| s.id.as_str().to_string())
         .collect();
-    let mut steps: Vec<StepView> = ids
+    let steps = ids
         .iter()
-        .map(|id| StepView {
+        .map(|id| ebb::engine::StepView {
             id: id.clone(),
-            status: StepStatus::Pending,
+            status: ebb::engine::StepStatus::Pending,
             started_at: None,
             finished_at: None,
             stopped_at: None,
         })
         .collect();
+    (ids, steps)
+}
+
+#[test]
+fn live_plan_pane_shows_the_run() {
+    use ebb::engine::{Direction, EngineEvent, PauseReason, RunView, Status, StepStatus, StepView};
+    use ebb::time::Timestamp;
+    let (mut m, k, t) = setup(300);
+    let at = |s: i64| Some(Timestamp(SCREENSHOT_EPOCH.0 + s * 1000));
+    let (_, mut steps) = pending_steps(&m);
     steps[0] = StepView {
         status: StepStatus::Applied,
         started_at: at(200),
@@ -571,28 +577,11 @@ fn batch_size_keys_reach_the_engine_only_while_a_batched_step_runs() {
 
 #[test]
 fn an_interrupted_step_shows_where_it_stopped() {
-    use ebb::engine::{Direction, EngineEvent, PauseReason, RunView, Status, StepStatus, StepView};
+    use ebb::engine::{Direction, EngineEvent, PauseReason, RunView, Status};
     use ebb::time::Timestamp;
     let (mut m, k, t) = setup(300);
     let at = |s: i64| Some(Timestamp(SCREENSHOT_EPOCH.0 + s * 1000));
-    let ids: Vec<String> = m
-        .plan
-        .as_ref()
-        .unwrap()
-        .steps
-        .iter()
-        .map(|s| s.id.as_str().to_string())
-        .collect();
-    let mut steps: Vec<StepView> = ids
-        .iter()
-        .map(|id| StepView {
-            id: id.clone(),
-            status: StepStatus::Pending,
-            started_at: None,
-            finished_at: None,
-            stopped_at: None,
-        })
-        .collect();
+    let (ids, mut steps) = pending_steps(&m);
     steps[0].started_at = at(200);
     steps[0].finished_at = at(230);
     steps[0].stopped_at = Some("batch 72".into());

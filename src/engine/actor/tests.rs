@@ -507,18 +507,8 @@ fn batched() -> (Fake, StopSignal) {
     (fake, tx)
 }
 
-fn batch_keys(fake: &Fake) -> Vec<String> {
-    fake.effects
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|k| k.contains("/batch/"))
-        .cloned()
-        .collect()
-}
-
-#[tokio::test(start_paused = true)]
-async fn pause_stops_a_batched_step_at_a_boundary_and_run_continues_it() {
+/// A two-step run whose batched step 0 is in flight.
+async fn running_batches() -> (Fake, Harness) {
     let (fake, stop) = batched();
     let mut h = start_with(
         plan(2),
@@ -533,6 +523,22 @@ async fn pause_stops_a_batched_step_at_a_boundary_and_run_continues_it() {
         matches!(v.steps[0].status, StepStatus::Running { .. })
     })
     .await;
+    (fake, h)
+}
+
+fn batch_keys(fake: &Fake) -> Vec<String> {
+    fake.effects
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|k| k.contains("/batch/"))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn pause_stops_a_batched_step_at_a_boundary_and_run_continues_it() {
+    let (fake, mut h) = running_batches().await;
     tokio::time::sleep(Duration::from_millis(550)).await;
     verb(&h, Verb::Pause).await;
     let v = until(&mut h, |v| v.status == Status::Paused).await;
@@ -558,20 +564,7 @@ async fn pause_stops_a_batched_step_at_a_boundary_and_run_continues_it() {
 
 #[tokio::test(start_paused = true)]
 async fn rollback_mid_batches_stops_them_and_undoes_what_was_done() {
-    let (fake, stop) = batched();
-    let mut h = start_with(
-        plan(2),
-        fake.clone(),
-        MemJournal::default(),
-        vec![],
-        true,
-        Some(stop),
-    );
-    verb(&h, Verb::Run).await;
-    until(&mut h, |v| {
-        matches!(v.steps[0].status, StepStatus::Running { .. })
-    })
-    .await;
+    let (fake, h) = running_batches().await;
     tokio::time::sleep(Duration::from_millis(350)).await;
     verb(
         &h,
@@ -595,20 +588,7 @@ async fn rollback_mid_batches_stops_them_and_undoes_what_was_done() {
 
 #[tokio::test(start_paused = true)]
 async fn abort_mid_batches_stops_them_without_undo() {
-    let (fake, stop) = batched();
-    let mut h = start_with(
-        plan(2),
-        fake.clone(),
-        MemJournal::default(),
-        vec![],
-        true,
-        Some(stop),
-    );
-    verb(&h, Verb::Run).await;
-    until(&mut h, |v| {
-        matches!(v.steps[0].status, StepStatus::Running { .. })
-    })
-    .await;
+    let (fake, h) = running_batches().await;
     tokio::time::sleep(Duration::from_millis(250)).await;
     verb(
         &h,

@@ -230,20 +230,11 @@ impl PgCluster {
 
     /// Starts the stopped primary again on its port (its postgresql.conf keeps it).
     pub fn start_primary(&self) {
-        let log = self.dir.path().join("primary.log");
-        run(
-            &self.bin,
-            "pg_ctl",
-            &[
-                "start",
-                "-w",
-                "-t",
-                "60",
-                "-D",
-                path_str(&self.primary.data),
-                "-l",
-                path_str(&log),
-            ],
+        let out = pg_ctl_start(&self.bin, &self.primary.data, self.dir.path());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
         );
     }
 
@@ -281,20 +272,7 @@ fn start_node(bin: &Path, data: &Path, dir: &Path) -> u16 {
     for _ in 0..5 {
         let port = free_port();
         append(&data.join("postgresql.conf"), &format!("port = {port}\n"));
-        let out = command(
-            bin,
-            "pg_ctl",
-            &[
-                "start",
-                "-w",
-                "-t",
-                "60",
-                "-D",
-                path_str(data),
-                "-l",
-                path_str(&log),
-            ],
-        );
+        let out = pg_ctl_start(bin, data, dir);
         if out.status.success() {
             return port;
         }
@@ -306,6 +284,26 @@ fn start_node(bin: &Path, data: &Path, dir: &Path) -> u16 {
         );
     }
     panic!("PostgreSQL did not start in {}:\n{last}", data.display());
+}
+
+/// `pg_ctl start` of the node at `data`, waiting for it, logging to `DIR/NAME.log`.
+fn pg_ctl_start(bin: &Path, data: &Path, dir: &Path) -> Output {
+    let name = data.file_name().and_then(|n| n.to_str()).unwrap_or("pg");
+    let log = dir.join(format!("{name}.log"));
+    command(
+        bin,
+        "pg_ctl",
+        &[
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-D",
+            path_str(data),
+            "-l",
+            path_str(&log),
+        ],
+    )
 }
 
 fn stop_node(bin: &Path, data: &Path) {
