@@ -28,28 +28,7 @@ impl Rules {
 
 /// The API group and resource of a `KIND` as plans write it (`deployment`, `hpa`…).
 fn resource_of(kind: &str) -> Option<(&'static str, &'static str)> {
-    Some(match kind.to_ascii_lowercase().as_str() {
-        "deployment" | "deployments" | "deploy" => ("apps", "deployments"),
-        "statefulset" | "statefulsets" | "sts" => ("apps", "statefulsets"),
-        "daemonset" | "daemonsets" | "ds" => ("apps", "daemonsets"),
-        "replicaset" | "replicasets" | "rs" => ("apps", "replicasets"),
-        "configmap" | "configmaps" | "cm" => ("", "configmaps"),
-        "service" | "services" | "svc" => ("", "services"),
-        "persistentvolumeclaim" | "persistentvolumeclaims" | "pvc" => {
-            ("", "persistentvolumeclaims")
-        }
-        "pod" | "pods" => ("", "pods"),
-        "job" | "jobs" => ("batch", "jobs"),
-        "cronjob" | "cronjobs" => ("batch", "cronjobs"),
-        "horizontalpodautoscaler" | "horizontalpodautoscalers" | "hpa" => {
-            ("autoscaling", "horizontalpodautoscalers")
-        }
-        "ingress" | "ingresses" => ("networking.k8s.io", "ingresses"),
-        "poddisruptionbudget" | "poddisruptionbudgets" | "pdb" => {
-            ("policy", "poddisruptionbudgets")
-        }
-        _ => return None,
-    })
+    crate::k8s::Resource::of_kind(kind).map(|r| (r.group, r.plural))
 }
 
 /// What one step kind (of a step or an undo) needs.
