@@ -8,6 +8,7 @@ use crate::action::Action;
 use crate::config::keymap::{KeyChord, Mode};
 use crate::engine::RunView;
 use crate::plan::PlanOutline;
+use crate::sources::kube::KubeSnapshot;
 use crate::sources::{
     AppSnapshot, MigrationSnapshot, ReplicationSnapshot, Severity, SourceId, StorageSnapshot,
 };
@@ -168,6 +169,8 @@ pub struct Model {
     pub storage: BTreeMap<SourceId, Figure<StorageSnapshot>>,
     pub migrations: BTreeMap<SourceId, Figure<MigrationSnapshot>>,
     pub workload: BTreeMap<SourceId, Figure<AppSnapshot>>,
+    /// Kubernetes targets: rollouts (Workload pane), claims and snapshots (Storage pane).
+    pub kube: BTreeMap<SourceId, Figure<KubeSnapshot>>,
     /// Time lag in milliseconds per (source, replica), oldest first; `None` = idle.
     pub lag_history: BTreeMap<(SourceId, String), VecDeque<Option<u64>>>,
     /// The last error of each source, with when it was seen; cleared by its next good figure.
@@ -201,6 +204,7 @@ impl Model {
             storage: BTreeMap::new(),
             migrations: BTreeMap::new(),
             workload: BTreeMap::new(),
+            kube: BTreeMap::new(),
             lag_history: BTreeMap::new(),
             source_errors: BTreeMap::new(),
             timeline: VecDeque::new(),
@@ -250,5 +254,6 @@ impl Model {
             || self.storage.contains_key(source)
             || self.migrations.contains_key(source)
             || self.workload.contains_key(source)
+            || self.kube.contains_key(source)
     }
 }

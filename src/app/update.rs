@@ -177,6 +177,17 @@ fn observe(model: &mut Model, obs: Observation) {
                 },
             );
         }
+        Payload::Kube(k) => {
+            model.kube.insert(
+                source.clone(),
+                Figure {
+                    value: k,
+                    source,
+                    at,
+                    interval,
+                },
+            );
+        }
         Payload::Events(events) => {
             for e in events {
                 model.push_timeline(e.at, TimelineKind::Event(e.severity), e.text);

@@ -1,6 +1,7 @@
 //! What the panes show: each source is a task that observes one target and sends
 //! `Observation`s (a payload plus the time it was observed). `sim` observes the drill world.
 
+pub mod kube;
 pub mod pg;
 pub mod sim;
 
@@ -42,6 +43,8 @@ pub enum Payload {
     Events(Vec<SourceEvent>),
     /// The source could not observe its target; earlier figures stay, ageing.
     Error(DisplayText),
+    /// A Kubernetes target's namespace: StatefulSet rollouts, claims, snapshots.
+    Kube(self::kube::KubeSnapshot),
 }
 
 impl Payload {
@@ -53,6 +56,7 @@ impl Payload {
             Payload::App(_) => "app",
             Payload::Events(_) => "events",
             Payload::Error(_) => "error",
+            Payload::Kube(_) => "kube",
         }
     }
 }
