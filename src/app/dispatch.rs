@@ -328,12 +328,38 @@ pub fn content_len(model: &Model, pane: PaneId) -> usize {
                 .sum::<usize>()
                 + headings(model.replication.len())
         }
-        PaneId::Storage => model
-            .storage
-            .values()
-            .map(|f| f.value.volumes.len() + f.value.slots.len() + f.value.snapshots.len() + 2)
-            .sum(),
-        PaneId::Workload => model.workload.values().map(|f| f.value.pods.len()).sum(),
+        PaneId::Storage => {
+            model
+                .storage
+                .values()
+                .map(|f| f.value.volumes.len() + f.value.slots.len() + f.value.snapshots.len() + 2)
+                .sum::<usize>()
+                + model
+                    .kube
+                    .values()
+                    .map(|f| f.value.volumes.len() + f.value.snapshots.len() + 3)
+                    .sum::<usize>()
+        }
+        PaneId::Workload => {
+            model
+                .workload
+                .values()
+                .map(|f| f.value.pods.len())
+                .sum::<usize>()
+                + model
+                    .kube
+                    .values()
+                    .map(|f| {
+                        f.value.statefulsets.len()
+                            + f.value
+                                .statefulsets
+                                .iter()
+                                .map(|s| s.unready.len())
+                                .sum::<usize>()
+                            + 1
+                    })
+                    .sum::<usize>()
+        }
         PaneId::Plan => model.plan.as_ref().map_or(0, |p| p.steps.len()),
         PaneId::Timeline => model.timeline.len(),
     }

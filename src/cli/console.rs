@@ -8,7 +8,7 @@ use clap::Args;
 use miette::Report;
 
 use super::drill::{Watched, console, load_config};
-use super::watch::{self, Watch};
+use super::watch::{self, Sources, Watch};
 use super::{UiArgs, identity};
 use crate::app::{Model, TimelineKind};
 use crate::sources::SourceId;
@@ -34,7 +34,12 @@ pub struct ConsoleArgs {
 
 /// The model a watching console starts from: every target listed, none with figures yet.
 pub fn console_model(w: &Watch, operator: &str, now: Timestamp) -> Model {
-    let names: Vec<&str> = w.targets.iter().map(|t| t.name.as_str()).collect();
+    let names: Vec<&str> = w
+        .targets
+        .iter()
+        .map(|t| t.name.as_str())
+        .chain(w.kube.iter().map(|t| t.name()))
+        .collect();
     let mut model = Model::new(
         DisplayText::new(&format!("console: {}", names.join(", "))),
         DisplayText::new(operator),
@@ -44,6 +49,11 @@ pub fn console_model(w: &Watch, operator: &str, now: Timestamp) -> Model {
         .targets
         .iter()
         .map(|t| SourceId(format!("pg:{}", t.name)))
+        .chain(
+            w.kube
+                .iter()
+                .map(|t| SourceId(format!("kube:{}", t.name()))),
+        )
         .collect();
     model.plan = w.plan.as_ref().map(|(_, outline)| outline.clone());
     for t in &w.targets {
@@ -55,8 +65,17 @@ pub fn console_model(w: &Watch, operator: &str, now: Timestamp) -> Model {
         );
         model.push_timeline(now, TimelineKind::System, DisplayText::new(&line));
     }
+    for t in &w.kube {
+        let line = format!(
+            "watching {} ({}, usage every {:.1}s)",
+            t.name(),
+            t.describe(),
+            t.interval.as_secs_f64()
+        );
+        model.push_timeline(now, TimelineKind::System, DisplayText::new(&line));
+    }
     for u in &w.unwatched {
-        let line = format!("not watched (not postgres): {u}");
+        let line = format!("not watched (not postgres or kubernetes): {u}");
         model.push_timeline(now, TimelineKind::System, DisplayText::new(&line));
     }
     model
@@ -70,5 +89,9 @@ pub fn run(args: ConsoleArgs) -> Result<ExitCode, Report> {
     model.operator_annotation = args.operator.clone();
     let store_spec = crate::store::spec_from_env(args.store.as_deref());
     // The same console as a drill or a run, fed by one source task per server, no run.
-    console(model, &cfg, Watched::Servers(w.targets), None, store_spec)
+    let sources = Sources {
+        pg: w.targets,
+        kube: w.kube,
+    };
+    console(model, &cfg, Watched::Servers(sources), None, store_spec)
 }

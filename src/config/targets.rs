@@ -1,5 +1,5 @@
-//! The console's targets file: `[targets.NAME]` as plans declare them (postgres only for
-//! now, `url` optional: absent means the libpq environment) and an optional `[console]`.
+//! The console's targets file: `[targets.NAME]` as plans declare them (postgres and
+//! kubernetes; `url` optional) and an optional `[console]`.
 //!
 //! ```toml
 //! [console]
@@ -8,7 +8,13 @@
 //!
 //! [targets.db]
 //! kind = "postgres"
-//! url = "env:ORDERS_DB_URL"
+//! url = "env:ORDERS_DB_URL"   # absent: the libpq environment
+//!
+//! [targets.k8s]
+//! kind = "kubernetes"
+//! url = "file:/etc/ebb/kubeconfig"   # or env:NAME (a path list); absent: KUBECONFIG, ~/.kube/config, in-cluster
+//! context = "prod"                   # optional; default: the kubeconfig's current context
+//! namespace = "orders"               # optional; default: the context's, else "default"
 //! ```
 
 use std::collections::BTreeMap;
@@ -21,7 +27,7 @@ use toml::Spanned;
 
 use super::diag::{LocatedError, SourceFile};
 use super::secrets::SECRET_HELP;
-use crate::plan::SecretRef;
+use crate::plan::{SecretRef, TargetKind};
 use crate::units::parse_duration;
 
 /// How often a target is observed unless `[console] interval` says otherwise.
@@ -38,12 +44,18 @@ pub struct TargetsFile {
     pub targets: Vec<WatchTarget>,
 }
 
-/// One PostgreSQL server to watch.
+/// One PostgreSQL server or Kubernetes namespace to watch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WatchTarget {
     pub name: String,
-    /// `None`: connect as libpq would from the environment (PGHOST, PGUSER, …).
+    /// `Postgres` or `Kubernetes`.
+    pub kind: TargetKind,
+    /// Postgres: the URL, `None` for the libpq environment (PGHOST, PGUSER, …).
+    /// Kubernetes: the kubeconfig (`file:` or an `env:` path list), `None` as kubectl.
     pub url: Option<SecretRef>,
+    /// Kubernetes only: the kubeconfig context and the namespace.
+    pub context: Option<String>,
+    pub namespace: Option<String>,
 }
 
 /// Every error of one targets file, in file order.
@@ -77,6 +89,8 @@ struct RawConsole {
 struct RawTarget {
     kind: S,
     url: Option<S>,
+    context: Option<S>,
+    namespace: Option<S>,
 }
 
 /// Parses and validates a targets file. A TOML syntax error, unknown key or wrong type
@@ -146,28 +160,75 @@ pub fn parse(file: &SourceFile) -> Result<TargetsFile, TargetsErrors> {
             );
         }
         let t = t.get_ref();
-        if t.kind.get_ref() != "postgres" {
-            let known =
-                ["kubernetes", "prometheus", "http", "sim"].contains(&t.kind.get_ref().as_str());
-            err(
-                t.kind.span(),
-                format!(
-                    "the console watches kind \"postgres\" targets, found {:?}",
-                    t.kind.get_ref()
-                ),
-                Some(if known {
-                    "this kind is not watched by the console yet; leave it to the plan".into()
-                } else {
-                    "kind = \"postgres\"".into()
-                }),
-            );
-        }
+        let kind = match t.kind.get_ref().as_str() {
+            "postgres" => TargetKind::Postgres,
+            "kubernetes" => TargetKind::Kubernetes,
+            other => {
+                let known = ["prometheus", "http", "sim"].contains(&other);
+                err(
+                    t.kind.span(),
+                    format!(
+                        "the console watches kind \"postgres\" and \"kubernetes\" targets, found {other:?}"
+                    ),
+                    Some(if known {
+                        "this kind is not watched by the console yet; leave it to the plan".into()
+                    } else {
+                        "kind = \"postgres\" or kind = \"kubernetes\"".into()
+                    }),
+                );
+                TargetKind::Postgres
+            }
+        };
+        let kube_only =
+            |field: &Option<S>,
+             what: &str,
+             errors: &mut dyn FnMut(Range<usize>, String, Option<String>)| {
+                match field {
+                    Some(v) if kind != TargetKind::Kubernetes => {
+                        errors(
+                            v.span(),
+                            format!("`{what}` is for kind = \"kubernetes\" targets"),
+                            None,
+                        );
+                        None
+                    }
+                    Some(v) if !is_dns_label(v.get_ref()) && what == "namespace" => {
+                        errors(
+                            v.span(),
+                            format!(
+                                "namespace {:?}: lower-case letters, digits and -, at most 63",
+                                v.get_ref()
+                            ),
+                            None,
+                        );
+                        None
+                    }
+                    Some(v) if v.get_ref().is_empty() => {
+                        errors(v.span(), format!("empty `{what}`"), None);
+                        None
+                    }
+                    Some(v) => Some(v.get_ref().clone()),
+                    None => None,
+                }
+            };
+        let context = kube_only(&t.context, "context", &mut err);
+        let namespace = kube_only(&t.namespace, "namespace", &mut err);
         let url = match &t.url {
             None => None,
             Some(u) => match SecretRef::parse(u.get_ref()) {
                 Some(Ok(r)) => Some(r),
                 Some(Err(m)) => {
                     err(u.span(), format!("bad url: {m}"), Some(SECRET_HELP.into()));
+                    None
+                }
+                None if kind == TargetKind::Kubernetes => {
+                    err(
+                        u.span(),
+                        "inline url: a kubernetes target's url names its kubeconfig, as file:PATH or env:NAME".into(),
+                        Some(format!(
+                            "write \"file:/path/to/kubeconfig\", or leave url out to use KUBECONFIG, ~/.kube/config or the in-cluster account ({SECRET_HELP})"
+                        )),
+                    );
                     None
                 }
                 None => {
@@ -184,13 +245,16 @@ pub fn parse(file: &SourceFile) -> Result<TargetsFile, TargetsErrors> {
         };
         targets.push(WatchTarget {
             name: name.get_ref().clone(),
+            kind,
             url,
+            context,
+            namespace,
         });
     }
     if raw.targets.is_empty() {
         err(
             0..0,
-            "no targets: declare at least one [targets.NAME] with kind = \"postgres\"".into(),
+            "no targets: declare at least one [targets.NAME] with kind = \"postgres\" or \"kubernetes\"".into(),
             None,
         );
     }
@@ -207,6 +271,16 @@ pub fn parse(file: &SourceFile) -> Result<TargetsFile, TargetsErrors> {
             errors,
         })
     }
+}
+
+/// A Kubernetes namespace name: an RFC 1123 label.
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
 }
 
 #[cfg(test)]
@@ -234,7 +308,7 @@ mod tests {
     #[test]
     fn every_error_is_located_and_reported() {
         let e = parse_str(
-            "[console]\ninterval = \"1 fortnight\"\n[targets.db]\nkind = \"kubernetes\"\nurl = \"postgres://u:p@h/db\"\n",
+            "[console]\ninterval = \"1 fortnight\"\n[targets.db]\nkind = \"prometheus\"\nurl = \"postgres://u:p@h/db\"\n",
         )
         .unwrap_err();
         let lines: Vec<String> = e.errors.iter().map(|e| e.line_form()).collect();
@@ -248,5 +322,45 @@ mod tests {
             "{lines:?}"
         );
         assert!(lines[2].starts_with("c.toml:5:7: inline url"), "{lines:?}");
+    }
+
+    #[test]
+    fn kubernetes_targets_with_kubeconfig_context_and_namespace() {
+        let f = parse_str(
+            "[targets.k8s]\nkind = \"kubernetes\"\nurl = \"file:/etc/kube.conf\"\ncontext = \"prod\"\nnamespace = \"shop\"\n\n[targets.local]\nkind = \"kubernetes\"\n",
+        )
+        .unwrap();
+        let k = &f.targets[0];
+        assert_eq!(k.kind, TargetKind::Kubernetes);
+        assert_eq!(k.url, Some(SecretRef::File("/etc/kube.conf".into())));
+        assert_eq!(k.context.as_deref(), Some("prod"));
+        assert_eq!(k.namespace.as_deref(), Some("shop"));
+        assert_eq!(f.targets[1].url, None);
+    }
+
+    #[test]
+    fn kubernetes_mistakes_are_located() {
+        let e = parse_str(
+            "[targets.db]\nkind = \"postgres\"\nnamespace = \"shop\"\n\n[targets.k8s]\nkind = \"kubernetes\"\nurl = \"https://10.0.0.1:6443\"\nnamespace = \"Shop_Prod\"\ncontext = \"\"\n",
+        )
+        .unwrap_err();
+        let lines: Vec<String> = e.errors.iter().map(|e| e.line_form()).collect();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(
+            lines[0].starts_with("c.toml:3:13: `namespace` is for kind = \"kubernetes\""),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].starts_with("c.toml:7:7: inline url: a kubernetes target"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[2].starts_with("c.toml:8:13: namespace \"Shop_Prod\""),
+            "{lines:?}"
+        );
+        assert!(
+            lines[3].starts_with("c.toml:9:11: empty `context`"),
+            "{lines:?}"
+        );
     }
 }

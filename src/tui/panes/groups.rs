@@ -37,26 +37,28 @@ pub fn groups<'a, T>(
 
 /// The pane's freshness: the worst of its targets (a failed one, else the stalest).
 pub fn overall<T>(groups: &[Group<'_, T>]) -> Freshness {
-    if let [one] = groups {
-        return one.fresh.clone();
+    overall_of(groups.iter().map(|g| g.fresh.clone()).collect())
+}
+
+/// The worst of several targets' freshness (a failed one, else the stalest).
+pub fn overall_of(fresh: Vec<Freshness>) -> Freshness {
+    if let [one] = fresh.as_slice() {
+        return one.clone();
     }
-    if let Some(g) = groups
-        .iter()
-        .find(|g| matches!(g.fresh, Freshness::Failed { .. }))
-    {
-        return g.fresh.clone();
+    if let Some(f) = fresh.iter().find(|f| matches!(f, Freshness::Failed { .. })) {
+        return f.clone();
     }
-    let stalest = groups
+    let stalest = fresh
         .iter()
-        .filter_map(|g| match g.fresh {
-            Freshness::Stale(age) => Some(age),
+        .filter_map(|f| match f {
+            Freshness::Stale(age) => Some(*age),
             _ => None,
         })
         .max();
     if let Some(age) = stalest {
         return Freshness::Stale(age);
     }
-    if groups.iter().any(|g| g.fresh.is_current()) {
+    if fresh.iter().any(Freshness::is_current) {
         Freshness::Current
     } else {
         Freshness::Waiting

@@ -4,6 +4,8 @@
 pub mod groups;
 pub mod header;
 pub mod hints;
+pub mod kube_storage;
+pub mod kube_workload;
 pub mod migration;
 pub mod plan;
 pub mod replication;

@@ -8,11 +8,13 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::groups::{groups, heading, none_of_this_kind, overall, when_many};
+use super::groups::{groups, groups as groups_of, heading, none_of_this_kind, overall_of};
+use super::kube_storage;
 use super::{Freshness, bar, error_line, first_row, fit, frame, mark, put, rfit, waiting};
 use crate::app::{Model, PaneId};
 use crate::config::theme::Theme;
-use crate::sources::{SnapshotState, StorageSnapshot, VolumeStatus};
+use crate::sources::SourceId;
+use crate::sources::{SnapshotState, SnapshotStatus, StorageSnapshot, VolumeStatus};
 use crate::units::{fmt_bytes, fmt_duration, fmt_rate};
 
 /// Usage at which a volume is a warning, and critical.
@@ -57,17 +59,38 @@ pub fn time_to_full(v: &VolumeStatus) -> Option<Duration> {
 }
 
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
-    let groups = groups(model, &model.storage);
-    let standbys_only = none_of_this_kind(model, &groups);
+    let groups: Vec<_> = groups(model, &model.storage)
+        .into_iter()
+        .filter(|g| !is_kube(&g.source))
+        .collect();
+    let kube: Vec<_> = groups_of(model, &model.kube)
+        .into_iter()
+        .filter(|g| is_kube(&g.source))
+        .collect();
+    let standbys_only = kube.is_empty() && none_of_this_kind(model, &groups);
     let fresh = if standbys_only {
         Freshness::Current
     } else {
-        overall(&groups)
+        overall_of(
+            groups
+                .iter()
+                .map(|g| g.fresh.clone())
+                .chain(kube.iter().map(|g| g.fresh.clone()))
+                .collect(),
+        )
     };
-    let headed = groups.len() > 1;
-    let when = match groups.as_slice() {
-        [one] => one.fig.map(|f| format!("{} · {}", f.source.0, f.at.hms())),
-        _ => when_many(&groups),
+    let headed = groups.len() + kube.len() > 1;
+    let when = match (groups.as_slice(), kube.as_slice()) {
+        ([one], []) => one.fig.map(|f| format!("{} · {}", f.source.0, f.at.hms())),
+        ([], [one]) => one.fig.map(|f| format!("{} · {}", f.source.0, f.at.hms())),
+        _ => {
+            let newest = groups
+                .iter()
+                .filter_map(|g| g.fig.map(|f| f.at))
+                .chain(kube.iter().filter_map(|g| g.fig.map(|f| f.at)))
+                .max();
+            newest.map(|at| format!("{} targets · {}", groups.len() + kube.len(), at.hms()))
+        }
     };
     let inner = frame(area, buf, theme, PaneId::Storage, focused, "", &fresh, when);
     let mut y = 0;
@@ -79,7 +102,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         let text = "no primary among the targets: sizes and slots are read on a primary";
         return put(buf, inner, 0, &Line::styled(text, theme.muted));
     }
-    if !headed && groups.iter().all(|g| g.fig.is_none()) {
+    if !headed && groups.iter().all(|g| g.fig.is_none()) && kube.iter().all(|g| g.fig.is_none()) {
         if y == 0 {
             waiting(buf, inner, theme, "storage figures");
         }
@@ -94,12 +117,42 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
             lines.extend(lines_of(model, &f.value, &g.fresh, theme, inner, !headed));
         }
     }
+    // Kubernetes rows are many (a claim each): only those on screen are built.
+    let layout = kube_storage::Layout {
+        headed,
+        say_none: !headed,
+        width: inner.width,
+    };
+    let kube_rows: Vec<usize> = kube
+        .iter()
+        .map(|g| kube_storage::rows(g, &layout))
+        .collect();
+    let total = lines.len() + kube_rows.iter().sum::<usize>();
     let rows = inner.height.saturating_sub(y) as usize;
-    let start = first_row(model.scroll_of(PaneId::Storage), lines.len(), rows);
-    for line in lines.iter().skip(start).take(rows) {
-        put(buf, inner, y, line);
+    let start = first_row(model.scroll_of(PaneId::Storage), total, rows);
+    for i in start..(start + rows).min(total) {
+        let line = match lines.get(i) {
+            Some(l) => l.clone(),
+            None => {
+                let mut k = i - lines.len();
+                let mut out = Line::default();
+                for (g, n) in kube.iter().zip(&kube_rows) {
+                    if k < *n {
+                        out = kube_storage::line(model, g, &layout, k, theme);
+                        break;
+                    }
+                    k -= n;
+                }
+                out
+            }
+        };
+        put(buf, inner, y, &line);
         y += 1;
     }
+}
+
+fn is_kube(source: &SourceId) -> bool {
+    source.0.starts_with("kube:")
 }
 
 /// One target's volumes, slots and snapshots, drawn in its freshness.
@@ -218,27 +271,38 @@ fn lines_of(
     if !s.snapshots.is_empty() {
         lines.push(Line::styled("snapshots", theme.muted));
         for snap in &s.snapshots {
-            let (sym, word, style) = match snap.state {
-                SnapshotState::Ready => (mark::OK, "ready", theme.ok),
-                SnapshotState::Pending => (mark::RUNNING, "pending", theme.warn),
-                SnapshotState::Failed => (mark::CRIT, "failed", theme.crit),
-            };
-            lines.push(Line::from(vec![
-                Span::styled(format!("{sym} "), fresh.figure_style(theme, style)),
-                Span::styled(fit(snap.name.as_str(), name_w.max(24)), theme.accent),
-                Span::styled(fit(word, 9), fresh.figure_style(theme, style)),
-                Span::styled(
-                    format!(
-                        "of {} · {} ago",
-                        snap.volume,
-                        fmt_duration(snap.created_at.age_at(model.now))
-                    ),
-                    theme.muted,
-                ),
-            ]));
+            lines.push(snapshot_line(model, snap, name_w, fresh, theme));
         }
     } else if say_no_snapshots {
         lines.push(Line::styled("snapshots: none taken", theme.muted));
     }
     lines
+}
+
+/// One volume snapshot: ready, pending or failed, of which volume, how long ago.
+pub fn snapshot_line(
+    model: &Model,
+    snap: &SnapshotStatus,
+    name_w: usize,
+    fresh: &Freshness,
+    theme: &Theme,
+) -> Line<'static> {
+    let (sym, word, style) = match snap.state {
+        SnapshotState::Ready => (mark::OK, "ready", theme.ok),
+        SnapshotState::Pending => (mark::RUNNING, "pending", theme.warn),
+        SnapshotState::Failed => (mark::CRIT, "failed", theme.crit),
+    };
+    Line::from(vec![
+        Span::styled(format!("{sym} "), fresh.figure_style(theme, style)),
+        Span::styled(fit(snap.name.as_str(), name_w.max(24)), theme.accent),
+        Span::styled(fit(word, 9), fresh.figure_style(theme, style)),
+        Span::styled(
+            format!(
+                "of {} · {} ago",
+                snap.volume,
+                fmt_duration(snap.created_at.age_at(model.now))
+            ),
+            theme.muted,
+        ),
+    ])
 }

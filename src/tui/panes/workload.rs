@@ -14,6 +14,9 @@ pub const ERR_WARN: f64 = 0.01;
 pub const ERR_CRIT: f64 = 0.05;
 
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
+    if super::kube_workload::applies(model) {
+        return super::kube_workload::render(model, area, theme, focused, buf);
+    }
     // Only the drill world has a workload source in this release: the first one is shown.
     let fig = model.workload.values().next();
     // A watching console has no workload source: nothing to wait for.
@@ -37,7 +40,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
     );
     let Some(fig) = fig else {
         if model.drill.is_none() {
-            let text = "no workload source: kubernetes targets are not watched yet";
+            let text = "no workload source: no kubernetes target is watched";
             return put(buf, inner, 0, &Line::styled(text, theme.muted));
         }
         return waiting(buf, inner, theme, "workload figures");
