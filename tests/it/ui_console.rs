@@ -126,6 +126,7 @@ fn model() -> (
     };
     let w = Watch {
         targets: vec![target("db", 5432), target("db-standby", 5433)],
+        kube: Vec::new(),
         plan: None,
         unwatched: Vec::new(),
     };
@@ -206,6 +207,7 @@ fn a_console_of_standbys_only_says_why_storage_and_migrations_are_empty() {
         targets: vec![
             PgTarget::from_url("db-standby", "postgres://ebb@h/db", INTERVAL, INTERVAL).unwrap(),
         ],
+        kube: Vec::new(),
         plan: None,
         unwatched: Vec::new(),
     };
