@@ -233,11 +233,14 @@ impl Model {
     /// The sources a pane of one kind shows, in order: the watched ones that have figures
     /// of this kind or none of any kind yet (waiting, or failing from the start), then any
     /// other source with figures of this kind. A standby never shows in Storage.
+    /// A Kubernetes source reports only its own kind of figure, so it waits in no other pane.
     pub fn sources_for<T>(&self, figures: &BTreeMap<SourceId, Figure<T>>) -> Vec<SourceId> {
         let mut out: Vec<SourceId> = self
             .watched
             .iter()
-            .filter(|s| figures.contains_key(*s) || !self.has_any_figure(s))
+            .filter(|s| {
+                figures.contains_key(*s) || (!self.has_any_figure(s) && !s.0.starts_with("kube:"))
+            })
             .cloned()
             .collect();
         for s in figures.keys() {
@@ -246,6 +249,27 @@ impl Model {
             }
         }
         out
+    }
+
+    /// The Kubernetes sources, in order: the watched ones, then any other with figures.
+    pub fn kube_sources(&self) -> Vec<SourceId> {
+        let mut out: Vec<SourceId> = self
+            .watched
+            .iter()
+            .filter(|s| s.0.starts_with("kube:"))
+            .cloned()
+            .collect();
+        for s in self.kube.keys() {
+            if !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
+        out
+    }
+
+    /// The console watches targets and none of them is PostgreSQL.
+    pub fn no_postgres_watched(&self) -> bool {
+        !self.watched.is_empty() && self.watched.iter().all(|s| s.0.starts_with("kube:"))
     }
 
     /// Whether `source` has sent a figure of any kind.

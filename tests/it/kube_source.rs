@@ -142,7 +142,11 @@ async fn figures_come_from_watches_and_a_pod_turning_not_ready_arrives_without_p
         (pod.name.as_str(), pod.restarts, pod.ready),
         ("db-1", 3, false)
     );
-    assert_eq!(pod.revision.as_str(), "db-aaa");
+    assert_eq!(
+        pod.revision.as_str(),
+        "aaa",
+        "the revision without its StatefulSet's name"
+    );
     assert_eq!(
         pod_lists(&api),
         lists_before,

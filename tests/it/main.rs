@@ -20,4 +20,5 @@ mod store;
 mod support;
 mod ui;
 mod ui_console;
+mod ui_kube;
 mod world;

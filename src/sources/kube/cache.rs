@@ -197,11 +197,13 @@ impl KubeCache {
             .collect()
     }
 
-    /// `db-7d9f (r3)`: a revision's hash and, when its ControllerRevision is known, number.
-    fn revision_label(&self, hash: &str) -> String {
-        match self.revisions.rows.get(hash) {
-            Some(r) => format!("{hash} (r{})", r.revision),
-            None => hash.to_string(),
+    /// `7d9f (r3)`: a revision of StatefulSet `sts` without the `sts-` prefix its name
+    /// carries and, when its ControllerRevision is known, its number.
+    fn revision_label(&self, sts: &str, name: &str) -> String {
+        let short = short_revision(sts, name);
+        match self.revisions.rows.get(name) {
+            Some(r) => format!("{short} (r{})", r.revision),
+            None => short.to_string(),
         }
     }
 
@@ -219,7 +221,7 @@ impl KubeCache {
             if !p.ready || p.reason.is_some() {
                 unready.entry(owner).or_default().push(PodStatus {
                     name: DisplayText::new(name),
-                    revision: DisplayText::new(&p.revision),
+                    revision: DisplayText::new(short_revision(owner, &p.revision)),
                     phase: DisplayText::new(&p.phase),
                     ready: p.ready,
                     restarts: p.restarts,
@@ -236,8 +238,8 @@ impl KubeCache {
                 replicas: s.replicas,
                 ready: s.ready,
                 updated: s.updated,
-                current_revision: DisplayText::new(&self.revision_label(&s.current_revision)),
-                update_revision: DisplayText::new(&self.revision_label(&s.update_revision)),
+                current_revision: DisplayText::new(&self.revision_label(name, &s.current_revision)),
+                update_revision: DisplayText::new(&self.revision_label(name, &s.update_revision)),
                 partition: s.partition,
                 unready: unready.remove(&**name).unwrap_or_default(),
             })
@@ -283,6 +285,14 @@ impl KubeCache {
             snapshots,
         }
     }
+}
+
+/// `7d9f` for revision `db-7d9f` of StatefulSet `db`; other names as they are.
+fn short_revision<'a>(sts: &str, name: &'a str) -> &'a str {
+    name.strip_prefix(sts)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or(name)
 }
 
 /// The API server answered 404: the resource is not served.

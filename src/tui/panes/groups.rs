@@ -9,6 +9,7 @@ use super::{Freshness, mark};
 use crate::app::{Figure, Model};
 use crate::config::theme::Theme;
 use crate::sources::SourceId;
+use crate::sources::kube::KubeSnapshot;
 use crate::time::Timestamp;
 use crate::units::fmt_duration;
 
@@ -29,6 +30,19 @@ pub fn groups<'a, T>(
         .into_iter()
         .map(|source| {
             let fig = figs.get(&source);
+            let fresh = Freshness::of_source(model, &source, fig);
+            Group { source, fig, fresh }
+        })
+        .collect()
+}
+
+/// The Kubernetes targets (Storage and Workload panes), each with its figure.
+pub fn kube_groups(model: &Model) -> Vec<Group<'_, KubeSnapshot>> {
+    model
+        .kube_sources()
+        .into_iter()
+        .map(|source| {
+            let fig = model.kube.get(&source);
             let fresh = Freshness::of_source(model, &source, fig);
             Group { source, fig, fresh }
         })

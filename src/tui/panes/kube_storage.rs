@@ -74,7 +74,7 @@ pub fn line(
         return Line::styled("snapshots: none taken", theme.muted);
     }
     match i.checked_sub(1).and_then(|j| s.snapshots.get(j)) {
-        Some(snap) => snapshot_line(model, snap, 24, &g.fresh, theme),
+        Some(snap) => snapshot_line(model, snap, 27, &g.fresh, theme),
         None => Line::styled("volume snapshots", theme.muted),
     }
 }

@@ -5,7 +5,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::groups::{groups, heading, overall};
+use super::groups::{heading, kube_groups, overall};
 use super::{Freshness, error_line, first_row, fit, frame, mark, put, waiting};
 use crate::app::{Model, PaneId};
 use crate::config::theme::Theme;
@@ -27,10 +27,7 @@ enum Row<'a> {
 }
 
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
-    let groups: Vec<_> = groups(model, &model.kube)
-        .into_iter()
-        .filter(|g| g.source.0.starts_with("kube:"))
-        .collect();
+    let groups = kube_groups(model);
     let fresh = overall(&groups);
     let headed = groups.len() > 1;
     let (subtitle, when) = match groups.as_slice() {
@@ -121,6 +118,7 @@ fn rollout_line(s: &RolloutStatus, fresh: &Freshness, theme: &Theme) -> Line<'st
         Span::styled(format!("{sym} "), style),
         Span::styled(fit(s.name.as_str(), 16), theme.accent),
         Span::styled(format!("ready {}/{}", s.ready, s.replicas), style),
+        Span::styled(format!("  {rev}"), fresh.figure_style(theme, theme.base)),
     ];
     if s.rolling() {
         spans.push(Span::styled(
@@ -132,7 +130,6 @@ fn rollout_line(s: &RolloutStatus, fresh: &Freshness, theme: &Theme) -> Line<'st
         format!("  partition {}", s.partition),
         theme.muted,
     ));
-    spans.push(Span::styled(format!("  {rev}"), theme.muted));
     Line::from(spans)
 }
 

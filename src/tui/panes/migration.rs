@@ -15,6 +15,21 @@ use crate::sources::{MigrationPhase, MigrationSnapshot, MigrationStatus};
 use crate::units::{fmt_count, fmt_duration, fmt_short_count};
 
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
+    if model.no_postgres_watched() {
+        let pane = PaneId::Migration;
+        let inner = frame(
+            area,
+            buf,
+            theme,
+            pane,
+            focused,
+            "",
+            &Freshness::Current,
+            None,
+        );
+        let text = "no PostgreSQL target watched: migrations are read from PostgreSQL";
+        return put(buf, inner, 0, &Line::styled(text, theme.muted));
+    }
     let groups = groups(model, &model.migrations);
     let standbys_only = none_of_this_kind(model, &groups);
     let fresh = if standbys_only {

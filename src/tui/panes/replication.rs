@@ -66,6 +66,21 @@ fn role_line(target: &str, r: &ReplicationSnapshot) -> String {
 }
 
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
+    if model.no_postgres_watched() {
+        let pane = PaneId::Replication;
+        let inner = frame(
+            area,
+            buf,
+            theme,
+            pane,
+            focused,
+            "",
+            &Freshness::Current,
+            None,
+        );
+        let text = "no PostgreSQL target watched: replication are read from PostgreSQL";
+        return put(buf, inner, 0, &Line::styled(text, theme.muted));
+    }
     let groups = groups(model, &model.replication);
     let fresh = overall(&groups);
     let headed = groups.len() > 1;

@@ -8,12 +8,11 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::groups::{groups, groups as groups_of, heading, none_of_this_kind, overall_of};
+use super::groups::{groups, heading, kube_groups, none_of_this_kind, overall_of};
 use super::kube_storage;
 use super::{Freshness, bar, error_line, first_row, fit, frame, mark, put, rfit, waiting};
 use crate::app::{Model, PaneId};
 use crate::config::theme::Theme;
-use crate::sources::SourceId;
 use crate::sources::{SnapshotState, SnapshotStatus, StorageSnapshot, VolumeStatus};
 use crate::units::{fmt_bytes, fmt_duration, fmt_rate};
 
@@ -59,14 +58,8 @@ pub fn time_to_full(v: &VolumeStatus) -> Option<Duration> {
 }
 
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
-    let groups: Vec<_> = groups(model, &model.storage)
-        .into_iter()
-        .filter(|g| !is_kube(&g.source))
-        .collect();
-    let kube: Vec<_> = groups_of(model, &model.kube)
-        .into_iter()
-        .filter(|g| is_kube(&g.source))
-        .collect();
+    let groups: Vec<_> = groups(model, &model.storage).into_iter().collect();
+    let kube = kube_groups(model);
     let standbys_only = kube.is_empty() && none_of_this_kind(model, &groups);
     let fresh = if standbys_only {
         Freshness::Current
@@ -149,10 +142,6 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         put(buf, inner, y, &line);
         y += 1;
     }
-}
-
-fn is_kube(source: &SourceId) -> bool {
-    source.0.starts_with("kube:")
 }
 
 /// One target's volumes, slots and snapshots, drawn in its freshness.
