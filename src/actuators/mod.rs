@@ -7,6 +7,7 @@ pub mod pg;
 pub mod run;
 pub mod sim;
 pub mod sim_checks;
+pub mod volume_usage;
 
 pub use effects::{EffectLog, MemEffects};
 pub use run::{RunActuators, Steering};

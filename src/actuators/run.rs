@@ -49,6 +49,7 @@ pub struct RunActuators<E: EffectLog> {
     sim: Option<SimWorld<E>>,
     pg: PgTargets,
     http: HttpTargets,
+    volumes: super::volume_usage::VolumeUsageChecks,
     /// Per postgres target, what its row_count and table_checksum checks compare with.
     baselines: BTreeMap<String, PgBaseline>,
     steering: Steering,
@@ -64,11 +65,13 @@ impl<E: EffectLog> RunActuators<E> {
     ) -> Self {
         let pg = PgTargets::for_plan(&plan);
         let http = HttpTargets::for_plan(&plan);
+        let volumes = super::volume_usage::VolumeUsageChecks::for_plan(&plan);
         RunActuators {
             plan,
             sim,
             pg,
             http,
+            volumes,
             baselines: BTreeMap::new(),
             steering,
             progress,
@@ -172,6 +175,11 @@ impl<E: EffectLog> RunActuators<E> {
                 }
                 Err(e) => CheckOutcome::Inconclusive(e),
             },
+            Some(TargetKind::Kubernetes)
+                if let crate::plan::CheckKind::VolumeUsage { volume, max } = &check.kind =>
+            {
+                self.volumes.evaluate(&check.target, volume, *max).await
+            }
             Some(other) => CheckOutcome::Inconclusive(format!(
                 "checks on {} targets are not supported yet ({})",
                 other.name(),

@@ -335,3 +335,48 @@ async fn five_thousand_pods_and_claims_are_listed_in_pages() {
     );
     task.abort();
 }
+
+#[tokio::test]
+async fn volume_usage_checks_on_a_kubernetes_target_read_the_stats_summary() {
+    use ebb::actuators::volume_usage::VolumeUsageChecks;
+    use ebb::engine::CheckOutcome;
+    let api = KubeApi::start();
+    let dir = tempfile::tempdir().unwrap();
+    namespace(&api);
+    api.set_stats(
+        "node-1",
+        fixtures::stats_summary(
+            "node-1",
+            &[(NS, "data-db-0", 93, 100), (NS, "data-db-1", 10, 100)],
+        ),
+    );
+    let kubeconfig = api.kubeconfig(dir.path(), NS);
+    let text = format!(
+        "[plan]\nname = \"p\"\n\n[targets.k8s]\nkind = \"kubernetes\"\nurl = \"file:{}\"\n\n\
+         [[step]]\nid = \"s\"\nkind = \"manual\"\ndescription = \"look\"\n",
+        kubeconfig.display()
+    );
+    let plan =
+        ebb::plan::Plan::parse(&ebb::config::diag::SourceFile::new("p.toml", &text)).unwrap();
+    let mut checks = VolumeUsageChecks::for_plan(&plan);
+    let out = checks.evaluate("k8s", "data-db-0", 0.90).await;
+    assert_eq!(
+        out,
+        CheckOutcome::Fail("data-db-0 93.0% used > 90.0%".into())
+    );
+    assert_eq!(
+        checks.evaluate("k8s", "data-db-1", 0.90).await,
+        CheckOutcome::Pass
+    );
+    let out = checks.evaluate("k8s", "scratch", 0.90).await;
+    assert!(
+        matches!(&out, CheckOutcome::Inconclusive(m) if m.contains("no scheduled pod mounts it")),
+        "{out:?}"
+    );
+    api.fault("/proxy/stats/summary", Fault::Status(500));
+    let out = checks.evaluate("k8s", "data-db-0", 0.90).await;
+    assert!(
+        matches!(&out, CheckOutcome::Inconclusive(m) if m.contains("usage of data-db-0 on k8s: node node-1 stats: HTTP 500")),
+        "{out:?}"
+    );
+}
