@@ -142,8 +142,8 @@ fn pod_line(p: &PodStatus, fresh: &Freshness, theme: &Theme) -> Line<'static> {
     Line::from(vec![
         Span::styled(format!("  {} ", mark::CRIT), style),
         Span::styled(fit(p.name.as_str(), 16), theme.accent),
-        Span::styled(fit(p.revision.as_str(), 18), theme.muted),
-        Span::styled(fit(&state, 20), style),
+        Span::styled(fit(p.revision.as_str(), 12), theme.muted),
+        Span::styled(fit(&state, 18), style),
         Span::styled(
             format!("restarts {}", p.restarts),
             if p.restarts > 0 {
