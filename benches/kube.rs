@@ -8,7 +8,7 @@
 //! Run: `cargo bench --bench kube` (quick check: `-- --quick`).
 
 #[path = "../tests/it/support/kube_api/mod.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 mod kube_api;
 
 use std::hint::black_box;
@@ -84,7 +84,7 @@ fn pod_json(i: usize) -> String {
         },
         "status": {
             "phase": "Running", "podIP": "10.1.2.3", "hostIP": "10.0.0.1", "startTime": "2026-12-01T00:00:00Z",
-            "conditions": [{"type": "Initialized", "status": "True"}, {"type": "Ready", "status": if i % 10 == 0 { "False" } else { "True" }},
+            "conditions": [{"type": "Initialized", "status": "True"}, {"type": "Ready", "status": if i.is_multiple_of(10) { "False" } else { "True" }},
                            {"type": "ContainersReady", "status": "True"}, {"type": "PodScheduled", "status": "True"}],
             "containerStatuses": [
                 {"name": "main", "ready": true, "restartCount": i % 3, "image": "registry.internal/orders-db:2.3.1",
@@ -197,7 +197,10 @@ fn watch_to_screen() -> (Duration, Duration) {
     let keymap = keymap_by_name("default").expect("keymap");
     let mut model = console_model(&w, "bench", SCREENSHOT_EPOCH);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Observation>(64);
-    let _task = rt.block_on(async { ebb::sources::kube::spawn(target, tx) });
+    let _task = {
+        let _in_runtime = rt.enter();
+        ebb::sources::kube::spawn(target, tx)
+    };
     let mut wait_for = |model: &mut Model, marker: &str| {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

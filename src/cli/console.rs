@@ -1,5 +1,5 @@
-//! `ebb console --config FILE`: the console on real PostgreSQL servers, watching only (no
-//! run). The file is checked and its secrets read before the terminal is taken.
+//! `ebb console --config FILE`: the console on real PostgreSQL servers and Kubernetes
+//! namespaces, watching only (no run). The file is checked before the terminal is taken.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,8 +17,9 @@ use crate::time::Timestamp;
 
 #[derive(Debug, Args)]
 pub struct ConsoleArgs {
-    /// A plan file (its postgres targets are watched and its steps shown) or a targets
-    /// file (`[targets.NAME]` with kind = "postgres", optional `[console]`).
+    /// A plan file (its postgres and kubernetes targets are watched and its steps shown) or
+    /// a targets file (`[targets.NAME]` with kind = "postgres" or "kubernetes", optional
+    /// `[console]`).
     #[arg(long)]
     pub config: PathBuf,
     /// A name to annotate the unix user with (shared terminals).

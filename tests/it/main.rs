@@ -6,6 +6,7 @@ mod console_config;
 mod crash;
 mod e2e;
 mod e2e_console;
+mod e2e_kube;
 mod http_run;
 mod kube_loopback;
 mod kube_source;

@@ -264,8 +264,8 @@ impl KubeCache {
                 }
             })
             .collect();
-        // Stable sort: names stay in order within each class.
-        volumes.sort_by_key(|v| !(!v.bound() || v.ratio().is_some_and(|r| r >= FILLING)));
+        // Trouble (not bound, or filling) first; a stable sort keeps names in order.
+        volumes.sort_by_key(|v| v.bound() && !v.ratio().is_some_and(|r| r >= FILLING));
         let mut snapshots: Vec<SnapshotStatus> = self
             .snapshots
             .rows
@@ -277,7 +277,7 @@ impl KubeCache {
                 created_at: s.created,
             })
             .collect();
-        snapshots.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        snapshots.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         KubeSnapshot {
             namespace: DisplayText::new(namespace),
             statefulsets,
