@@ -169,8 +169,12 @@ fn real_model(plan: &Plan, outline: PlanOutline, operator: &str) -> crate::app::
     model.watched = plan
         .targets
         .values()
-        .filter(|t| t.kind == TargetKind::Postgres)
-        .map(|t| crate::sources::SourceId(format!("pg:{}", t.name)))
+        .filter_map(|t| match t.kind {
+            TargetKind::Postgres => Some(format!("pg:{}", t.name)),
+            TargetKind::Prometheus => Some(format!("prom:{}", t.name)),
+            _ => None,
+        })
+        .map(crate::sources::SourceId)
         .collect();
     model
 }
