@@ -254,6 +254,22 @@ mod tests {
     }
 
     #[test]
+    fn a_prometheus_target_needs_its_url() {
+        let f = parse_str("[targets.metrics]\nkind = \"prometheus\"\nurl = \"env:PROM_URL\"\n")
+            .unwrap();
+        assert_eq!(f.targets[0].kind, TargetKind::Prometheus);
+        assert_eq!(f.targets[0].url, Some(SecretRef::Env("PROM_URL".into())));
+        let e = parse_str("[targets.metrics]\nkind = \"prometheus\"\n").unwrap_err();
+        assert!(
+            e.errors[0]
+                .line_form()
+                .starts_with("c.toml:2:8: a prometheus target needs `url`"),
+            "{:?}",
+            e.errors
+        );
+    }
+
+    #[test]
     fn every_error_is_located_and_reported() {
         let e = parse_str(
             "[console]\ninterval = \"1 fortnight\"\n[targets.db]\nkind = \"kubernetes\"\nurl = \"postgres://u:p@h/db\"\n",
