@@ -45,7 +45,10 @@ fn a_plan_file_watches_its_postgres_and_prometheus_targets_and_lists_the_others(
         ]
     );
     let debug = format!("{w:?}");
-    assert!(!debug.contains("hunter2") && !debug.contains("hunter3"), "{debug}");
+    assert!(
+        !debug.contains("hunter2") && !debug.contains("hunter3"),
+        "{debug}"
+    );
     assert_eq!(w.unwatched, ["k8s (kubernetes)"]);
     let (_, outline) = w.plan.expect("the plan is shown");
     assert_eq!(outline.steps.len(), 1);

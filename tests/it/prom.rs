@@ -38,10 +38,16 @@ struct Lab {
 impl Lab {
     async fn start(extra: &[String]) -> Lab {
         let pg = PgCluster::start_with_standby();
-        pg.execute("postgres", "CREATE TABLE ticks (at timestamptz DEFAULT now())")
-            .await;
+        pg.execute(
+            "postgres",
+            "CREATE TABLE ticks (at timestamptz DEFAULT now())",
+        )
+        .await;
         let prom = PromStack::start(
-            &[dsn(&pg.primary_url("postgres")), dsn(&pg.standby_url("postgres"))],
+            &[
+                dsn(&pg.primary_url("postgres")),
+                dsn(&pg.standby_url("postgres")),
+            ],
             extra,
         );
         let url = pg.primary_url("postgres");
@@ -204,8 +210,7 @@ async fn an_unreachable_or_silent_prometheus_is_inconclusive_naming_the_target()
         }
     });
     let slow = PromClient::new(&format!("http://{addr}"), Duration::from_millis(500)).unwrap();
-    let CheckOutcome::Inconclusive(why) = evaluate(&slow, "metrics", &lag_check(None)).await
-    else {
+    let CheckOutcome::Inconclusive(why) = evaluate(&slow, "metrics", &lag_check(None)).await else {
         panic!("a silent server is inconclusive");
     };
     assert!(why.contains("no answer within 0.5s"), "{why}");
@@ -283,9 +288,11 @@ async fn the_prom_source_sends_lag_and_volumes_then_an_error_when_prometheus_is_
     .unwrap();
     let (tx, mut rx) = mpsc::channel(64);
     let task = spawn(target, tx);
-    let rep = next_matching(&mut rx, "the standby's lag", |p| {
-        matches!(p, Payload::Replication(r) if r.replicas.len() == 1)
-    })
+    let rep = next_matching(
+        &mut rx,
+        "the standby's lag",
+        |p| matches!(p, Payload::Replication(r) if r.replicas.len() == 1),
+    )
     .await;
     assert_eq!(rep.source.0, "prom:metrics");
     let Payload::Replication(r) = &rep.payload else {
@@ -296,10 +303,7 @@ async fn the_prom_source_sends_lag_and_volumes_then_an_error_when_prometheus_is_
         r.replicas[0].name.as_str().ends_with(&standby),
         "the standby, not the primary: {r:?}"
     );
-    let storage = next_matching(&mut rx, "the volume", |p| {
-        matches!(p, Payload::Storage(_))
-    })
-    .await;
+    let storage = next_matching(&mut rx, "the volume", |p| matches!(p, Payload::Storage(_))).await;
     let Payload::Storage(s) = &storage.payload else {
         unreachable!()
     };
@@ -315,7 +319,11 @@ async fn the_prom_source_sends_lag_and_volumes_then_an_error_when_prometheus_is_
     let Payload::Error(text) = &err.payload else {
         unreachable!()
     };
-    assert!(text.as_str().contains("cannot connect"), "{}", text.as_str());
+    assert!(
+        text.as_str().contains("cannot connect"),
+        "{}",
+        text.as_str()
+    );
     task.abort();
 }
 

@@ -255,12 +255,7 @@ fn a_prometheus_target_is_grouped_beside_a_postgres_one() {
     msgs.push(prom(Payload::Replication(ReplicationSnapshot {
         primary: t("metrics"),
         wal_bytes_per_sec: 2.5e6,
-        replicas: vec![replica(
-            "10.0.0.6:5432",
-            ReplicaState::Streaming,
-            Some(12),
-            0,
-        )],
+        replicas: vec![replica("db-1:5432", ReplicaState::Streaming, Some(12), 0)],
     })));
     msgs.push(prom(Payload::Storage(StorageSnapshot {
         volumes: vec![VolumeStatus {
@@ -282,8 +277,11 @@ fn a_prometheus_target_is_grouped_beside_a_postgres_one() {
         out.contains("▸ metrics · via Prometheus · primary WAL"),
         "{out}"
     );
-    assert!(out.contains("10.0.0.6:5432"), "{out}");
+    assert!(out.contains("db-1:5432"), "{out}");
     assert!(out.contains("data-orders-0"), "{out}");
-    assert!(out.contains("watching metrics (Prometheus http://prom.internal:9090/"), "{out}");
+    assert!(
+        out.contains("watching metrics (Prometheus http://prom.internal:9090/"),
+        "{out}"
+    );
     insta::assert_snapshot!(out);
 }

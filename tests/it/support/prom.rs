@@ -145,10 +145,7 @@ impl PromStack {
         let start = Instant::now();
         loop {
             let body = http_get(self.port, &format!("/api/v1/query?query={}", encode(query)));
-            if body
-                .as_deref()
-                .is_some_and(|b| b.contains("\"result\":[{"))
-            {
+            if body.as_deref().is_some_and(|b| b.contains("\"result\":[{")) {
                 return;
             }
             assert!(
@@ -264,8 +261,8 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     let mut text = String::new();
     s.read_to_string(&mut text).ok()?;
     let (head, body) = text.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200")
-        .then(|| body.to_string())
+    // Go answers an HTTP/1.0 request with an HTTP/1.0 status line.
+    (head.split_whitespace().nth(1) == Some("200")).then(|| body.to_string())
 }
 
 fn encode(s: &str) -> String {
