@@ -144,7 +144,7 @@ fn tick_world(world: Option<SharedWorld>, speed: f64) -> Ticker {
     Ticker(Some((source, drain, cmd_tx)))
 }
 
-/// What the console watches: the drill world, or the plan's postgres targets.
+/// What the console watches: the drill world, or the plan's postgres and prometheus targets.
 fn watched(world: Option<SharedWorld>, plan: &Plan, speed: f64) -> Result<Watched, Report> {
     Ok(match world {
         Some(w) => Watched::Drill(w, speed),

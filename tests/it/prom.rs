@@ -406,3 +406,23 @@ undo = {{ statement = "DROP TABLE gated_done" }}
     });
     assert!(done(), "the step ran once the gate opened");
 }
+
+#[test]
+fn the_prometheus_examples_are_valid() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/prometheus");
+    let plan = ebb::plan::Plan::load(&root.join("gated-backfill-revert.toml")).unwrap();
+    let CheckKind::Promql { for_, .. } = &plan.gates[0].check.kind else {
+        panic!("the first gate is a promql check");
+    };
+    assert_eq!(*for_, Some(Duration::from_secs(30)));
+    let file = ebb::config::SourceFile::read(&root.join("console.toml")).unwrap();
+    let targets = ebb::config::targets::parse(&file).unwrap();
+    let kinds: Vec<_> = targets.targets.iter().map(|t| t.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            ebb::plan::TargetKind::Prometheus,
+            ebb::plan::TargetKind::Postgres
+        ]
+    );
+}

@@ -136,7 +136,7 @@ mod tests {
             value: 9.0,
         };
         assert_eq!(
-            instant("q", &[ok.clone()], CompareOp::Lt, 5.0),
+            instant("q", std::slice::from_ref(&ok), CompareOp::Lt, 5.0),
             CheckOutcome::Pass
         );
         let CheckOutcome::Fail(why) = instant("q", &[ok, bad], CompareOp::Lt, 5.0) else {
