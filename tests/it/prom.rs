@@ -426,3 +426,28 @@ fn the_prometheus_examples_are_valid() {
         ]
     );
 }
+
+#[test]
+fn ebb_console_names_a_bad_prometheus_url_without_showing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("console.toml");
+    std::fs::write(
+        &config,
+        "[targets.metrics]\nkind = \"prometheus\"\nurl = \"env:EBB_TEST_PROM_URL\"\n",
+    )
+    .unwrap();
+    let out = ebb_cmd(dir.path())
+        .args(["console", "--config"])
+        .arg(&config)
+        .env("EBB_TEST_PROM_URL", "ftp://ebb:hunter2@prom.internal:9090")
+        .output()
+        .unwrap();
+    let stderr = crate::support::headless::flat(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("target metrics: bad Prometheus URL"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(out.stdout.is_empty(), "the terminal was not touched");
+}
