@@ -451,3 +451,36 @@ fn ebb_console_names_a_bad_prometheus_url_without_showing_it() {
     assert!(!stderr.contains("hunter2"), "{stderr}");
     assert!(out.stdout.is_empty(), "the terminal was not touched");
 }
+
+#[test]
+fn ebb_console_shows_a_prometheus_target_beside_its_postgres_primary() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let lab = rt.block_on(Lab::start(&[]));
+    let config = "[console]\ninterval = \"500ms\"\ntimeout = \"2s\"\n\n\
+                  [targets.db]\nkind = \"postgres\"\nurl = \"env:EBB_TEST_DB_URL\"\n\n\
+                  [targets.metrics]\nkind = \"prometheus\"\nurl = \"env:EBB_TEST_PROM_URL\"\n";
+    let db = lab.pg.primary_url("postgres");
+    let prom_url = lab.prom.url();
+    let mut console = crate::e2e::Console::spawn_with(
+        &["console", "--config", "console.toml"],
+        &[("EBB_TEST_DB_URL", &db), ("EBB_TEST_PROM_URL", &prom_url)],
+        |home| std::fs::write(home.join("console.toml"), config).unwrap(),
+    );
+    console.wait_for("the prometheus target's heading and its standby row", |s| {
+        let t = s.contents();
+        t.contains("▸ db · primary")
+            && t.contains("▸ metrics · via Prometheus")
+            // The standby as its exporter names it (`server`: 127.0.0.1:PORT); the
+            // primary's own rows name it `standby1`.
+            && t.lines()
+                .any(|l| l.contains("127.0.0.1") && l.contains("streaming"))
+    });
+    console.send(b"q");
+    let status = console.wait_exit();
+    assert!(status.success(), "{status:?}\n{}", console.describe());
+    console.assert_restored();
+}
