@@ -27,6 +27,7 @@ use ebb::config::{keymap_by_name, theme_by_name};
 use ebb::plan::{SecretRef, Target, TargetKind};
 use ebb::sources::kube::cache::{Change, KubeCache};
 use ebb::sources::kube::{ClaimStatus, KubeSnapshot, KubeTarget};
+use ebb::sources::target::SourceTarget;
 use ebb::sources::{Observation, Payload, SourceId};
 use ebb::text::DisplayText;
 
@@ -189,8 +190,7 @@ fn watch_to_screen() -> (Duration, Duration) {
         Some(SecretRef::File(api.kubeconfig(dir.path(), "shop"))),
     );
     let w = Watch {
-        targets: Vec::new(),
-        kube: vec![target.clone()],
+        targets: vec![SourceTarget::Kube(target.clone())],
         plan: None,
         unwatched: Vec::new(),
     };
@@ -241,8 +241,7 @@ fn watch_to_screen() -> (Duration, Duration) {
 /// A console with one kubernetes target holding 5,000 claims (a tenth of them filling).
 fn big_model() -> Model {
     let w = Watch {
-        targets: Vec::new(),
-        kube: vec![kube_target("k8s", None)],
+        targets: vec![SourceTarget::Kube(kube_target("k8s", None))],
         plan: None,
         unwatched: Vec::new(),
     };

@@ -1,5 +1,5 @@
-//! `ebb console --config FILE`: the console on real PostgreSQL servers and Kubernetes
-//! namespaces, watching only (no run). The file is checked before the terminal is taken.
+//! `ebb console --config FILE`: the console on real PostgreSQL servers, Prometheus and
+//! Kubernetes namespaces, watching only (no run). The file is checked before the terminal is taken.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,18 +8,17 @@ use clap::Args;
 use miette::Report;
 
 use super::drill::{Watched, console, load_config};
-use super::watch::{self, Sources, Watch};
+use super::watch::{self, Watch};
 use super::{UiArgs, identity};
 use crate::app::{Model, TimelineKind};
-use crate::sources::SourceId;
 use crate::text::DisplayText;
 use crate::time::Timestamp;
 
 #[derive(Debug, Args)]
 pub struct ConsoleArgs {
-    /// A plan file (its postgres and kubernetes targets are watched and its steps shown) or
-    /// a targets file (`[targets.NAME]` with kind = "postgres" or "kubernetes", optional
-    /// `[console]`).
+    /// A plan file (its postgres, prometheus and kubernetes targets are watched and its
+    /// steps shown) or a targets file (`[targets.NAME]` with kind = "postgres", "prometheus"
+    /// or "kubernetes", optional `[console]`).
     #[arg(long)]
     pub config: PathBuf,
     /// A name to annotate the unix user with (shared terminals).
@@ -35,48 +34,25 @@ pub struct ConsoleArgs {
 
 /// The model a watching console starts from: every target listed, none with figures yet.
 pub fn console_model(w: &Watch, operator: &str, now: Timestamp) -> Model {
-    let names: Vec<&str> = w
-        .targets
-        .iter()
-        .map(|t| t.name.as_str())
-        .chain(w.kube.iter().map(|t| t.name()))
-        .collect();
+    let names: Vec<&str> = w.targets.iter().map(|t| t.name()).collect();
     let mut model = Model::new(
         DisplayText::new(&format!("console: {}", names.join(", "))),
         DisplayText::new(operator),
         now,
     );
-    model.watched = w
-        .targets
-        .iter()
-        .map(|t| SourceId(format!("pg:{}", t.name)))
-        .chain(
-            w.kube
-                .iter()
-                .map(|t| SourceId(format!("kube:{}", t.name()))),
-        )
-        .collect();
+    model.watched = w.targets.iter().map(|t| t.source_id()).collect();
     model.plan = w.plan.as_ref().map(|(_, outline)| outline.clone());
     for t in &w.targets {
         let line = format!(
             "watching {} ({}, every {:.1}s)",
-            t.name,
-            t.describe(),
-            t.interval.as_secs_f64()
-        );
-        model.push_timeline(now, TimelineKind::System, DisplayText::new(&line));
-    }
-    for t in &w.kube {
-        let line = format!(
-            "watching {} ({}, usage every {:.1}s)",
             t.name(),
             t.describe(),
-            t.interval.as_secs_f64()
+            t.interval().as_secs_f64()
         );
         model.push_timeline(now, TimelineKind::System, DisplayText::new(&line));
     }
     for u in &w.unwatched {
-        let line = format!("not watched (not postgres or kubernetes): {u}");
+        let line = format!("not watched (not postgres, prometheus or kubernetes): {u}");
         model.push_timeline(now, TimelineKind::System, DisplayText::new(&line));
     }
     model
@@ -90,9 +66,5 @@ pub fn run(args: ConsoleArgs) -> Result<ExitCode, Report> {
     model.operator_annotation = args.operator.clone();
     let store_spec = crate::store::spec_from_env(args.store.as_deref());
     // The same console as a drill or a run, fed by one source task per server, no run.
-    let sources = Sources {
-        pg: w.targets,
-        kube: w.kube,
-    };
-    console(model, &cfg, Watched::Servers(sources), None, store_spec)
+    console(model, &cfg, Watched::Servers(w.targets), None, store_spec)
 }

@@ -267,8 +267,8 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
 pub enum Watched {
     /// The drill world, at a speed.
     Drill(SharedWorld, f64),
-    /// Real targets: one source task per PostgreSQL server and per Kubernetes target.
-    Servers(super::watch::Sources),
+    /// Real servers, one source task each.
+    Servers(Vec<crate::sources::target::SourceTarget>),
 }
 
 /// Runs the console (on a drill world when given), with a run link when there is a plan.
@@ -340,15 +340,8 @@ pub fn console_in(
             // One task per server; none of them can hold up the screen.
             Watched::Servers(targets) => {
                 let tasks = targets
-                    .pg
                     .into_iter()
-                    .map(|t| crate::sources::pg::spawn(t, obs_tx.clone()))
-                    .chain(
-                        targets
-                            .kube
-                            .into_iter()
-                            .map(|t| crate::sources::kube::spawn(t, obs_tx.clone())),
-                    )
+                    .map(|t| t.spawn(obs_tx.clone()))
                     .collect();
                 (None, tasks)
             }

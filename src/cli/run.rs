@@ -144,7 +144,7 @@ fn tick_world(world: Option<SharedWorld>, speed: f64) -> Ticker {
     Ticker(Some((source, drain, cmd_tx)))
 }
 
-/// What the console watches: the drill world, or the plan's postgres targets.
+/// What the console watches: the drill world, or the plan's postgres and prometheus targets.
 fn watched(world: Option<SharedWorld>, plan: &Plan, speed: f64) -> Result<Watched, Report> {
     Ok(match world {
         Some(w) => Watched::Drill(w, speed),
@@ -172,6 +172,7 @@ fn real_model(plan: &Plan, outline: PlanOutline, operator: &str) -> crate::app::
         .filter_map(|t| match t.kind {
             TargetKind::Postgres => Some(format!("pg:{}", t.name)),
             TargetKind::Kubernetes => Some(format!("kube:{}", t.name)),
+            TargetKind::Prometheus => Some(format!("prom:{}", t.name)),
             _ => None,
         })
         .map(crate::sources::SourceId)

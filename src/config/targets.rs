@@ -1,5 +1,5 @@
-//! The console's targets file: `[targets.NAME]` as plans declare them (postgres and
-//! kubernetes; `url` optional) and an optional `[console]`.
+//! The console's targets file: `[targets.NAME]` as plans declare them (postgres, `url`
+//! optional: the libpq environment; prometheus, `url` required; kubernetes) and `[console]`.
 //!
 //! ```toml
 //! [console]
@@ -9,6 +9,10 @@
 //! [targets.db]
 //! kind = "postgres"
 //! url = "env:ORDERS_DB_URL"   # absent: the libpq environment
+//!
+//! [targets.metrics]
+//! kind = "prometheus"
+//! url = "env:PROM_URL"
 //!
 //! [targets.k8s]
 //! kind = "kubernetes"
@@ -44,14 +48,15 @@ pub struct TargetsFile {
     pub targets: Vec<WatchTarget>,
 }
 
-/// One PostgreSQL server or Kubernetes namespace to watch.
+/// One server or namespace to watch: PostgreSQL, Prometheus or Kubernetes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WatchTarget {
     pub name: String,
-    /// `Postgres` or `Kubernetes`.
+    /// `Postgres`, `Prometheus` or `Kubernetes`.
     pub kind: TargetKind,
-    /// Postgres: the URL, `None` for the libpq environment (PGHOST, PGUSER, …).
-    /// Kubernetes: the kubeconfig (`file:` or an `env:` path list), `None` as kubectl.
+    /// Postgres: the URL, `None` for the libpq environment (PGHOST, PGUSER, …); a
+    /// prometheus target always has one. Kubernetes: the kubeconfig (`file:` or an `env:`
+    /// path list), `None` as kubectl.
     pub url: Option<SecretRef>,
     /// Kubernetes only: the kubeconfig context and the namespace.
     pub context: Option<String>,
@@ -163,17 +168,29 @@ pub fn parse(file: &SourceFile) -> Result<TargetsFile, TargetsErrors> {
         let kind = match t.kind.get_ref().as_str() {
             "postgres" => TargetKind::Postgres,
             "kubernetes" => TargetKind::Kubernetes,
+            "prometheus" => {
+                if t.url.is_none() {
+                    err(
+                        t.kind.span(),
+                        "a prometheus target needs `url`".into(),
+                        Some(format!(
+                            "url = \"env:PROM_URL\" with PROM_URL=http://prometheus:9090 ({SECRET_HELP})"
+                        )),
+                    );
+                }
+                TargetKind::Prometheus
+            }
             other => {
-                let known = ["prometheus", "http", "sim"].contains(&other);
+                let known = ["http", "sim"].contains(&other);
                 err(
                     t.kind.span(),
                     format!(
-                        "the console watches kind \"postgres\" and \"kubernetes\" targets, found {other:?}"
+                        "the console watches kind \"postgres\", \"prometheus\" and \"kubernetes\" targets, found {other:?}"
                     ),
                     Some(if known {
                         "this kind is not watched by the console yet; leave it to the plan".into()
                     } else {
-                        "kind = \"postgres\" or kind = \"kubernetes\"".into()
+                        "kind = \"postgres\", \"prometheus\" or \"kubernetes\"".into()
                     }),
                 );
                 TargetKind::Postgres
@@ -254,7 +271,7 @@ pub fn parse(file: &SourceFile) -> Result<TargetsFile, TargetsErrors> {
     if raw.targets.is_empty() {
         err(
             0..0,
-            "no targets: declare at least one [targets.NAME] with kind = \"postgres\" or \"kubernetes\"".into(),
+            "no targets: declare at least one [targets.NAME] with kind = \"postgres\", \"prometheus\" or \"kubernetes\"".into(),
             None,
         );
     }
@@ -306,9 +323,25 @@ mod tests {
     }
 
     #[test]
+    fn a_prometheus_target_needs_its_url() {
+        let f = parse_str("[targets.metrics]\nkind = \"prometheus\"\nurl = \"env:PROM_URL\"\n")
+            .unwrap();
+        assert_eq!(f.targets[0].kind, TargetKind::Prometheus);
+        assert_eq!(f.targets[0].url, Some(SecretRef::Env("PROM_URL".into())));
+        let e = parse_str("[targets.metrics]\nkind = \"prometheus\"\n").unwrap_err();
+        assert!(
+            e.errors[0]
+                .line_form()
+                .starts_with("c.toml:2:8: a prometheus target needs `url`"),
+            "{:?}",
+            e.errors
+        );
+    }
+
+    #[test]
     fn every_error_is_located_and_reported() {
         let e = parse_str(
-            "[console]\ninterval = \"1 fortnight\"\n[targets.db]\nkind = \"prometheus\"\nurl = \"postgres://u:p@h/db\"\n",
+            "[console]\ninterval = \"1 fortnight\"\n[targets.db]\nkind = \"http\"\nurl = \"postgres://u:p@h/db\"\n",
         )
         .unwrap_err();
         let lines: Vec<String> = e.errors.iter().map(|e| e.line_form()).collect();

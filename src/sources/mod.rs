@@ -3,7 +3,9 @@
 
 pub mod kube;
 pub mod pg;
+pub mod prom;
 pub mod sim;
+pub mod target;
 
 use std::time::Duration;
 

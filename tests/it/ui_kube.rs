@@ -14,6 +14,7 @@ use ebb::config::{keymap_by_name, theme_by_name};
 use ebb::plan::{Target, TargetKind};
 use ebb::sources::kube::{ClaimStatus, KubeSnapshot, KubeTarget, RolloutStatus};
 use ebb::sources::pg::PgTarget;
+use ebb::sources::target::SourceTarget;
 use ebb::sources::{
     Observation, Payload, PodStatus, SnapshotState, SnapshotStatus, SourceId, StorageSnapshot,
     VolumeStatus,
@@ -158,16 +159,16 @@ fn pg_storage() -> Payload {
 fn setup(pg: bool) -> (Model, Keymap, Theme) {
     let keymap = keymap_by_name("default").unwrap();
     let theme = theme_by_name("dark").unwrap();
-    let targets = if pg {
-        vec![
+    let mut targets = if pg {
+        vec![SourceTarget::Pg(
             PgTarget::from_url("db", "postgres://ebb@10.0.0.5/orders", INTERVAL, INTERVAL).unwrap(),
-        ]
+        )]
     } else {
         Vec::new()
     };
+    targets.push(SourceTarget::Kube(kube_target("k8s")));
     let w = Watch {
         targets,
-        kube: vec![kube_target("k8s")],
         plan: None,
         unwatched: Vec::new(),
     };
