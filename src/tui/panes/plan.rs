@@ -107,6 +107,21 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
                 put(buf, inner, y, &Line::styled(format!("  {p}"), theme.accent));
                 y += 1;
             }
+            if let Some(a) = &run.ask {
+                let line = Line::from(vec![
+                    Span::styled(
+                        "  ASK ",
+                        theme.crit.add_modifier(ratatui::style::Modifier::BOLD),
+                    ),
+                    Span::styled(a.what.clone(), theme.crit),
+                    Span::styled(
+                        format!(" · c, then type {} to allow it", a.word),
+                        theme.warn,
+                    ),
+                ]);
+                put(buf, inner, y, &line);
+                y += 1;
+            }
         }
         None => {
             let mut summary = vec![Span::styled(
