@@ -7,6 +7,7 @@ mod crash;
 mod e2e;
 mod e2e_console;
 mod http_run;
+mod kube_loopback;
 mod pg_actuators;
 mod pg_checks;
 mod pg_run;

@@ -3,4 +3,5 @@
 #![allow(dead_code)] // each test module uses part of the helpers
 
 pub mod headless;
+pub mod kube_api;
 pub mod pg;
