@@ -8,6 +8,7 @@ mod e2e;
 mod e2e_console;
 mod http_run;
 mod kube_loopback;
+mod kube_run;
 mod pg_actuators;
 mod pg_checks;
 mod pg_run;
