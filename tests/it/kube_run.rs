@@ -364,6 +364,7 @@ kind = "patch"
 target = "k8s"
 object = "configmap/absent"
 patch = { data = { x = "1" } }
+undo = "auto"
 on_failure = "rollback"
 "#;
 
