@@ -19,5 +19,6 @@ mod screenshots;
 mod store;
 mod support;
 mod ui;
+mod ui_ask;
 mod ui_console;
 mod world;
