@@ -454,3 +454,48 @@ fn snapshot_waits_for_ready_and_patch_and_scale_are_undone_exactly() {
     assert!(h.wait_exit(Duration::from_secs(30)));
     audit_verifies(home.path());
 }
+
+#[test]
+fn a_rollback_killed_mid_way_is_probed_from_the_statefulset_and_resumed() {
+    let api = KubeApi::start();
+    let sim = StsSim {
+        ready_after: Duration::from_millis(1500),
+        ..StsSim::default()
+    };
+    let good = rolled_out(&api, sim, "db:2");
+    let home = tempfile::tempdir().unwrap();
+    let plan = plan(home.path(), &api, ROLLBACK);
+    let mut h = start(home.path(), &plan, false);
+    api.wait_for(LONG, "the partition lowered to 2", |a| {
+        partitions(a).contains(&2)
+    });
+    h.child.kill().unwrap();
+    h.child.wait().unwrap();
+    let id = crate::support::headless::runs(home.path())[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut c = ebb(home.path());
+    c.args(["resume", &id, "--headless", "--json"]);
+    let mut h = Headless::start(c);
+    let note = h.until_within(LONG, |v| {
+        v["Note"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("was in flight at the crash"))
+    });
+    assert!(
+        note["Note"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("its target says it was cut off at ordinal"),
+        "{note}"
+    );
+    let end = h.until_within(LONG, |v| finished(v).is_some());
+    assert_eq!(finished(&end), Some("Completed"), "{end}");
+    let all = partitions(&api);
+    assert_eq!(all, vec![3, 2, 1, 0], "never blindly restarted: {all:?}");
+    api.wait_for(LONG, "every pod on the good revision", |a| {
+        pods_on(a, &good)
+    });
+    audit_verifies(home.path());
+}

@@ -223,6 +223,8 @@ async fn wait_for_pod(
             Some(p) if caught_up && !p.on(update) && !p.ready && !p.terminating => {
                 let since = *stuck_since.get_or_insert_with(Instant::now);
                 if since.elapsed() >= STUCK_GRACE && asked.as_ref() != Some(p) {
+                    // Answers typed for an earlier ask do not carry over to this one.
+                    while g.answers.try_recv().is_ok() {}
                     g.ask(Some((
                         format!(
                             "delete pod {pod_name} stuck on revision {} ({})",
