@@ -433,8 +433,8 @@ fn snapshot_waits_for_ready_and_patch_and_scale_are_undone_exactly() {
     let restore = api
         .requests()
         .into_iter()
-        .filter(|r| r.method == "PATCH" && r.path.ends_with("/configmaps/settings"))
-        .last()
+        .rev()
+        .find(|r| r.method == "PATCH" && r.path.ends_with("/configmaps/settings"))
         .unwrap();
     assert_eq!(restore.body["data"]["extra"], Value::Null);
     assert!(
