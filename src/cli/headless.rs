@@ -52,7 +52,7 @@ pub fn parse_line(line: &str) -> Result<(Action, Option<String>), String> {
             Ok((action, Some(reason.trim().to_string())))
         }
         _ => Err(format!(
-            "unknown control line {line:?}; one of: run, pause, step, retry, confirm, abort REASON, rollback REASON, skip REASON, resolve happened|not-happened REASON, detach"
+            "unknown control line {line:?}; one of: run, pause, step, retry, confirm [NAME], abort REASON, rollback REASON, skip REASON, resolve happened|not-happened REASON, detach"
         )),
     }
 }
@@ -258,4 +258,18 @@ pub async fn drive(
             ExitCode::from(4)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confirm_takes_the_name_an_ask_wants_typed() {
+        assert_eq!(parse_line("confirm"), Ok((Action::RunConfirm, None)));
+        assert_eq!(
+            parse_line("confirm  orders-db-2 "),
+            Ok((Action::RunConfirm, Some("orders-db-2".into())))
+        );
+    }
 }
