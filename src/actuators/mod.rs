@@ -5,6 +5,7 @@ pub mod effects;
 pub mod http;
 pub mod kube;
 pub mod pg;
+pub mod prom;
 pub mod run;
 pub mod sim;
 pub mod sim_checks;

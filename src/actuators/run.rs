@@ -1,5 +1,5 @@
 //! The actuators of one run: each step, undo and check goes to its target's kind (the
-//! drill world, PostgreSQL); manual, wait and verify steps work on any target.
+//! drill world, PostgreSQL, Prometheus); manual, wait and verify steps work on any target.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use super::effects::EffectLog;
 use super::http::HttpTargets;
 use super::kube::{self, Guide, KubeTargets};
 use super::pg::{self, BatchControl, BatchSpec, BatchesDone, PgBaseline, PgTargets};
+use super::prom::{self, PromTargets};
 use super::sim::{POLL, SimWorld};
 use crate::engine::{Actuators, CheckOutcome, Ended, Probe, Progress};
 use crate::plan::{Check, Plan, Step, StepKind, TargetKind, Undo};
@@ -61,6 +62,7 @@ pub struct RunActuators<E: EffectLog> {
     kube: KubeTargets,
     /// Where effects journal what they are about to overwrite (`patch` pre-images).
     log: E,
+    prom: PromTargets,
     /// Per postgres target, what its row_count and table_checksum checks compare with.
     baselines: BTreeMap<String, PgBaseline>,
     steering: Steering,
@@ -78,6 +80,7 @@ impl<E: EffectLog> RunActuators<E> {
         let pg = PgTargets::for_plan(&plan);
         let http = HttpTargets::for_plan(&plan);
         let kube = KubeTargets::for_plan(&plan);
+        let prom = PromTargets::for_plan(&plan);
         RunActuators {
             plan,
             sim,
@@ -85,6 +88,7 @@ impl<E: EffectLog> RunActuators<E> {
             http,
             kube,
             log,
+            prom,
             baselines: BTreeMap::new(),
             steering,
             progress,
@@ -214,6 +218,10 @@ impl<E: EffectLog> RunActuators<E> {
                     let baseline = self.baselines.get(&check.target).unwrap_or(&empty);
                     pg::evaluate(pool, &check.kind, baseline).await
                 }
+                Err(e) => CheckOutcome::Inconclusive(e),
+            },
+            Some(TargetKind::Prometheus) => match self.prom.client(&check.target) {
+                Ok(client) => prom::evaluate(client, &check.target, &check.kind).await,
                 Err(e) => CheckOutcome::Inconclusive(e),
             },
             Some(other) => CheckOutcome::Inconclusive(format!(

@@ -11,14 +11,14 @@ use super::drill::{Watched, console, load_config};
 use super::watch::{self, Watch};
 use super::{UiArgs, identity};
 use crate::app::{Model, TimelineKind};
-use crate::sources::SourceId;
 use crate::text::DisplayText;
 use crate::time::Timestamp;
 
 #[derive(Debug, Args)]
 pub struct ConsoleArgs {
-    /// A plan file (its postgres targets are watched and its steps shown) or a targets
-    /// file (`[targets.NAME]` with kind = "postgres", optional `[console]`).
+    /// A plan file (its postgres and prometheus targets are watched and its steps shown)
+    /// or a targets file (`[targets.NAME]` with kind = "postgres" or "prometheus", optional
+    /// `[console]`).
     #[arg(long)]
     pub config: PathBuf,
     /// A name to annotate the unix user with (shared terminals).
@@ -34,29 +34,25 @@ pub struct ConsoleArgs {
 
 /// The model a watching console starts from: every target listed, none with figures yet.
 pub fn console_model(w: &Watch, operator: &str, now: Timestamp) -> Model {
-    let names: Vec<&str> = w.targets.iter().map(|t| t.name.as_str()).collect();
+    let names: Vec<&str> = w.targets.iter().map(|t| t.name()).collect();
     let mut model = Model::new(
         DisplayText::new(&format!("console: {}", names.join(", "))),
         DisplayText::new(operator),
         now,
     );
-    model.watched = w
-        .targets
-        .iter()
-        .map(|t| SourceId(format!("pg:{}", t.name)))
-        .collect();
+    model.watched = w.targets.iter().map(|t| t.source_id()).collect();
     model.plan = w.plan.as_ref().map(|(_, outline)| outline.clone());
     for t in &w.targets {
         let line = format!(
             "watching {} ({}, every {:.1}s)",
-            t.name,
+            t.name(),
             t.describe(),
-            t.interval.as_secs_f64()
+            t.interval().as_secs_f64()
         );
         model.push_timeline(now, TimelineKind::System, DisplayText::new(&line));
     }
     for u in &w.unwatched {
-        let line = format!("not watched (not postgres): {u}");
+        let line = format!("not watched (not postgres or prometheus): {u}");
         model.push_timeline(now, TimelineKind::System, DisplayText::new(&line));
     }
     model

@@ -268,7 +268,7 @@ pub enum Watched {
     /// The drill world, at a speed.
     Drill(SharedWorld, f64),
     /// Real servers, one source task each.
-    Servers(Vec<crate::sources::pg::PgTarget>),
+    Servers(Vec<crate::sources::target::SourceTarget>),
 }
 
 /// Runs the console (on a drill world when given), with a run link when there is a plan.
@@ -341,7 +341,7 @@ pub fn console_in(
             Watched::Servers(targets) => {
                 let tasks = targets
                     .into_iter()
-                    .map(|t| crate::sources::pg::spawn(t, obs_tx.clone()))
+                    .map(|t| t.spawn(obs_tx.clone()))
                     .collect();
                 (None, tasks)
             }

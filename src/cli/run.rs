@@ -144,7 +144,7 @@ fn tick_world(world: Option<SharedWorld>, speed: f64) -> Ticker {
     Ticker(Some((source, drain, cmd_tx)))
 }
 
-/// What the console watches: the drill world, or the plan's postgres targets.
+/// What the console watches: the drill world, or the plan's postgres and prometheus targets.
 fn watched(world: Option<SharedWorld>, plan: &Plan, speed: f64) -> Result<Watched, Report> {
     Ok(match world {
         Some(w) => Watched::Drill(w, speed),
@@ -169,8 +169,12 @@ fn real_model(plan: &Plan, outline: PlanOutline, operator: &str) -> crate::app::
     model.watched = plan
         .targets
         .values()
-        .filter(|t| t.kind == TargetKind::Postgres)
-        .map(|t| crate::sources::SourceId(format!("pg:{}", t.name)))
+        .filter_map(|t| match t.kind {
+            TargetKind::Postgres => Some(format!("pg:{}", t.name)),
+            TargetKind::Prometheus => Some(format!("prom:{}", t.name)),
+            _ => None,
+        })
+        .map(crate::sources::SourceId)
         .collect();
     model
 }

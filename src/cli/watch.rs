@@ -1,5 +1,5 @@
-//! What `ebb console --config FILE` watches: the file is a plan (its postgres targets, and
-//! its outline for the Plan pane) or a targets-only file; secrets are read here, up front.
+//! What `ebb console --config FILE` watches: the file is a plan (its postgres and prometheus
+//! targets, its outline for the Plan pane) or a targets-only file; secrets are read up front.
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,19 +10,26 @@ use crate::config::diag::SourceFile;
 use crate::config::targets::{self, DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
 use crate::plan::{Plan, PlanOutline, SecretRef, TargetKind};
 use crate::sources::pg::PgTarget;
+use crate::sources::prom::PromTarget;
+use crate::sources::target::SourceTarget;
 
 /// The servers to watch and, for a plan file, the plan.
 #[derive(Debug)]
 pub struct Watch {
-    pub targets: Vec<PgTarget>,
+    pub targets: Vec<SourceTarget>,
     pub plan: Option<(Plan, PlanOutline)>,
-    /// Targets of the file that are not watched (not postgres), for the Timeline.
+    /// Targets of the file that are not watched (not postgres or prometheus), for the Timeline.
     pub unwatched: Vec<String>,
 }
 
-/// One target as declared: its name and where its URL comes from (`None`: the libpq
+/// One target as declared: its name, kind and where its URL comes from (`None`: the libpq
 /// environment).
-type Declared = (String, Option<SecretRef>);
+type Declared = (String, TargetKind, Option<SecretRef>);
+
+/// The target kinds the console has a source for.
+fn watchable(kind: TargetKind) -> bool {
+    matches!(kind, TargetKind::Postgres | TargetKind::Prometheus)
+}
 
 /// Reads the file (plan or targets-only; a `[plan]` table decides), checks it (located
 /// errors), and resolves every target's secret (errors name the variable or file).
@@ -34,8 +41,8 @@ pub fn load(path: &Path) -> Result<Watch, Report> {
         let mut declared = Vec::new();
         let mut unwatched = Vec::new();
         for (name, t) in &plan.targets {
-            if t.kind == TargetKind::Postgres {
-                declared.push((name.clone(), t.url.clone()));
+            if watchable(t.kind) {
+                declared.push((name.clone(), t.kind, t.url.clone()));
             } else {
                 unwatched.push(format!("{name} ({})", t.kind.name()));
             }
@@ -50,12 +57,16 @@ pub fn load(path: &Path) -> Result<Watch, Report> {
         )
     } else {
         let t = targets::parse(&file).map_err(Report::new)?;
-        let declared = t.targets.into_iter().map(|w| (w.name, w.url)).collect();
+        let declared = t
+            .targets
+            .into_iter()
+            .map(|w| (w.name, w.kind, w.url))
+            .collect();
         (declared, None, Vec::new(), t.interval, t.timeout)
     };
     if declared.is_empty() {
         return Err(miette::miette!(
-            "{}: no postgres targets to watch; declare one under [targets.NAME] with kind = \"postgres\"",
+            "{}: no postgres or prometheus targets to watch; declare one under [targets.NAME] with kind = \"postgres\"",
             file.name
         ));
     }
@@ -68,14 +79,14 @@ pub fn load(path: &Path) -> Result<Watch, Report> {
     })
 }
 
-/// The postgres targets of a plan as sources to watch (secrets resolved, all errors at
-/// once), for `ebb run` on real targets.
-pub fn plan_sources(plan: &Plan) -> Result<Vec<PgTarget>, Report> {
+/// The postgres and prometheus targets of a plan as sources to watch (secrets resolved,
+/// all errors at once), for `ebb run` on real targets.
+pub fn plan_sources(plan: &Plan) -> Result<Vec<SourceTarget>, Report> {
     let declared: Vec<Declared> = plan
         .targets
         .values()
-        .filter(|t| t.kind == TargetKind::Postgres)
-        .map(|t| (t.name.clone(), t.url.clone()))
+        .filter(|t| watchable(t.kind))
+        .map(|t| (t.name.clone(), t.kind, t.url.clone()))
         .collect();
     resolve(&declared, DEFAULT_INTERVAL, DEFAULT_TIMEOUT)
         .map_err(|errs| miette::miette!("{}: {}", plan.source_name, errs.join("; ")))
@@ -86,16 +97,25 @@ fn resolve(
     declared: &[Declared],
     interval: Duration,
     timeout: Duration,
-) -> Result<Vec<PgTarget>, Vec<String>> {
+) -> Result<Vec<SourceTarget>, Vec<String>> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    for (name, url) in declared {
-        let target = match url {
-            None => Ok(PgTarget::from_env(name, interval, timeout)),
-            Some(secret) => secret
-                .resolve()
-                .map_err(|e| format!("target {name}: {e}"))
-                .and_then(|url| PgTarget::from_url(name, &url, interval, timeout)),
+    for (name, kind, url) in declared {
+        let resolved = url
+            .as_ref()
+            .map(|s| s.resolve().map_err(|e| format!("target {name}: {e}")));
+        let target = match (kind, resolved) {
+            (_, Some(Err(e))) => Err(e),
+            (TargetKind::Prometheus, Some(Ok(url))) => {
+                PromTarget::from_url(name, &url, interval, timeout).map(SourceTarget::Prom)
+            }
+            (TargetKind::Prometheus, None) => Err(format!("target {name}: needs a url")),
+            (_, None) => Ok(SourceTarget::Pg(PgTarget::from_env(
+                name, interval, timeout,
+            ))),
+            (_, Some(Ok(url))) => {
+                PgTarget::from_url(name, &url, interval, timeout).map(SourceTarget::Pg)
+            }
         };
         match target {
             Ok(t) => out.push(t),

@@ -1,5 +1,5 @@
-//! The console's targets file: `[targets.NAME]` as plans declare them (postgres only for
-//! now, `url` optional: absent means the libpq environment) and an optional `[console]`.
+//! The console's targets file: `[targets.NAME]` as plans declare them (postgres, `url`
+//! optional: the libpq environment; prometheus, `url` required) and an optional `[console]`.
 //!
 //! ```toml
 //! [console]
@@ -9,6 +9,10 @@
 //! [targets.db]
 //! kind = "postgres"
 //! url = "env:ORDERS_DB_URL"
+//!
+//! [targets.metrics]
+//! kind = "prometheus"
+//! url = "env:PROM_URL"
 //! ```
 
 use std::collections::BTreeMap;
@@ -21,7 +25,7 @@ use toml::Spanned;
 
 use super::diag::{LocatedError, SourceFile};
 use super::secrets::SECRET_HELP;
-use crate::plan::SecretRef;
+use crate::plan::{SecretRef, TargetKind};
 use crate::units::parse_duration;
 
 /// How often a target is observed unless `[console] interval` says otherwise.
@@ -38,11 +42,14 @@ pub struct TargetsFile {
     pub targets: Vec<WatchTarget>,
 }
 
-/// One PostgreSQL server to watch.
+/// One server to watch: PostgreSQL or Prometheus.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WatchTarget {
     pub name: String,
-    /// `None`: connect as libpq would from the environment (PGHOST, PGUSER, …).
+    /// `Postgres` or `Prometheus`.
+    pub kind: TargetKind,
+    /// `None`: connect as libpq would from the environment (PGHOST, PGUSER, …); a
+    /// prometheus target always has one.
     pub url: Option<SecretRef>,
 }
 
@@ -146,22 +153,36 @@ pub fn parse(file: &SourceFile) -> Result<TargetsFile, TargetsErrors> {
             );
         }
         let t = t.get_ref();
-        if t.kind.get_ref() != "postgres" {
-            let known =
-                ["kubernetes", "prometheus", "http", "sim"].contains(&t.kind.get_ref().as_str());
-            err(
-                t.kind.span(),
-                format!(
-                    "the console watches kind \"postgres\" targets, found {:?}",
-                    t.kind.get_ref()
-                ),
-                Some(if known {
-                    "this kind is not watched by the console yet; leave it to the plan".into()
-                } else {
-                    "kind = \"postgres\"".into()
-                }),
-            );
-        }
+        let kind = match t.kind.get_ref().as_str() {
+            "postgres" => TargetKind::Postgres,
+            "prometheus" => {
+                if t.url.is_none() {
+                    err(
+                        t.kind.span(),
+                        "a prometheus target needs `url`".into(),
+                        Some(format!(
+                            "url = \"env:PROM_URL\" with PROM_URL=http://prometheus:9090 ({SECRET_HELP})"
+                        )),
+                    );
+                }
+                TargetKind::Prometheus
+            }
+            other => {
+                let known = ["kubernetes", "http", "sim"].contains(&other);
+                err(
+                    t.kind.span(),
+                    format!(
+                        "the console watches kind \"postgres\" and \"prometheus\" targets, found {other:?}"
+                    ),
+                    Some(if known {
+                        "this kind is not watched by the console yet; leave it to the plan".into()
+                    } else {
+                        "kind = \"postgres\" or kind = \"prometheus\"".into()
+                    }),
+                );
+                TargetKind::Postgres
+            }
+        };
         let url = match &t.url {
             None => None,
             Some(u) => match SecretRef::parse(u.get_ref()) {
@@ -184,13 +205,14 @@ pub fn parse(file: &SourceFile) -> Result<TargetsFile, TargetsErrors> {
         };
         targets.push(WatchTarget {
             name: name.get_ref().clone(),
+            kind,
             url,
         });
     }
     if raw.targets.is_empty() {
         err(
             0..0,
-            "no targets: declare at least one [targets.NAME] with kind = \"postgres\"".into(),
+            "no targets: declare at least one [targets.NAME] with kind = \"postgres\" or \"prometheus\"".into(),
             None,
         );
     }
@@ -229,6 +251,22 @@ mod tests {
         assert_eq!(f.targets[0].url, Some(SecretRef::Env("DB_URL".into())));
         assert_eq!(f.targets[1].name, "local");
         assert_eq!(f.targets[1].url, None);
+    }
+
+    #[test]
+    fn a_prometheus_target_needs_its_url() {
+        let f = parse_str("[targets.metrics]\nkind = \"prometheus\"\nurl = \"env:PROM_URL\"\n")
+            .unwrap();
+        assert_eq!(f.targets[0].kind, TargetKind::Prometheus);
+        assert_eq!(f.targets[0].url, Some(SecretRef::Env("PROM_URL".into())));
+        let e = parse_str("[targets.metrics]\nkind = \"prometheus\"\n").unwrap_err();
+        assert!(
+            e.errors[0]
+                .line_form()
+                .starts_with("c.toml:2:8: a prometheus target needs `url`"),
+            "{:?}",
+            e.errors
+        );
     }
 
     #[test]

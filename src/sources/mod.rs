@@ -2,7 +2,9 @@
 //! `Observation`s (a payload plus the time it was observed). `sim` observes the drill world.
 
 pub mod pg;
+pub mod prom;
 pub mod sim;
+pub mod target;
 
 use std::time::Duration;
 

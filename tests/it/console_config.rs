@@ -1,5 +1,5 @@
 //! What `ebb console --config` reads: the shipped example, a plan as the file (its
-//! postgres targets watched, the rest listed), and secrets read from files.
+//! postgres and prometheus targets watched, the rest listed), and secrets read from files.
 
 use std::path::Path;
 
@@ -16,28 +16,61 @@ fn the_example_console_file_parses() {
 }
 
 #[test]
-fn a_plan_file_watches_its_postgres_targets_and_lists_the_others() {
+fn a_plan_file_watches_its_postgres_and_prometheus_targets_and_lists_the_others() {
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("db-url");
     std::fs::write(&secret, "postgres://ebb:hunter2@db.internal:6432/orders\n").unwrap();
+    let prom_secret = dir.path().join("prom-url");
+    std::fs::write(&prom_secret, "http://ebb:hunter3@prom.internal:9090\n").unwrap();
     let plan = dir.path().join("plan.toml");
     std::fs::write(
         &plan,
         format!(
             "[plan]\nname = \"p\"\n\n[targets.db]\nkind = \"postgres\"\nurl = \"file:{}\"\n\n\
-             [targets.prom]\nkind = \"prometheus\"\nurl = \"env:PROM_URL\"\n\n\
+             [targets.prom]\nkind = \"prometheus\"\nurl = \"file:{}\"\n\n\
+             [targets.k8s]\nkind = \"kubernetes\"\n\n\
              [[step]]\nid = \"s\"\nkind = \"manual\"\ndescription = \"look\"\n",
-            secret.display()
+            secret.display(),
+            prom_secret.display()
         ),
     )
     .unwrap();
     let w = watch::load(&plan).unwrap();
-    assert_eq!(w.targets.len(), 1);
-    assert_eq!(w.targets[0].describe(), "ebb@db.internal:6432/orders");
-    assert!(!format!("{w:?}").contains("hunter2"));
-    assert_eq!(w.unwatched, ["prom (prometheus)"]);
+    let described: Vec<String> = w.targets.iter().map(|t| t.describe()).collect();
+    assert_eq!(
+        described,
+        [
+            "ebb@db.internal:6432/orders",
+            "Prometheus http://prom.internal:9090/"
+        ]
+    );
+    let debug = format!("{w:?}");
+    assert!(
+        !debug.contains("hunter2") && !debug.contains("hunter3"),
+        "{debug}"
+    );
+    assert_eq!(w.unwatched, ["k8s (kubernetes)"]);
     let (_, outline) = w.plan.expect("the plan is shown");
     assert_eq!(outline.steps.len(), 1);
+}
+
+#[test]
+fn a_targets_file_with_a_prometheus_target_is_watched() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("prom-url");
+    std::fs::write(&secret, "http://127.0.0.1:9090\n").unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[targets.metrics]\nkind = \"prometheus\"\nurl = \"file:{}\"\n",
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let w = watch::load(&config).unwrap();
+    assert_eq!(w.targets.len(), 1);
+    assert_eq!(w.targets[0].source_id().0, "prom:metrics");
 }
 
 #[test]

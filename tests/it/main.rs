@@ -14,6 +14,7 @@ mod pg_checks;
 mod pg_run;
 mod pg_source;
 mod plan;
+mod prom;
 mod runs;
 mod screenshots;
 mod store;

@@ -9,6 +9,8 @@ use ebb::cli::screenshot::{SCREENSHOT_EPOCH, render_buffer};
 use ebb::cli::watch::Watch;
 use ebb::config::{keymap_by_name, theme_by_name};
 use ebb::sources::pg::PgTarget;
+use ebb::sources::prom::PromTarget;
+use ebb::sources::target::SourceTarget;
 use ebb::sources::{
     MigrationPhase, MigrationSnapshot, MigrationStatus, Observation, Payload, ReplicaState,
     ReplicaStatus, ReplicationSnapshot, SlotStatus, SourceId, StorageSnapshot, VolumeStatus,
@@ -122,6 +124,7 @@ fn model() -> (
             INTERVAL,
             INTERVAL,
         )
+        .map(SourceTarget::Pg)
         .unwrap()
     };
     let w = Watch {
@@ -204,7 +207,9 @@ fn a_console_of_standbys_only_says_why_storage_and_migrations_are_empty() {
     let theme = theme_by_name("dark").unwrap();
     let w = Watch {
         targets: vec![
-            PgTarget::from_url("db-standby", "postgres://ebb@h/db", INTERVAL, INTERVAL).unwrap(),
+            PgTarget::from_url("db-standby", "postgres://ebb@h/db", INTERVAL, INTERVAL)
+                .map(SourceTarget::Pg)
+                .unwrap(),
         ],
         plan: None,
         unwatched: Vec::new(),
@@ -218,4 +223,65 @@ fn a_console_of_standbys_only_says_why_storage_and_migrations_are_empty() {
     );
     assert!(out.contains("migrations are read on a primary"), "{out}");
     assert!(!out.contains("waiting for"), "{out}");
+}
+
+#[test]
+fn a_prometheus_target_is_grouped_beside_a_postgres_one() {
+    let keymap = keymap_by_name("default").unwrap();
+    let theme = theme_by_name("dark").unwrap();
+    let w = Watch {
+        targets: vec![
+            PgTarget::from_url("db", "postgres://ebb@10.0.0.5/orders", INTERVAL, INTERVAL)
+                .map(SourceTarget::Pg)
+                .unwrap(),
+            PromTarget::from_url("metrics", "http://prom.internal:9090", INTERVAL, INTERVAL)
+                .map(SourceTarget::Prom)
+                .unwrap(),
+        ],
+        plan: None,
+        unwatched: Vec::new(),
+    };
+    let t0 = SCREENSHOT_EPOCH;
+    let mut m = console_model(&w, "oncall", t0);
+    let prom = |payload| {
+        Msg::Observation(Observation {
+            source: SourceId("prom:metrics".into()),
+            at: t0,
+            interval: INTERVAL,
+            payload,
+        })
+    };
+    let mut msgs = primary(t0);
+    msgs.push(prom(Payload::Replication(ReplicationSnapshot {
+        primary: t("metrics"),
+        wal_bytes_per_sec: 2.5e6,
+        replicas: vec![replica("db-1:5432", ReplicaState::Streaming, Some(12), 0)],
+    })));
+    msgs.push(prom(Payload::Storage(StorageSnapshot {
+        volumes: vec![VolumeStatus {
+            name: t("data-orders-0"),
+            owner: t("pvc in shop"),
+            used_bytes: 92 << 30,
+            capacity_bytes: 100 << 30,
+            growth_bytes_per_sec: 2.0e6,
+        }],
+        slots: Vec::new(),
+        snapshots: Vec::new(),
+    })));
+    msgs.push(Msg::Tick(t0.plus(Duration::from_millis(500))));
+    for msg in msgs {
+        update(&mut m, &keymap, msg);
+    }
+    let out = text(&render_buffer(&m, &keymap, &theme, 160, 48));
+    assert!(
+        out.contains("▸ metrics · via Prometheus · primary WAL"),
+        "{out}"
+    );
+    assert!(out.contains("db-1:5432"), "{out}");
+    assert!(out.contains("data-orders-0"), "{out}");
+    assert!(
+        out.contains("watching metrics (Prometheus http://prom.internal:9090/"),
+        "{out}"
+    );
+    insta::assert_snapshot!(out);
 }

@@ -55,10 +55,12 @@ fn primary_line(r: &ReplicationSnapshot) -> String {
 }
 
 /// A target's heading: a primary names itself in its snapshot; a standby names where it
-/// streams from.
-fn role_line(target: &str, r: &ReplicationSnapshot) -> String {
+/// streams from; a Prometheus target reports the standbys its exporters see.
+fn role_line(source: &SourceId, r: &ReplicationSnapshot) -> String {
     let wal = fmt_rate(r.wal_bytes_per_sec);
-    if r.primary.as_str() == target {
+    if source.0.starts_with("prom:") {
+        format!("via Prometheus · primary WAL {wal}")
+    } else if r.primary.as_str() == source.target() {
         format!("primary · WAL {wal}")
     } else {
         format!("standby of {} · WAL received {wal}", r.primary)
@@ -103,7 +105,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         if headed {
             let extra = g
                 .fig
-                .map(|f| role_line(g.source.target(), &f.value))
+                .map(|f| role_line(&g.source, &f.value))
                 .unwrap_or_default();
             items.push(Item::Heading(heading(g, &extra, theme)));
         }

@@ -5,3 +5,4 @@
 pub mod headless;
 pub mod kube_api;
 pub mod pg;
+pub mod prom;
