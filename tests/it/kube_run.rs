@@ -499,3 +499,33 @@ fn a_rollback_killed_mid_way_is_probed_from_the_statefulset_and_resumed() {
     });
     audit_verifies(home.path());
 }
+
+#[test]
+fn a_pod_slower_than_the_step_timeout_fails_the_step_naming_the_pod_and_its_state() {
+    let api = KubeApi::start();
+    let sim = StsSim {
+        ready_after: Duration::from_secs(4),
+        ..StsSim::default()
+    };
+    rolled_out(&api, sim, "db:2");
+    let home = tempfile::tempdir().unwrap();
+    let plan = plan(
+        home.path(),
+        &api,
+        &ROLLBACK.replace("timeout = \"90s\"", "timeout = \"1s\""),
+    );
+    let mut h = start(home.path(), &plan, false);
+    let failed = h.until_within(LONG, |v| {
+        v["Note"]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("rollback-db failed"))
+    });
+    let text = failed["Note"]["text"].as_str().unwrap();
+    assert!(
+        text.contains("pod orders-db-2 not Ready on revision orders-db-")
+            && text.contains("after 1.0s: "),
+        "{text}"
+    );
+    // The timeout is per pod: the whole step was not cut off by it before the first write.
+    assert_eq!(partitions(&api), vec![3, 2]);
+}
