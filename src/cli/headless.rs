@@ -12,6 +12,7 @@ use crate::app::{ActionSource, Cmd, EngineRequest, Layer, Model, Msg, update};
 use crate::config::keymap::Keymap;
 use crate::engine::session::RunHandle;
 use crate::engine::{Command, EngineEvent, Final, Status};
+use crate::text::DisplayText;
 use crate::tui::recorder::{Recorder, dispatch_recorded};
 
 /// What a control line asks for: an action, and for reasoned verbs the reason.
@@ -160,7 +161,12 @@ fn print_ask(ev: &EngineEvent, json: bool, last: &mut Option<crate::engine::Ask>
             println!("{line}");
         }
     } else {
-        println!("ask {}; to allow it: confirm {}", ask.what, ask.word);
+        let (what, word) = (DisplayText::new(&ask.what), DisplayText::new(&ask.word));
+        println!(
+            "ask {}; to allow it: confirm {}",
+            what.as_str(),
+            word.as_str()
+        );
     }
 }
 
