@@ -22,12 +22,22 @@ pub trait EffectLog: Send {
     fn record(&mut self, effect: &SimEffect) -> impl Future<Output = Result<(), String>> + Send;
     /// Whether an effect keyed `key` was recorded.
     fn contains(&mut self, key: &str) -> impl Future<Output = Result<bool, String>> + Send;
+    /// Journals what effect `key` of step `step` is about to overwrite; returns once
+    /// durable, before the effect is applied (`Record::PreImage`).
+    fn keep_pre_image(
+        &mut self,
+        step: usize,
+        key: &str,
+        data: &serde_json::Value,
+    ) -> impl Future<Output = Result<(), String>> + Send;
 }
 
 /// Markers in memory (tests, and drills without a store).
 #[derive(Clone, Debug, Default)]
 pub struct MemEffects {
     pub effects: Vec<SimEffect>,
+    /// Pre-images kept, as (step, key, data).
+    pub pre_images: Vec<(usize, String, serde_json::Value)>,
 }
 
 impl EffectLog for MemEffects {
@@ -38,5 +48,15 @@ impl EffectLog for MemEffects {
 
     async fn contains(&mut self, key: &str) -> Result<bool, String> {
         Ok(self.effects.iter().any(|e| e.key == key))
+    }
+
+    async fn keep_pre_image(
+        &mut self,
+        step: usize,
+        key: &str,
+        data: &serde_json::Value,
+    ) -> Result<(), String> {
+        self.pre_images.push((step, key.to_string(), data.clone()));
+        Ok(())
     }
 }

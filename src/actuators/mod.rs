@@ -1,8 +1,9 @@
 //! What steps do: the actuators that carry out a plan's steps on their targets — the
-//! drill world (`sim`) and PostgreSQL (`pg`), routed per step by `run`.
+//! drill world (`sim`), PostgreSQL (`pg`), HTTP and Kubernetes (`kube`), routed by `run`.
 
 pub mod effects;
 pub mod http;
+pub mod kube;
 pub mod pg;
 pub mod prom;
 pub mod run;

@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::effects::EffectLog;
 use super::http::HttpTargets;
+use super::kube::{self, Guide, KubeTargets};
 use super::pg::{self, BatchControl, BatchSpec, BatchesDone, PgBaseline, PgTargets};
 use super::prom::{self, PromTargets};
 use super::sim::{POLL, SimWorld};
@@ -17,6 +18,9 @@ use crate::plan::{Check, Plan, Step, StepKind, TargetKind, Undo};
 
 /// How often a `wait` step on a real target evaluates its check again.
 const REAL_POLL: Duration = Duration::from_secs(1);
+/// How long each pod of a `statefulset_rollback` may take to be Ready, when the step sets
+/// no `timeout`.
+const POD_TIMEOUT: Duration = Duration::from_secs(600);
 /// `lock_timeout` of `sql` and `sql_batches` transactions (retried with backoff).
 const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -42,6 +46,11 @@ pub struct Steering {
     pub auto_confirm: bool,
     /// Where batched steps write their figures for the Migration pane.
     pub meter: crate::engine::Meter,
+    /// Answers to an actuator's ask (step index, the word typed), from the console or
+    /// headless input. Never given by `auto_confirm`: `--yes` deletes no pod.
+    pub answers: mpsc::Receiver<(usize, String)>,
+    /// Where actuators raise asks and leave notes for the audit log.
+    pub asking: crate::engine::AskCell,
 }
 
 pub struct RunActuators<E: EffectLog> {
@@ -51,6 +60,9 @@ pub struct RunActuators<E: EffectLog> {
     pg: PgTargets,
     http: HttpTargets,
     volumes: super::volume_usage::VolumeUsageChecks,
+    kube: KubeTargets,
+    /// Where effects journal what they are about to overwrite (`patch` pre-images).
+    log: E,
     prom: PromTargets,
     /// Per postgres target, what its row_count and table_checksum checks compare with.
     baselines: BTreeMap<String, PgBaseline>,
@@ -62,12 +74,14 @@ impl<E: EffectLog> RunActuators<E> {
     pub fn new(
         plan: Arc<Plan>,
         sim: Option<SimWorld<E>>,
+        log: E,
         steering: Steering,
         progress: Progress,
     ) -> Self {
         let pg = PgTargets::for_plan(&plan);
         let http = HttpTargets::for_plan(&plan);
         let volumes = super::volume_usage::VolumeUsageChecks::for_plan(&plan);
+        let kube = KubeTargets::for_plan(&plan);
         let prom = PromTargets::for_plan(&plan);
         RunActuators {
             plan,
@@ -75,6 +89,8 @@ impl<E: EffectLog> RunActuators<E> {
             pg,
             http,
             volumes,
+            kube,
+            log,
             prom,
             baselines: BTreeMap::new(),
             steering,
@@ -141,6 +157,34 @@ impl<E: EffectLog> RunActuators<E> {
         if let Ok(b) = serde_json::from_value(data.clone()) {
             self.baselines = b;
         }
+    }
+
+    /// Restores a `patch` pre-image journaled in an earlier life of the run.
+    pub fn restore_pre_image(&mut self, key: &str, data: serde_json::Value) {
+        self.kube.pre_images.insert(key.to_string(), data);
+    }
+
+    /// What a long kubernetes step needs from the console.
+    fn guide<'a>(&'a mut self, step: usize, key: &'a str, pod_timeout: Duration) -> Guide<'a> {
+        Guide {
+            step,
+            key,
+            stop: &mut self.steering.stop,
+            answers: &mut self.steering.answers,
+            asking: &self.steering.asking,
+            progress: &self.progress,
+            pod_timeout,
+        }
+    }
+
+    /// `undo = "auto"`: a patch's journaled pre-image written back.
+    async fn undo_auto(&mut self, s: &Step, key: &str) -> Result<Ended, String> {
+        let StepKind::Patch { object, .. } = &s.kind else {
+            return Err(format!("`{}` steps have no automatic undo", s.kind.name()));
+        };
+        let c = self.kube.cluster(s.target.as_deref()).await?;
+        let applied = key.strip_suffix("/undo").unwrap_or(key);
+        kube::undo_patch(&c, object, applied, key, &self.kube.pre_images).await
     }
 
     pub fn sim(&self) -> Option<&SimWorld<E>> {
@@ -339,10 +383,28 @@ impl<E: EffectLog> RunActuators<E> {
                 .send(target, request, *expect_status, key)
                 .await
                 .map(|()| Ended::Complete),
-            other => Err(format!(
-                "`{}` steps are not supported yet; run them by hand and skip the step",
-                other.name()
-            )),
+            StepKind::StatefulsetRollback {
+                statefulset,
+                to_revision,
+            } => {
+                let c = self.kube.cluster(target).await?;
+                let mut g = self.guide(index, key, step.timeout.unwrap_or(POD_TIMEOUT));
+                kube::rollback(&c, statefulset, to_revision, &mut g).await
+            }
+            StepKind::Scale { object, replicas } => {
+                let c = self.kube.cluster(target).await?;
+                kube::scale(&c, object, *replicas, key).await
+            }
+            StepKind::Patch { object, patch } => {
+                let c = self.kube.cluster(target).await?;
+                let pre = &mut self.kube.pre_images;
+                kube::patch(&c, object, patch, index, key, pre, &mut self.log).await
+            }
+            StepKind::Snapshot { volume } => {
+                let c = self.kube.cluster(target).await?;
+                let mut g = self.guide(index, key, POD_TIMEOUT);
+                kube::snapshot(&c, volume, &mut g).await
+            }
         }
     }
 
@@ -413,7 +475,7 @@ impl<E: EffectLog> Actuators for RunActuators<E> {
                 let target = target.as_deref().or(s.target.as_deref());
                 self.run_kind(s, step, kind, target, key).await
             }
-            Some(Undo::Auto) => Err("automatic undo (of a patch) is not supported yet".into()),
+            Some(Undo::Auto) => self.undo_auto(s, key).await,
             None => Ok(Ended::Complete),
         };
         self.set_progress(None);
@@ -425,6 +487,15 @@ impl<E: EffectLog> Actuators for RunActuators<E> {
         let Some(s) = plan.steps.get(step) else {
             return Probe::Unknown("no such step".into());
         };
+        if undo
+            && matches!(s.undo, Some(Undo::Auto))
+            && let StepKind::Patch { object, .. } = &s.kind
+        {
+            return match self.kube.cluster(s.target.as_deref()).await {
+                Ok(c) => kube::probe_annotated(&c, object, key).await,
+                Err(e) => Probe::Unknown(e),
+            };
+        }
         let Some((kind, target)) = Self::effect_of(s, undo) else {
             return Probe::NotHappened;
         };
@@ -445,10 +516,25 @@ impl<E: EffectLog> Actuators for RunActuators<E> {
             StepKind::Manual { .. } | StepKind::Wait { .. } | StepKind::Verify { .. } => {
                 Probe::NotHappened
             }
-            other => Probe::Unknown(format!(
-                "`{}` effects cannot be probed yet; decide whether it happened",
-                other.name()
-            )),
+            StepKind::StatefulsetRollback { statefulset, .. } => {
+                match self.kube.cluster(target).await {
+                    Ok(c) => kube::probe_rollback(&c, statefulset, key).await,
+                    Err(e) => Probe::Unknown(e),
+                }
+            }
+            StepKind::Scale { object, .. } | StepKind::Patch { object, .. } => {
+                match self.kube.cluster(target).await {
+                    Ok(c) => kube::probe_annotated(&c, object, key).await,
+                    Err(e) => Probe::Unknown(e),
+                }
+            }
+            StepKind::Snapshot { .. } => match self.kube.cluster(target).await {
+                Ok(c) => kube::probe_snapshot(&c, key).await,
+                Err(e) => Probe::Unknown(e),
+            },
+            StepKind::Http { .. } => {
+                Probe::Unknown("`http` effects cannot be probed; decide whether it happened".into())
+            }
         }
     }
 }

@@ -64,6 +64,20 @@ fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
             }
             model.flash = Some((model.now, "no batched step is running".into()));
         }
+        Action::RunConfirm if model.run.as_ref().is_some_and(|r| r.ask.is_some()) => {
+            // An actuator asks before a dangerous effect: the responder types its word.
+            if let Some(ask) = model.run.as_ref().and_then(|r| r.ask.as_ref()) {
+                model.flash = Some((
+                    model.now,
+                    format!("{}: type {} to allow it, or esc", ask.what, ask.word),
+                ));
+            }
+            model.layers.push(Layer::Confirm {
+                action,
+                input: String::new(),
+                reason: None,
+            });
+        }
         Action::RunConfirm => {
             let waiting = model.run.as_ref().and_then(|r| {
                 r.steps
@@ -131,6 +145,9 @@ fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
             }) = model.layers.pop()
             {
                 let typed = input.trim().to_string();
+                if verb_action == Action::RunConfirm {
+                    return answer(model, typed, input, source);
+                }
                 let reason = match stage {
                     None => {
                         if typed.is_empty() {
@@ -284,6 +301,39 @@ fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
         }
     }
     Vec::new()
+}
+
+/// The typed confirmation of an actuator's ask: sent on when it is the asked word, else the
+/// layer stays for another try.
+fn answer(model: &mut Model, typed: String, input: String, source: &ActionSource) -> Vec<Cmd> {
+    let Some(ask) = model.run.as_ref().and_then(|r| r.ask.clone()) else {
+        model.flash = Some((model.now, "nothing is asking for confirmation now".into()));
+        return Vec::new();
+    };
+    if typed != ask.word {
+        model.flash = Some((
+            model.now,
+            format!("type {} exactly to allow it, or esc to cancel", ask.word),
+        ));
+        model.layers.push(Layer::Confirm {
+            action: Action::RunConfirm,
+            input,
+            reason: None,
+        });
+        return Vec::new();
+    }
+    let text = format!(
+        "{} · {} · run.confirm: {} (typed {typed})",
+        model.operator,
+        source.label(),
+        ask.what
+    );
+    model.push_timeline(model.now, TimelineKind::Action, DisplayText::new(&text));
+    vec![Cmd::Engine(EngineRequest::Answer {
+        step: ask.step,
+        typed,
+        by: model.operator.as_str().to_string(),
+    })]
 }
 
 fn focus(model: &mut Model, pane: PaneId) {

@@ -47,6 +47,23 @@ pub fn describe(model: &Model, action: Action, source: &ActionSource) -> Intent 
         (
             Action::ConfirmSubmit,
             Some(Layer::Confirm {
+                action: Action::RunConfirm,
+                input,
+                ..
+            }),
+        ) => {
+            // The answer to an actuator's ask: what it allows and the name typed for it.
+            name = Action::RunConfirm.name().to_string();
+            args["typed_name"] = Value::String(input.trim().to_string());
+            args["confirmed_with"] = Value::String("confirm.submit".into());
+            if let Some(ask) = model.run.as_ref().and_then(|r| r.ask.as_ref()) {
+                args["ask"] = Value::String(ask.what.clone());
+                args["word"] = Value::String(ask.word.clone());
+            }
+        }
+        (
+            Action::ConfirmSubmit,
+            Some(Layer::Confirm {
                 action: verb,
                 input,
                 reason,

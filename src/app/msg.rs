@@ -57,6 +57,13 @@ pub enum EngineRequest {
         step: usize,
         by: String,
     },
+    /// Allows what the step in flight asked (deleting a stuck pod), with the word the
+    /// responder typed.
+    Answer {
+        step: usize,
+        typed: String,
+        by: String,
+    },
     /// Halve (`larger: false`) or double the batch size of the running batched step,
     /// from its next batch on.
     BatchSize {

@@ -12,6 +12,7 @@ use crate::app::{ActionSource, Cmd, EngineRequest, Layer, Model, Msg, update};
 use crate::config::keymap::Keymap;
 use crate::engine::session::RunHandle;
 use crate::engine::{Command, EngineEvent, Final, Status};
+use crate::text::DisplayText;
 use crate::tui::recorder::{Recorder, dispatch_recorded};
 
 /// What a control line asks for: an action, and for reasoned verbs the reason.
@@ -31,6 +32,8 @@ pub fn parse_line(line: &str) -> Result<(Action, Option<String>), String> {
         "pause" => Ok((Action::RunPause, None)),
         "step" => Ok((Action::RunStep, None)),
         "retry" => Ok((Action::RunRetry, None)),
+        // `confirm NAME` answers an ask (delete a stuck pod) with the name typed out.
+        "confirm" if !rest.is_empty() => Ok((Action::RunConfirm, Some(rest.to_string()))),
         "confirm" => Ok((Action::RunConfirm, None)),
         "smaller" => Ok((Action::RunBatchSmaller, None)),
         "larger" => Ok((Action::RunBatchLarger, None)),
@@ -50,7 +53,7 @@ pub fn parse_line(line: &str) -> Result<(Action, Option<String>), String> {
             Ok((action, Some(reason.trim().to_string())))
         }
         _ => Err(format!(
-            "unknown control line {line:?}; one of: run, pause, step, retry, confirm, abort REASON, rollback REASON, skip REASON, resolve happened|not-happened REASON, detach"
+            "unknown control line {line:?}; one of: run, pause, step, retry, confirm [NAME], abort REASON, rollback REASON, skip REASON, resolve happened|not-happened REASON, detach"
         )),
     }
 }
@@ -65,6 +68,16 @@ pub async fn dispatch_line(
     let (action, reason) = parse_line(line)?;
     let source = ActionSource::Headless(line.trim().to_string());
     let mut cmds = dispatch_recorded(model, rec, action, source.clone()).await;
+    if reason.is_none() && matches!(model.layers.last(), Some(Layer::Confirm { .. })) {
+        // An ask is open and the line did not type its word.
+        model.layers.pop();
+        let word = model
+            .run
+            .as_ref()
+            .and_then(|r| r.ask.as_ref())
+            .map_or("NAME".to_string(), |a| a.word.clone());
+        return Err(format!("confirm needs the name typed out: confirm {word}"));
+    }
     if let Some(reason) = reason {
         if let Some(Layer::Confirm { input, .. }) = model.layers.last_mut() {
             *input = reason;
@@ -134,6 +147,29 @@ fn print_event(ev: &EngineEvent, json: bool, last_status: &mut Option<Status>) {
     }
 }
 
+/// Prints an actuator's ask when it appears, with the control line that answers it.
+/// `--yes` never answers one: deleting a pod needs its name typed by someone.
+fn print_ask(ev: &EngineEvent, json: bool, last: &mut Option<crate::engine::Ask>) {
+    let EngineEvent::View(v) = ev else { return };
+    if v.ask == *last {
+        return;
+    }
+    last.clone_from(&v.ask);
+    let Some(ask) = &v.ask else { return };
+    if json {
+        if let Ok(line) = serde_json::to_string(&serde_json::json!({ "Ask": ask })) {
+            println!("{line}");
+        }
+    } else {
+        let (what, word) = (DisplayText::new(&ask.what), DisplayText::new(&ask.word));
+        println!(
+            "ask {}; to allow it: confirm {}",
+            what.as_str(),
+            word.as_str()
+        );
+    }
+}
+
 /// Drives `handle` from stdin until the run finishes, stdin closes while it waits for a
 /// human, or a signal arrives. `first` is the action to start with (run or step).
 pub async fn drive(
@@ -151,6 +187,7 @@ pub async fn drive(
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
     let mut last_status = None;
+    let mut last_ask = None;
     let mut final_status = None;
     let run_id = handle.run_id.clone();
     eprintln!("ebb: run {run_id}; after a crash or a lost session: ebb resume {run_id}");
@@ -163,6 +200,9 @@ pub async fn drive(
                 }
                 Cmd::Engine(EngineRequest::Confirm { step, .. }) => {
                     let _ = handle.confirms.try_send(step);
+                }
+                Cmd::Engine(EngineRequest::Answer { step, typed, .. }) => {
+                    let _ = handle.answers.try_send((step, typed));
                 }
                 Cmd::Engine(EngineRequest::BatchSize { larger, .. }) => {
                     handle.scale_batches(larger);
@@ -180,6 +220,7 @@ pub async fn drive(
             ev = events.recv() => {
                 let Some(ev) = ev else { break };
                 print_event(&ev, json, &mut last_status);
+                print_ask(&ev, json, &mut last_ask);
                 if let EngineEvent::Exited { status } = &ev {
                     final_status = Some(*status);
                 }
@@ -223,4 +264,18 @@ pub async fn drive(
             ExitCode::from(4)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confirm_takes_the_name_an_ask_wants_typed() {
+        assert_eq!(parse_line("confirm"), Ok((Action::RunConfirm, None)));
+        assert_eq!(
+            parse_line("confirm  orders-db-2 "),
+            Ok((Action::RunConfirm, Some("orders-db-2".into())))
+        );
+    }
 }

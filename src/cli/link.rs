@@ -91,6 +91,9 @@ pub fn spawn(
                     EngineRequest::Confirm { step, .. } => {
                         let _ = h.confirms.send(step).await;
                     }
+                    EngineRequest::Answer { step, typed, .. } => {
+                        let _ = h.answers.send((step, typed)).await;
+                    }
                     EngineRequest::BatchSize { larger, .. } => h.scale_batches(larger),
                     EngineRequest::Detach { .. } => {}
                 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::actuator::{
-    Actuators, BatchFigures, CheckOutcome, Ended, Meter, Probe, Progress, StopSignal,
+    Actuators, Ask, AskCell, BatchFigures, CheckOutcome, Ended, Meter, Probe, Progress, StopSignal,
 };
 use super::journal::{Journal, Record, effect_key};
 use super::state::{Direction, Next, PauseReason, RunState, Status, StepStatus, Verb};
@@ -78,9 +78,14 @@ pub struct RunView {
     /// Figures of the batched step in flight, as `(step id, figures)`.
     pub batch: Option<(String, BatchFigures)>,
     pub steps: Vec<StepView>,
+    /// What the step in flight asks the responder to allow (a typed confirmation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ask: Option<Ask>,
 }
 
 /// Out of the actor.
+// Views are the common event; boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum EngineEvent {
     View(RunView),
@@ -120,6 +125,8 @@ struct Core<J: Journal> {
     progress_cell: Option<Progress>,
     meter: Option<Meter>,
     batch: Option<(String, BatchFigures)>,
+    asking: Option<AskCell>,
+    ask: Option<Ask>,
     /// Raised while a step is in flight and the run is asked to stop.
     stop_cell: Option<StopSignal>,
     detach: Option<String>,
@@ -163,6 +170,8 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                 progress_cell: None,
                 meter: None,
                 batch: None,
+                asking: None,
+                ask: None,
                 stop_cell: None,
                 detach: None,
                 exit_on_finish,
@@ -189,6 +198,12 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
     /// Where batched steps write their figures.
     pub fn with_meter(mut self, meter: Meter) -> Self {
         self.core.meter = Some(meter);
+        self
+    }
+
+    /// Where the actuators raise asks and leave notes for the audit log.
+    pub fn with_asking(mut self, cell: AskCell) -> Self {
+        self.core.asking = Some(cell);
         self
     }
 
@@ -538,6 +553,7 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
         loop {
             tokio::select! {
                 r = &mut fut => {
+                    core.take_asks().await;
                     return match r {
                         Ok(r) => r,
                         Err(_) => Err(format!("timed out after {}", crate::units::fmt_duration(limit))),
@@ -559,6 +575,7 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                     if let Some(cell) = &core.progress_cell {
                         core.progress = cell.lock().ok().and_then(|p| p.clone());
                     }
+                    core.take_asks().await;
                     if let Some(m) = &core.meter {
                         core.batch = m
                             .lock()
@@ -679,8 +696,23 @@ impl<J: Journal + Send> Core<J> {
             progress: self.progress.clone(),
             batch: self.batch.clone(),
             steps,
+            ask: self.ask.clone(),
         };
         let _ = self.events.send(EngineEvent::View(view)).await;
+    }
+
+    /// Reads the ask of the step in flight and passes its notes on (they are audited);
+    /// after the effect, the ask is gone with it.
+    async fn take_asks(&mut self) {
+        let Some(cell) = &self.asking else { return };
+        let (ask, notes) = match cell.lock() {
+            Ok(mut a) => (a.ask.clone(), std::mem::take(&mut a.notes)),
+            Err(_) => (None, Vec::new()),
+        };
+        self.ask = ask;
+        for n in notes {
+            self.note(Severity::Warn, n).await;
+        }
     }
 
     /// The journal could not be written: fail closed, nothing more is applied.

@@ -33,6 +33,27 @@ pub struct BatchFigures {
 /// Where a batched step's actuator writes its figures, read by the actor.
 pub type Meter = Arc<Mutex<Option<BatchFigures>>>;
 
+/// A question an actuator puts to the responder before a dangerous effect (deleting a pod
+/// stuck on a broken revision): what it would do, and the word to type to allow it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Ask {
+    pub step: usize,
+    pub what: String,
+    /// What the responder types to allow it (the pod's name).
+    pub word: String,
+}
+
+/// What the actuator of the step in flight asks, and what it did that the audit log must
+/// hold (read and drained by the actor, which turns notes into engine notes).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Asking {
+    pub ask: Option<Ask>,
+    pub notes: Vec<String>,
+}
+
+/// Shared between the actuators and the actor, like `Progress`.
+pub type AskCell = Arc<Mutex<Asking>>;
+
 /// How an effect that did not fail ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ended {

@@ -76,6 +76,13 @@ pub enum Record {
     Baseline {
         data: serde_json::Value,
     },
+    /// What an effect is about to overwrite, journaled before the write so its automatic
+    /// undo restores exactly that (a `patch`'s touched fields as they were; `null`: absent).
+    PreImage {
+        step: usize,
+        key: String,
+        data: serde_json::Value,
+    },
     /// The console lost its terminal or was told to stop; the run pauses for `ebb resume`.
     Detached {
         reason: String,
@@ -99,6 +106,7 @@ impl Record {
             Record::Interrupted { .. } => "step.interrupted",
             Record::Baseline { .. } => "run.baseline",
             Record::Detached { .. } => "run.detached",
+            Record::PreImage { .. } => "step.pre_image",
         }
     }
 
@@ -123,6 +131,7 @@ impl Record {
             | Record::UndoFailed { step, .. }
             | Record::NoUndo { step }
             | Record::Interrupted { step, .. }
+            | Record::PreImage { step, .. }
             | Record::Resolved { step, .. } => Some(*step),
             _ => None,
         }
@@ -249,7 +258,7 @@ pub fn replay(mut state: RunState, records: &[Record]) -> Replayed {
                 in_doubt = None;
             }
             Record::Detached { reason } => state.hold(format!("detached: {reason}"), "engine"),
-            Record::Baseline { .. } => {}
+            Record::Baseline { .. } | Record::PreImage { .. } => {}
         }
     }
     if let Some((step, _, _)) = &in_doubt {

@@ -10,7 +10,8 @@ pub mod store_journal;
 
 pub use actor::{Actor, Command, EngineEvent, ExecPolicy, RunView, StepView};
 pub use actuator::{
-    Actuators, BatchFigures, CheckOutcome, Ended, Meter, Probe, Progress, StopSignal,
+    Actuators, Ask, AskCell, Asking, BatchFigures, CheckOutcome, Ended, Meter, Probe, Progress,
+    StopSignal,
 };
 pub use journal::{Journal, MemJournal, Record, replay};
 pub use state::{

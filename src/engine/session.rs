@@ -46,6 +46,8 @@ pub struct RunHandle {
     pub cmds: mpsc::Sender<Command>,
     /// Confirmations of manual steps, by step index.
     pub confirms: mpsc::Sender<usize>,
+    /// Answers to an actuator's ask: the step's index and the word the responder typed.
+    pub answers: mpsc::Sender<(usize, String)>,
     /// The batch size of `sql_batches` steps as a power of two times the plan's
     /// (0 = as planned), from their next batch on.
     pub batch_scale: watch::Sender<i32>,
@@ -73,6 +75,8 @@ struct Wired {
     meter: crate::engine::Meter,
     stop: watch::Sender<bool>,
     confirms: mpsc::Sender<usize>,
+    answers: mpsc::Sender<(usize, String)>,
+    asking: crate::engine::AskCell,
     batch_scale: watch::Sender<i32>,
 }
 
@@ -84,6 +88,8 @@ fn wire(
 ) -> Wired {
     let progress: crate::engine::Progress = Arc::new(Mutex::new(None));
     let (confirms, confirm_rx) = mpsc::channel(8);
+    let (answers, answer_rx) = mpsc::channel(8);
+    let asking = crate::engine::AskCell::default();
     let (stop, stop_rx) = watch::channel(false);
     let (batch_scale, batch_rx) = watch::channel(0);
     let meter: crate::engine::Meter = Arc::new(Mutex::new(None));
@@ -94,13 +100,17 @@ fn wire(
         confirms: confirm_rx,
         auto_confirm,
         meter: meter.clone(),
+        answers: answer_rx,
+        asking: asking.clone(),
     };
     Wired {
-        actuators: RunActuators::new(plan, sim, steering, progress.clone()),
+        actuators: RunActuators::new(plan, sim, journal.clone(), steering, progress.clone()),
         progress,
         meter,
         stop,
         confirms,
+        answers,
+        asking,
         batch_scale,
     }
 }
@@ -124,7 +134,11 @@ pub fn state_for(plan: &Plan) -> (RunState, Vec<ExecPolicy>) {
         .steps
         .iter()
         .map(|s| ExecPolicy {
-            timeout: s.timeout,
+            // A statefulset rollback's timeout bounds each pod's wait, inside the actuator.
+            timeout: match s.kind {
+                plan::StepKind::StatefulsetRollback { .. } => None,
+                _ => s.timeout,
+            },
             retries: s.retries,
             backoff: s.backoff,
         })
@@ -258,6 +272,7 @@ fn spawn_actor(
     journal: StoreJournal,
     progress: crate::engine::Progress,
     meter: crate::engine::Meter,
+    asking: crate::engine::AskCell,
     stop: watch::Sender<bool>,
     holder: String,
     exit_on_finish: bool,
@@ -279,6 +294,7 @@ fn spawn_actor(
     )
     .with_progress(progress)
     .with_meter(meter)
+    .with_asking(asking)
     .with_stop_signal(stop)
     .with_stopped_at(stopped);
     // Keep the lease while the run is driven; losing it detaches the actor.
@@ -406,6 +422,7 @@ pub async fn start(
         journal,
         w.progress,
         w.meter,
+        w.asking,
         w.stop,
         holder,
         spec.exit_on_finish,
@@ -417,6 +434,7 @@ pub async fn start(
         run_id,
         cmds,
         confirms: w.confirms,
+        answers: w.answers,
         batch_scale: w.batch_scale,
         task,
     })
@@ -499,6 +517,12 @@ pub async fn resume(
     }) {
         w.actuators.restore_baseline(data);
     }
+    // What `patch` steps overwrote, for their automatic undo after a restart.
+    for r in &records {
+        if let super::journal::Record::PreImage { key, data, .. } = r {
+            w.actuators.restore_pre_image(key, data.clone());
+        }
+    }
     let (cmds, task) = spawn_actor(
         store.clone(),
         run_id.to_string(),
@@ -508,6 +532,7 @@ pub async fn resume(
         journal,
         w.progress,
         w.meter,
+        w.asking,
         w.stop,
         holder,
         exit_on_finish,
@@ -520,6 +545,7 @@ pub async fn resume(
             run_id: run_id.to_string(),
             cmds,
             confirms: w.confirms,
+            answers: w.answers,
             batch_scale: w.batch_scale,
             task,
         },

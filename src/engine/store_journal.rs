@@ -63,6 +63,20 @@ impl EffectLog for StoreJournal {
             .iter()
             .any(|r| r.kind == SIM_EFFECT && r.idempotency_key.as_deref() == Some(key)))
     }
+
+    async fn keep_pre_image(
+        &mut self,
+        step: usize,
+        key: &str,
+        data: &serde_json::Value,
+    ) -> Result<(), String> {
+        let record = Record::PreImage {
+            step,
+            key: key.to_string(),
+            data: data.clone(),
+        };
+        Journal::append(self, &record).await
+    }
 }
 
 /// Reads a run's records and effects back from the store, in order.

@@ -37,12 +37,13 @@ fn step_rules(kind: &StepKind, rules: &mut Rules) {
         StepKind::StatefulsetRollback { statefulset, .. } => {
             let name = [statefulset.as_str()];
             rules.grant("apps", "statefulsets", &name, &["get", "patch"]);
-            rules.grant("apps", "controllerrevisions", &[], &["get", "list"]);
-            // A pod stuck on the broken revision is deleted once the template is
-            // reverted (kubernetes/kubernetes#67250); its name is not known in advance.
-            rules.grant("", "pods", &[], &["delete"]);
+            // The revision to go back to is found among the namespace's revisions.
+            rules.grant("apps", "controllerrevisions", &[], &["list"]);
+            // Each ordinal's pod is read by name; one stuck on the broken revision is
+            // deleted once the template is reverted (kubernetes/kubernetes#67250).
+            rules.grant("", "pods", &[], &["get", "delete"]);
             rules.notes.insert(
-                "pods delete: a pod stuck on a broken revision is deleted once the template is reverted (kubernetes#67250), after a typed confirmation".into(),
+                "pods delete: a pod stuck on a broken revision is deleted once the template is reverted (kubernetes#67250), only after its name is typed".into(),
             );
         }
         StepKind::Scale { object, .. } | StepKind::Patch { object, .. } => {
@@ -55,13 +56,9 @@ fn step_rules(kind: &StepKind, rules: &mut Rules) {
             };
             let names: Vec<&str> = [name].into_iter().filter(|n| !n.is_empty()).collect();
             if matches!(kind, StepKind::Scale { .. }) {
-                rules.grant(
-                    group,
-                    &format!("{resource}/scale"),
-                    &names,
-                    &["get", "patch"],
-                );
-                rules.grant(group, resource, &names, &["get"]);
+                rules.grant(group, &format!("{resource}/scale"), &names, &["patch"]);
+                // The step's annotation is a merge patch on the object; probes read it.
+                rules.grant(group, resource, &names, &["get", "patch"]);
             } else {
                 // `patch` journals the object's pre-image first (for its automatic undo).
                 rules.grant(group, resource, &names, &["get", "patch"]);

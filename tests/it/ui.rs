@@ -329,6 +329,7 @@ fn live_plan_pane_shows_the_run() {
         progress: Some("snapshot of pgdata-orders-db-0 pending".into()),
         batch: None,
         steps,
+        ask: None,
     };
     update(&mut m, &k, Msg::Engine(EngineEvent::View(view)));
     let area = Rect::new(0, 0, 100, 14);
@@ -479,6 +480,7 @@ fn a_batched_step_in_flight_shows_in_the_migration_pane_and_leaves_it() {
         progress: None,
         batch,
         steps: Vec::new(),
+        ask: None,
     };
     let figures = |holding: Option<&str>| BatchFigures {
         rows_done: 250_000,
@@ -553,6 +555,7 @@ fn batch_size_keys_reach_the_engine_only_while_a_batched_step_runs() {
         progress: None,
         batch: Some(("backfill".into(), figures)),
         steps: Vec::new(),
+        ask: None,
     };
     update(&mut m, &k, Msg::Engine(EngineEvent::View(view)));
     press(&mut m, 'b');
@@ -598,6 +601,7 @@ fn an_interrupted_step_shows_where_it_stopped() {
         progress: None,
         batch: None,
         steps,
+        ask: None,
     };
     update(&mut m, &k, Msg::Engine(EngineEvent::View(view)));
     let area = Rect::new(0, 0, 120, 14);

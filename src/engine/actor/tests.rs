@@ -16,6 +16,8 @@ struct Fake {
     slow: Option<Duration>,
     /// Step 0 runs this many batches of 100 ms each, stopping at a boundary when asked.
     batches: Option<(u32, tokio::sync::watch::Receiver<bool>)>,
+    /// Step 0 raises an ask, then leaves a note and withdraws it after 1.5 s.
+    asking: Option<crate::engine::AskCell>,
 }
 
 impl Fake {
@@ -54,6 +56,17 @@ impl Actuators for Fake {
                 self.effects.lock().unwrap().push(key.to_string());
             }
             return r;
+        }
+        if let (0, Some(cell)) = (step, &self.asking) {
+            cell.lock().unwrap().ask = Some(crate::engine::Ask {
+                step,
+                what: "delete pod db-2".into(),
+                word: "db-2".into(),
+            });
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let mut a = cell.lock().unwrap();
+            a.ask = None;
+            a.notes.push("deleted pod db-2".into());
         }
         if let Some(d) = self.slow {
             tokio::time::sleep(d).await;
@@ -629,4 +642,48 @@ fn where_a_step_stopped_survives_in_the_journal_until_it_finishes() {
     assert_eq!(stopped_at(2, &records), vec![Some("batch 7".into()), None]);
     records.push(Record::Applied { step: 0 });
     assert_eq!(stopped_at(2, &records), vec![None, None]);
+}
+
+#[tokio::test]
+async fn an_actuators_ask_shows_in_the_view_and_its_notes_become_engine_notes() {
+    let cell = crate::engine::AskCell::default();
+    let fake = Fake {
+        asking: Some(cell.clone()),
+        ..Fake::default()
+    };
+    let (ctx, crx) = mpsc::channel(16);
+    let (etx, mut erx) = mpsc::channel(1024);
+    let actor = Actor::new(
+        "r1".into(),
+        plan(1),
+        vec![ExecPolicy::default()],
+        fake,
+        MemJournal::default(),
+        crx,
+        etx,
+        true,
+    )
+    .with_asking(cell);
+    let task = tokio::spawn(actor.run());
+    ctx.send(Command::Verb {
+        verb: Verb::Run,
+        by: "alice".into(),
+    })
+    .await
+    .unwrap();
+    let (mut asked, mut noted, mut last) = (false, false, None);
+    while let Some(ev) = erx.recv().await {
+        match ev {
+            EngineEvent::View(v) => {
+                asked |= v.ask.as_ref().is_some_and(|a| a.word == "db-2");
+                last = Some(v);
+            }
+            EngineEvent::Note { text, .. } => noted |= text == "deleted pod db-2",
+            EngineEvent::Exited { .. } => break,
+            EngineEvent::Refused { .. } => {}
+        }
+    }
+    assert!(asked && noted);
+    assert_eq!(last.unwrap().ask, None, "the ask leaves with its step");
+    task.await.unwrap();
 }

@@ -107,6 +107,26 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
                 put(buf, inner, y, &Line::styled(format!("  {p}"), theme.accent));
                 y += 1;
             }
+            if let Some(a) = &run.ask {
+                // Pod names and states come from the API server: sanitized here.
+                let (what, word) = (
+                    crate::text::DisplayText::new(&a.what),
+                    crate::text::DisplayText::new(&a.word),
+                );
+                let line = Line::from(vec![
+                    Span::styled(
+                        "  ASK ",
+                        theme.crit.add_modifier(ratatui::style::Modifier::BOLD),
+                    ),
+                    Span::styled(what.as_str().to_string(), theme.crit),
+                    Span::styled(
+                        format!(" · c, then type {} to allow it", word.as_str()),
+                        theme.warn,
+                    ),
+                ]);
+                put(buf, inner, y, &line);
+                y += 1;
+            }
         }
         None => {
             let mut summary = vec![Span::styled(
