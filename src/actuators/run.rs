@@ -59,7 +59,6 @@ pub struct RunActuators<E: EffectLog> {
     sim: Option<SimWorld<E>>,
     pg: PgTargets,
     http: HttpTargets,
-    volumes: super::volume_usage::VolumeUsageChecks,
     kube: KubeTargets,
     /// Where effects journal what they are about to overwrite (`patch` pre-images).
     log: E,
@@ -80,7 +79,6 @@ impl<E: EffectLog> RunActuators<E> {
     ) -> Self {
         let pg = PgTargets::for_plan(&plan);
         let http = HttpTargets::for_plan(&plan);
-        let volumes = super::volume_usage::VolumeUsageChecks::for_plan(&plan);
         let kube = KubeTargets::for_plan(&plan);
         let prom = PromTargets::for_plan(&plan);
         RunActuators {
@@ -88,7 +86,6 @@ impl<E: EffectLog> RunActuators<E> {
             sim,
             pg,
             http,
-            volumes,
             kube,
             log,
             prom,
@@ -230,7 +227,12 @@ impl<E: EffectLog> RunActuators<E> {
             Some(TargetKind::Kubernetes)
                 if let crate::plan::CheckKind::VolumeUsage { volume, max } = &check.kind =>
             {
-                self.volumes.evaluate(&check.target, volume, *max).await
+                match self.kube.cluster(Some(&check.target)).await {
+                    Ok(cluster) => {
+                        super::volume_usage::evaluate(&cluster, &check.target, volume, *max).await
+                    }
+                    Err(e) => CheckOutcome::Inconclusive(e),
+                }
             }
             Some(other) => CheckOutcome::Inconclusive(format!(
                 "checks on {} targets are not supported yet ({})",

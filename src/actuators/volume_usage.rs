@@ -1,85 +1,41 @@
 //! `volume_usage` checks on kubernetes targets: the claim's usage from the kubelet stats
 //! summary of the node running the pod that mounts it, read through the API server.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::Api;
 use kube::api::ListParams;
 
+use super::kube::{CALL_TIMEOUT, Cluster};
 use crate::engine::CheckOutcome;
-use crate::k8s::{Connected, connect};
-use crate::plan::{Plan, Target, TargetKind};
 use crate::sources::kube::fault::describe_client;
 use crate::sources::kube::stats::node_usage;
 
-/// The timeout of each call a check makes.
-const CALL_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// One client per kubernetes target of the plan, made on first use.
-pub struct VolumeUsageChecks {
-    targets: BTreeMap<String, Target>,
-    clients: BTreeMap<String, Connected>,
-}
-
-impl VolumeUsageChecks {
-    pub fn for_plan(plan: &Plan) -> VolumeUsageChecks {
-        VolumeUsageChecks {
-            targets: plan
-                .targets
-                .values()
-                .filter(|t| t.kind == TargetKind::Kubernetes)
-                .map(|t| (t.name.clone(), t.clone()))
-                .collect(),
-            clients: BTreeMap::new(),
-        }
-    }
-
-    /// Passes when claim `volume` of `target`'s namespace is at most `max` (0–1) full; a
-    /// claim, pod or node that cannot be read makes the check inconclusive.
-    pub async fn evaluate(&mut self, target: &str, volume: &str, max: f64) -> CheckOutcome {
-        let c = match self.client(target).await {
-            Ok(c) => c,
-            Err(e) => return CheckOutcome::Inconclusive(e),
-        };
-        match usage(&c, volume).await {
-            Ok((used, capacity)) => {
-                let ratio = if capacity > 0 {
-                    used as f64 / capacity as f64
-                } else {
-                    0.0
-                };
-                if ratio > max {
-                    CheckOutcome::Fail(format!(
-                        "{volume} {:.1}% used > {:.1}%",
-                        ratio * 100.0,
-                        max * 100.0
-                    ))
-                } else {
-                    CheckOutcome::Pass
-                }
+/// Passes when claim `volume` of `cluster`'s namespace is at most `max` (0–1) full; a
+/// claim, pod or node that cannot be read makes the check inconclusive.
+pub async fn evaluate(cluster: &Cluster, target: &str, volume: &str, max: f64) -> CheckOutcome {
+    match usage(cluster, volume).await {
+        Ok((used, capacity)) => {
+            let ratio = if capacity > 0 {
+                used as f64 / capacity as f64
+            } else {
+                0.0
+            };
+            if ratio > max {
+                CheckOutcome::Fail(format!(
+                    "{volume} {:.1}% used > {:.1}%",
+                    ratio * 100.0,
+                    max * 100.0
+                ))
+            } else {
+                CheckOutcome::Pass
             }
-            Err(e) => CheckOutcome::Inconclusive(format!("usage of {volume} on {target}: {e}")),
         }
-    }
-
-    async fn client(&mut self, target: &str) -> Result<Connected, String> {
-        if let Some(c) = self.clients.get(target) {
-            return Ok(c.clone());
-        }
-        let t = self
-            .targets
-            .get(target)
-            .ok_or_else(|| format!("no kubernetes target {target}"))?;
-        let c = connect(t, CALL_TIMEOUT).await.map_err(|e| e.to_string())?;
-        self.clients.insert(target.to_string(), c.clone());
-        Ok(c)
+        Err(e) => CheckOutcome::Inconclusive(format!("usage of {volume} on {target}: {e}")),
     }
 }
 
 /// (used, capacity) of claim `volume`: its pod's node, then that node's stats summary.
-async fn usage(c: &Connected, volume: &str) -> Result<(u64, u64), String> {
+async fn usage(c: &Cluster, volume: &str) -> Result<(u64, u64), String> {
     let within = |what: &'static str| move |_| format!("{what}: no answer within {CALL_TIMEOUT:?}");
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(c.client.clone(), &c.namespace);
     tokio::time::timeout(CALL_TIMEOUT, claims.get(volume))

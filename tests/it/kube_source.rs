@@ -338,7 +338,8 @@ async fn five_thousand_pods_and_claims_are_listed_in_pages() {
 
 #[tokio::test]
 async fn volume_usage_checks_on_a_kubernetes_target_read_the_stats_summary() {
-    use ebb::actuators::volume_usage::VolumeUsageChecks;
+    use ebb::actuators::kube::KubeTargets;
+    use ebb::actuators::volume_usage::evaluate;
     use ebb::engine::CheckOutcome;
     let api = KubeApi::start();
     let dir = tempfile::tempdir().unwrap();
@@ -358,23 +359,26 @@ async fn volume_usage_checks_on_a_kubernetes_target_read_the_stats_summary() {
     );
     let plan =
         ebb::plan::Plan::parse(&ebb::config::diag::SourceFile::new("p.toml", &text)).unwrap();
-    let mut checks = VolumeUsageChecks::for_plan(&plan);
-    let out = checks.evaluate("k8s", "data-db-0", 0.90).await;
+    let cluster = KubeTargets::for_plan(&plan)
+        .cluster(Some("k8s"))
+        .await
+        .unwrap();
+    let out = evaluate(&cluster, "k8s", "data-db-0", 0.90).await;
     assert_eq!(
         out,
         CheckOutcome::Fail("data-db-0 93.0% used > 90.0%".into())
     );
     assert_eq!(
-        checks.evaluate("k8s", "data-db-1", 0.90).await,
+        evaluate(&cluster, "k8s", "data-db-1", 0.90).await,
         CheckOutcome::Pass
     );
-    let out = checks.evaluate("k8s", "scratch", 0.90).await;
+    let out = evaluate(&cluster, "k8s", "scratch", 0.90).await;
     assert!(
         matches!(&out, CheckOutcome::Inconclusive(m) if m.contains("no scheduled pod mounts it")),
         "{out:?}"
     );
     api.fault("/proxy/stats/summary", Fault::Status(500));
-    let out = checks.evaluate("k8s", "data-db-0", 0.90).await;
+    let out = evaluate(&cluster, "k8s", "data-db-0", 0.90).await;
     assert!(
         matches!(&out, CheckOutcome::Inconclusive(m) if m.contains("usage of data-db-0 on k8s: node node-1 stats: HTTP 500")),
         "{out:?}"
