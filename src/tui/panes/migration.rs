@@ -27,7 +27,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
             &Freshness::Current,
             None,
         );
-        let text = "no PostgreSQL target watched: migrations are read from PostgreSQL";
+        let text = "migrations are read from a postgres target: none is watched";
         return put(buf, inner, 0, &Line::styled(text, theme.muted));
     }
     let groups = groups(model, &model.migrations);

@@ -80,7 +80,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
             &Freshness::Current,
             None,
         );
-        let text = "no PostgreSQL target watched: replication are read from PostgreSQL";
+        let text = "replication lag comes from a postgres or prometheus target: none is watched";
         return put(buf, inner, 0, &Line::styled(text, theme.muted));
     }
     let groups = groups(model, &model.replication);
