@@ -529,3 +529,55 @@ fn a_pod_slower_than_the_step_timeout_fails_the_step_naming_the_pod_and_its_stat
     // The timeout is per pod: the whole step was not cut off by it before the first write.
     assert_eq!(partitions(&api), vec![3, 2]);
 }
+
+const PATCH_THEN_LOOK: &str = r#"[[step]]
+id = "pin"
+kind = "patch"
+target = "k8s"
+object = "configmap/settings"
+patch = { data = { mode = "safe", extra = "1" } }
+undo = "auto"
+
+[[step]]
+id = "look"
+kind = "manual"
+instruction = "look at the settings"
+"#;
+
+#[test]
+fn a_patch_journaled_before_a_crash_is_undone_after_resume_from_its_pre_image() {
+    let api = KubeApi::start();
+    let before = api.apply(json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": { "name": "settings", "namespace": NS },
+        "data": { "mode": "fast" },
+    }));
+    let home = tempfile::tempdir().unwrap();
+    let plan = plan(home.path(), &api, PATCH_THEN_LOOK);
+    let mut h = start(home.path(), &plan, false);
+    api.wait_for(LONG, "the patch applied", |a| {
+        a.get("configmaps", NS, "settings")
+            .is_some_and(|c| c["data"]["mode"] == "safe")
+    });
+    // The manual step waits for a human: the patch is journaled as applied by then.
+    h.until_within(LONG, |v| {
+        v["View"]["steps"][1]["status"].get("Running").is_some()
+    });
+    h.child.kill().unwrap();
+    h.child.wait().unwrap();
+
+    let id = crate::support::headless::runs(home.path())[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut c = ebb(home.path());
+    c.args(["resume", &id, "--headless", "--json"]);
+    let mut h = Headless::start(c);
+    h.send("rollback the settings change was wrong");
+    let end = h.until_within(LONG, |v| finished(v).is_some());
+    assert_eq!(finished(&end), Some("RolledBack"), "{end}");
+    let after = api.get("configmaps", NS, "settings").unwrap();
+    assert_eq!(after["data"], before["data"], "{after}");
+    assert!(h.wait_exit(Duration::from_secs(30)));
+    audit_verifies(home.path());
+}
