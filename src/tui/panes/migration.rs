@@ -16,19 +16,8 @@ use crate::units::{fmt_count, fmt_duration, fmt_short_count};
 
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
     if model.no_postgres_watched() {
-        let pane = PaneId::Migration;
-        let inner = frame(
-            area,
-            buf,
-            theme,
-            pane,
-            focused,
-            "",
-            &Freshness::Current,
-            None,
-        );
-        let text = "migrations are read from a postgres target: none is watched";
-        return put(buf, inner, 0, &Line::styled(text, theme.muted));
+        let why = "migrations are read from a postgres target: none is watched";
+        return super::unwatched(area, buf, theme, PaneId::Migration, focused, why);
     }
     let groups = groups(model, &model.migrations);
     let standbys_only = none_of_this_kind(model, &groups);

@@ -91,6 +91,28 @@ impl Freshness {
     }
 }
 
+/// A pane with nothing to show here: its frame and one muted line saying why.
+pub fn unwatched(
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+    pane: PaneId,
+    focused: bool,
+    why: &str,
+) {
+    let inner = frame(
+        area,
+        buf,
+        theme,
+        pane,
+        focused,
+        "",
+        &Freshness::Current,
+        None,
+    );
+    put(buf, inner, 0, &Line::styled(why.to_string(), theme.muted));
+}
+
 /// Draws the pane's border and titles; returns the inner area.
 #[allow(clippy::too_many_arguments)]
 pub fn frame(

@@ -69,19 +69,8 @@ fn role_line(source: &SourceId, r: &ReplicationSnapshot) -> String {
 
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
     if model.no_postgres_watched() {
-        let pane = PaneId::Replication;
-        let inner = frame(
-            area,
-            buf,
-            theme,
-            pane,
-            focused,
-            "",
-            &Freshness::Current,
-            None,
-        );
-        let text = "replication lag comes from a postgres or prometheus target: none is watched";
-        return put(buf, inner, 0, &Line::styled(text, theme.muted));
+        let why = "replication lag comes from a postgres or prometheus target: none is watched";
+        return super::unwatched(area, buf, theme, PaneId::Replication, focused, why);
     }
     let groups = groups(model, &model.replication);
     let fresh = overall(&groups);
