@@ -41,7 +41,7 @@ pub fn target_name_required(model: &Model, action: Action) -> Option<String> {
     }
 }
 
-fn engine(model: &Model, verb: Verb) -> Vec<Cmd> {
+pub(super) fn engine(model: &Model, verb: Verb) -> Vec<Cmd> {
     vec![Cmd::Engine(EngineRequest::Verb {
         verb,
         by: model.operator.as_str().to_string(),
@@ -50,9 +50,8 @@ fn engine(model: &Model, verb: Verb) -> Vec<Cmd> {
 
 fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
     match action {
-        Action::RunResume => return engine(model, Verb::Run),
+        Action::RunResume | Action::RunStep => return super::confirm::go(model, action),
         Action::RunPause => return engine(model, Verb::Pause),
-        Action::RunStep => return engine(model, Verb::Step),
         Action::RunRetry => return engine(model, Verb::Retry),
         Action::RunBatchSmaller | Action::RunBatchLarger => {
             let batched = model.run.as_ref().is_some_and(|r| r.batch.is_some());
@@ -137,94 +136,7 @@ fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
                 return vec![Cmd::Note(text)];
             }
         }
-        Action::ConfirmSubmit => {
-            if let Some(Layer::Confirm {
-                action: verb_action,
-                input,
-                reason: stage,
-            }) = model.layers.pop()
-            {
-                let typed = input.trim().to_string();
-                if verb_action == Action::RunConfirm {
-                    return answer(model, typed, input, source);
-                }
-                let reason = match stage {
-                    None => {
-                        if typed.is_empty() {
-                            model.flash = Some((
-                                model.now,
-                                format!(
-                                    "{} needs a reason: type it, then enter",
-                                    verb_action.name()
-                                ),
-                            ));
-                            model.layers.push(Layer::Confirm {
-                                action: verb_action,
-                                input,
-                                reason: None,
-                            });
-                            return Vec::new();
-                        }
-                        if let Some(name) = target_name_required(model, verb_action) {
-                            model.flash = Some((
-                                model.now,
-                                format!("now type the plan's name, {name}, to confirm"),
-                            ));
-                            model.layers.push(Layer::Confirm {
-                                action: verb_action,
-                                input: String::new(),
-                                reason: Some(typed),
-                            });
-                            return Vec::new();
-                        }
-                        typed
-                    }
-                    Some(reason) => {
-                        let name = target_name_required(model, verb_action).unwrap_or_default();
-                        if typed != name {
-                            model.flash = Some((
-                                model.now,
-                                format!("type {name} exactly to confirm, or esc to cancel"),
-                            ));
-                            model.layers.push(Layer::Confirm {
-                                action: verb_action,
-                                input,
-                                reason: Some(reason),
-                            });
-                            return Vec::new();
-                        }
-                        reason
-                    }
-                };
-                let verb = match verb_action {
-                    Action::RunAbort => Verb::Abort {
-                        reason: reason.clone(),
-                    },
-                    Action::RunRollback => Verb::Rollback {
-                        reason: reason.clone(),
-                    },
-                    Action::RunSkip => Verb::Skip {
-                        reason: reason.clone(),
-                    },
-                    Action::RunResolveHappened => Verb::Resolve {
-                        applied: true,
-                        reason: reason.clone(),
-                    },
-                    _ => Verb::Resolve {
-                        applied: false,
-                        reason: reason.clone(),
-                    },
-                };
-                let text = format!(
-                    "{} · {} · {}: {reason}",
-                    model.operator,
-                    source.label(),
-                    verb_action.name()
-                );
-                model.push_timeline(model.now, TimelineKind::Action, DisplayText::new(&text));
-                return engine(model, verb);
-            }
-        }
+        Action::ConfirmSubmit => return super::confirm::submit(model, source),
         Action::Quit => {
             model.quit = true;
             return vec![Cmd::Quit];
@@ -301,39 +213,6 @@ fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
         }
     }
     Vec::new()
-}
-
-/// The typed confirmation of an actuator's ask: sent on when it is the asked word, else the
-/// layer stays for another try.
-fn answer(model: &mut Model, typed: String, input: String, source: &ActionSource) -> Vec<Cmd> {
-    let Some(ask) = model.run.as_ref().and_then(|r| r.ask.clone()) else {
-        model.flash = Some((model.now, "nothing is asking for confirmation now".into()));
-        return Vec::new();
-    };
-    if typed != ask.word {
-        model.flash = Some((
-            model.now,
-            format!("type {} exactly to allow it, or esc to cancel", ask.word),
-        ));
-        model.layers.push(Layer::Confirm {
-            action: Action::RunConfirm,
-            input,
-            reason: None,
-        });
-        return Vec::new();
-    }
-    let text = format!(
-        "{} · {} · run.confirm: {} (typed {typed})",
-        model.operator,
-        source.label(),
-        ask.what
-    );
-    model.push_timeline(model.now, TimelineKind::Action, DisplayText::new(&text));
-    vec![Cmd::Engine(EngineRequest::Answer {
-        step: ask.step,
-        typed,
-        by: model.operator.as_str().to_string(),
-    })]
 }
 
 fn focus(model: &mut Model, pane: PaneId) {

@@ -61,6 +61,26 @@ pub fn describe(model: &Model, action: Action, source: &ActionSource) -> Intent 
                 args["word"] = Value::String(ask.word.clone());
             }
         }
+        (a, _)
+            if super::confirm::starts_run(a) && super::confirm::needs_start_confirmation(model) =>
+        {
+            // A fresh run on real targets: this key only opens the confirm layer.
+            args["stage"] = Value::String("asks confirmation to start".into());
+        }
+        (
+            Action::ConfirmSubmit,
+            Some(Layer::Confirm {
+                action: start @ (Action::RunResume | Action::RunStep),
+                ..
+            }),
+        ) => {
+            name = start.name().to_string();
+            args["confirmed_with"] = Value::String("confirm.submit".into());
+            if let Some(plan) = &model.plan {
+                args["plan"] = Value::String(plan.name.raw_escaped());
+                args["targets"] = plan.targets.iter().map(|t| t.raw_escaped()).collect();
+            }
+        }
         (
             Action::ConfirmSubmit,
             Some(Layer::Confirm {

@@ -1,6 +1,7 @@
 //! The console's state and its pure update: `Model` holds everything the screen shows,
 //! `update` applies a `Msg`, and `dispatch` is the one door every `Action` goes through.
 
+pub mod confirm;
 pub mod dispatch;
 pub mod input;
 pub mod intent;
@@ -8,6 +9,7 @@ pub mod model;
 pub mod msg;
 pub mod note;
 pub mod palette;
+pub mod paste;
 pub mod update;
 
 pub use dispatch::dispatch;

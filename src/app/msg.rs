@@ -39,6 +39,9 @@ pub enum Msg {
     Observation(Observation),
     /// A key, already normalised.
     Key(KeyChord),
+    /// Text the terminal delivered as one bracketed paste: it goes to the focused text
+    /// field only, never to the keymap.
+    Paste(String),
     /// The terminal went away or a signal asked us to stop.
     Signal(&'static str),
     /// From the run's engine.

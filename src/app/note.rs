@@ -27,6 +27,11 @@ impl NoteEditor {
         self.area.lines().join("\n")
     }
 
+    /// Inserts pasted text at the cursor, line breaks included.
+    pub fn paste(&mut self, text: &str) {
+        self.area.insert_str(text);
+    }
+
     /// Types one key (a character, enter, backspace, arrows…).
     pub fn key(&mut self, key: KeyChord) {
         if self.text().chars().count() >= NOTE_MAX

@@ -29,6 +29,10 @@ pub fn update(model: &mut Model, keymap: &Keymap, msg: Msg) -> Vec<Cmd> {
             Vec::new()
         }
         Msg::Key(key) => on_key(model, keymap, key),
+        Msg::Paste(text) => {
+            super::paste::on_paste(model, &text);
+            Vec::new()
+        }
         Msg::Engine(ev) => {
             engine_event(model, ev);
             Vec::new()

@@ -58,6 +58,21 @@ pub fn parse_line(line: &str) -> Result<(Action, Option<String>), String> {
     }
 }
 
+/// A control line or `ebb run --headless` is an explicit command: the go-ahead a person
+/// gives in the console before a fresh run on real targets is given here, recorded as such.
+async fn go_ahead(model: &mut Model, rec: &mut Recorder, source: ActionSource) -> Vec<Cmd> {
+    if matches!(
+        model.layers.last(),
+        Some(Layer::Confirm {
+            action: Action::RunResume | Action::RunStep,
+            ..
+        })
+    ) {
+        return dispatch_recorded(model, rec, Action::ConfirmSubmit, source).await;
+    }
+    Vec::new()
+}
+
 /// Runs one control line through the same door as a key: recorded, then dispatched
 /// (reasoned verbs go through the confirm layer with the reason typed in).
 pub async fn dispatch_line(
@@ -68,6 +83,7 @@ pub async fn dispatch_line(
     let (action, reason) = parse_line(line)?;
     let source = ActionSource::Headless(line.trim().to_string());
     let mut cmds = dispatch_recorded(model, rec, action, source.clone()).await;
+    cmds.extend(go_ahead(model, rec, source.clone()).await);
     if reason.is_none() && matches!(model.layers.last(), Some(Layer::Confirm { .. })) {
         // An ask is open and the line did not type its word.
         model.layers.pop();
@@ -212,7 +228,8 @@ pub async fn drive(
         }
     };
     if let Some(a) = first {
-        let cmds = dispatch_recorded(&mut model, &mut rec, a, ActionSource::System).await;
+        let mut cmds = dispatch_recorded(&mut model, &mut rec, a, ActionSource::System).await;
+        cmds.extend(go_ahead(&mut model, &mut rec, ActionSource::System).await);
         forward(cmds, &handle);
     }
     loop {

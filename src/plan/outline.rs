@@ -35,6 +35,8 @@ pub struct PlanOutline {
     pub source_name: String,
     pub gates: usize,
     pub steps: Vec<StepOutline>,
+    /// Each target as `name (kind)`, in name order: what a run of this plan reaches.
+    pub targets: Vec<DisplayText>,
 }
 
 /// Plans shipped in examples/plans/, embedded so the drill needs no files.
@@ -62,6 +64,11 @@ impl PlanOutline {
                 .map(|d| DisplayText::new(&humantime::format_duration(d).to_string())),
             source_name: plan.source_name.clone(),
             gates: plan.gates.len(),
+            targets: plan
+                .targets
+                .values()
+                .map(|t| DisplayText::new(&format!("{} ({})", t.name, t.kind.name())))
+                .collect(),
             steps: plan
                 .steps
                 .iter()

@@ -76,6 +76,7 @@ pub async fn run(
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => msgs.push(Msg::Key(KeyChord::from_event(&k))),
+                Some(Ok(Event::Paste(text))) => msgs.push(Msg::Paste(text)),
                 Some(Ok(Event::Resize(_, _))) => dirty = true,
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => exit = Some(Exit::TerminalGone),

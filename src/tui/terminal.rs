@@ -1,9 +1,10 @@
 //! Taking the terminal and always giving it back: raw mode and the alternate screen on
-//! entry; restored on drop, on panic (hook) and on every exit path the loop takes.
+//! entry, with bracketed paste on (a paste arrives as one event, never as keys); restored on drop, on panic (hook) and on every exit path the loop takes.
 
 use std::io::{self, BufWriter, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::{
     cursor, execute,
     terminal::{self, EnterAlternateScreen, LeaveAlternateScreen},
@@ -22,6 +23,7 @@ pub fn restore() {
         let _ = execute!(
             out,
             crossterm::terminal::EndSynchronizedUpdate,
+            DisableBracketedPaste,
             LeaveAlternateScreen,
             cursor::Show
         );
@@ -41,7 +43,12 @@ impl TerminalGuard {
         terminal::enable_raw_mode()?;
         TAKEN.store(true, Ordering::SeqCst);
         let mut out = BufWriter::with_capacity(64 * 1024, io::stdout());
-        if let Err(e) = execute!(out, EnterAlternateScreen, cursor::Hide) {
+        if let Err(e) = execute!(
+            out,
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            cursor::Hide
+        ) {
             restore();
             return Err(e);
         }

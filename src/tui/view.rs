@@ -45,6 +45,10 @@ pub fn render(model: &Model, keymap: &Keymap, theme: &Theme, area: Rect, buf: &m
                 overlay::palette::render(keymap, input, *selected, body, theme, buf)
             }
             Layer::Confirm {
+                action: crate::action::Action::RunResume | crate::action::Action::RunStep,
+                ..
+            } => overlay::start::render(keymap, model.plan.as_ref(), body, theme, buf),
+            Layer::Confirm {
                 action,
                 input,
                 reason,

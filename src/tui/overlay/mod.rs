@@ -5,6 +5,7 @@ pub mod confirm;
 pub mod help;
 pub mod note;
 pub mod palette;
+pub mod start;
 
 use ratatui::layout::Rect;
 
