@@ -79,6 +79,19 @@ pub enum EngineRequest {
     },
 }
 
+impl EngineRequest {
+    /// The action name it carries out, for the audit record of what became of it.
+    pub fn action_name(&self) -> String {
+        match self {
+            EngineRequest::Verb { verb, .. } => format!("run.{}", verb.name()),
+            EngineRequest::Confirm { .. } | EngineRequest::Answer { .. } => "run.confirm".into(),
+            EngineRequest::BatchSize { larger: true, .. } => "run.batch.larger".into(),
+            EngineRequest::BatchSize { larger: false, .. } => "run.batch.smaller".into(),
+            EngineRequest::Detach { .. } => "run.detach".into(),
+        }
+    }
+}
+
 /// Effects `update` asks the loop to carry out.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cmd {

@@ -29,6 +29,9 @@ pub fn parse_line(line: &str) -> Result<(Action, Option<String>), String> {
     };
     match word {
         "run" | "resume" => Ok((Action::RunResume, None)),
+        // Leaving goes through the door like `q` in the console: recorded, then the run
+        // is detached (it pauses at its next safe point).
+        "detach" | "quit" => Ok((Action::Quit, None)),
         "pause" => Ok((Action::RunPause, None)),
         "step" => Ok((Action::RunStep, None)),
         "retry" => Ok((Action::RunRetry, None)),
@@ -53,7 +56,7 @@ pub fn parse_line(line: &str) -> Result<(Action, Option<String>), String> {
             Ok((action, Some(reason.trim().to_string())))
         }
         _ => Err(format!(
-            "unknown control line {line:?}; one of: run, pause, step, retry, confirm [NAME], abort REASON, rollback REASON, skip REASON, resolve happened|not-happened REASON, detach"
+            "unknown control line {line:?}; one of: run, pause, step, retry, confirm [NAME], abort REASON, rollback REASON, skip REASON, resolve happened|not-happened REASON, smaller, larger, detach, quit"
         )),
     }
 }
@@ -186,6 +189,60 @@ fn print_ask(ev: &EngineEvent, json: bool, last: &mut Option<crate::engine::Ask>
     }
 }
 
+/// Hands what dispatch decided to the run's engine. What cannot reach it is recorded as
+/// not delivered and told on stderr: the audit log never claims a verb that was lost.
+async fn forward(cmds: Vec<Cmd>, handle: &RunHandle, rec: &mut Recorder) {
+    for c in cmds {
+        let (name, sent) = match c {
+            Cmd::Engine(r) => {
+                let name = r.action_name();
+                let sent = match r {
+                    EngineRequest::Verb { verb, by } => handle
+                        .cmds
+                        .try_send(Command::Verb { verb, by })
+                        .map_err(|e| busy_or_gone(&e)),
+                    EngineRequest::Confirm { step, .. } => {
+                        handle.confirms.try_send(step).map_err(|e| busy_or_gone(&e))
+                    }
+                    EngineRequest::Answer { step, typed, .. } => handle
+                        .answers
+                        .try_send((step, typed))
+                        .map_err(|e| busy_or_gone(&e)),
+                    EngineRequest::BatchSize { larger, .. } => {
+                        handle.scale_batches(larger);
+                        Ok(())
+                    }
+                    EngineRequest::Detach { reason } => handle
+                        .cmds
+                        .try_send(Command::Detach { reason })
+                        .map_err(|e| busy_or_gone(&e)),
+                };
+                (name, sent)
+            }
+            Cmd::Quit => {
+                let reason = "asked to detach".to_string();
+                let sent = handle
+                    .cmds
+                    .try_send(Command::Detach { reason })
+                    .map_err(|e| busy_or_gone(&e));
+                ("run.detach".to_string(), sent)
+            }
+            Cmd::Note(_) | Cmd::Drill(_) => continue,
+        };
+        if let Err(why) = sent {
+            rec.undelivered(&name, why).await;
+            eprintln!("ebb: {name} was not delivered: {why}");
+        }
+    }
+}
+
+fn busy_or_gone<T>(e: &mpsc::error::TrySendError<T>) -> &'static str {
+    match e {
+        mpsc::error::TrySendError::Full(_) => "the run engine is busy; send it again",
+        mpsc::error::TrySendError::Closed(_) => "the run engine has stopped",
+    }
+}
+
 /// Drives `handle` from stdin until the run finishes, stdin closes while it waits for a
 /// human, or a signal arrives. `first` is the action to start with (run or step).
 pub async fn drive(
@@ -208,29 +265,10 @@ pub async fn drive(
     let run_id = handle.run_id.clone();
     eprintln!("ebb: run {run_id}; after a crash or a lost session: ebb resume {run_id}");
 
-    let forward = |cmds: Vec<Cmd>, handle: &RunHandle| {
-        for c in cmds {
-            match c {
-                Cmd::Engine(EngineRequest::Verb { verb, by }) => {
-                    let _ = handle.cmds.try_send(Command::Verb { verb, by });
-                }
-                Cmd::Engine(EngineRequest::Confirm { step, .. }) => {
-                    let _ = handle.confirms.try_send(step);
-                }
-                Cmd::Engine(EngineRequest::Answer { step, typed, .. }) => {
-                    let _ = handle.answers.try_send((step, typed));
-                }
-                Cmd::Engine(EngineRequest::BatchSize { larger, .. }) => {
-                    handle.scale_batches(larger);
-                }
-                _ => {}
-            }
-        }
-    };
     if let Some(a) = first {
         let mut cmds = dispatch_recorded(&mut model, &mut rec, a, ActionSource::System).await;
         cmds.extend(go_ahead(&mut model, &mut rec, ActionSource::System).await);
-        forward(cmds, &handle);
+        forward(cmds, &handle, &mut rec).await;
     }
     loop {
         tokio::select! {
@@ -246,15 +284,12 @@ pub async fn drive(
             }
             line = lines.next_line(), if stdin_open => match line {
                 Ok(Some(l)) if l.trim().is_empty() => {}
-                Ok(Some(l)) if matches!(l.trim(), "detach" | "quit") => {
-                    let _ = handle.cmds.try_send(Command::Detach { reason: "asked to detach".into() });
-                }
                 Ok(Some(l)) => match dispatch_line(&mut model, &mut rec, &l).await {
                     Ok(cmds) => {
                         if let Some((_, msg)) = model.flash.take() {
                             eprintln!("ebb: {msg}");
                         }
-                        forward(cmds, &handle);
+                        forward(cmds, &handle, &mut rec).await;
                     }
                     Err(e) => eprintln!("ebb: {e}"),
                 },
@@ -294,5 +329,66 @@ mod tests {
             parse_line("confirm  orders-db-2 "),
             Ok((Action::RunConfirm, Some("orders-db-2".into())))
         );
+    }
+
+    #[test]
+    fn detach_and_quit_go_through_the_door() {
+        assert_eq!(parse_line("detach"), Ok((Action::Quit, None)));
+        assert_eq!(parse_line(" quit "), Ok((Action::Quit, None)));
+    }
+
+    /// A verb whose engine has gone is recorded as not delivered, never silently dropped.
+    #[tokio::test]
+    async fn a_verb_that_cannot_reach_the_engine_is_recorded_as_not_delivered() {
+        use crate::audit::{AuditLog, KeySource, Operator};
+        use crate::engine::Verb;
+        use crate::store::{AuditQuery, Store};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("ebb.db").to_string_lossy())
+            .await
+            .unwrap();
+        let key = Box::new(ed25519_dalek::SigningKey::from_bytes(&[7; 32]));
+        let log = AuditLog::open(
+            &store,
+            KeySource::Key(key),
+            "s-1".into(),
+            Operator::default(),
+        )
+        .await
+        .unwrap();
+        let mut rec = Recorder::new(Ok(log), None);
+        let (cmds, cmd_rx) = mpsc::channel(1);
+        let (confirms, confirm_rx) = mpsc::channel(1);
+        let (answers, answer_rx) = mpsc::channel(1);
+        let (batch_scale, _) = tokio::sync::watch::channel(0);
+        drop((cmd_rx, confirm_rx, answer_rx));
+        let handle = RunHandle {
+            run_id: "r-1".into(),
+            cmds,
+            confirms,
+            answers,
+            batch_scale,
+            task: tokio::spawn(async { Status::Paused }),
+        };
+        let verb = Cmd::Engine(EngineRequest::Verb {
+            verb: Verb::Run,
+            by: "alice".into(),
+        });
+        forward(vec![verb, Cmd::Quit], &handle, &mut rec).await;
+        let rows = store.audit_rows(AuditQuery::default()).await.unwrap();
+        let outcomes: Vec<String> = rows
+            .iter()
+            .filter(|r| r.record.contains("not delivered"))
+            .map(|r| r.record.clone())
+            .collect();
+        assert_eq!(outcomes.len(), 2, "{outcomes:#?}");
+        assert!(outcomes[0].contains("run.run"), "{}", outcomes[0]);
+        assert!(
+            outcomes[0].contains("the run engine has stopped"),
+            "{}",
+            outcomes[0]
+        );
+        assert!(outcomes[1].contains("run.detach"), "{}", outcomes[1]);
     }
 }

@@ -84,18 +84,27 @@ pub fn spawn(
                 }
             }
             if let Some(h) = &handle {
-                match req {
+                let name = req.action_name();
+                let delivered = match req {
                     EngineRequest::Verb { verb, by } => {
-                        let _ = h.cmds.send(Command::Verb { verb, by }).await;
+                        h.cmds.send(Command::Verb { verb, by }).await.is_ok()
                     }
-                    EngineRequest::Confirm { step, .. } => {
-                        let _ = h.confirms.send(step).await;
-                    }
+                    EngineRequest::Confirm { step, .. } => h.confirms.send(step).await.is_ok(),
                     EngineRequest::Answer { step, typed, .. } => {
-                        let _ = h.answers.send((step, typed)).await;
+                        h.answers.send((step, typed)).await.is_ok()
                     }
-                    EngineRequest::BatchSize { larger, .. } => h.scale_batches(larger),
-                    EngineRequest::Detach { .. } => {}
+                    EngineRequest::BatchSize { larger, .. } => {
+                        h.scale_batches(larger);
+                        !h.batch_scale.is_closed()
+                    }
+                    EngineRequest::Detach { .. } => true,
+                };
+                if !delivered {
+                    // The console recorded this as sent: say it never arrived (audited as
+                    // a refusal, shown on screen).
+                    let verb = name.trim_start_matches("run.").to_string();
+                    let reason = "not delivered: the run's engine has stopped".to_string();
+                    let _ = events.send(EngineEvent::Refused { verb, reason }).await;
                 }
             }
         }

@@ -147,8 +147,19 @@ pub async fn run(
                 match cmd {
                     Cmd::Quit => quit = true,
                     Cmd::Drill(c) => {
-                        if let Some(tx) = &io.drill {
-                            let _ = tx.try_send(c);
+                        let sent = match &io.drill {
+                            Some(tx) => tx.try_send(c).map_err(|e| match e {
+                                mpsc::error::TrySendError::Full(_) => "the drill world is busy",
+                                mpsc::error::TrySendError::Closed(_) => {
+                                    "the drill world has stopped"
+                                }
+                            }),
+                            None => Err("there is no drill world"),
+                        };
+                        if let Err(why) = sent {
+                            io.recorder.undelivered("drill", why).await;
+                            model.flash =
+                                Some((model.now, format!("not delivered: {why}; try again")));
                         }
                     }
                     Cmd::Note(text) => {
@@ -159,10 +170,19 @@ pub async fn run(
                     }
                     Cmd::Engine(r) => match &io.engine {
                         Some(tx) => {
-                            if tx.try_send(r).is_err() {
+                            let name = r.action_name();
+                            if let Err(e) = tx.try_send(r) {
+                                let why = match e {
+                                    mpsc::error::TrySendError::Full(_) => "the run engine is busy",
+                                    mpsc::error::TrySendError::Closed(_) => {
+                                        "the run engine has stopped"
+                                    }
+                                };
+                                io.recorder.undelivered(&name, why).await;
+                                model.audit_down = io.recorder.down.clone();
                                 model.flash = Some((
                                     model.now,
-                                    "the run engine is busy or gone; try again".into(),
+                                    format!("{name} not delivered: {why}; try again"),
                                 ));
                             }
                         }

@@ -143,6 +143,14 @@ impl Recorder {
         self.append(rec).await
     }
 
+    /// An action was recorded and sent, but could not reach the engine (or the drill
+    /// world): recorded as not delivered, so the log never claims an effect that was lost.
+    pub async fn undelivered(&mut self, action: &str, why: &str) {
+        let mut rec = NewRecord::outcome(action, &format!("not delivered: {why}"));
+        rec.plan_digest = self.plan_digest.clone();
+        let _ = self.append(rec).await;
+    }
+
     /// The terminal went away or a signal asked the console to stop.
     pub async fn lost(&mut self, why: &str) {
         let mut rec = NewRecord::outcome("console.lost", why);

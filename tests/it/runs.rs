@@ -117,6 +117,42 @@ fn sigterm_detaches_and_resume_continues_without_repeating() {
 }
 
 #[test]
+fn detach_is_audited_like_any_control_line_and_leaves_the_run_resumable() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = ebb(dir.path());
+    c.args([
+        "run",
+        "tests/fixtures/crash-plan.toml",
+        "--headless",
+        "--json",
+        "--step",
+        "--yes",
+        "--speed",
+        "100",
+    ]);
+    let mut h = Headless::start(c);
+    h.until(|v| status_is(v, "Paused"));
+    h.send("detach");
+    let status = h.child.wait().unwrap();
+    assert_eq!(status.code(), Some(4), "paused and resumable");
+    let out = ebb(dir.path())
+        .args(["audit", "export", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    let records: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let detach = records
+        .iter()
+        .find(|r| r["kind"] == "intent" && r["args"]["source"] == "line \"detach\"")
+        .unwrap_or_else(|| panic!("no intent for the detach line: {records:#?}"));
+    assert_eq!(detach["action"], "app.quit");
+    let verify = ebb(dir.path()).args(["audit", "verify"]).output().unwrap();
+    assert!(verify.status.success(), "{}", flat(&verify.stdout));
+}
+
+#[test]
 fn resume_refuses_a_plan_file_that_changed() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.toml");

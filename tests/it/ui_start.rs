@@ -54,7 +54,10 @@ fn verbs(cmds: &[Cmd]) -> Vec<Verb> {
 fn r_on_a_fresh_real_run_asks_and_enter_starts_it() {
     let (mut m, k) = real_model();
     let cmds = press(&mut m, &k, KeyCode::Char('r'));
-    assert!(verbs(&cmds).is_empty(), "nothing is sent before the go-ahead");
+    assert!(
+        verbs(&cmds).is_empty(),
+        "nothing is sent before the go-ahead"
+    );
     assert!(matches!(m.layers.last(), Some(Layer::Confirm { .. })));
     // A paste in the layer is only text: it never starts the run.
     update(&mut m, &k, Msg::Paste("\r\n".into()));
@@ -83,7 +86,10 @@ fn a_drill_keeps_r_as_one_key() {
         speed: 1.0,
         frozen: false,
     });
-    assert_eq!(verbs(&press(&mut m, &k, KeyCode::Char('r'))), vec![Verb::Run]);
+    assert_eq!(
+        verbs(&press(&mut m, &k, KeyCode::Char('r'))),
+        vec![Verb::Run]
+    );
     assert!(m.layers.is_empty());
 }
 
