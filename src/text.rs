@@ -76,11 +76,42 @@ impl Serialize for DisplayText {
     }
 }
 
+/// `sanitize` line by line: for multi-line output printed to a terminal (reports, plan
+/// summaries); the line breaks are kept, everything else `sanitize` removes is removed.
+pub fn sanitize_lines(input: &str) -> String {
+    input
+        .split('\n')
+        .map(sanitize)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every control (but line break and tab) and bidi character replaced by printable
+/// characters of the same UTF-8 length, so byte offsets into the text stay valid: for a
+/// file's text that a diagnostic renders a snippet of. What follows an ESC shows as
+/// plain, visible text.
+pub fn defang(input: &str) -> String {
+    input
+        .chars()
+        .map(|c| {
+            if c == '\n' || c == '\t' || !is_unsafe(c) {
+                return c;
+            }
+            match c.len_utf8() {
+                1 => '?',
+                2 => '\u{00BF}',
+                _ => REMOVED_MARK,
+            }
+        })
+        .collect()
+}
+
 fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
-fn is_unsafe(c: char) -> bool {
+/// Whether `c` may not be shown as it is: a control or a bidi override.
+pub fn is_unsafe(c: char) -> bool {
     c.is_control() || is_bidi_control(c)
 }
 
@@ -219,5 +250,28 @@ mod tests {
             prop_assert!(!out.chars().any(is_unsafe));
             prop_assert_eq!(sanitize(&out), out.clone());
         }
+    }
+
+    #[test]
+    fn defang_keeps_byte_offsets_and_lines() {
+        let raw = "name = \"a\u{1b}]52;c;aGk=\u{7}b\u{202E}c\u{85}\"\nnext\tline";
+        let d = defang(raw);
+        assert_eq!(d.len(), raw.len());
+        assert!(
+            d.chars().all(|c| c == '\n' || c == '\t' || !is_unsafe(c)),
+            "{d:?}"
+        );
+        assert!(d.ends_with("\nnext\tline"), "{d:?}");
+        for (i, _) in raw.char_indices() {
+            assert!(d.is_char_boundary(i));
+        }
+    }
+
+    #[test]
+    fn sanitize_lines_keeps_line_breaks_only() {
+        assert_eq!(
+            sanitize_lines("a\u{1b}[2Jb\nc\u{202E}d"),
+            "a\u{FFFD}b\nc\u{FFFD}d"
+        );
     }
 }

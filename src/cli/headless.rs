@@ -12,7 +12,7 @@ use crate::app::{ActionSource, Cmd, EngineRequest, Layer, Model, Msg, update};
 use crate::config::keymap::Keymap;
 use crate::engine::session::RunHandle;
 use crate::engine::{Command, EngineEvent, Final, Status};
-use crate::text::DisplayText;
+use crate::text::{DisplayText, sanitize};
 use crate::tui::recorder::{Recorder, dispatch_recorded};
 
 /// What a control line asks for: an action, and for reasoned verbs the reason.
@@ -142,20 +142,25 @@ fn print_event(ev: &EngineEvent, json: bool, last_status: &mut Option<Status>) {
         return;
     }
     match ev {
+        // Notes, reasons and refusals carry text from servers (a SQL error's message):
+        // sanitized before they reach the terminal.
         EngineEvent::Note { at, severity, text } => {
             println!(
-                "{} {:<5} {text}",
+                "{} {:<5} {}",
                 at.rfc3339(),
-                format!("{severity:?}").to_lowercase()
+                format!("{severity:?}").to_lowercase(),
+                sanitize(text)
             );
         }
-        EngineEvent::Refused { verb, reason } => println!("refused {verb}: {reason}"),
+        EngineEvent::Refused { verb, reason } => {
+            println!("refused {}: {}", sanitize(verb), sanitize(reason))
+        }
         EngineEvent::View(v) => {
             if *last_status != Some(v.status) {
                 *last_status = Some(v.status);
                 let mut line = format!("state {}", crate::engine::session::status_word(v.status));
                 if let (Status::Paused, Some(p)) = (v.status, &v.pause) {
-                    line.push_str(&format!(" ({} by {})", p.text, p.by));
+                    line.push_str(&format!(" ({} by {})", sanitize(&p.text), sanitize(&p.by)));
                 }
                 println!("{line}");
             }
@@ -287,11 +292,11 @@ pub async fn drive(
                 Ok(Some(l)) => match dispatch_line(&mut model, &mut rec, &l).await {
                     Ok(cmds) => {
                         if let Some((_, msg)) = model.flash.take() {
-                            eprintln!("ebb: {msg}");
+                            eprintln!("ebb: {}", sanitize(&msg));
                         }
                         forward(cmds, &handle, &mut rec).await;
                     }
-                    Err(e) => eprintln!("ebb: {e}"),
+                    Err(e) => eprintln!("ebb: {}", sanitize(&e)),
                 },
                 Ok(None) | Err(_) => {
                     // Nobody is left to decide: leave when the run would wait for a human.

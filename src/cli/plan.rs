@@ -70,7 +70,7 @@ pub fn summary(plan: &Plan) -> String {
     let short: String = plan.digest().chars().take(7 + 12).collect();
     format!(
         "ok: {} ({n} step{}, digest {short}…)",
-        plan.name,
+        crate::text::sanitize(&plan.name),
         if n == 1 { "" } else { "s" }
     )
 }

@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 use miette::{IntoDiagnostic, Report};
 
 use crate::store::{Store, spec_from_env};
+use crate::text::sanitize;
 use crate::time::Timestamp;
 
 #[derive(Debug, Args)]
@@ -61,13 +62,14 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, Report> {
                 } else {
                     println!("{:<26} {:<12} {:<28} {:<22} OPERATOR", "RUN", "STATE", "PLAN", "UPDATED");
                     for r in runs {
+                        // Names come from plan files and the store: sanitized for the terminal.
                         println!(
                             "{:<26} {:<12} {:<28} {:<22} {}",
-                            r.id,
-                            r.state,
-                            r.plan_name,
+                            sanitize(&r.id),
+                            sanitize(&r.state),
+                            sanitize(&r.plan_name),
                             Timestamp(r.updated_at).rfc3339(),
-                            r.operator
+                            sanitize(&r.operator)
                         );
                     }
                 }
@@ -89,24 +91,31 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, Report> {
                     });
                     println!("{}", serde_json::to_string_pretty(&v).into_diagnostic()?);
                 } else {
-                    println!("run      {}", r.id);
-                    println!("plan     {} ({})", r.plan_name, r.plan_digest);
-                    println!("file     {}", r.plan_path);
-                    println!("state    {}", r.state);
-                    println!("operator {}", r.operator);
+                    // Every field can hold text from outside (plan names, server errors in
+                    // the journal): each line is sanitized before it reaches the terminal.
+                    let mut out = vec![
+                        format!("run      {}", r.id),
+                        format!("plan     {} ({})", r.plan_name, r.plan_digest),
+                        format!("file     {}", r.plan_path),
+                        format!("state    {}", r.state),
+                        format!("operator {}", r.operator),
+                    ];
                     if let Some(s) = &r.scenario {
-                        println!("drill    {s} (seed {})", r.seed.unwrap_or(0));
+                        out.push(format!("drill    {s} (seed {})", r.seed.unwrap_or(0)));
                     }
-                    println!();
+                    out.push(String::new());
                     for j in journal {
-                        println!(
+                        out.push(format!(
                             "{:>4} {} {:<20} {:<22} {}",
                             j.seq,
                             Timestamp(j.at).rfc3339(),
                             j.kind,
                             j.step_id.unwrap_or_default(),
                             j.data
-                        );
+                        ));
+                    }
+                    for line in out {
+                        println!("{}", sanitize(&line));
                     }
                 }
                 Ok(ExitCode::SUCCESS)

@@ -87,10 +87,15 @@ impl SourceFile {
             name: self.name.clone(),
             line,
             col,
-            message: message.into(),
-            src: NamedSource::new(self.name.clone(), self.text.clone()),
+            // Names and values from the file can hold escape sequences: the message and
+            // the rendered snippet never carry them to the terminal.
+            message: crate::text::sanitize_lines(&message.into()),
+            src: NamedSource::new(
+                crate::text::sanitize(&self.name),
+                crate::text::defang(&self.text),
+            ),
             span: SourceSpan::new(start.into(), end - start),
-            help,
+            help: help.map(|h| crate::text::sanitize_lines(&h)),
         }
     }
 

@@ -25,6 +25,18 @@ impl Ctx<'_> {
         if name.trim().is_empty() {
             self.err(header.name.span(), "the plan name is empty", None);
         }
+        self.printable(&header.name, "the plan name");
+        for name in raw.targets.keys() {
+            self.printable(name, "a target name");
+        }
+        for g in &raw.gate {
+            self.printable(&g.get_ref().name, "a gate name");
+        }
+        for s in &raw.step {
+            if let Some(id) = &s.get_ref().id {
+                self.printable(id, "a step id");
+            }
+        }
         let rto = header.rto.as_ref().and_then(|r| self.duration(r, "rto"));
 
         // Record every declared name first so later references resolve whatever the order.
@@ -121,6 +133,21 @@ impl Ctx<'_> {
             );
         }
         found
+    }
+
+    /// Names and ids are shown on terminals and written in audit records: a control or
+    /// bidi character in one is an error, located at the name.
+    fn printable(&mut self, name: &S, what: &str) {
+        if let Some(c) = name.get_ref().chars().find(|c| crate::text::is_unsafe(*c)) {
+            self.err(
+                name.span(),
+                format!(
+                    "{what} holds the control or bidi character {}",
+                    c.escape_unicode()
+                ),
+                Some("names and ids may hold printable characters only".into()),
+            );
+        }
     }
 
     fn declared_target(&mut self, name: &S, t: &Spanned<RawTarget>) -> Option<Target> {
@@ -486,5 +513,30 @@ mod tests {
                 s.kind.name()
             );
         }
+    }
+
+    #[test]
+    fn names_and_ids_with_control_or_bidi_characters_are_refused_where_they_are() {
+        let src = "[plan]\nname = \"evil\\u001b]52;c;aGk=\\u0007\"\ndescription = \"d\"\n\n[targets.\"w\\u202eorld\"]\nkind = \"sim\"\nobject = \"orders-db\"\n\n[[step]]\nid = \"a\\u0085b\"\nkind = \"manual\"\ninstruction = \"x\"\n";
+        let file = SourceFile::new("p.toml", src);
+        let errors = Plan::parse(&file).unwrap_err().errors;
+        let lines: Vec<String> = errors.iter().map(|e| e.line_form()).collect();
+        assert!(
+            lines.iter().any(|l| l.starts_with(
+                "p.toml:2:8: the plan name holds the control or bidi character \\u{1b}"
+            )),
+            "{lines:#?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with(
+                "p.toml:5:10: a target name holds the control or bidi character \\u{202e}"
+            )),
+            "{lines:#?}"
+        );
+        assert!(
+            lines.iter().any(|l| l
+                .starts_with("p.toml:10:6: a step id holds the control or bidi character \\u{85}")),
+            "{lines:#?}"
+        );
     }
 }

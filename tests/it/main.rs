@@ -8,6 +8,7 @@ mod e2e;
 mod e2e_console;
 mod e2e_kube;
 mod e2e_paste;
+mod hostile_text;
 mod http_run;
 mod kube_loopback;
 mod kube_run;

@@ -283,15 +283,23 @@ impl PromClient {
             }
         };
         if envelope.status != "success" {
-            return Err(PromError::Api {
-                server,
-                error_type: envelope.error_type.unwrap_or_else(|| "error".into()),
-                message: envelope.error.unwrap_or_else(|| format!("HTTP {status}")),
-            });
+            return Err(api_error(server, status.as_u16(), envelope));
         }
         envelope
             .data
             .ok_or_else(|| self.decode("a success without data"))
+    }
+}
+
+/// Prometheus's own refusal, as it words it — sanitized here, at ingress: the body is the
+/// server's text and may carry escape sequences meant for a terminal.
+fn api_error(server: String, status: u16, envelope: Envelope) -> PromError {
+    let error_type = envelope.error_type.unwrap_or_else(|| "error".into());
+    let message = envelope.error.unwrap_or_else(|| format!("HTTP {status}"));
+    PromError::Api {
+        server,
+        error_type: crate::text::sanitize(&error_type),
+        message: crate::text::sanitize(&message),
     }
 }
 
@@ -360,6 +368,16 @@ mod tests {
             c.auth,
             Some(("ebb".to_string(), Some("hunter@2".to_string())))
         );
+    }
+
+    #[test]
+    fn an_error_body_never_carries_escape_sequences() {
+        let body = br#"{"status":"error","errorType":"bad_data\u001b[2J","error":"parse error \u001b]52;c;aGVsbG8=\u0007 at char 3\u202e"}"#;
+        let envelope: Envelope = serde_json::from_slice(body).unwrap();
+        let e = api_error("http://prom:9090/".into(), 400, envelope).to_string();
+        assert!(!e.chars().any(crate::text::is_unsafe), "{e:?}");
+        assert!(e.contains("parse error"), "{e}");
+        assert!(!e.contains("aGVsbG8"), "the OSC 52 payload is gone: {e}");
     }
 
     #[test]
