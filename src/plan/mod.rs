@@ -23,6 +23,7 @@
 
 mod check_kinds;
 pub mod digest;
+mod keys;
 mod model;
 pub mod outline;
 mod raw;
@@ -68,19 +69,30 @@ impl Plan {
     /// Parses and validates a plan. A TOML syntax error, an unknown key or a value of the
     /// wrong type stops at that one error; semantic errors are all collected.
     pub fn parse(file: &SourceFile) -> Result<Plan, PlanErrors> {
-        let raw: raw::RawPlan = file
-            .parse_toml()
-            .map_err(|e| PlanErrors::one(&file.name, e))?;
+        // Unknown keys are found by a walk of their own, so one of them never hides the
+        // file's other errors; the typed parse below ignores them.
+        let mut errors = keys::unknown_keys(file);
+        let all = |mut errors: Vec<LocatedError>, more: Vec<LocatedError>| {
+            errors.extend(more);
+            errors.sort_by_key(|e| (e.line, e.col));
+            PlanErrors {
+                name: file.name.clone(),
+                errors,
+            }
+        };
+        let raw: raw::RawPlan = match file.parse_toml() {
+            Ok(raw) => raw,
+            Err(e) => return Err(all(errors, vec![e])),
+        };
         let table: toml::Table = file
             .parse_toml()
             .map_err(|e| PlanErrors::one(&file.name, e))?;
         let digest = digest::digest_table(&table);
-        values::Ctx::new(file)
-            .build(raw, digest)
-            .map_err(|errors| PlanErrors {
-                name: file.name.clone(),
-                errors,
-            })
+        match values::Ctx::new(file).build(raw, digest) {
+            Ok(plan) if errors.is_empty() => Ok(plan),
+            Ok(_) => Err(all(std::mem::take(&mut errors), Vec::new())),
+            Err(more) => Err(all(errors, more)),
+        }
     }
 
     /// Reads and validates a plan file; an unreadable file is one error at 1:1.

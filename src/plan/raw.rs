@@ -1,4 +1,5 @@
-//! The plan file exactly as written: serde shapes with spans, unknown keys refused.
+//! The plan file exactly as written: serde shapes with spans. Unknown keys are ignored
+//! here and reported, all of them, by `keys.rs`, which reads these shapes' field lists.
 //! Every step (and every `undo`) shares one flat shape; `validate` checks fields per kind.
 
 use std::collections::BTreeMap;
@@ -11,7 +12,6 @@ use toml::Spanned;
 pub(super) type S = Spanned<String>;
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawPlan {
     pub(super) plan: Spanned<RawHeader>,
     #[serde(default)]
@@ -23,7 +23,6 @@ pub(super) struct RawPlan {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawHeader {
     pub(super) name: S,
     pub(super) description: Option<S>,
@@ -31,7 +30,6 @@ pub(super) struct RawHeader {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawTarget {
     pub(super) kind: S,
     pub(super) url: Option<S>,
@@ -41,7 +39,6 @@ pub(super) struct RawTarget {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawGate {
     pub(super) name: S,
     pub(super) check: Spanned<RawCheck>,
@@ -49,7 +46,6 @@ pub(super) struct RawGate {
 
 /// Every field any check kind takes; which ones a kind accepts is checked semantically.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawCheck {
     pub(super) kind: S,
     pub(super) target: Option<S>,
@@ -92,7 +88,6 @@ impl RawCheck {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawRequest {
     pub(super) method: Option<S>,
     pub(super) url: S,
@@ -101,7 +96,6 @@ pub(super) struct RawRequest {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawThrottle {
     pub(super) max_replication_lag: Option<S>,
     pub(super) max_rows_per_second: Option<Spanned<i64>>,
@@ -136,7 +130,6 @@ impl<'de> Deserialize<'de> for RawUndo {
 
 /// Every field any step kind takes (and the same shape for an `undo` action).
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawStep {
     // Common to every step.
     pub(super) id: Option<S>,
