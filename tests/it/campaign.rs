@@ -12,7 +12,6 @@ use crate::support::headless::ebb;
 use crate::support::pg::PgCluster;
 
 const ROWS: i64 = 20_000;
-const BATCH: i64 = 1_000;
 
 const PLAN: &str = r#"[plan]
 name = "campaign"
