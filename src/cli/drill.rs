@@ -97,6 +97,14 @@ fn from_source(file: SourceFile) -> Result<LoadedPlan, Report> {
     })
 }
 
+/// `loaded`, when a drill can bind every one of its targets to the simulated world;
+/// otherwise the targets it cannot, located. A drill never reaches a real system.
+pub fn bound_to_drill(loaded: LoadedPlan) -> Result<LoadedPlan, Report> {
+    let file = SourceFile::new(loaded.path.clone(), loaded.source.clone());
+    crate::plan::bind::unbindable(&file, &loaded.plan).map_err(Report::new)?;
+    Ok(loaded)
+}
+
 /// The scenario by name or path, and the plan to run with it (the given file, else the
 /// plan the scenario names).
 pub fn load_scenario(
@@ -106,7 +114,7 @@ pub fn load_scenario(
     let scenario =
         Scenario::load(scenario.unwrap_or(Scenario::default_name())).map_err(Report::new)?;
     let plan = match plan {
-        Some(p) => Some(load_plan(p)?),
+        Some(p) => Some(bound_to_drill(load_plan(p)?)?),
         None => match scenario
             .plan
             .as_deref()

@@ -185,7 +185,13 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
     let cfg = load_config(&args.ui)?;
     let loaded = load_plan(&args.plan)?;
     let operator = identity::operator(args.operator.as_deref());
-    let drill = if binds_drill(&loaded.plan, args.scenario.as_deref()) {
+    let drill_plan = binds_drill(&loaded.plan, args.scenario.as_deref());
+    let loaded = if drill_plan {
+        super::drill::bound_to_drill(loaded)?
+    } else {
+        loaded
+    };
+    let drill = if drill_plan {
         let name = args
             .scenario
             .clone()

@@ -21,6 +21,7 @@
 //! - Defaults: retries 0, backoff 1s (doubling), on_failure pause, volume_usage max 95%,
 //!   error_rate max 1%, row_count tolerance 0.1%, promql op `<`.
 
+pub mod bind;
 mod check_kinds;
 pub mod digest;
 mod keys;

@@ -153,6 +153,38 @@ fn detach_is_audited_like_any_control_line_and_leaves_the_run_resumable() {
 }
 
 #[test]
+fn a_drill_of_a_plan_with_real_targets_is_refused_before_anything_connects() {
+    // A listener standing in for the real database: a drill must never connect to it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("postgres://ebb@{}/orders", listener.local_addr().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let plan = "examples/postgres/backfill-region.toml";
+    for args in [
+        vec!["drill", "--plan", plan],
+        vec!["run", plan, "--scenario", "backfill-slot-fill", "--headless", "--yes"],
+    ] {
+        let out = ebb(dir.path())
+            .env("EBB_DEMO_DB_URL", &url)
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = flat(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("backfill-region.toml:14:8: target `db` is a postgres target"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            listener.accept().is_err(),
+            "{args:?}: the drill connected to the real target"
+        );
+    }
+    assert!(runs(dir.path()).is_empty(), "no run was created");
+}
+
+#[test]
 fn resume_refuses_a_plan_file_that_changed() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.toml");
