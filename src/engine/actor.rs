@@ -7,10 +7,11 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::actuator::{
-    Actuators, Ask, AskCell, BatchFigures, CheckOutcome, Ended, Meter, Probe, Progress, StopSignal,
+    Actuators, Ask, AskCell, BatchFigures, CheckOutcome, Ended, Failure, Meter, Probe, Progress,
+    StopSignal,
 };
 use super::journal::{Journal, Record, effect_key};
-use super::state::{Direction, Next, PauseReason, RunState, Status, StepStatus, Verb};
+use super::state::{Direction, Landed, Next, PauseReason, RunState, Status, StepStatus, Verb};
 use crate::sources::Severity;
 use crate::time::Timestamp;
 
@@ -61,6 +62,9 @@ pub struct StepView {
     /// continues from there. Cleared when it finishes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_at: Option<String>,
+    /// What of its effect is in place: shown on a failed step, undone by a rollback.
+    #[serde(default, skip_serializing_if = "Landed::is_nothing")]
+    pub landed: Landed,
 }
 
 /// Everything the screen and the headless printer need of a run.
@@ -136,6 +140,22 @@ struct Core<J: Journal> {
     /// that is resumed (to roll it back) is not left at once.
     saw_unfinished: bool,
     detach_when_idle: Option<String>,
+}
+
+/// How an attempt of a step (its effect, then its postcheck) or of its undo ended.
+enum Outcome {
+    Done,
+    /// Stopped inside with `landed` in place; `hold`: why a human must decide, when
+    /// nobody asked it to stop (a check could not be evaluated).
+    Stopped {
+        at: String,
+        landed: Landed,
+        hold: Option<String>,
+    },
+    Failed {
+        error: String,
+        landed: Landed,
+    },
 }
 
 /// How often a held gate is checked again, and progress is refreshed.
@@ -233,14 +253,19 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                     Probe::Resumable(at) => Some(at.clone()),
                     _ => None,
                 };
+                let partial = partial.filter(|_| !undo);
                 let rec = Record::Resolved {
                     step,
                     undo,
                     happened,
                     by: "probe".into(),
+                    partial: partial.as_ref().map(|at| format!("cut off at {at}")),
                 };
                 if c.journal.append(&rec).await.is_ok() {
-                    c.state.resolve(step, undo, happened);
+                    match &partial {
+                        Some(at) => c.state.resolve_partial(step, format!("cut off at {at}")),
+                        None => c.state.resolve(step, undo, happened),
+                    }
                     let (was, said) = match (&partial, happened) {
                         (Some(at), _) => (
                             format!("was cut off at {at} and continues from its checkpoint"),
@@ -385,57 +410,53 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                 .await;
             self.core.emit_view().await;
 
-            let mut result = self.effect(i, undo, &key, policy.timeout).await;
-            if result == Ok(Ended::Complete) && !undo {
-                result = match self.act.postcheck(i).await {
-                    CheckOutcome::Pass => Ok(Ended::Complete),
-                    CheckOutcome::Fail(r) => Err(format!("postcheck failed: {r}")),
-                    CheckOutcome::Inconclusive(r) => Err(format!("postcheck inconclusive: {r}")),
-                };
-            }
+            let outcome = self.outcome(i, undo, &key, policy.timeout).await;
             self.core.times[i].1 = Some(Timestamp::now());
             self.core.progress = None;
             self.core.batch = None;
-            match result {
-                Ok(Ended::Interrupted(at)) => {
-                    // Nobody asked it to stop: its target could not go on (unreachable).
-                    // That is for a human to look at: hold, as an inconclusive check does.
+            match outcome {
+                Outcome::Stopped { at, landed, hold } => {
+                    // Nobody asked it to stop: its target could not go on (unreachable), or
+                    // a check could not be evaluated. A human decides, as for a gate.
                     let asked = self.core.stop_requested()
                         || (!undo && self.core.state.direction == Direction::Rollback);
+                    let hold =
+                        hold.unwrap_or_else(|| format!("inconclusive: {id} stopped at {at}"));
                     if !asked {
-                        let reason = format!("inconclusive: {id} stopped at {at}");
                         let held = Record::Held {
-                            reason: reason.clone(),
+                            reason: hold.clone(),
                             by: "engine".into(),
                         };
                         if self.core.journal.append(&held).await.is_err() {
                             self.core.state.mark_in_doubt(i);
                             return self.core.journal_down().await;
                         }
-                        self.core.state.hold(reason, "engine");
+                        self.core.state.hold(hold.clone(), "engine");
                     }
+                    let landed = if undo { Landed::Nothing } else { landed };
                     let rec = Record::Interrupted {
                         step: i,
                         undo,
                         at: at.clone(),
+                        landed: Some(landed.clone()),
                     };
                     if self.core.journal.append(&rec).await.is_err() {
                         self.core.state.mark_in_doubt(i);
                         return self.core.journal_down().await;
                     }
-                    self.core.state.interrupt(i);
+                    self.core.state.interrupt(i, landed);
                     self.core.stopped_at[i] = Some(at.clone());
                     let what = if undo { "undo of " } else { "" };
-                    self.core
-                        .note(
-                            Severity::Warn,
-                            format!("{what}{id} stopped at {at}; it continues from there"),
-                        )
-                        .await;
+                    let text = if hold.starts_with("inconclusive: ") && !asked {
+                        format!("{what}{id} stopped at {at}: {hold}; r goes on from there")
+                    } else {
+                        format!("{what}{id} stopped at {at}; it continues from there")
+                    };
+                    self.core.note(Severity::Warn, text).await;
                     self.core.after_transition().await;
                     return;
                 }
-                Ok(Ended::Complete) => {
+                Outcome::Done => {
                     let rec = if undo {
                         Record::Compensated { step: i }
                     } else {
@@ -457,13 +478,17 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                     self.core.after_transition().await;
                     return;
                 }
-                Err(error) if attempt <= policy.retries && !self.core.stop_requested() => {
+                Outcome::Failed { error, landed }
+                    if attempt <= policy.retries && !self.core.stop_requested() =>
+                {
+                    let landed = if undo { Landed::Nothing } else { landed };
                     if self
                         .core
                         .journal
                         .append(&Record::AttemptFailed {
                             step: i,
                             error: error.clone(),
+                            landed: landed.clone(),
                         })
                         .await
                         .is_err()
@@ -471,7 +496,7 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                         self.core.state.mark_in_doubt(i);
                         return self.core.journal_down().await;
                     }
-                    self.core.state.attempt_failed(i);
+                    self.core.state.attempt_failed(i, landed);
                     let wait = policy.backoff.saturating_mul(1 << (attempt - 1).min(16));
                     self.core
                         .note(
@@ -491,7 +516,7 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                     }
                     attempt += 1;
                 }
-                Err(error) => {
+                Outcome::Failed { error, landed } => {
                     let rec = if undo {
                         Record::UndoFailed {
                             step: i,
@@ -501,21 +526,83 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                         Record::Failed {
                             step: i,
                             error: error.clone(),
+                            landed: landed.clone(),
                         }
                     };
                     if self.core.journal.append(&rec).await.is_err() {
                         self.core.state.mark_in_doubt(i);
                         return self.core.journal_down().await;
                     }
-                    self.core.state.finish(i, Err(error.clone()));
                     let what = if undo { "undo of " } else { "" };
+                    let part = match (&landed, undo) {
+                        (Landed::Part(done), false) => format!(" after {done}"),
+                        (Landed::Unchecked(_), false) => " after it applied".to_string(),
+                        _ => String::new(),
+                    };
+                    if undo {
+                        self.core.state.finish(i, Err(error.clone()));
+                    } else {
+                        self.core.state.fail(i, error.clone(), landed);
+                    }
                     self.core
-                        .note(Severity::Crit, format!("{what}{id} failed: {error}"))
+                        .note(Severity::Crit, format!("{what}{id} failed{part}: {error}"))
                         .await;
                     self.core.after_transition().await;
                     return;
                 }
             }
+        }
+    }
+
+    /// Carries out the effect (or, for a step whose effect is in place and whose postcheck
+    /// did not pass, nothing) and then the step's postcheck. An inconclusive postcheck
+    /// stops the step for a human; it is no failure, so no retry or `on_failure` follows.
+    async fn outcome(
+        &mut self,
+        i: usize,
+        undo: bool,
+        key: &str,
+        timeout: Option<Duration>,
+    ) -> Outcome {
+        let id = self.core.state.steps[i].id.clone();
+        let unchecked = !undo && matches!(self.core.state.landed[i], Landed::Unchecked(_));
+        if !unchecked {
+            match self.effect(i, undo, key, timeout).await {
+                Ok(Ended::Complete) if !undo => {}
+                Ok(Ended::Complete) => return Outcome::Done,
+                Ok(Ended::Interrupted { at, landed }) => {
+                    return Outcome::Stopped {
+                        at,
+                        landed: landed.map_or(Landed::Nothing, Landed::Part),
+                        hold: None,
+                    };
+                }
+                Ok(Ended::Inconclusive(why)) => {
+                    return Outcome::Stopped {
+                        at: "its checks".into(),
+                        landed: Landed::Nothing,
+                        hold: Some(format!("inconclusive: {id}: {why}")),
+                    };
+                }
+                Err(f) => {
+                    return Outcome::Failed {
+                        error: f.error,
+                        landed: f.landed.map_or(Landed::Nothing, Landed::Part),
+                    };
+                }
+            }
+        }
+        match self.act.postcheck(i).await {
+            CheckOutcome::Pass => Outcome::Done,
+            CheckOutcome::Fail(r) => Outcome::Failed {
+                error: format!("postcheck failed: {r}"),
+                landed: Landed::Unchecked("postcheck failed".into()),
+            },
+            CheckOutcome::Inconclusive(r) => Outcome::Stopped {
+                at: "its postcheck".into(),
+                landed: Landed::Unchecked("postcheck inconclusive".into()),
+                hold: Some(format!("inconclusive: postcheck of {id}: {r}")),
+            },
         }
     }
 
@@ -527,7 +614,7 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
         undo: bool,
         key: &str,
         timeout: Option<Duration>,
-    ) -> Result<Ended, String> {
+    ) -> Result<Ended, Failure> {
         let Actor { act, core } = self;
         if let Some(cell) = &core.stop_cell {
             cell.send_replace(false);
@@ -556,7 +643,7 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                     core.take_asks().await;
                     return match r {
                         Ok(r) => r,
-                        Err(_) => Err(format!("timed out after {}", crate::units::fmt_duration(limit))),
+                        Err(_) => Err(format!("timed out after {}", crate::units::fmt_duration(limit)).into()),
                     };
                 }
                 cmd = core.cmds.recv(), if core.detach.is_none() => {
@@ -678,12 +765,14 @@ impl<J: Journal + Send> Core<J> {
             .zip(&self.state.status_of)
             .zip(&self.times)
             .zip(&self.stopped_at)
-            .map(|(((s, st), (a, b)), stopped)| StepView {
+            .zip(&self.state.landed)
+            .map(|((((s, st), (a, b)), stopped), landed)| StepView {
                 id: s.id.clone(),
                 status: st.clone(),
                 started_at: *a,
                 finished_at: *b,
                 stopped_at: stopped.clone(),
+                landed: landed.clone(),
             })
             .collect();
         let view = RunView {
@@ -811,6 +900,7 @@ impl<J: Journal + Send> Core<J> {
                 undo,
                 happened: *applied,
                 by: by.clone(),
+                partial: None,
             };
             if self.journal.append(&rec).await.is_err() {
                 return self.journal_down().await;
