@@ -625,53 +625,65 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
             *m = None;
         }
         let step_id = core.state.steps[i].id.clone();
-        let fut = async {
-            if undo {
-                act.undo(i, key).await
-            } else {
-                act.apply(i, key).await
+        let limit = timeout.unwrap_or(Duration::from_secs(365 * 24 * 3600));
+        let ran = {
+            let fut = async {
+                if undo {
+                    act.undo(i, key).await
+                } else {
+                    act.apply(i, key).await
+                }
+            };
+            let fut = tokio::time::timeout(limit, fut);
+            tokio::pin!(fut);
+            let mut tick = tokio::time::interval(RECHECK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    r = &mut fut => {
+                        core.take_asks().await;
+                        break r;
+                    }
+                    cmd = core.cmds.recv(), if core.detach.is_none() => {
+                        match cmd {
+                            Some(c) => core.handle(c).await,
+                            None => core.detach = Some("console closed".into()),
+                        }
+                        let rollback = !undo && core.state.direction == Direction::Rollback;
+                        if (core.stop_requested() || rollback)
+                            && let Some(cell) = &core.stop_cell
+                        {
+                            cell.send_replace(true);
+                        }
+                    }
+                    _ = tick.tick() => {
+                        if let Some(cell) = &core.progress_cell {
+                            core.progress = cell.lock().ok().and_then(|p| p.clone());
+                        }
+                        core.take_asks().await;
+                        if let Some(m) = &core.meter {
+                            core.batch = m
+                                .lock()
+                                .ok()
+                                .and_then(|m| m.clone())
+                                .map(|f| (step_id.clone(), f));
+                        }
+                        core.emit_view().await
+                    }
+                }
             }
         };
-        let limit = timeout.unwrap_or(Duration::from_secs(365 * 24 * 3600));
-        let fut = tokio::time::timeout(limit, fut);
-        tokio::pin!(fut);
-        let mut tick = tokio::time::interval(RECHECK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                r = &mut fut => {
-                    core.take_asks().await;
-                    return match r {
-                        Ok(r) => r,
-                        Err(_) => Err(format!("timed out after {}", crate::units::fmt_duration(limit)).into()),
-                    };
-                }
-                cmd = core.cmds.recv(), if core.detach.is_none() => {
-                    match cmd {
-                        Some(c) => core.handle(c).await,
-                        None => core.detach = Some("console closed".into()),
-                    }
-                    let rollback = !undo && core.state.direction == Direction::Rollback;
-                    if (core.stop_requested() || rollback)
-                        && let Some(cell) = &core.stop_cell
-                    {
-                        cell.send_replace(true);
-                    }
-                }
-                _ = tick.tick() => {
-                    if let Some(cell) = &core.progress_cell {
-                        core.progress = cell.lock().ok().and_then(|p| p.clone());
-                    }
-                    core.take_asks().await;
-                    if let Some(m) = &core.meter {
-                        core.batch = m
-                            .lock()
-                            .ok()
-                            .and_then(|m| m.clone())
-                            .map(|f| (step_id.clone(), f));
-                    }
-                    core.emit_view().await
-                }
+        match ran {
+            Ok(r) => r,
+            Err(_) => {
+                // Cut off by its timeout: its target says what of it landed by then.
+                let landed = match act.probe(i, key, undo).await {
+                    Probe::Happened => Some("applied, then timed out".to_string()),
+                    Probe::Resumable(at) => Some(format!("cut off at {at}")),
+                    Probe::NotHappened | Probe::Unknown(_) => None,
+                };
+                let error = format!("timed out after {}", crate::units::fmt_duration(limit));
+                Err(Failure::after(landed, error))
             }
         }
     }
