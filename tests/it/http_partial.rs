@@ -21,9 +21,12 @@ struct Metrics {
     failing: BTreeSet<String>,
 }
 
+/// Requests other than queries, as `METHOD path body`.
+type Seen = Arc<Mutex<Vec<String>>>;
+
 /// A loopback server: `/api/v1/query` answers from `Metrics`, anything else 200. The
 /// other requests are recorded as `METHOD path body`.
-fn server() -> (String, Arc<Mutex<Vec<String>>>, Arc<Mutex<Metrics>>) {
+fn server() -> (String, Seen, Arc<Mutex<Metrics>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
