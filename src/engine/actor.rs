@@ -14,6 +14,7 @@ use super::journal::{Journal, Record, effect_key};
 use super::state::{Direction, Landed, Next, PauseReason, RunState, Status, StepStatus, Verb};
 use crate::sources::Severity;
 use crate::time::Timestamp;
+use outcome::Outcome;
 
 /// How a step is executed: timeout, retries, backoff.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,22 +141,6 @@ struct Core<J: Journal> {
     /// that is resumed (to roll it back) is not left at once.
     saw_unfinished: bool,
     detach_when_idle: Option<String>,
-}
-
-/// How an attempt of a step (its effect, then its postcheck) or of its undo ended.
-enum Outcome {
-    Done,
-    /// Stopped inside with `landed` in place; `hold`: why a human must decide, when
-    /// nobody asked it to stop (a check could not be evaluated).
-    Stopped {
-        at: String,
-        landed: Landed,
-        hold: Option<String>,
-    },
-    Failed {
-        error: String,
-        landed: Landed,
-    },
 }
 
 /// How often a held gate is checked again, and progress is refreshed.
@@ -554,58 +539,6 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
         }
     }
 
-    /// Carries out the effect (or, for a step whose effect is in place and whose postcheck
-    /// did not pass, nothing) and then the step's postcheck. An inconclusive postcheck
-    /// stops the step for a human; it is no failure, so no retry or `on_failure` follows.
-    async fn outcome(
-        &mut self,
-        i: usize,
-        undo: bool,
-        key: &str,
-        timeout: Option<Duration>,
-    ) -> Outcome {
-        let id = self.core.state.steps[i].id.clone();
-        let unchecked = !undo && matches!(self.core.state.landed[i], Landed::Unchecked(_));
-        if !unchecked {
-            match self.effect(i, undo, key, timeout).await {
-                Ok(Ended::Complete) if !undo => {}
-                Ok(Ended::Complete) => return Outcome::Done,
-                Ok(Ended::Interrupted { at, landed }) => {
-                    return Outcome::Stopped {
-                        at,
-                        landed: landed.map_or(Landed::Nothing, Landed::Part),
-                        hold: None,
-                    };
-                }
-                Ok(Ended::Inconclusive(why)) => {
-                    return Outcome::Stopped {
-                        at: "its checks".into(),
-                        landed: Landed::Nothing,
-                        hold: Some(format!("inconclusive: {id}: {why}")),
-                    };
-                }
-                Err(f) => {
-                    return Outcome::Failed {
-                        error: f.error,
-                        landed: f.landed.map_or(Landed::Nothing, Landed::Part),
-                    };
-                }
-            }
-        }
-        match self.act.postcheck(i).await {
-            CheckOutcome::Pass => Outcome::Done,
-            CheckOutcome::Fail(r) => Outcome::Failed {
-                error: format!("postcheck failed: {r}"),
-                landed: Landed::Unchecked("postcheck failed".into()),
-            },
-            CheckOutcome::Inconclusive(r) => Outcome::Stopped {
-                at: "its postcheck".into(),
-                landed: Landed::Unchecked("postcheck inconclusive".into()),
-                hold: Some(format!("inconclusive: postcheck of {id}: {r}")),
-            },
-        }
-    }
-
     /// Runs the effect with its timeout, handling commands (pause, abort…) while it is in
     /// flight; they take effect at the next safe point.
     async fn effect(
@@ -980,5 +913,6 @@ impl<J: Journal + Send> Core<J> {
     }
 }
 
+mod outcome;
 #[cfg(test)]
 mod tests;
