@@ -13,7 +13,7 @@ use super::kube::{self, Guide, KubeTargets};
 use super::pg::{self, BatchControl, BatchSpec, BatchesDone, PgBaseline, PgTargets};
 use super::prom::{self, PromTargets};
 use super::sim::{POLL, SimWorld};
-use crate::engine::{Actuators, CheckOutcome, Ended, Probe, Progress};
+use crate::engine::{Actuators, CheckOutcome, Ended, Failure, Probe, Progress};
 use crate::plan::{Check, Plan, Step, StepKind, TargetKind, Undo};
 
 /// How often a `wait` step on a real target evaluates its check again.
@@ -175,9 +175,9 @@ impl<E: EffectLog> RunActuators<E> {
     }
 
     /// `undo = "auto"`: a patch's journaled pre-image written back.
-    async fn undo_auto(&mut self, s: &Step, key: &str) -> Result<Ended, String> {
+    async fn undo_auto(&mut self, s: &Step, key: &str) -> Result<Ended, Failure> {
         let StepKind::Patch { object, .. } = &s.kind else {
-            return Err(format!("`{}` steps have no automatic undo", s.kind.name()));
+            return Err(format!("`{}` steps have no automatic undo", s.kind.name()).into());
         };
         let c = self.kube.cluster(s.target.as_deref()).await?;
         let applied = key.strip_suffix("/undo").unwrap_or(key);
@@ -249,6 +249,11 @@ impl<E: EffectLog> RunActuators<E> {
             match self.evaluate(&check).await {
                 CheckOutcome::Pass => {}
                 CheckOutcome::Fail(why) => return CheckOutcome::Fail(format!("{name}{why}")),
+                // Which check could not be evaluated, whoever asked.
+                CheckOutcome::Inconclusive(why) if name.is_empty() => {
+                    let (kind, target) = (check.kind.name(), &check.target);
+                    return CheckOutcome::Inconclusive(format!("{kind} on {target}: {why}"));
+                }
                 CheckOutcome::Inconclusive(why) => {
                     return CheckOutcome::Inconclusive(format!("{name}{why}"));
                 }
@@ -281,14 +286,15 @@ impl<E: EffectLog> RunActuators<E> {
         kind: &StepKind,
         target: Option<&str>,
         key: &str,
-    ) -> Result<Ended, String> {
+    ) -> Result<Ended, Failure> {
         match kind {
             StepKind::Sim(action) => match &mut self.sim {
                 Some(sim) => sim.act(action, key).await.map(|()| Ended::Complete),
                 None => Err(format!(
                     "`{}` acts on the drill world and this run has none",
                     action.name()
-                )),
+                )
+                .into()),
             },
             StepKind::Manual { instruction } => {
                 if self.steering.auto_confirm {
@@ -304,7 +310,7 @@ impl<E: EffectLog> RunActuators<E> {
                             None => return Err("no one can confirm the manual step".into()),
                         },
                         _ = stop.wait_for(|s| *s) => {
-                            return Ok(Ended::Interrupted("the confirmation".into()));
+                            return Ok(Ended::stopped("the confirmation"));
                         }
                     }
                 }
@@ -315,7 +321,7 @@ impl<E: EffectLog> RunActuators<E> {
                     CheckOutcome::Fail(why) | CheckOutcome::Inconclusive(why) => {
                         self.set_progress(Some(format!("waiting: {why}")));
                         if self.sleep_or_stop(self.poll_for(check)).await {
-                            return Ok(Ended::Interrupted(format!("waiting ({why})")));
+                            return Ok(Ended::stopped(format!("waiting ({why})")));
                         }
                     }
                 }
@@ -324,8 +330,9 @@ impl<E: EffectLog> RunActuators<E> {
                 let named = checks.iter().map(|c| (String::new(), c.clone())).collect();
                 match self.first_not_passing(named).await {
                     CheckOutcome::Pass => Ok(Ended::Complete),
-                    CheckOutcome::Fail(why) => Err(why),
-                    CheckOutcome::Inconclusive(why) => Err(format!("inconclusive: {why}")),
+                    CheckOutcome::Fail(why) => Err(why.into()),
+                    // Not a failure: a human decides (the run pauses), going on checks again.
+                    CheckOutcome::Inconclusive(why) => Ok(Ended::Inconclusive(why)),
                 }
             }
             StepKind::Sql { statement } => {
@@ -333,6 +340,7 @@ impl<E: EffectLog> RunActuators<E> {
                 pg::apply_sql(pool, key, &step.id, statement, LOCK_TIMEOUT)
                     .await
                     .map(|()| Ended::Complete)
+                    .map_err(Failure::from)
             }
             StepKind::SqlBatches {
                 table,
@@ -353,6 +361,13 @@ impl<E: EffectLog> RunActuators<E> {
                 let mut control =
                     BatchControl::new(self.steering.stop.clone(), size_rx, self.progress.clone());
                 control.meter = Some(self.steering.meter.clone());
+                let committed = control.committed.clone();
+                // What of the step landed: the batches committed, earlier runs included.
+                let landed = move || match committed.load(std::sync::atomic::Ordering::SeqCst) {
+                    0 => None,
+                    1 => Some("1 batch applied".to_string()),
+                    n => Some(format!("{n} batches applied")),
+                };
                 // The console's halve/double, turned into keys per batch for this step.
                 let follow = async move {
                     while scale_rx.changed().await.is_ok() {
@@ -366,15 +381,17 @@ impl<E: EffectLog> RunActuators<E> {
                 };
                 match ran {
                     Ok(BatchesDone::Finished { .. }) => Ok(Ended::Complete),
-                    Ok(BatchesDone::Paused { done_batches }) => {
-                        Ok(Ended::Interrupted(format!("batch {done_batches}")))
-                    }
+                    Ok(BatchesDone::Paused { done_batches }) => Ok(Ended::stopped_after(
+                        format!("batch {done_batches}"),
+                        landed(),
+                    )),
                     // Every committed batch has its marker: when the server cannot be
                     // reached, the step stops here and continues from them later.
-                    Err(e) if !pg::reachable(&pool).await => Ok(Ended::Interrupted(format!(
-                        "a batch, the target being unreachable ({e})"
-                    ))),
-                    Err(e) => Err(e),
+                    Err(e) if !pg::reachable(&pool).await => Ok(Ended::stopped_after(
+                        format!("a batch, the target being unreachable ({e})"),
+                        landed(),
+                    )),
+                    Err(e) => Err(Failure::after(landed(), e)),
                 }
             }
             StepKind::Http {
@@ -384,7 +401,8 @@ impl<E: EffectLog> RunActuators<E> {
                 .http
                 .send(target, request, *expect_status, key)
                 .await
-                .map(|()| Ended::Complete),
+                .map(|()| Ended::Complete)
+                .map_err(Failure::from),
             StepKind::StatefulsetRollback {
                 statefulset,
                 to_revision,
@@ -448,7 +466,7 @@ impl<E: EffectLog> Actuators for RunActuators<E> {
         self.first_not_passing(named).await
     }
 
-    async fn apply(&mut self, step: usize, key: &str) -> Result<Ended, String> {
+    async fn apply(&mut self, step: usize, key: &str) -> Result<Ended, Failure> {
         let plan = self.plan.clone();
         let s = plan.steps.get(step).ok_or("no such step")?;
         let r = self
@@ -469,7 +487,7 @@ impl<E: EffectLog> Actuators for RunActuators<E> {
         }
     }
 
-    async fn undo(&mut self, step: usize, key: &str) -> Result<Ended, String> {
+    async fn undo(&mut self, step: usize, key: &str) -> Result<Ended, Failure> {
         let plan = self.plan.clone();
         let s = plan.steps.get(step).ok_or("no such step")?;
         let r = match &s.undo {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::effects::{EffectLog, SimEffect};
 use super::sim_checks::{Baseline, evaluate};
-use crate::engine::{CheckOutcome, Probe, Progress};
+use crate::engine::{CheckOutcome, Failure, Probe, Progress};
 use crate::plan::{Check, Revision, SimAction};
 use crate::sources::SnapshotState;
 use crate::world::{SharedWorld, World, WorldControl};
@@ -119,38 +119,47 @@ impl<E: EffectLog> SimWorld<E> {
     }
 
     /// Applies an action's controls, records its marker, and waits for what it set in
-    /// motion (a rollout, a snapshot) to finish.
-    pub async fn act(&mut self, action: &SimAction, key: &str) -> Result<(), String> {
+    /// motion (a rollout, a snapshot) to finish. Failing once a control is applied, it
+    /// says so (a rollback undoes it).
+    pub async fn act(&mut self, action: &SimAction, key: &str) -> Result<(), Failure> {
         let controls = self.controls(action)?;
         let snapshots_before = self.with_world(|w| w.state().snapshots.len())?;
+        let mut applied = 0;
         let world_ms = self.with_world(|w| -> Result<u64, String> {
             for c in &controls {
                 w.apply(c.clone()).map_err(|e| e.to_string())?;
+                applied += 1;
             }
             Ok(w.elapsed().as_millis() as u64)
-        })??;
+        })?;
+        let landed = (applied > 0).then(|| format!("{} applied", action.name()));
+        let fail = |e: String| Failure::after(landed.clone(), e);
+        let world_ms = world_ms.map_err(fail)?;
         self.effects
             .record(&SimEffect {
                 key: key.to_string(),
                 world_ms,
                 controls: controls.clone(),
             })
-            .await?;
+            .await
+            .map_err(fail)?;
         match action {
             SimAction::RevertApp { .. } => {
                 let Some(WorldControl::SetAppRevision(rev)) = controls.first() else {
                     return Ok(());
                 };
                 loop {
-                    let (on, ready, total) = self.with_world(|w| {
-                        let pods = &w.state().app.pods;
-                        let on = pods.iter().filter(|p| p.revision == *rev).count();
-                        let ready = pods
-                            .iter()
-                            .filter(|p| p.revision == *rev && p.ready())
-                            .count();
-                        (on, ready, pods.len())
-                    })?;
+                    let (on, ready, total) = self
+                        .with_world(|w| {
+                            let pods = &w.state().app.pods;
+                            let on = pods.iter().filter(|p| p.revision == *rev).count();
+                            let ready = pods
+                                .iter()
+                                .filter(|p| p.revision == *rev && p.ready())
+                                .count();
+                            (on, ready, pods.len())
+                        })
+                        .map_err(fail)?;
                     self.set_progress(Some(format!(
                         "{ready}/{total} pods ready on {rev} ({on} rolled)"
                     )));
@@ -161,19 +170,21 @@ impl<E: EffectLog> SimWorld<E> {
                 }
             }
             SimAction::Snapshot { volume } => loop {
-                let state = self.with_world(|w| {
-                    let st = w.state();
-                    let vol = st.volumes.iter().position(|v| v.name == *volume);
-                    st.snapshots
-                        .iter()
-                        .skip(snapshots_before)
-                        .find(|s| Some(s.volume) == vol)
-                        .map(|s| s.state)
-                })?;
+                let state = self
+                    .with_world(|w| {
+                        let st = w.state();
+                        let vol = st.volumes.iter().position(|v| v.name == *volume);
+                        st.snapshots
+                            .iter()
+                            .skip(snapshots_before)
+                            .find(|s| Some(s.volume) == vol)
+                            .map(|s| s.state)
+                    })
+                    .map_err(fail)?;
                 match state {
                     Some(SnapshotState::Ready) => return Ok(()),
                     Some(SnapshotState::Failed) => {
-                        return Err(format!("snapshot of {volume} failed"));
+                        return Err(fail(format!("snapshot of {volume} failed")));
                     }
                     _ => {
                         self.set_progress(Some(format!("snapshot of {volume} pending")));

@@ -36,7 +36,10 @@ pub fn describe(model: &Model, action: Action, source: &ActionSource) -> Intent 
             .find(|s| {
                 !matches!(
                     s.status,
-                    crate::engine::StepStatus::Pending | crate::engine::StepStatus::Applied
+                    crate::engine::StepStatus::Pending
+                        | crate::engine::StepStatus::Applied
+                        | crate::engine::StepStatus::Partial { .. }
+                        | crate::engine::StepStatus::Unchecked { .. }
                 )
             })
             .map(|s| s.id.clone())

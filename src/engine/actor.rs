@@ -7,12 +7,14 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::actuator::{
-    Actuators, Ask, AskCell, BatchFigures, CheckOutcome, Ended, Meter, Probe, Progress, StopSignal,
+    Actuators, Ask, AskCell, BatchFigures, CheckOutcome, Ended, Failure, Meter, Probe, Progress,
+    StopSignal,
 };
 use super::journal::{Journal, Record, effect_key};
-use super::state::{Direction, Next, PauseReason, RunState, Status, StepStatus, Verb};
+use super::state::{Direction, Landed, Next, PauseReason, RunState, Status, StepStatus, Verb};
 use crate::sources::Severity;
 use crate::time::Timestamp;
+use outcome::Outcome;
 
 /// How a step is executed: timeout, retries, backoff.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +63,9 @@ pub struct StepView {
     /// continues from there. Cleared when it finishes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_at: Option<String>,
+    /// What of its effect is in place: shown on a failed step, undone by a rollback.
+    #[serde(default, skip_serializing_if = "Landed::is_nothing")]
+    pub landed: Landed,
 }
 
 /// Everything the screen and the headless printer need of a run.
@@ -233,14 +238,19 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                     Probe::Resumable(at) => Some(at.clone()),
                     _ => None,
                 };
+                let partial = partial.filter(|_| !undo);
                 let rec = Record::Resolved {
                     step,
                     undo,
                     happened,
                     by: "probe".into(),
+                    partial: partial.as_ref().map(|at| format!("cut off at {at}")),
                 };
                 if c.journal.append(&rec).await.is_ok() {
-                    c.state.resolve(step, undo, happened);
+                    match &partial {
+                        Some(at) => c.state.resolve_partial(step, format!("cut off at {at}")),
+                        None => c.state.resolve(step, undo, happened),
+                    }
                     let (was, said) = match (&partial, happened) {
                         (Some(at), _) => (
                             format!("was cut off at {at} and continues from its checkpoint"),
@@ -385,57 +395,53 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                 .await;
             self.core.emit_view().await;
 
-            let mut result = self.effect(i, undo, &key, policy.timeout).await;
-            if result == Ok(Ended::Complete) && !undo {
-                result = match self.act.postcheck(i).await {
-                    CheckOutcome::Pass => Ok(Ended::Complete),
-                    CheckOutcome::Fail(r) => Err(format!("postcheck failed: {r}")),
-                    CheckOutcome::Inconclusive(r) => Err(format!("postcheck inconclusive: {r}")),
-                };
-            }
+            let outcome = self.outcome(i, undo, &key, policy.timeout).await;
             self.core.times[i].1 = Some(Timestamp::now());
             self.core.progress = None;
             self.core.batch = None;
-            match result {
-                Ok(Ended::Interrupted(at)) => {
-                    // Nobody asked it to stop: its target could not go on (unreachable).
-                    // That is for a human to look at: hold, as an inconclusive check does.
+            match outcome {
+                Outcome::Stopped { at, landed, hold } => {
+                    // Nobody asked it to stop: its target could not go on (unreachable), or
+                    // a check could not be evaluated. A human decides, as for a gate.
                     let asked = self.core.stop_requested()
                         || (!undo && self.core.state.direction == Direction::Rollback);
+                    let hold =
+                        hold.unwrap_or_else(|| format!("inconclusive: {id} stopped at {at}"));
                     if !asked {
-                        let reason = format!("inconclusive: {id} stopped at {at}");
                         let held = Record::Held {
-                            reason: reason.clone(),
+                            reason: hold.clone(),
                             by: "engine".into(),
                         };
                         if self.core.journal.append(&held).await.is_err() {
                             self.core.state.mark_in_doubt(i);
                             return self.core.journal_down().await;
                         }
-                        self.core.state.hold(reason, "engine");
+                        self.core.state.hold(hold.clone(), "engine");
                     }
+                    let landed = if undo { Landed::Nothing } else { landed };
                     let rec = Record::Interrupted {
                         step: i,
                         undo,
                         at: at.clone(),
+                        landed: Some(landed.clone()),
                     };
                     if self.core.journal.append(&rec).await.is_err() {
                         self.core.state.mark_in_doubt(i);
                         return self.core.journal_down().await;
                     }
-                    self.core.state.interrupt(i);
+                    self.core.state.interrupt(i, landed);
                     self.core.stopped_at[i] = Some(at.clone());
                     let what = if undo { "undo of " } else { "" };
-                    self.core
-                        .note(
-                            Severity::Warn,
-                            format!("{what}{id} stopped at {at}; it continues from there"),
-                        )
-                        .await;
+                    let text = if hold.starts_with("inconclusive: ") && !asked {
+                        format!("{what}{id} stopped at {at}: {hold}; r goes on from there")
+                    } else {
+                        format!("{what}{id} stopped at {at}; it continues from there")
+                    };
+                    self.core.note(Severity::Warn, text).await;
                     self.core.after_transition().await;
                     return;
                 }
-                Ok(Ended::Complete) => {
+                Outcome::Done => {
                     let rec = if undo {
                         Record::Compensated { step: i }
                     } else {
@@ -457,13 +463,17 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                     self.core.after_transition().await;
                     return;
                 }
-                Err(error) if attempt <= policy.retries && !self.core.stop_requested() => {
+                Outcome::Failed { error, landed }
+                    if attempt <= policy.retries && !self.core.stop_requested() =>
+                {
+                    let landed = if undo { Landed::Nothing } else { landed };
                     if self
                         .core
                         .journal
                         .append(&Record::AttemptFailed {
                             step: i,
                             error: error.clone(),
+                            landed: landed.clone(),
                         })
                         .await
                         .is_err()
@@ -471,7 +481,7 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                         self.core.state.mark_in_doubt(i);
                         return self.core.journal_down().await;
                     }
-                    self.core.state.attempt_failed(i);
+                    self.core.state.attempt_failed(i, landed);
                     let wait = policy.backoff.saturating_mul(1 << (attempt - 1).min(16));
                     self.core
                         .note(
@@ -491,7 +501,7 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                     }
                     attempt += 1;
                 }
-                Err(error) => {
+                Outcome::Failed { error, landed } => {
                     let rec = if undo {
                         Record::UndoFailed {
                             step: i,
@@ -501,16 +511,26 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
                         Record::Failed {
                             step: i,
                             error: error.clone(),
+                            landed: landed.clone(),
                         }
                     };
                     if self.core.journal.append(&rec).await.is_err() {
                         self.core.state.mark_in_doubt(i);
                         return self.core.journal_down().await;
                     }
-                    self.core.state.finish(i, Err(error.clone()));
                     let what = if undo { "undo of " } else { "" };
+                    let part = match (&landed, undo) {
+                        (Landed::Part(done), false) => format!(" after {done}"),
+                        (Landed::Unchecked(_), false) => " after it applied".to_string(),
+                        _ => String::new(),
+                    };
+                    if undo {
+                        self.core.state.finish(i, Err(error.clone()));
+                    } else {
+                        self.core.state.fail(i, error.clone(), landed);
+                    }
                     self.core
-                        .note(Severity::Crit, format!("{what}{id} failed: {error}"))
+                        .note(Severity::Crit, format!("{what}{id} failed{part}: {error}"))
                         .await;
                     self.core.after_transition().await;
                     return;
@@ -527,7 +547,7 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
         undo: bool,
         key: &str,
         timeout: Option<Duration>,
-    ) -> Result<Ended, String> {
+    ) -> Result<Ended, Failure> {
         let Actor { act, core } = self;
         if let Some(cell) = &core.stop_cell {
             cell.send_replace(false);
@@ -538,53 +558,65 @@ impl<A: Actuators, J: Journal + Send> Actor<A, J> {
             *m = None;
         }
         let step_id = core.state.steps[i].id.clone();
-        let fut = async {
-            if undo {
-                act.undo(i, key).await
-            } else {
-                act.apply(i, key).await
+        let limit = timeout.unwrap_or(Duration::from_secs(365 * 24 * 3600));
+        let ran = {
+            let fut = async {
+                if undo {
+                    act.undo(i, key).await
+                } else {
+                    act.apply(i, key).await
+                }
+            };
+            let fut = tokio::time::timeout(limit, fut);
+            tokio::pin!(fut);
+            let mut tick = tokio::time::interval(RECHECK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    r = &mut fut => {
+                        core.take_asks().await;
+                        break r;
+                    }
+                    cmd = core.cmds.recv(), if core.detach.is_none() => {
+                        match cmd {
+                            Some(c) => core.handle(c).await,
+                            None => core.detach = Some("console closed".into()),
+                        }
+                        let rollback = !undo && core.state.direction == Direction::Rollback;
+                        if (core.stop_requested() || rollback)
+                            && let Some(cell) = &core.stop_cell
+                        {
+                            cell.send_replace(true);
+                        }
+                    }
+                    _ = tick.tick() => {
+                        if let Some(cell) = &core.progress_cell {
+                            core.progress = cell.lock().ok().and_then(|p| p.clone());
+                        }
+                        core.take_asks().await;
+                        if let Some(m) = &core.meter {
+                            core.batch = m
+                                .lock()
+                                .ok()
+                                .and_then(|m| m.clone())
+                                .map(|f| (step_id.clone(), f));
+                        }
+                        core.emit_view().await
+                    }
+                }
             }
         };
-        let limit = timeout.unwrap_or(Duration::from_secs(365 * 24 * 3600));
-        let fut = tokio::time::timeout(limit, fut);
-        tokio::pin!(fut);
-        let mut tick = tokio::time::interval(RECHECK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                r = &mut fut => {
-                    core.take_asks().await;
-                    return match r {
-                        Ok(r) => r,
-                        Err(_) => Err(format!("timed out after {}", crate::units::fmt_duration(limit))),
-                    };
-                }
-                cmd = core.cmds.recv(), if core.detach.is_none() => {
-                    match cmd {
-                        Some(c) => core.handle(c).await,
-                        None => core.detach = Some("console closed".into()),
-                    }
-                    let rollback = !undo && core.state.direction == Direction::Rollback;
-                    if (core.stop_requested() || rollback)
-                        && let Some(cell) = &core.stop_cell
-                    {
-                        cell.send_replace(true);
-                    }
-                }
-                _ = tick.tick() => {
-                    if let Some(cell) = &core.progress_cell {
-                        core.progress = cell.lock().ok().and_then(|p| p.clone());
-                    }
-                    core.take_asks().await;
-                    if let Some(m) = &core.meter {
-                        core.batch = m
-                            .lock()
-                            .ok()
-                            .and_then(|m| m.clone())
-                            .map(|f| (step_id.clone(), f));
-                    }
-                    core.emit_view().await
-                }
+        match ran {
+            Ok(r) => r,
+            Err(_) => {
+                // Cut off by its timeout: its target says what of it landed by then.
+                let landed = match act.probe(i, key, undo).await {
+                    Probe::Happened => Some("applied, then timed out".to_string()),
+                    Probe::Resumable(at) => Some(format!("cut off at {at}")),
+                    Probe::NotHappened | Probe::Unknown(_) => None,
+                };
+                let error = format!("timed out after {}", crate::units::fmt_duration(limit));
+                Err(Failure::after(landed, error))
             }
         }
     }
@@ -678,12 +710,14 @@ impl<J: Journal + Send> Core<J> {
             .zip(&self.state.status_of)
             .zip(&self.times)
             .zip(&self.stopped_at)
-            .map(|(((s, st), (a, b)), stopped)| StepView {
+            .zip(&self.state.landed)
+            .map(|((((s, st), (a, b)), stopped), landed)| StepView {
                 id: s.id.clone(),
                 status: st.clone(),
                 started_at: *a,
                 finished_at: *b,
                 stopped_at: stopped.clone(),
+                landed: landed.clone(),
             })
             .collect();
         let view = RunView {
@@ -811,6 +845,7 @@ impl<J: Journal + Send> Core<J> {
                 undo,
                 happened: *applied,
                 by: by.clone(),
+                partial: None,
             };
             if self.journal.append(&rec).await.is_err() {
                 return self.journal_down().await;
@@ -878,5 +913,6 @@ impl<J: Journal + Send> Core<J> {
     }
 }
 
+mod outcome;
 #[cfg(test)]
 mod tests;

@@ -58,9 +58,75 @@ pub type AskCell = Arc<Mutex<Asking>>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ended {
     Complete,
-    /// Stopped at a safe point inside the step (a batch boundary) because the run was
-    /// asked to stop; applying it again with the same key continues from there.
-    Interrupted(String),
+    /// Stopped at a safe point inside the step (`at`: a batch boundary) because the run
+    /// was asked to stop or its target could not go on; applying it again with the same
+    /// key continues from there. `landed` says what of the effect is in place by then
+    /// (`86 batches applied`), `None` when nothing is.
+    Interrupted {
+        at: String,
+        landed: Option<String>,
+    },
+    /// A check the step consists of (a `verify` step's) could not be evaluated; the text
+    /// names it and why. A human decides; going on evaluates it again.
+    Inconclusive(String),
+}
+
+impl Ended {
+    /// Stopped at `at` with none of the effect in place.
+    pub fn stopped(at: impl Into<String>) -> Ended {
+        Ended::Interrupted {
+            at: at.into(),
+            landed: None,
+        }
+    }
+
+    /// Stopped at `at` with `landed` of the effect in place (`None`: nothing).
+    pub fn stopped_after(at: impl Into<String>, landed: Option<String>) -> Ended {
+        Ended::Interrupted {
+            at: at.into(),
+            landed,
+        }
+    }
+}
+
+/// An effect that failed, and what of it had landed when it did: a rollback undoes that
+/// part (`None`: nothing landed, the step is left out of a rollback).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub error: String,
+    pub landed: Option<String>,
+}
+
+impl Failure {
+    /// Failed after `landed` of the effect was in place (`None`: nothing).
+    pub fn after(landed: Option<String>, error: impl Into<String>) -> Failure {
+        Failure {
+            error: error.into(),
+            landed,
+        }
+    }
+}
+
+impl From<String> for Failure {
+    /// A failure before any of the effect landed.
+    fn from(error: String) -> Failure {
+        Failure {
+            error,
+            landed: None,
+        }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(error: &str) -> Failure {
+        Failure::from(error.to_string())
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.error)
+    }
 }
 
 /// Set to `true` by the actor while a step is in flight and the run is asked to stop
@@ -82,12 +148,13 @@ pub enum Probe {
 pub trait Actuators: Send {
     /// The plan's gates and the step's preflight checks, before each step.
     fn gates(&mut self, step: usize) -> impl Future<Output = CheckOutcome> + Send;
-    /// Carries out the step. The effect must record `key` where `probe` can find it.
+    /// Carries out the step. The effect must record `key` where `probe` can find it. A
+    /// failure says what of the effect had landed.
     fn apply(
         &mut self,
         step: usize,
         key: &str,
-    ) -> impl Future<Output = Result<Ended, String>> + Send;
+    ) -> impl Future<Output = Result<Ended, Failure>> + Send;
     /// The step's postcheck, after it applied.
     fn postcheck(&mut self, step: usize) -> impl Future<Output = CheckOutcome> + Send;
     /// Carries out the step's undo.
@@ -95,7 +162,7 @@ pub trait Actuators: Send {
         &mut self,
         step: usize,
         key: &str,
-    ) -> impl Future<Output = Result<Ended, String>> + Send;
+    ) -> impl Future<Output = Result<Ended, Failure>> + Send;
     /// Asks the target whether the effect keyed `key` happened.
     fn probe(&mut self, step: usize, key: &str, undo: bool) -> impl Future<Output = Probe> + Send;
 }

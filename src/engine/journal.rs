@@ -5,7 +5,7 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{RunState, Verb};
+use super::state::{Direction, Landed, RunState, Verb};
 
 /// One journaled transition. The store keeps `kind()` and `key()` as columns and the
 /// whole value as JSON.
@@ -26,14 +26,21 @@ pub enum Record {
     Applied {
         step: usize,
     },
-    /// One attempt failed; the step (or its undo) will be tried again.
+    /// One attempt failed; the step (or its undo) will be tried again. `landed`: what of
+    /// the step's effect was in place (absent in journals written before it was kept).
     AttemptFailed {
         step: usize,
         error: String,
+        #[serde(default, skip_serializing_if = "Landed::is_nothing")]
+        landed: Landed,
     },
+    /// The step (not its undo: see `UndoFailed`) failed, with `landed` of its effect in
+    /// place: part of it, or all of it with its postcheck failing. A rollback undoes that.
     Failed {
         step: usize,
         error: String,
+        #[serde(default, skip_serializing_if = "Landed::is_nothing")]
+        landed: Landed,
     },
     /// About to undo step `step`.
     UndoIntent {
@@ -58,18 +65,25 @@ pub enum Record {
         by: String,
     },
     /// An in-doubt step was settled, by its actuator's probe or by the operator.
+    /// `partial`: its target says it was cut off after this part of it landed.
     Resolved {
         step: usize,
         undo: bool,
         happened: bool,
         by: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        partial: Option<String>,
     },
-    /// The step in flight (or its undo) stopped at an inner safe point on a stop request;
-    /// `at` says where (e.g. the batch it reached).
+    /// The step in flight (or its undo) stopped at an inner safe point on a stop request,
+    /// or on a check that could not be evaluated; `at` says where (e.g. the batch it
+    /// reached), `landed` what of the step's effect was in place. Journals written before
+    /// `landed` was kept have none: replay reads them as it did then.
     Interrupted {
         step: usize,
         undo: bool,
         at: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        landed: Option<Landed>,
     },
     /// What `verify` checks compare against, captured from the targets when the run
     /// started (by target name), so a resumed run compares with the same figures.
@@ -211,6 +225,16 @@ pub fn stopped_at(steps: usize, records: &[Record]) -> Vec<Option<String>> {
     out
 }
 
+/// What an interruption journaled without `landed` meant when it was written: a forward
+/// step cut off by a rollback counted as applied (and was undone), otherwise as not run.
+fn legacy_interrupt(state: &RunState, undo: bool, at: &str) -> Landed {
+    if !undo && state.direction == Direction::Rollback {
+        Landed::Part(format!("stopped at {at}"))
+    } else {
+        Landed::Nothing
+    }
+}
+
 /// Rebuilds a run's state from its records, in order.
 pub fn replay(mut state: RunState, records: &[Record]) -> Replayed {
     let mut in_doubt = None;
@@ -232,16 +256,32 @@ pub fn replay(mut state: RunState, records: &[Record]) -> Replayed {
                 state.finish(*step, Ok(()));
                 in_doubt = None;
             }
-            Record::Failed { step, error } | Record::UndoFailed { step, error } => {
+            Record::Failed {
+                step,
+                error,
+                landed,
+            } => {
+                state.fail(*step, error.clone(), landed.clone());
+                in_doubt = None;
+            }
+            Record::UndoFailed { step, error } => {
                 state.finish(*step, Err(error.clone()));
                 in_doubt = None;
             }
-            Record::AttemptFailed { step, .. } => {
-                state.attempt_failed(*step);
+            Record::AttemptFailed { step, landed, .. } => {
+                state.attempt_failed(*step, landed.clone());
                 in_doubt = None;
             }
-            Record::Interrupted { step, .. } => {
-                state.interrupt(*step);
+            Record::Interrupted {
+                step,
+                undo,
+                at,
+                landed,
+            } => {
+                let landed = landed
+                    .clone()
+                    .unwrap_or_else(|| legacy_interrupt(&state, *undo, at));
+                state.interrupt(*step, landed);
                 in_doubt = None;
             }
             Record::NoUndo { step } => {
@@ -252,9 +292,13 @@ pub fn replay(mut state: RunState, records: &[Record]) -> Replayed {
                 step,
                 undo,
                 happened,
+                partial,
                 ..
             } => {
-                state.resolve(*step, *undo, *happened);
+                match partial {
+                    Some(done) if !*undo => state.resolve_partial(*step, done.clone()),
+                    _ => state.resolve(*step, *undo, *happened),
+                }
                 in_doubt = None;
             }
             Record::Detached { reason } => state.hold(format!("detached: {reason}"), "engine"),

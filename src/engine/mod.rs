@@ -10,10 +10,10 @@ pub mod store_journal;
 
 pub use actor::{Actor, Command, EngineEvent, ExecPolicy, RunView, StepView};
 pub use actuator::{
-    Actuators, Ask, AskCell, Asking, BatchFigures, CheckOutcome, Ended, Meter, Probe, Progress,
-    StopSignal,
+    Actuators, Ask, AskCell, Asking, BatchFigures, CheckOutcome, Ended, Failure, Meter, Probe,
+    Progress, StopSignal,
 };
 pub use journal::{Journal, MemJournal, Record, replay};
 pub use state::{
-    Direction, Final, OnFailure, PauseReason, RunState, Status, StepInfo, StepStatus, Verb,
+    Direction, Final, Landed, OnFailure, PauseReason, RunState, Status, StepInfo, StepStatus, Verb,
 };

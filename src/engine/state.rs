@@ -46,9 +46,41 @@ pub struct PauseReason {
     pub by: String,
 }
 
+/// What of a step's effect is in place, as far as the journal knows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Landed {
+    #[default]
+    Nothing,
+    /// Part of it: the step stopped or failed after some of its effect committed; the
+    /// text says what (`86 batches applied`).
+    Part(String),
+    /// All of it, but the step's postcheck did not pass; the text says how
+    /// (`postcheck failed`, `postcheck inconclusive`). Going on re-evaluates it.
+    Unchecked(String),
+    /// All of it: the step applied.
+    Whole,
+}
+
+impl Landed {
+    pub fn is_nothing(&self) -> bool {
+        *self == Landed::Nothing
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StepStatus {
     Pending,
+    /// Stopped or failed after part of its effect landed (`done` says what). Going on
+    /// continues it from its checkpoint; a rollback undoes that part.
+    Partial {
+        done: String,
+    },
+    /// Its effect applied and its postcheck did not pass (`why`). Going on evaluates the
+    /// postcheck again; a rollback undoes the effect.
+    Unchecked {
+        why: String,
+    },
     /// Intent committed; the effect is in flight.
     Running {
         attempt: u32,
@@ -159,8 +191,11 @@ pub struct RunState {
     /// Run one step, then pause.
     pub step_mode: bool,
     pub pause: Option<PauseReason>,
-    /// Indices of applied steps in the order they completed.
+    /// Indices of steps whose effect landed (wholly or in part), in the order it first
+    /// landed: a rollback undoes them in reverse.
     pub completed: Vec<usize>,
+    /// Per step, what of its effect is in place (cleared when it is compensated).
+    pub landed: Vec<Landed>,
     /// Indices in the order they were compensated.
     pub compensated: Vec<usize>,
     /// The highest attempt number journaled per step, and per step's undo.
@@ -180,6 +215,7 @@ impl RunState {
             step_mode: false,
             pause: None,
             completed: Vec::new(),
+            landed: vec![Landed::Nothing; n],
             compensated: Vec::new(),
             attempts: vec![0; n],
             undo_attempts: vec![0; n],
@@ -218,11 +254,7 @@ impl RunState {
             return Next::Wait;
         }
         match self.direction {
-            Direction::Forward => match self
-                .status_of
-                .iter()
-                .position(|s| *s == StepStatus::Pending)
-            {
+            Direction::Forward => match self.next_forward() {
                 Some(i) => Next::Apply(i),
                 None => Next::Wait,
             },
@@ -233,13 +265,54 @@ impl RunState {
         }
     }
 
-    /// The most recently completed step not yet compensated.
+    /// The first step not yet done going forward (a partial one continues).
+    fn next_forward(&self) -> Option<usize> {
+        self.status_of.iter().position(|s| {
+            matches!(
+                s,
+                StepStatus::Pending | StepStatus::Partial { .. } | StepStatus::Unchecked { .. }
+            )
+        })
+    }
+
+    /// The step whose effect landed most recently and is not yet compensated: applied,
+    /// partly applied, applied with its postcheck not passed, or skipped after part of it
+    /// landed. A step none of whose effect landed is never undone.
     fn next_undo(&self) -> Option<usize> {
-        self.completed
-            .iter()
-            .rev()
-            .copied()
-            .find(|i| self.status_of[*i] == StepStatus::Applied)
+        self.completed.iter().rev().copied().find(|i| {
+            !self.landed[*i].is_nothing()
+                && matches!(
+                    self.status_of[*i],
+                    StepStatus::Applied
+                        | StepStatus::Partial { .. }
+                        | StepStatus::Unchecked { .. }
+                        | StepStatus::Skipped { .. }
+                )
+        })
+    }
+
+    /// Records that `what` of step `i`'s effect is in place: more never becomes less
+    /// (a failure that reports nothing leaves what an earlier attempt committed).
+    fn land(&mut self, i: usize, what: Landed) {
+        let now = &mut self.landed[i];
+        match (&*now, what) {
+            (_, Landed::Nothing) | (Landed::Whole, _) => {}
+            (Landed::Unchecked(_), Landed::Part(_)) => {}
+            (_, what) => *now = what,
+        }
+        if !now.is_nothing() && !self.completed.contains(&i) {
+            self.completed.push(i);
+        }
+    }
+
+    /// The status of step `i` at rest (not in flight, not failed), from what landed.
+    fn at_rest(&self, i: usize) -> StepStatus {
+        match &self.landed[i] {
+            Landed::Nothing => StepStatus::Pending,
+            Landed::Part(done) => StepStatus::Partial { done: done.clone() },
+            Landed::Unchecked(why) => StepStatus::Unchecked { why: why.clone() },
+            Landed::Whole => StepStatus::Applied,
+        }
     }
 
     fn pause_now(&mut self, text: impl Into<String>, by: impl Into<String>) {
@@ -320,10 +393,11 @@ impl RunState {
                     )));
                 }
                 self.direction = Direction::Rollback;
-                // A failed forward step is left as it is; rollback undoes what completed.
-                for s in self.status_of.iter_mut() {
-                    if let StepStatus::Failed { .. } = s {
-                        *s = StepStatus::Pending;
+                // A failed forward step is undone for the part of it that landed, in
+                // reverse order with the rest; one none of whose effect landed is left.
+                for i in 0..self.status_of.len() {
+                    if let StepStatus::Failed { .. } = self.status_of[i] {
+                        self.status_of[i] = self.at_rest(i);
                     }
                 }
                 self.step_mode = false;
@@ -336,8 +410,11 @@ impl RunState {
                     return Err(Refusal("no failed step to retry".into()));
                 };
                 match &self.status_of[i] {
-                    StepStatus::Failed { .. } => self.status_of[i] = StepStatus::Pending,
-                    StepStatus::UndoFailed { .. } => self.status_of[i] = StepStatus::Applied,
+                    // A partial step continues from its checkpoint; an unchecked one has
+                    // its postcheck evaluated again.
+                    StepStatus::Failed { .. } | StepStatus::UndoFailed { .. } => {
+                        self.status_of[i] = self.at_rest(i)
+                    }
                     _ => {
                         return Err(Refusal(format!(
                             "step {} is in doubt: resolve it first",
@@ -363,8 +440,15 @@ impl RunState {
                 let Some(i) = target else {
                     return Err(Refusal("nothing to skip".into()));
                 };
+                let undoing = self.direction == Direction::Rollback
+                    && !matches!(self.status_of[i], StepStatus::Failed { .. });
                 match self.status_of[i] {
                     StepStatus::UndoFailed { .. } | StepStatus::Applied => {
+                        self.status_of[i] = StepStatus::NotCompensated;
+                        self.compensated.push(i);
+                    }
+                    // Skipping the undo of a step part of whose effect landed leaves it.
+                    _ if undoing && !self.landed[i].is_nothing() => {
                         self.status_of[i] = StepStatus::NotCompensated;
                         self.compensated.push(i);
                     }
@@ -406,10 +490,7 @@ impl RunState {
     /// The step the next `Next::Apply/Undo` would touch, ignoring status.
     fn next_candidate(&self) -> Option<usize> {
         match self.direction {
-            Direction::Forward => self
-                .status_of
-                .iter()
-                .position(|s| *s == StepStatus::Pending),
+            Direction::Forward => self.next_forward(),
             Direction::Rollback => self.next_undo(),
         }
     }
@@ -494,11 +575,15 @@ impl RunState {
         }
     }
 
-    /// One attempt of the in-flight step failed and it will be tried again.
-    pub fn attempt_failed(&mut self, i: usize) {
+    /// One attempt of the in-flight step failed and it will be tried again; `landed` is
+    /// what of its effect was in place when it failed.
+    pub fn attempt_failed(&mut self, i: usize, landed: Landed) {
         match self.status_of[i] {
-            StepStatus::Running { .. } => self.status_of[i] = StepStatus::Pending,
-            StepStatus::Undoing => self.status_of[i] = StepStatus::Applied,
+            StepStatus::Running { .. } => {
+                self.land(i, landed);
+                self.status_of[i] = self.at_rest(i);
+            }
+            StepStatus::Undoing => self.status_of[i] = self.at_rest(i),
             _ => {}
         }
         if let Some(stop) = self.stop.take() {
@@ -510,19 +595,16 @@ impl RunState {
     }
 
     /// The in-flight step (or its undo) stopped at an inner safe point because the run
-    /// was asked to stop. Forward, it is pending again (applying it continues from its
-    /// checkpoint) unless a rollback was asked meanwhile: then what part of it happened
-    /// counts as applied, so the rollback undoes it first. An undo cut off stays applied.
-    pub fn interrupt(&mut self, i: usize) {
+    /// was asked to stop, with `landed` of its effect in place. Forward, it is pending
+    /// again, or partial when some of it landed (applying it continues from its
+    /// checkpoint); a rollback undoes what landed first. An undo cut off stays to undo.
+    pub fn interrupt(&mut self, i: usize, landed: Landed) {
         match self.status_of[i] {
-            StepStatus::Running { .. } if self.direction == Direction::Rollback => {
-                self.status_of[i] = StepStatus::Applied;
-                if !self.completed.contains(&i) {
-                    self.completed.push(i);
-                }
+            StepStatus::Running { .. } => {
+                self.land(i, landed);
+                self.status_of[i] = self.at_rest(i);
             }
-            StepStatus::Running { .. } => self.status_of[i] = StepStatus::Pending,
-            StepStatus::Undoing => self.status_of[i] = StepStatus::Applied,
+            StepStatus::Undoing => self.status_of[i] = self.at_rest(i),
             _ => return,
         }
         match self.stop.take() {
@@ -537,17 +619,38 @@ impl RunState {
         }
     }
 
-    /// The in-flight step finished.
+    /// The in-flight step finished (a failure: with none of its effect in place).
     pub fn finish(&mut self, i: usize, result: Result<(), String>) {
-        match (&self.status_of[i], result) {
-            (StepStatus::Running { .. }, Ok(())) => {
+        match result {
+            Ok(()) => self.succeed(i),
+            Err(error) => self.fail(i, error, Landed::Nothing),
+        }
+    }
+
+    fn succeed(&mut self, i: usize) {
+        match &self.status_of[i] {
+            StepStatus::Running { .. } => {
+                self.land(i, Landed::Whole);
                 self.status_of[i] = StepStatus::Applied;
-                self.completed.push(i);
                 self.after_step();
             }
-            (StepStatus::Running { attempt }, Err(error)) => {
+            StepStatus::Undoing => {
+                self.status_of[i] = StepStatus::Compensated;
+                self.landed[i] = Landed::Nothing;
+                self.compensated.push(i);
+                self.after_step();
+            }
+            _ => {}
+        }
+    }
+
+    /// The in-flight step (or its undo) failed, with `landed` of the step's effect in place.
+    pub fn fail(&mut self, i: usize, error: String, landed: Landed) {
+        match &self.status_of[i] {
+            StepStatus::Running { attempt } => {
                 let attempts = *attempt;
                 let id = self.steps[i].id.clone();
+                self.land(i, landed);
                 self.status_of[i] = StepStatus::Failed {
                     error: error.clone(),
                     attempts,
@@ -560,7 +663,7 @@ impl RunState {
                         self.stop = None;
                     }
                     (_, OnFailure::Rollback) if self.direction == Direction::Forward => {
-                        self.status_of[i] = StepStatus::Pending;
+                        self.status_of[i] = self.at_rest(i);
                         self.direction = Direction::Rollback;
                         self.stop = None;
                         self.status = Status::Running;
@@ -569,12 +672,7 @@ impl RunState {
                     _ => self.pause_now(format!("step {id} failed: {error}"), "engine"),
                 }
             }
-            (StepStatus::Undoing, Ok(())) => {
-                self.status_of[i] = StepStatus::Compensated;
-                self.compensated.push(i);
-                self.after_step();
-            }
-            (StepStatus::Undoing, Err(error)) => {
+            StepStatus::Undoing => {
                 let id = self.steps[i].id.clone();
                 self.status_of[i] = StepStatus::UndoFailed {
                     error: error.clone(),
@@ -614,18 +712,25 @@ impl RunState {
     pub fn resolve(&mut self, i: usize, undo: bool, happened: bool) {
         self.status_of[i] = match (undo, happened) {
             (false, true) => {
-                if !self.completed.contains(&i) {
-                    self.completed.push(i);
-                }
+                self.land(i, Landed::Whole);
                 StepStatus::Applied
             }
-            (false, false) => StepStatus::Pending,
+            // What landed before (a partial step resumed) is still there.
+            (false, false) => self.at_rest(i),
             (true, true) => {
                 self.compensated.push(i);
+                self.landed[i] = Landed::Nothing;
                 StepStatus::Compensated
             }
-            (true, false) => StepStatus::Applied,
+            (true, false) => self.at_rest(i),
         };
+    }
+
+    /// Settles an in-doubt step found cut off after part of its effect landed (`done`):
+    /// going on continues it, a rollback undoes that part.
+    pub fn resolve_partial(&mut self, i: usize, done: String) {
+        self.land(i, Landed::Part(done));
+        self.status_of[i] = self.at_rest(i);
     }
 
     /// After a crash: a step left running is in doubt until its actuator or the operator

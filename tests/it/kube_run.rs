@@ -12,12 +12,12 @@ use serde_json::{Value, json};
 use crate::support::headless::{Headless, ebb};
 use crate::support::kube_api::{Fault, KubeApi, StsSim, fixtures};
 
-const NS: &str = "shop";
+pub(crate) const NS: &str = "shop";
 const STS: &str = "orders-db";
 /// Generous: a loaded 2-core box.
-const LONG: Duration = Duration::from_secs(120);
+pub(crate) const LONG: Duration = Duration::from_secs(120);
 
-fn plan(dir: &Path, api: &KubeApi, steps: &str) -> std::path::PathBuf {
+pub(crate) fn plan(dir: &Path, api: &KubeApi, steps: &str) -> std::path::PathBuf {
     let kubeconfig = api.kubeconfig(dir, NS);
     let text = format!(
         "[plan]\nname = \"kube-rollback\"\ndescription = \"kubernetes steps\"\n\n\
@@ -38,11 +38,11 @@ to_revision = "previous"
 timeout = "90s"
 "#;
 
-fn sts(api: &KubeApi) -> Value {
+pub(crate) fn sts(api: &KubeApi) -> Value {
     api.get("statefulsets", NS, STS).unwrap()
 }
 
-fn settled(api: &KubeApi) -> bool {
+pub(crate) fn settled(api: &KubeApi) -> bool {
     let s = sts(api);
     let n = s["spec"]["replicas"].as_i64();
     s["status"]["readyReplicas"].as_i64() == n
@@ -51,7 +51,7 @@ fn settled(api: &KubeApi) -> bool {
 }
 
 /// A StatefulSet of three on `db:1`, then rolled (as far as the controller goes) to `next`.
-fn rolled_out(api: &KubeApi, sim: StsSim, next: &str) -> String {
+pub(crate) fn rolled_out(api: &KubeApi, sim: StsSim, next: &str) -> String {
     api.apply(fixtures::statefulset(NS, STS, 3, "db:1"));
     let broken = sim.broken_images.iter().any(|b| b == next);
     api.run_statefulset_controller(NS, STS, sim);
@@ -77,7 +77,7 @@ fn rolled_out(api: &KubeApi, sim: StsSim, next: &str) -> String {
 }
 
 /// The partitions written to the StatefulSet, in order.
-fn partitions(api: &KubeApi) -> Vec<i64> {
+pub(crate) fn partitions(api: &KubeApi) -> Vec<i64> {
     api.requests()
         .iter()
         .filter(|r| r.method == "PATCH" && r.path.ends_with("/statefulsets/orders-db"))
@@ -92,7 +92,7 @@ fn pods_on(api: &KubeApi, revision: &str) -> bool {
     })
 }
 
-fn start(home: &Path, plan: &Path, yes: bool) -> Headless {
+pub(crate) fn start(home: &Path, plan: &Path, yes: bool) -> Headless {
     let mut c = ebb(home);
     c.args(["run", "--headless", "--json"]);
     if yes {
@@ -102,7 +102,7 @@ fn start(home: &Path, plan: &Path, yes: bool) -> Headless {
     Headless::start(c)
 }
 
-fn finished(v: &Value) -> Option<&str> {
+pub(crate) fn finished(v: &Value) -> Option<&str> {
     v["View"]["status"]["Finished"].as_str()
 }
 

@@ -286,6 +286,7 @@ fn pending_steps(m: &Model) -> (Vec<String>, Vec<ebb::engine::StepView>) {
             started_at: None,
             finished_at: None,
             stopped_at: None,
+            landed: Default::default(),
         })
         .collect();
     (ids, steps)
@@ -349,6 +350,79 @@ fn live_plan_pane_shows_the_run() {
             .contains("run: pausing · STEP"),
         "{screen}"
     );
+}
+
+#[test]
+fn plan_pane_shows_what_of_a_stopped_or_failed_step_landed() {
+    use ebb::engine::{
+        Direction, EngineEvent, Landed, PauseReason, RunView, Status, StepStatus, StepView,
+    };
+    use ebb::time::Timestamp;
+    let (mut m, k, t) = setup(300);
+    let at = |s: i64| Some(Timestamp(SCREENSHOT_EPOCH.0 + s * 1000));
+    let (_, mut steps) = pending_steps(&m);
+    steps[0] = StepView {
+        status: StepStatus::Applied,
+        started_at: at(200),
+        finished_at: at(201),
+        landed: Landed::Whole,
+        ..steps[0].clone()
+    };
+    steps[1] = StepView {
+        status: StepStatus::Unchecked {
+            why: "postcheck inconclusive".into(),
+        },
+        started_at: at(201),
+        finished_at: at(230),
+        stopped_at: Some("its postcheck".into()),
+        landed: Landed::Unchecked("postcheck inconclusive".into()),
+        ..steps[1].clone()
+    };
+    steps[2] = StepView {
+        status: StepStatus::Partial {
+            done: "86 batches applied".into(),
+        },
+        started_at: at(230),
+        finished_at: at(290),
+        stopped_at: Some("batch 86".into()),
+        landed: Landed::Part("86 batches applied".into()),
+        ..steps[2].clone()
+    };
+    steps[3] = StepView {
+        status: StepStatus::Failed {
+            error: "batch [4000, 5000): deadlock".into(),
+            attempts: 1,
+        },
+        started_at: at(290),
+        finished_at: at(295),
+        landed: Landed::Part("40 batches applied".into()),
+        ..steps[3].clone()
+    };
+    let view = RunView {
+        run_id: "r-20261124-030000-abcd".into(),
+        status: Status::Paused,
+        direction: Direction::Forward,
+        step_mode: false,
+        pause: Some(PauseReason {
+            text: "inconclusive: postcheck of s2: promql on metrics: connection refused".into(),
+            by: "engine".into(),
+        }),
+        held: None,
+        progress: None,
+        batch: None,
+        steps,
+        ask: None,
+    };
+    update(&mut m, &k, Msg::Engine(EngineEvent::View(view)));
+    let area = Rect::new(0, 0, 120, 14);
+    let mut buf = Buffer::empty(area);
+    panes::plan::render(&m, area, &t, true, &mut buf);
+    let out = text(&buf);
+    assert!(out.contains("◐"), "{out}");
+    assert!(out.contains("applied, postcheck inconclusive"), "{out}");
+    assert!(out.contains("partial: 86 batches applied"), "{out}");
+    assert!(out.contains("partial: 40 batches applied"), "{out}");
+    insta::assert_snapshot!("pane_plan_partial", out);
 }
 
 #[test]

@@ -68,6 +68,7 @@ fn asking(m: &Model) -> RunView {
             started_at: if i < 2 { at(200 + i as i64 * 40) } else { None },
             finished_at: if i == 0 { at(230) } else { None },
             stopped_at: None,
+            landed: Default::default(),
         })
         .collect();
     RunView {

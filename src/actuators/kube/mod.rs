@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
-use crate::engine::{AskCell, Ended, Progress};
+use crate::engine::{AskCell, Ended, Failure, Progress};
 use crate::plan::{Plan, Target, TargetKind};
 
 pub use api::{CALL_TIMEOUT, Cluster, FIELD_MANAGER, KubeError};
@@ -127,15 +127,21 @@ impl Guide<'_> {
     }
 }
 
-/// A step's outcome from where it got to: an API server that failed to answer stops it
-/// there as inconclusive (the run pauses; running it again continues from the object's
-/// observed state); any other error fails it.
-fn settle(at: &str, what: &str, r: Result<Ended, KubeError>) -> Result<Ended, String> {
+/// A step's outcome from where it got to, with `landed` of its effect in place: an API
+/// server that failed to answer stops it there as inconclusive (the run pauses; running
+/// it again continues from the object's observed state); any other error fails it.
+fn settle(
+    at: &str,
+    what: &str,
+    landed: Option<String>,
+    r: Result<Ended, KubeError>,
+) -> Result<Ended, Failure> {
     match r {
         Ok(e) => Ok(e),
-        Err(KubeError::Inconclusive(why)) => Ok(Ended::Interrupted(format!(
-            "{at}, the API server failing ({why})"
-        ))),
-        Err(e) => Err(format!("{what}: {e}")),
+        Err(KubeError::Inconclusive(why)) => Ok(Ended::stopped_after(
+            format!("{at}, the API server failing ({why})"),
+            landed,
+        )),
+        Err(e) => Err(Failure::after(landed, format!("{what}: {e}"))),
     }
 }

@@ -11,7 +11,7 @@ use super::api::{Cluster, KubeError};
 use super::merge::{pre_image, with_annotation};
 use super::{Guide, STEP_ANNOTATION, settle};
 use crate::actuators::EffectLog;
-use crate::engine::{Ended, Probe};
+use crate::engine::{Ended, Failure, Probe};
 use crate::k8s::{ObjectRef, Resource};
 
 fn resource_of(object: &str) -> Result<(ApiResource, String), String> {
@@ -25,15 +25,23 @@ fn marked(o: &Value, key: &str) -> bool {
 
 /// `spec.replicas` of `object` through its `/scale` subresource, then the step's annotation
 /// on the object (after: an interrupted step is probed as not happened and scales again).
-pub async fn scale(c: &Cluster, object: &str, replicas: u32, key: &str) -> Result<Ended, String> {
+pub async fn scale(c: &Cluster, object: &str, replicas: u32, key: &str) -> Result<Ended, Failure> {
     let (r, name) = resource_of(object)?;
+    let mut landed = None;
     let run = async {
         c.scale(&r, &name, replicas).await?;
+        landed = Some(format!("replicas set to {replicas}"));
         let mark = with_annotation(&json!({}), STEP_ANNOTATION, key);
         c.merge_patch(&r, &name, &mark).await?;
         Ok(Ended::Complete)
     };
-    settle("the scale write", object, run.await)
+    let r = run.await;
+    let at = if landed.is_some() {
+        "the step's annotation"
+    } else {
+        "the scale write"
+    };
+    settle(at, object, landed, r)
 }
 
 /// Applies `patch` to `object` with the step's annotation. The pre-image of the fields it
@@ -47,11 +55,11 @@ pub async fn patch<E: EffectLog>(
     key: &str,
     pre_images: &mut BTreeMap<String, Value>,
     log: &mut E,
-) -> Result<Ended, String> {
+) -> Result<Ended, Failure> {
     let (r, name) = resource_of(object)?;
     let current = match c.get(&r, &name).await {
         Ok(v) => v,
-        Err(e) => return settle("reading the object", object, Err(e)),
+        Err(e) => return settle("reading the object", object, None, Err(e)),
     };
     if marked(&current, key) {
         return Ok(Ended::Complete);
@@ -66,7 +74,12 @@ pub async fn patch<E: EffectLog>(
     let write = c
         .merge_patch(&r, &name, &with_annotation(patch, STEP_ANNOTATION, key))
         .await;
-    settle("the patch write", object, write.map(|_| Ended::Complete))
+    settle(
+        "the patch write",
+        object,
+        None,
+        write.map(|_| Ended::Complete),
+    )
 }
 
 /// `undo = "auto"` of a patch: its journaled pre-image written back as a merge patch
@@ -77,7 +90,7 @@ pub async fn undo_patch(
     applied_key: &str,
     undo_key: &str,
     pre_images: &BTreeMap<String, Value>,
-) -> Result<Ended, String> {
+) -> Result<Ended, Failure> {
     let (r, name) = resource_of(object)?;
     let image = pre_images.get(applied_key).ok_or_else(|| {
         format!("{object}: no pre-image was journaled for {applied_key}; restore it by hand")
@@ -94,7 +107,7 @@ pub async fn undo_patch(
         }
         Ok(Ended::Complete)
     };
-    settle("the restoring write", object, run.await)
+    settle("the restoring write", object, None, run.await)
 }
 
 /// The VolumeSnapshot name of an effect: the step's id and a hash of its key, so a retry
@@ -145,12 +158,14 @@ fn claims() -> ApiResource {
 
 /// Creates a VolumeSnapshot of claim `volume` (or finds the one this effect created) and
 /// waits until it is ready to use.
-pub async fn snapshot(c: &Cluster, volume: &str, g: &mut Guide<'_>) -> Result<Ended, String> {
+/// Once the snapshot exists, stopping or failing says so (a rollback runs the undo).
+pub async fn snapshot(c: &Cluster, volume: &str, g: &mut Guide<'_>) -> Result<Ended, Failure> {
     let name = snapshot_name(g.key);
     let what = format!("volumesnapshot/{name} of pvc/{volume}");
     let mut at = "creating the snapshot".to_string();
     let r = take_snapshot(c, volume, &name, g, &mut at).await;
-    settle(&at, &what, r)
+    let landed = (at != "creating the snapshot").then(|| format!("volumesnapshot/{name} created"));
+    settle(&at, &what, landed, r)
 }
 
 async fn take_snapshot(
@@ -202,7 +217,10 @@ async fn take_snapshot(
             "volumesnapshot/{name} of pvc/{volume}: waiting for readyToUse"
         ));
         if g.stop_requested() {
-            return Ok(Ended::Interrupted(at.clone()));
+            return Ok(Ended::stopped_after(
+                at.clone(),
+                Some(format!("volumesnapshot/{name} created")),
+            ));
         }
         g.pause().await;
     }

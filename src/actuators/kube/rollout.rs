@@ -9,7 +9,7 @@ use super::api::{Cluster, KubeError, controller_revisions, pods};
 use super::merge::turning;
 use super::pods::PodState;
 use super::{Guide, REVISION_ANNOTATION, STEP_ANNOTATION, settle};
-use crate::engine::{Ended, Probe};
+use crate::engine::{Ended, Failure, Probe};
 use crate::plan::Revision;
 
 /// How long a pod may sit not Ready on another revision than the target before it is
@@ -112,17 +112,27 @@ fn choose(revs: Vec<Rev>, sts: &str, current: &str, to: &Revision) -> Result<Rev
 }
 
 /// Rolls statefulset `name` back; see the module doc. Continues from the object's observed
-/// state when the template was already written by this step (its annotation).
+/// state when the template was already written by this step (its annotation). Stopped or
+/// failing once the template is written, it says how far it got (a rollback undoes it).
 pub async fn rollback(
     c: &Cluster,
     name: &str,
     to: &Revision,
     g: &mut Guide<'_>,
-) -> Result<Ended, String> {
+) -> Result<Ended, Failure> {
     let mut at = "the template write".to_string();
-    let r = run(c, name, to, g, &mut at).await;
+    let mut landed = None;
+    let r = run(c, name, to, g, &mut at, &mut landed).await;
     g.ask(None);
-    settle(&at, &format!("statefulset/{name}"), r)
+    settle(&at, &format!("statefulset/{name}"), landed, r)
+}
+
+/// What of a rollback to `target` is in place at partition `p` of `n`.
+fn moved(target: &str, p: u64, n: u64) -> String {
+    format!(
+        "template at {target}, {} of {n} ordinals released",
+        n.saturating_sub(p)
+    )
 }
 
 async fn run(
@@ -131,6 +141,7 @@ async fn run(
     to: &Revision,
     g: &mut Guide<'_>,
     at: &mut String,
+    landed: &mut Option<String>,
 ) -> Result<Ended, KubeError> {
     let res = statefulsets();
     let sts = c.get(&res, name).await?;
@@ -153,6 +164,7 @@ async fn run(
                 },
             });
             c.merge_patch(&res, name, &patch).await?;
+            *landed = Some(moved(&rev.name, n, n));
             g.say(format!(
                 "statefulset/{name}: template set to revision {} (from {current}), partition {n}",
                 rev.name
@@ -165,20 +177,22 @@ async fn run(
         let n = replicas(&sts);
         let p = partition(&sts).min(n);
         *at = format!("ordinal {p}");
+        *landed = Some(moved(&target, p, n));
         if p < n && !wait_for_pod(c, name, p, &target, g).await? {
-            return Ok(Ended::Interrupted(at.clone()));
+            return Ok(Ended::stopped_after(at.clone(), landed.clone()));
         }
         if p == 0 {
             return Ok(Ended::Complete);
         }
         if g.stop_requested() {
-            return Ok(Ended::Interrupted(at.clone()));
+            return Ok(Ended::stopped_after(at.clone(), landed.clone()));
         }
         let patch = json!({
             "metadata": { "annotations": { STEP_ANNOTATION: g.key } },
             "spec": { "updateStrategy": { "rollingUpdate": { "partition": p - 1 } } },
         });
         c.merge_patch(&res, name, &patch).await?;
+        *landed = Some(moved(&target, p - 1, n));
         g.report(format!("statefulset/{name}: partition {}", p - 1));
     }
 }

@@ -1,6 +1,8 @@
 //! `sql_batches`: a statement run over keyset ranges `[$1, $2)` of a table, one
 //! transaction and one marker row per batch, throttled by rate and replication lag.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgPool;
@@ -60,6 +62,9 @@ pub struct BatchControl {
     pub lag_poll: Duration,
     /// Where the figures go for the Migration pane, when someone shows them.
     pub meter: Option<crate::engine::Meter>,
+    /// Batches of the step committed so far, earlier runs included: what of it landed
+    /// when it stops or fails.
+    pub committed: Arc<AtomicU64>,
 }
 
 impl BatchControl {
@@ -74,7 +79,13 @@ impl BatchControl {
             progress,
             lag_poll: Duration::from_millis(100),
             meter: None,
+            committed: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Batches of the step committed so far (see `committed`).
+    pub fn committed_batches(&self) -> u64 {
+        self.committed.load(Ordering::SeqCst)
     }
 
     fn paused(&self) -> bool {
@@ -165,6 +176,9 @@ pub async fn run_batches(
     .fetch_one(pool)
     .await
     .map_err(|e| format!("reading checkpoint: {}", describe(&e)))?;
+    control
+        .committed
+        .store(batches.max(0) as u64, Ordering::SeqCst);
     let (Some(min), Some(max)) = (plan.min, plan.max) else {
         return Ok(BatchesDone::Finished {
             batches: 0,
@@ -208,6 +222,9 @@ pub async fn run_batches(
         match done {
             BatchOutcome::Applied(n) => {
                 batches += 1;
+                control
+                    .committed
+                    .store(batches.max(0) as u64, Ordering::SeqCst);
                 rows += n as i64;
                 rows_this_run += n;
                 lo = hi;

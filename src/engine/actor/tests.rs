@@ -18,11 +18,15 @@ struct Fake {
     batches: Option<(u32, tokio::sync::watch::Receiver<bool>)>,
     /// Step 0 raises an ask, then leaves a note and withdraws it after 1.5 s.
     asking: Option<crate::engine::AskCell>,
+    /// Step 0's batches fail at this one.
+    fail_at_batch: Option<u32>,
+    /// Postcheck outcomes to return in order (then `Pass`), and how many were asked.
+    postchecks: Arc<Mutex<VecDeque<CheckOutcome>>>,
 }
 
 impl Fake {
     /// Runs the batches of `key` not yet done; `Interrupted` at a boundary on a stop.
-    async fn batched(&mut self, key: &str) -> Result<Ended, String> {
+    async fn batched(&mut self, key: &str) -> Result<Ended, Failure> {
         let Some((n, stop)) = self.batches.clone() else {
             return Ok(Ended::Complete);
         };
@@ -32,7 +36,14 @@ impl Fake {
                 continue;
             }
             if *stop.borrow() {
-                return Ok(Ended::Interrupted(format!("batch {b}")));
+                let landed = (b > 0).then(|| format!("{b} batches applied"));
+                return Ok(Ended::stopped_after(format!("batch {b}"), landed));
+            }
+            if self.fail_at_batch == Some(b) {
+                return Err(Failure::after(
+                    (b > 0).then(|| format!("{b} batches applied")),
+                    "batch failed",
+                ));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
             self.effects.lock().unwrap().push(k);
@@ -49,7 +60,7 @@ impl Actuators for Fake {
             .pop_front()
             .unwrap_or(CheckOutcome::Pass)
     }
-    async fn apply(&mut self, step: usize, key: &str) -> Result<Ended, String> {
+    async fn apply(&mut self, step: usize, key: &str) -> Result<Ended, Failure> {
         if step == 0 && self.batches.is_some() {
             let r = self.batched(key).await;
             if r == Ok(Ended::Complete) {
@@ -75,16 +86,20 @@ impl Actuators for Fake {
             let mut f = self.fail.lock().unwrap();
             if f.get(step).copied().unwrap_or(0) > 0 {
                 f[step] -= 1;
-                return Err("boom".into());
+                return Err(Failure::from("boom"));
             }
         }
         self.effects.lock().unwrap().push(key.to_string());
         Ok(Ended::Complete)
     }
     async fn postcheck(&mut self, _step: usize) -> CheckOutcome {
-        CheckOutcome::Pass
+        self.postchecks
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or(CheckOutcome::Pass)
     }
-    async fn undo(&mut self, _step: usize, key: &str) -> Result<Ended, String> {
+    async fn undo(&mut self, _step: usize, key: &str) -> Result<Ended, Failure> {
         self.effects.lock().unwrap().push(key.to_string());
         Ok(Ended::Complete)
     }
@@ -555,9 +570,14 @@ async fn pause_stops_a_batched_step_at_a_boundary_and_run_continues_it() {
     tokio::time::sleep(Duration::from_millis(550)).await;
     verb(&h, Verb::Pause).await;
     let v = until(&mut h, |v| v.status == Status::Paused).await;
-    // Stopped inside the step: pending again, with only some batches done.
-    assert_eq!(v.steps[0].status, StepStatus::Pending);
+    // Stopped inside the step: partial, with only some batches done.
     let done = batch_keys(&fake).len();
+    assert_eq!(
+        v.steps[0].status,
+        StepStatus::Partial {
+            done: format!("{done} batches applied")
+        }
+    );
     assert!((4..=7).contains(&done), "{done} batches before the pause");
     verb(&h, Verb::Run).await;
     let (state, journal) = h.task.await.unwrap();
@@ -637,6 +657,7 @@ fn where_a_step_stopped_survives_in_the_journal_until_it_finishes() {
             step: 0,
             undo: false,
             at: "batch 7".into(),
+            landed: None,
         },
     ];
     assert_eq!(stopped_at(2, &records), vec![Some("batch 7".into()), None]);
@@ -687,3 +708,5 @@ async fn an_actuators_ask_shows_in_the_view_and_its_notes_become_engine_notes() 
     assert_eq!(last.unwrap().ask, None, "the ask leaves with its step");
     task.await.unwrap();
 }
+
+mod partial;

@@ -18,23 +18,51 @@ fn steps(n: usize, undo_mask: u8, fail_policy: u8) -> Vec<StepInfo> {
         .collect()
 }
 
+/// How an effect ended, and how much of it landed.
+#[derive(Clone, Debug)]
+enum End {
+    Ok,
+    /// Failed with nothing of it in place.
+    Fail,
+    /// Failed after part of it landed.
+    FailAfterPart,
+    /// Applied, then its postcheck failed.
+    PostcheckFailed,
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     Verb(Verb),
-    /// The executor does what `next()` says and the effect succeeds or fails.
+    /// The executor does what `next()` says and the effect ends so.
     Drive {
-        ok: bool,
+        end: End,
     },
     /// The executor starts what `next()` says but has not finished yet.
     Start,
     /// The in-flight effect finishes.
     Finish {
-        ok: bool,
+        end: End,
     },
     Hold,
     Crash,
-    /// The in-flight effect stops at an inner safe point (a batch boundary).
-    Interrupt,
+    /// The in-flight effect stops at an inner safe point (a batch boundary), after part
+    /// of it landed or not.
+    Interrupt {
+        landed: bool,
+    },
+    /// The in-flight attempt fails (after part of it landed or not) and will be retried.
+    AttemptFailed {
+        landed: bool,
+    },
+}
+
+fn end() -> impl Strategy<Value = End> {
+    prop_oneof![
+        3 => Just(End::Ok),
+        1 => Just(End::Fail),
+        1 => Just(End::FailAfterPart),
+        1 => Just(End::PostcheckFailed),
+    ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -48,12 +76,13 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Verb(Verb::Skip { reason: "r".into() })),
         1 => Just(Op::Verb(Verb::Resolve { applied: true, reason: "r".into() })),
         1 => Just(Op::Verb(Verb::Resolve { applied: false, reason: "r".into() })),
-        4 => any::<bool>().prop_map(|ok| Op::Drive { ok }),
+        4 => end().prop_map(|end| Op::Drive { end }),
         1 => Just(Op::Start),
-        1 => any::<bool>().prop_map(|ok| Op::Finish { ok }),
+        1 => end().prop_map(|end| Op::Finish { end }),
         1 => Just(Op::Hold),
         1 => Just(Op::Crash),
-        1 => Just(Op::Interrupt),
+        1 => any::<bool>().prop_map(|landed| Op::Interrupt { landed }),
+        1 => any::<bool>().prop_map(|landed| Op::AttemptFailed { landed }),
     ]
 }
 
@@ -62,6 +91,70 @@ fn start(s: &mut RunState) -> Option<usize> {
         Next::Apply(i) => s.begin(i, 1).ok().map(|_| i),
         Next::Undo(i) => s.begin_undo(i).ok().map(|_| i),
         Next::Wait => None,
+    }
+}
+
+/// What the world holds of each step's effect, kept by the test beside the state machine.
+#[derive(Default)]
+struct World {
+    effect: Vec<bool>,
+    /// Steps the machine asked to undo while none of their effect was in place.
+    undone_without_effect: Vec<usize>,
+}
+
+impl World {
+    fn new(n: usize) -> World {
+        World {
+            effect: vec![false; n],
+            undone_without_effect: Vec::new(),
+        }
+    }
+
+    /// Starts what `next()` says, noting an undo of a step that has no effect.
+    fn start(&mut self, s: &mut RunState) -> Option<(usize, bool)> {
+        match s.next() {
+            Next::Apply(i) => s.begin(i, 1).ok().map(|_| (i, false)),
+            Next::Undo(i) => {
+                if !self.effect[i] {
+                    self.undone_without_effect.push(i);
+                }
+                s.begin_undo(i).ok().map(|_| (i, true))
+            }
+            Next::Wait => None,
+        }
+    }
+
+    /// Ends the in-flight effect (or undo) of step `i`.
+    fn end(&mut self, s: &mut RunState, i: usize, undo: bool, end: &End) {
+        if undo {
+            match end {
+                End::Ok => {
+                    self.effect[i] = false;
+                    s.finish(i, Ok(()));
+                }
+                _ => s.finish(i, Err("boom".into())),
+            }
+            return;
+        }
+        match end {
+            End::Ok => {
+                self.effect[i] = true;
+                s.finish(i, Ok(()));
+            }
+            End::Fail => s.fail(i, "boom".into(), Landed::Nothing),
+            End::FailAfterPart => {
+                self.effect[i] = true;
+                s.fail(i, "boom".into(), Landed::Part("3 batches applied".into()));
+            }
+            End::PostcheckFailed => {
+                self.effect[i] = true;
+                s.fail(
+                    i,
+                    "postcheck failed".into(),
+                    Landed::Unchecked("postcheck failed".into()),
+                );
+            }
+        }
     }
 }
 
@@ -116,8 +209,45 @@ fn check_invariants(s: &RunState) -> Result<(), TestCaseError> {
                 "rolled back with {:?}",
                 s.status_of
             );
+            // Nothing of any step is left in place but what a human chose to leave (a
+            // skipped undo) or what has no undo.
+            for (i, l) in s.landed.iter().enumerate() {
+                prop_assert!(
+                    l.is_nothing() || s.status_of[i] == StepStatus::NotCompensated,
+                    "rolled back with step {i} {:?} landed {:?}",
+                    s.status_of[i],
+                    l
+                );
+            }
         }
         _ => {}
+    }
+    // A step at rest says what of it landed.
+    for (i, st) in s.status_of.iter().enumerate() {
+        match st {
+            StepStatus::Pending => {
+                prop_assert!(s.landed[i].is_nothing(), "pending with {:?}", s.landed[i])
+            }
+            StepStatus::Partial { .. } => prop_assert!(
+                matches!(s.landed[i], Landed::Part(_)),
+                "partial with {:?}",
+                s.landed[i]
+            ),
+            StepStatus::Unchecked { .. } => prop_assert!(
+                matches!(s.landed[i], Landed::Unchecked(_)),
+                "unchecked with {:?}",
+                s.landed[i]
+            ),
+            StepStatus::Applied => prop_assert_eq!(&s.landed[i], &Landed::Whole),
+            StepStatus::Compensated => prop_assert!(s.landed[i].is_nothing()),
+            _ => {}
+        }
+        if !s.landed[i].is_nothing() {
+            prop_assert!(
+                s.completed.contains(&i),
+                "step {i} landed and is not in the undo order"
+            );
+        }
     }
     // A blocked step stops everything until a human decides.
     if s.status_of
@@ -148,39 +278,66 @@ proptest! {
     #[test]
     fn never_reaches_an_illegal_state(n in 1usize..7, undo in any::<u8>(), pol in any::<u8>(), ops in proptest::collection::vec(op(), 0..60)) {
         let mut s = RunState::new(steps(n, undo, pol));
-        let mut flying: Option<usize> = None;
+        let mut world = World::new(n);
+        let mut flying: Option<(usize, bool)> = None;
         for op in ops {
             let before_finished = s.status;
             match op {
                 Op::Verb(v) => {
-                    let _ = s.apply_verb(&v, "alice");
+                    // The operator's word on an in-doubt step is what the world holds.
+                    let doubt = s.status_of.iter().enumerate().find_map(|(i, st)| match st {
+                        StepStatus::InDoubt { undo } => Some((i, *undo)),
+                        _ => None,
+                    });
+                    if s.apply_verb(&v, "alice").is_ok()
+                        && let (Verb::Resolve { applied: true, .. }, Some((i, undo))) = (&v, doubt)
+                    {
+                        world.effect[i] = !undo;
+                    }
                 }
-                Op::Drive { ok } => {
-                    if flying.is_none() && let Some(i) = start(&mut s) {
-                        s.finish(i, if ok { Ok(()) } else { Err("boom".into()) });
+                Op::Drive { end } => {
+                    if flying.is_none() && let Some((i, undo)) = world.start(&mut s) {
+                        world.end(&mut s, i, undo, &end);
                     }
                 }
                 Op::Start => {
                     if flying.is_none() {
-                        flying = start(&mut s);
+                        flying = world.start(&mut s);
                     }
                 }
-                Op::Finish { ok } => {
-                    if let Some(i) = flying.take() {
-                        s.finish(i, if ok { Ok(()) } else { Err("boom".into()) });
+                Op::Finish { end } => {
+                    if let Some((i, undo)) = flying.take() {
+                        world.end(&mut s, i, undo, &end);
                     }
                 }
                 Op::Hold => s.hold("gate held", "gate"),
                 Op::Crash => {
-                    if let Some(i) = flying.take() {
+                    if let Some((i, _)) = flying.take() {
                         s.mark_in_doubt(i);
                     }
                 }
-                Op::Interrupt => {
-                    if let Some(i) = flying.take() {
-                        s.interrupt(i);
+                Op::Interrupt { landed } => {
+                    if let Some((i, undo)) = flying.take() {
+                        let what = if landed && !undo {
+                            world.effect[i] = true;
+                            Landed::Part("batch 3".into())
+                        } else {
+                            Landed::Nothing
+                        };
+                        s.interrupt(i, what);
                         prop_assert!(s.in_flight().is_none(), "an interrupted step is not in flight");
                         prop_assert!(s.status != Status::Pausing, "an interrupt reaches the safe point");
+                    }
+                }
+                Op::AttemptFailed { landed } => {
+                    if let Some((i, undo)) = flying.take() {
+                        let what = if landed && !undo {
+                            world.effect[i] = true;
+                            Landed::Part("batch 3".into())
+                        } else {
+                            Landed::Nothing
+                        };
+                        s.attempt_failed(i, what);
                     }
                 }
             }
@@ -188,6 +345,23 @@ proptest! {
                 prop_assert_eq!(s.status, Status::Finished(Final::RolledBack), "rolled back is final");
             }
             check_invariants(&s)?;
+            // A rollback never undoes a step none of whose effect landed...
+            prop_assert!(
+                world.undone_without_effect.is_empty(),
+                "undid {:?} with nothing of them in place",
+                world.undone_without_effect
+            );
+            // ...and never leaves one out that has effect, unless no undo or a human says so.
+            if s.status == Status::Finished(Final::RolledBack) {
+                for (i, e) in world.effect.iter().enumerate() {
+                    prop_assert!(
+                        !*e || s.status_of[i] == StepStatus::NotCompensated,
+                        "rolled back leaving step {i} {:?} in place: {:?}",
+                        s.status_of[i],
+                        s.status_of
+                    );
+                }
+            }
         }
     }
 

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use super::{Freshness, first_row, fit, frame, mark, put};
 use crate::app::{Model, PaneId};
 use crate::config::theme::Theme;
-use crate::engine::{Direction, RunView, Status, StepStatus};
+use crate::engine::{Direction, Landed, RunView, Status, StepStatus};
 use crate::units::fmt_duration;
 
 /// Mark, word and style of a step's status.
@@ -18,6 +18,8 @@ pub fn step_mark(status: &StepStatus, theme: &Theme) -> (&'static str, &'static 
         StepStatus::Pending => (mark::PENDING, "", theme.muted),
         StepStatus::Running { .. } => (mark::RUNNING, "running", theme.accent),
         StepStatus::Applied => (mark::OK, "done", theme.ok),
+        StepStatus::Partial { .. } => ("◐", "partial", theme.warn),
+        StepStatus::Unchecked { .. } => ("◐", "applied", theme.warn),
         StepStatus::Failed { .. } => (mark::CRIT, "FAILED", theme.crit),
         StepStatus::Skipped { .. } => ("»", "skipped", theme.warn),
         StepStatus::InDoubt { .. } => ("?", "IN DOUBT", theme.crit),
@@ -182,7 +184,20 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         if kind_w > 0 {
             spans.push(Span::styled(fit(step.kind.as_str(), kind_w), theme.muted));
         }
-        if !word.is_empty() {
+        // Part of its effect in place: what, instead of the time it took.
+        let landed_word = match &status {
+            StepStatus::Partial { done } => Some(format!("partial: {done}")),
+            StepStatus::Unchecked { why } => Some(format!("applied, {why}")),
+            _ => None,
+        };
+        if let Some(label) = landed_word {
+            spans.push(Span::styled(format!("{label}  "), style));
+            let next = match stopped {
+                Some(at) => format!("stopped at {at}; r goes on, R undoes it"),
+                None => "r goes on, R undoes it".to_string(),
+            };
+            spans.push(Span::styled(next, theme.muted));
+        } else if !word.is_empty() {
             let elapsed = view.and_then(|v| match (v.started_at, v.finished_at) {
                 (Some(a), Some(b))
                     if !matches!(status, StepStatus::Running { .. } | StepStatus::Undoing) =>
@@ -196,7 +211,19 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
                 .map(|d| format!(" {}", fmt_duration(d)))
                 .unwrap_or_default();
             spans.push(Span::styled(format!("{word}{t}  "), style));
-            if let StepStatus::Failed { error, .. } | StepStatus::UndoFailed { error } = &status {
+            if let StepStatus::Failed { error, .. } = &status {
+                let landed = view.map(|v| &v.landed);
+                match landed {
+                    Some(Landed::Part(done)) => {
+                        spans.push(Span::styled(format!("◐ partial: {done} · "), theme.warn));
+                    }
+                    Some(Landed::Unchecked(_)) => {
+                        spans.push(Span::styled("◐ applied · ", theme.warn));
+                    }
+                    _ => {}
+                }
+                spans.push(Span::styled(error.clone(), theme.crit));
+            } else if let StepStatus::UndoFailed { error } = &status {
                 spans.push(Span::styled(error.clone(), theme.crit));
             } else if let StepStatus::Skipped { reason } = &status {
                 spans.push(Span::styled(reason.clone(), theme.warn));
