@@ -235,8 +235,35 @@ fn legacy_interrupt(state: &RunState, undo: bool, at: &str) -> Landed {
     }
 }
 
-/// Rebuilds a run's state from its records, in order.
-pub fn replay(mut state: RunState, records: &[Record]) -> Replayed {
+/// A journal that does not belong to the plan it is replayed with: a record naming a step
+/// the plan does not have (a corrupt or foreign journal). `index` counts records from 0.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("journal record {index} ({kind}) {why}")]
+pub struct ReplayError {
+    pub index: usize,
+    pub kind: &'static str,
+    pub why: String,
+}
+
+/// Rebuilds a run's state from its records, in order. Arbitrary records never panic: one
+/// that names a step the plan does not have is an error naming it.
+pub fn replay(mut state: RunState, records: &[Record]) -> Result<Replayed, ReplayError> {
+    let steps = state.steps.len();
+    if let Some((index, r, step)) = records
+        .iter()
+        .enumerate()
+        .find_map(|(i, r)| r.step().filter(|s| *s >= steps).map(|s| (i, r, s)))
+    {
+        return Err(ReplayError {
+            index,
+            kind: r.kind(),
+            why: format!(
+                "names step {}, but the plan has {steps} step{}",
+                step + 1,
+                if steps == 1 { "" } else { "s" }
+            ),
+        });
+    }
     let mut in_doubt = None;
     for r in records {
         match r {
@@ -308,5 +335,8 @@ pub fn replay(mut state: RunState, records: &[Record]) -> Replayed {
     if let Some((step, _, _)) = &in_doubt {
         state.mark_in_doubt(*step);
     }
-    Replayed { state, in_doubt }
+    Ok(Replayed { state, in_doubt })
 }
+
+#[cfg(test)]
+mod replay_props;

@@ -489,7 +489,11 @@ pub async fn resume(
         ));
     }
     let plan = Arc::new(plan);
-    let (records, effects) = load(store, run_id).await?;
+    let super::store_journal::Loaded {
+        records,
+        seqs,
+        effects,
+    } = load(store, run_id).await?;
     let drill = match &row.scenario {
         Some(name) => {
             let scenario = Scenario::load(name).map_err(|e| e.to_string())?;
@@ -500,7 +504,13 @@ pub async fn resume(
         None => None,
     };
     let (fresh, policies) = state_for(&plan);
-    let replayed = replay(fresh, &records);
+    let replayed = replay(fresh, &records).map_err(|e| {
+        let seq = seqs.get(e.index).copied().unwrap_or(0);
+        format!(
+            "run {run_id}: journal row {seq} ({}) {}; this journal does not belong to plan {:?}, so the run cannot be resumed",
+            e.kind, e.why, plan.name
+        )
+    })?;
     let holder = lease_holder(operator);
     take_lease(store, run_id, &holder).await?;
     tracing::info!(run = %run_id, records = records.len(), effects = effects.len(), in_doubt = ?replayed.in_doubt, "run resumed");

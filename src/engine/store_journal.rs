@@ -79,10 +79,19 @@ impl EffectLog for StoreJournal {
     }
 }
 
+/// A run's journal as read back: its records in order with the store's seq of each, and
+/// the drill world's effects.
+pub struct Loaded {
+    pub records: Vec<Record>,
+    pub seqs: Vec<i64>,
+    pub effects: Vec<SimEffect>,
+}
+
 /// Reads a run's records and effects back from the store, in order.
-pub async fn load(store: &Store, run_id: &str) -> Result<(Vec<Record>, Vec<SimEffect>), String> {
+pub async fn load(store: &Store, run_id: &str) -> Result<Loaded, String> {
     let rows = store.journal(run_id).await.map_err(|e| e.to_string())?;
     let mut records = Vec::new();
+    let mut seqs = Vec::new();
     let mut effects = Vec::new();
     for r in rows {
         if r.kind == SIM_EFFECT {
@@ -95,7 +104,12 @@ pub async fn load(store: &Store, run_id: &str) -> Result<(Vec<Record>, Vec<SimEf
                 serde_json::from_value(r.data)
                     .map_err(|e| format!("journal row {}: {e}", r.seq))?,
             );
+            seqs.push(r.seq);
         }
     }
-    Ok((records, effects))
+    Ok(Loaded {
+        records,
+        seqs,
+        effects,
+    })
 }

@@ -162,7 +162,14 @@ fn a_drill_of_a_plan_with_real_targets_is_refused_before_anything_connects() {
     let plan = "examples/postgres/backfill-region.toml";
     for args in [
         vec!["drill", "--plan", plan],
-        vec!["run", plan, "--scenario", "backfill-slot-fill", "--headless", "--yes"],
+        vec![
+            "run",
+            plan,
+            "--scenario",
+            "backfill-slot-fill",
+            "--headless",
+            "--yes",
+        ],
     ] {
         let out = ebb(dir.path())
             .env("EBB_DEMO_DB_URL", &url)
@@ -182,6 +189,65 @@ fn a_drill_of_a_plan_with_real_targets_is_refused_before_anything_connects() {
         );
     }
     assert!(runs(dir.path()).is_empty(), "no run was created");
+}
+
+#[test]
+fn resume_of_a_corrupt_journal_names_the_row_instead_of_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ebb(dir.path())
+        .args([
+            "run",
+            "tests/fixtures/crash-plan.toml",
+            "--headless",
+            "--step",
+            "--yes",
+            "--speed",
+            "100",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", flat(&out.stderr));
+    let id = runs(dir.path())[0]["id"].as_str().unwrap().to_string();
+    // A row naming step 40 of a 7-step plan, as a foreign or corrupted journal would.
+    let db = dir.path().join("ebb.db");
+    let seq = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            use sqlx::Connection;
+            let url = format!("sqlite://{}", db.display());
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            let seq: i64 = sqlx::query_scalar("SELECT max(seq) + 1 FROM journal WHERE run_id = ?")
+                .bind(&id)
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO journal (run_id, seq, at, kind, data) VALUES (?, ?, 0, 'step.applied', '{\"kind\":\"applied\",\"step\":39}')",
+            )
+            .bind(&id)
+            .bind(seq)
+            .execute(&mut c)
+            .await
+            .unwrap();
+            seq
+        });
+    let out = ebb(dir.path())
+        .args(["resume", &id, "--headless", "--yes"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = flat(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "run {id}: journal row {seq} (step.applied) names step 40, but the plan has 7 steps"
+        )),
+        "{err}"
+    );
 }
 
 #[test]

@@ -372,7 +372,7 @@ async fn a_crash_between_intent_and_outcome_is_probed_not_rerun() {
             key: "r1/s1".into(),
         },
     ];
-    let replayed = replay(plan(3), &records);
+    let replayed = replay(plan(3), &records).unwrap();
     let (step, undo, key) = replayed.in_doubt.clone().unwrap();
     assert_eq!(
         replayed.state.status_of[1],
@@ -418,7 +418,7 @@ async fn a_crash_between_intent_and_outcome_is_probed_not_rerun() {
         }
     )));
     // Replaying the whole journal gives the same state.
-    let again = replay(plan(3), &journal.records);
+    let again = replay(plan(3), &journal.records).unwrap();
     assert_eq!(again.state.status, Status::Finished(Final::Completed));
     assert!(again.in_doubt.is_none());
 }
@@ -450,7 +450,7 @@ async fn rollback_undoes_in_reverse_and_is_pausable() {
     );
     drop(h.cmds);
     let (_, journal) = h.task.await.unwrap();
-    let again = replay(plan(3), &journal.records);
+    let again = replay(plan(3), &journal.records).unwrap();
     assert_eq!(again.state.status, Status::Finished(Final::RolledBack));
 }
 
@@ -488,7 +488,7 @@ async fn a_step_found_not_to_have_happened_runs_again_under_a_new_attempt() {
             key: "r1/s0".into(),
         },
     ];
-    let replayed = replay(plan(1), &records);
+    let replayed = replay(plan(1), &records).unwrap();
     let (step, undo, key) = replayed.in_doubt.clone().unwrap();
     let journal = MemJournal {
         records,
@@ -590,7 +590,7 @@ async fn pause_stops_a_batched_step_at_a_boundary_and_run_continues_it() {
     let kinds: Vec<&str> = journal.records.iter().map(|r| r.kind()).collect();
     assert!(kinds.contains(&"step.interrupted"), "{kinds:?}");
     // Replaying the journal gives the same state (a resume after this run).
-    let replayed = replay(plan(2), &journal.records);
+    let replayed = replay(plan(2), &journal.records).unwrap();
     assert_eq!(replayed.state.status, Status::Finished(Final::Completed));
     assert_eq!(replayed.in_doubt, None);
 }
@@ -615,7 +615,7 @@ async fn rollback_mid_batches_stops_them_and_undoes_what_was_done() {
         !effects.iter().any(|k| k.starts_with("r1/s1")),
         "{effects:?}"
     );
-    let replayed = replay(plan(2), &journal.records);
+    let replayed = replay(plan(2), &journal.records).unwrap();
     assert_eq!(replayed.state.status, Status::Finished(Final::RolledBack));
 }
 

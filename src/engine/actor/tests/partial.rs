@@ -39,7 +39,7 @@ async fn a_rollback_after_a_pause_mid_batches_undoes_the_batches_that_landed() {
     );
     assert_eq!(state.status_of[0], StepStatus::Compensated);
     // A resume rebuilds the same from the journal.
-    let replayed = replay(plan(2), &journal.records);
+    let replayed = replay(plan(2), &journal.records).unwrap();
     assert_eq!(replayed.state.status_of, state.status_of);
 }
 
@@ -82,7 +82,7 @@ async fn a_batched_step_failing_after_some_batches_is_journaled_partial_and_undo
         "{:?}",
         journal.records
     );
-    let replayed = replay(plan(2), &journal.records);
+    let replayed = replay(plan(2), &journal.records).unwrap();
     assert_eq!(replayed.state.status_of, state.status_of);
 }
 
@@ -169,7 +169,7 @@ fn journals_from_before_partial_steps_replay_as_they_did() {
         .iter()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let replayed = replay(plan(2), &records);
+    let replayed = replay(plan(2), &records).unwrap();
     assert_eq!(replayed.state.status_of[0], StepStatus::Pending);
     let failed: Record =
         serde_json::from_str(r#"{"kind":"failed","step":0,"error":"boom"}"#).unwrap();
