@@ -144,7 +144,6 @@ pub async fn audit_history(store: &Store, limit: usize) -> Vec<crate::app::Timel
     };
     let q = crate::store::AuditQuery {
         after_seq: head.seq.saturating_sub(limit as u64 * 4),
-        since_ns: None,
         limit: None,
     };
     let rows = store.audit_rows(q).await.unwrap_or_default();
@@ -382,12 +381,13 @@ pub fn console_in(
             }
         }
         io.recorder.close().await;
+        let unsealed = io.recorder.unsealed().is_some();
         for s in sources {
             s.abort();
         }
-        result
+        result.map(|(model, exit)| (model, exit, unsealed))
     });
-    let (model, exit) = exit.into_diagnostic()?;
+    let (model, exit, unsealed) = exit.into_diagnostic()?;
     if let Some(run) = &model.run
         && !matches!(run.status, Status::Finished(_))
     {
@@ -397,6 +397,8 @@ pub fn console_in(
         );
     }
     Ok(match exit {
+        // The session's end is not on record: say so in the exit status too.
+        Exit::Quit if unsealed => ExitCode::from(super::EXIT_UNSEALED),
         Exit::Quit => ExitCode::SUCCESS,
         Exit::Signal(name) => {
             eprintln!("ebb: {name} received; terminal restored.");

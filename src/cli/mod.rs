@@ -59,6 +59,10 @@ pub struct UiArgs {
     pub keymap: Option<String>,
 }
 
+/// The exit status of a console that ended normally but could not seal its audit session
+/// (its end and final checkpoint are not on record).
+pub const EXIT_UNSEALED: u8 = 5;
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Held until main returns, on every exit path (signals end the loops, not the process),

@@ -32,8 +32,6 @@ pub struct AuditRow {
 pub struct AuditQuery {
     /// Only rows with a greater seq.
     pub after_seq: u64,
-    /// Only rows written at or after this time (UTC ns).
-    pub since_ns: Option<i64>,
     /// At most this many rows (the first ones).
     pub limit: Option<u64>,
 }
@@ -118,9 +116,8 @@ impl Store {
     /// Rows matching `q`, in seq order.
     pub async fn audit_rows(&self, q: AuditQuery) -> Result<Vec<AuditRow>, StoreError> {
         const SQL: &str = "SELECT seq, at_ns, session, kind, record, prev_hash, hash FROM audit
-                           WHERE seq > $1 AND at_ns >= $2 ORDER BY seq LIMIT $3";
+                           WHERE seq > $1 ORDER BY seq LIMIT $2";
         let after = i64::try_from(q.after_seq).unwrap_or(i64::MAX);
-        let since = q.since_ns.unwrap_or(i64::MIN);
         let limit = q
             .limit
             .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
@@ -128,7 +125,6 @@ impl Store {
             ($pool:expr) => {{
                 let rows = sqlx::query(SQL)
                     .bind(after)
-                    .bind(since)
                     .bind(limit)
                     .fetch_all($pool)
                     .await?;

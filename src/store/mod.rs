@@ -77,6 +77,7 @@ pub struct Durability {
 pub struct Store {
     backend: Backend,
     durability: Durability,
+    identity: String,
 }
 
 #[derive(Clone, Debug)]
@@ -100,17 +101,18 @@ impl Store {
     /// `postgres://`/`postgresql://` URL, a `sqlite:` URL, or a plain file path.
     /// Refuses a database whose durability settings did not take.
     pub async fn open(spec: &str) -> Result<Store, StoreError> {
-        let (backend, durability) =
+        let (backend, durability, identity) =
             if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
                 let (pool, d) = postgres::open(spec).await?;
-                (Backend::Postgres(pool), d)
+                (Backend::Postgres(pool), d, postgres::identity(spec))
             } else {
                 let (pool, d) = sqlite::open(spec).await?;
-                (Backend::Sqlite(pool), d)
+                (Backend::Sqlite(pool), d, sqlite::identity(spec))
             };
         Ok(Store {
             backend,
             durability,
+            identity,
         })
     }
 
@@ -120,6 +122,12 @@ impl Store {
         let path = default_path()?;
         paths::create_state_dir(&path)?;
         Store::open(&path.to_string_lossy()).await
+    }
+
+    /// Which database this is, without secrets, the same however it was named:
+    /// `sqlite:/abs/path/ebb.db` or `postgres://host:port/dbname`.
+    pub fn identity(&self) -> String {
+        self.identity.clone()
     }
 
     /// What the database said about durability when the store was opened.

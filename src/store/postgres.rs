@@ -26,6 +26,20 @@ pub(super) async fn open(spec: &str) -> Result<(PgPool, Durability), StoreError>
     Ok((pool, durability))
 }
 
+/// `postgres://host:port/dbname`: no user, no password, no parameters.
+pub(super) fn identity(spec: &str) -> String {
+    use std::str::FromStr;
+    match sqlx::postgres::PgConnectOptions::from_str(spec) {
+        Ok(o) => format!(
+            "postgres://{}:{}/{}",
+            o.get_host(),
+            o.get_port(),
+            o.get_database().unwrap_or(o.get_username())
+        ),
+        Err(_) => redact(spec),
+    }
+}
+
 /// The URL without its password, for messages.
 fn redact(spec: &str) -> String {
     match (spec.find("://"), spec.rfind('@')) {

@@ -48,6 +48,19 @@ pub(super) async fn open(spec: &str) -> Result<(SqlitePool, Durability), StoreEr
     Ok((pool, durability))
 }
 
+/// `sqlite:` and the file's canonical path.
+pub(super) fn identity(spec: &str) -> String {
+    let path = if spec.starts_with("sqlite:") {
+        SqliteConnectOptions::from_str(spec)
+            .map(|o| o.get_filename().to_path_buf())
+            .unwrap_or_else(|_| spec.into())
+    } else {
+        std::path::PathBuf::from(spec)
+    };
+    let path = std::fs::canonicalize(&path).unwrap_or(path);
+    format!("sqlite:{}", path.display())
+}
+
 /// Reads the pragmas back and refuses to run on a store that did not take them
 /// (an in-memory database, say, cannot be WAL).
 async fn read_back(pool: &SqlitePool) -> Result<Durability, StoreError> {

@@ -21,6 +21,8 @@ pub struct Recorder {
     plan_digest: Option<String>,
     settled: usize,
     active: Option<watch::Sender<bool>>,
+    /// Why the session could not be sealed at exit, when it could not.
+    unsealed: Option<String>,
 }
 
 impl Recorder {
@@ -41,6 +43,7 @@ impl Recorder {
             plan_digest,
             settled: 0,
             active,
+            unsealed: None,
         }
     }
 
@@ -151,12 +154,20 @@ impl Recorder {
     }
 
     /// Seals the session: its end and a final checkpoint, also when nothing happened.
+    /// A failure is said on stderr and kept: see [`Recorder::unsealed`].
     pub async fn close(&mut self) {
         if let Some(log) = &self.log
             && let Err(e) = log.close().await
         {
             eprintln!("ebb: could not seal the audit log: {e}");
+            self.unsealed = Some(e.to_string());
         }
+    }
+
+    /// Why [`Recorder::close`] could not seal the session; the process must then exit
+    /// non-zero (exit 5).
+    pub fn unsealed(&self) -> Option<&str> {
+        self.unsealed.as_deref()
     }
 }
 

@@ -12,7 +12,7 @@ use ebb::audit::checkpoint::sign;
 use ebb::audit::export::export_jsonl;
 use ebb::audit::{
     AuditLog, AuditRecord, KeySource, NewRecord, Operator, Problem, RecordKind, VerifyFailure,
-    VerifyReport, Witness, check_witness, verify, verify_texts,
+    VerifyReport, Witness, check_witness, verify, verify_rows,
 };
 use ebb::store::{AuditQuery, Store};
 use ed25519_dalek::SigningKey;
@@ -116,9 +116,10 @@ async fn records(s: &Store) -> Vec<AuditRecord> {
 /// Verifies the store as `ebb audit verify` does (with this host's witness when asked).
 async fn check(s: &Store, env: &Env, witness: bool) -> Result<VerifyReport, VerifyFailure> {
     let rows = s.audit_rows(AuditQuery::default()).await.unwrap();
-    let (recs, report) = verify_texts(rows.iter().map(|r| (r.seq, r.record.as_str())), None)?;
+    let (recs, report) = verify_rows(&rows, None)?;
     if witness {
-        check_witness(&recs, &Witness::load(&env.witness()).unwrap())?;
+        let id = s.identity();
+        check_witness(&recs, &Witness::load(&env.witness()).unwrap(), Some(&id))?;
     }
     Ok(report)
 }
@@ -278,6 +279,97 @@ async fn deleting_the_newest_records_is_truncation() {
         .unwrap();
     assert_eq!(failed(check(&s, &env, false).await).1, Problem::Truncated);
     assert_eq!(failed(check(&s, &env, true).await).1, Problem::Truncated);
+}
+
+#[tokio::test]
+async fn a_wiped_log_is_truncated_and_a_fresh_chain_is_replaced() {
+    let env = Env::new();
+    let s = populate(&env).await;
+    let raw = env.raw().await;
+    sqlx::query("DELETE FROM audit")
+        .execute(&raw)
+        .await
+        .unwrap();
+    // Empty: nothing to verify, but this host wrote to a log here.
+    let (seq, problem, msg) = failed(check(&s, &env, true).await);
+    assert_eq!((seq, problem), (1, Problem::Truncated));
+    assert!(msg.contains("the log is empty"), "{msg}");
+
+    // A new console starts a fresh chain, even under a new key (`keygen --force`).
+    ebb::audit::keys::create(&env.key, true).unwrap();
+    let c = open_log(&s, &env.key, "s-new").await;
+    c.append(intent(1)).await.unwrap();
+    c.close().await.unwrap();
+    let (seq, problem, msg) = failed(check(&s, &env, true).await);
+    assert_eq!((seq, problem), (1, Problem::Replaced));
+    assert!(msg.contains("started over"), "{msg}");
+    // The chain itself is whole: only the witness can tell.
+    check(&s, &env, false).await.unwrap();
+
+    // A witness that never saw this store's log but saw another here says replaced too;
+    // one about another store says nothing.
+    let mut w = Witness::load(&env.witness()).unwrap();
+    let mine = records(&s).await[0].hash.clone();
+    w.logs.remove(&mine);
+    let recs = records(&s).await;
+    let f = check_witness(&recs, &w, Some(&s.identity())).unwrap_err();
+    assert_eq!(f.problem, Problem::Replaced, "{f}");
+    check_witness(&recs, &w, Some("sqlite:/elsewhere/ebb.db")).unwrap();
+}
+
+#[tokio::test]
+async fn an_extra_field_fails_verify_and_never_reaches_an_export() {
+    let env = Env::new();
+    let s = populate(&env).await;
+    let raw = env.raw().await;
+    let text = get_record(&raw, 4).await;
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["approved_by"] = json!("mallory");
+    set_record(&raw, 4, &v.to_string()).await;
+    let (seq, problem, msg) = failed(check(&s, &env, false).await);
+    assert_eq!((seq, problem), (4, Problem::Modified));
+    assert!(msg.contains("`approved_by`"), "{msg}");
+    let mut out = Vec::new();
+    let e = export_jsonl(&s, None, false, &mut out, async {})
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("does not verify"), "{e}");
+    assert!(!contains(&out, b"mallory"));
+
+    // Nested in the operator too.
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["operator"]["role"] = json!("admin");
+    set_record(&raw, 4, &v.to_string()).await;
+    let (_, _, msg) = failed(check(&s, &env, false).await);
+    assert!(msg.contains("`operator.role`"), "{msg}");
+}
+
+#[tokio::test]
+async fn index_columns_must_match_their_records_and_since_reads_the_record() {
+    let env = Env::new();
+    let s = populate(&env).await;
+    let raw = env.raw().await;
+    let recs = records(&s).await;
+    // Backdating a row's at_ns column would hide it from --since.
+    sqlx::query("UPDATE audit SET at_ns = 0 WHERE seq = 12")
+        .execute(&raw)
+        .await
+        .unwrap();
+    let (seq, problem, msg) = failed(check(&s, &env, false).await);
+    assert_eq!((seq, problem), (12, Problem::Modified));
+    assert!(msg.contains("index column at_ns"), "{msg}");
+    sqlx::query("UPDATE audit SET at_ns = $1, kind = 'note' WHERE seq = 12")
+        .bind(recs[11].at_ns)
+        .execute(&raw)
+        .await
+        .unwrap();
+    let (_, _, msg) = failed(check(&s, &env, false).await);
+    assert!(msg.contains("index column kind"), "{msg}");
+    sqlx::query("UPDATE audit SET kind = 'outcome' WHERE seq = 12")
+        .execute(&raw)
+        .await
+        .unwrap();
+    check(&s, &env, true).await.unwrap();
 }
 
 #[tokio::test]
@@ -613,7 +705,7 @@ async fn no_secret_reaches_the_store_or_an_export() {
     log.close().await.unwrap();
 
     let mut export = Vec::new();
-    export_jsonl(&s, AuditQuery::default(), false, &mut export, async {})
+    export_jsonl(&s, None, false, &mut export, async {})
         .await
         .unwrap();
     let recs = records(&s).await;
@@ -748,14 +840,13 @@ async fn export_since_and_follow() {
     let s = populate(&env).await;
     let recs = records(&s).await;
     let since = recs[9].at_ns; // session b's start
-    let rows = s
-        .audit_rows(AuditQuery {
-            since_ns: Some(since),
-            ..AuditQuery::default()
-        })
+    let mut out = Vec::new();
+    export_jsonl(&s, Some(since), false, &mut out, async {})
         .await
         .unwrap();
-    assert_eq!(rows.first().map(|r| r.seq), Some(10));
+    let first: AuditRecord =
+        serde_json::from_str(String::from_utf8(out).unwrap().lines().next().unwrap()).unwrap();
+    assert_eq!(first.seq, 10);
 
     // --follow picks up records written after it started.
     let log = open_log(&s, &env.key, "s-follow").await;
@@ -769,7 +860,7 @@ async fn export_since_and_follow() {
     let mut out = Vec::new();
     export_jsonl(
         &s,
-        AuditQuery::default(),
+        None,
         true,
         &mut out,
         tokio::time::sleep(Duration::from_millis(1_300)),
