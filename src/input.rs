@@ -123,9 +123,7 @@ mod tests {
             "{e}"
         );
         let fifo = dir.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        // SAFETY: mkfifo reads a NUL-terminated path (test only).
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
         let e = read_text(&fifo).unwrap_err();
         assert!(
             matches!(e, InputError::NotRegular { what: "a FIFO", .. }),

@@ -26,6 +26,9 @@ pub(super) async fn open(spec: &str) -> Result<(SqlitePool, Durability), StoreEr
         spec: spec.to_string(),
         source,
     };
+    if let Err(e) = create_private(spec) {
+        return Err(open_err(sqlx::Error::Io(e)));
+    }
     let options = if spec.starts_with("sqlite:") {
         SqliteConnectOptions::from_str(spec).map_err(open_err)?
     } else {
@@ -48,17 +51,42 @@ pub(super) async fn open(spec: &str) -> Result<(SqlitePool, Durability), StoreEr
     Ok((pool, durability))
 }
 
-/// `sqlite:` and the file's canonical path.
-pub(super) fn identity(spec: &str) -> String {
-    let path = if spec.starts_with("sqlite:") {
+/// The database file a spec names (a plain path, or a `sqlite:` URL's file).
+fn file_of(spec: &str) -> std::path::PathBuf {
+    if spec.starts_with("sqlite:") {
         SqliteConnectOptions::from_str(spec)
             .map(|o| o.get_filename().to_path_buf())
             .unwrap_or_else(|_| spec.into())
     } else {
         std::path::PathBuf::from(spec)
-    };
+    }
+}
+
+/// `sqlite:` and the file's canonical path.
+pub(super) fn identity(spec: &str) -> String {
+    let path = file_of(spec);
     let path = std::fs::canonicalize(&path).unwrap_or(path);
     format!("sqlite:{}", path.display())
+}
+
+/// Creates a missing database file 0600 before SQLite does (with the umask); its WAL and
+/// shared-memory files take the database file's mode. An existing file is left as it is.
+fn create_private(spec: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = file_of(spec);
+    if path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:") {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Reads the pragmas back and refuses to run on a store that did not take them

@@ -58,6 +58,7 @@ impl Env {
 fn operator() -> Operator {
     Operator {
         user: "alice".into(),
+        groups: vec!["alice".into(), "oncall".into()],
         sudo_user: None,
         host: "bastion-1".into(),
         tty: Some("/dev/pts/3".into()),

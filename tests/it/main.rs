@@ -7,6 +7,7 @@ mod crash;
 mod e2e;
 mod e2e_console;
 mod e2e_kube;
+mod files;
 mod http_run;
 mod kube_loopback;
 mod kube_run;
