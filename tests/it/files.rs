@@ -79,3 +79,74 @@ fn state_directory_store_and_logs_are_private_and_logs_are_capped() {
         .expect("today's log");
     assert_eq!(mode(today), 0o600, "{}", today.display());
 }
+
+/// Runs `ebb ARGS… FILE` and gives its exit code and stderr, killing it after a generous
+/// deadline (a FIFO used to block every command forever).
+fn ebb_on(home: &Path, args: &[&str], file: &Path) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ebb"))
+        .args(args)
+        .arg(file)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("EBB_STORE", home.join("ebb.db"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            return (status.code(), err);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("ebb {args:?} {} did not return", file.display());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn every_input_file_must_be_a_regular_file_of_at_most_4_mib() {
+    let home = tempfile::tempdir().unwrap();
+    let fifo = home.path().join("plan.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let big = home.path().join("big.toml");
+    std::fs::write(&big, vec![b'#'; 4 * 1024 * 1024 + 1]).unwrap();
+    let commands: [&[&str]; 5] = [
+        &["plan", "check"],
+        &["drill", "--scenario"],
+        &["drill", "--theme"],
+        &["drill", "--keymap"],
+        &["console", "--config"],
+    ];
+    for args in commands {
+        for (file, says) in [
+            (
+                Path::new("/dev/zero"),
+                "is a character device, not a regular file",
+            ),
+            (fifo.as_path(), "is a FIFO, not a regular file"),
+            (big.as_path(), "larger than 4194304 bytes"),
+        ] {
+            let (code, err) = ebb_on(home.path(), args, file);
+            // miette wraps long messages: read them as one line.
+            let err = err
+                .replace('│', " ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert!(
+                matches!(code, Some(1 | 2)),
+                "{args:?} {}: {code:?} {err}",
+                file.display()
+            );
+            assert!(err.contains(says), "{args:?} {}: {err}", file.display());
+        }
+    }
+}
