@@ -214,7 +214,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
 async fn open(spec: &str) -> Result<Store, Report> {
     Store::open(spec)
         .await
-        .map_err(|e| miette!("cannot open the store {spec}: {e}"))
+        .map_err(|e| miette!("{}", crate::store::open_failed(spec, &e)))
 }
 
 fn print_table(rows: &[[String; 8]]) -> std::io::Result<()> {

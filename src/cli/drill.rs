@@ -323,10 +323,7 @@ pub fn console_in(
                 open_audit(&store, model.operator_annotation.as_deref()).await,
                 audit_history(&store, 40).await,
             ),
-            Err(e) => (
-                Err(format!("cannot open the store {store_spec}: {e}")),
-                Vec::new(),
-            ),
+            Err(e) => (Err(crate::store::open_failed(&store_spec, &e)), Vec::new()),
         };
         let recorder = Recorder::new(audit, plan_digest);
         let (obs_tx, obs_rx) = mpsc::channel(256);

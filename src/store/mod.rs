@@ -14,13 +14,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub use audit::{AuditHead, AuditQuery, AuditRow};
 pub use journal::{INITIAL_STATE, JournalEntry, JournalRecord, NewRun, RunRow};
 pub use lease::LeaseOutcome;
-pub use paths::{default_path, spec_from_env};
+pub use paths::{default_path, open_failed, spec_from_env};
 
 use crate::time::Timestamp;
 
 /// Everything the store can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// `spec` has its password redacted (see [`open_failed`] for the whole message).
     #[error("cannot open the store {spec}: {source}")]
     Open {
         spec: String,

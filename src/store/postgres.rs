@@ -12,15 +12,34 @@ use super::{
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
 
+/// How long opening the store may take to reach its server: a refused or silent port is
+/// reported in seconds, not after the pool's retries.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub(super) async fn open(spec: &str) -> Result<(PgPool, Durability), StoreError> {
+    use sqlx::Connection;
+    use std::str::FromStr;
+    let open_err = |source| StoreError::Open {
+        spec: redact(spec),
+        source,
+    };
+    let options = sqlx::postgres::PgConnectOptions::from_str(spec).map_err(open_err)?;
+    // One plain attempt first: its error is the real one (refused, auth, no database).
+    let first = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+        .await
+        .map_err(|_| {
+            open_err(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
+            )))
+        })?
+        .map_err(open_err)?;
+    let _ = first.close().await;
     let pool = PgPoolOptions::new()
         .max_connections(8)
-        .connect(spec)
+        .connect_with(options)
         .await
-        .map_err(|source| StoreError::Open {
-            spec: redact(spec),
-            source,
-        })?;
+        .map_err(open_err)?;
     let durability = read_back(&pool).await?;
     MIGRATOR.run(&pool).await?;
     Ok((pool, durability))

@@ -1,6 +1,7 @@
 //! One integration-test binary (link time): modules per area.
 
 mod audit;
+mod bounds;
 mod config;
 mod console_config;
 mod crash;
