@@ -203,6 +203,19 @@ impl Store {
     }
 }
 
+/// Closes `conn` instead of returning it to the pool when its write transaction failed.
+/// SQLite rolls a transaction back by itself on some errors (a full disk among them); the
+/// driver's own rollback then fails and would leave the pooled connection "inside a
+/// transaction" for every later writer ("begin_with at non-zero transaction depth").
+fn discard_on_error<DB: sqlx::Database, T, E>(
+    conn: &mut sqlx::pool::PoolConnection<DB>,
+    result: &Result<T, E>,
+) {
+    if result.is_err() {
+        conn.close_on_drop();
+    }
+}
+
 /// A short, sortable, unique run id: `r-YYYYMMDD-HHMMSS-xxxx` (UTC), where `xxxx` is
 /// 4 hex digits that start from a per-process random point and count up, so ids made
 /// by one process in the same second differ.

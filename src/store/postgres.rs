@@ -186,9 +186,21 @@ pub(super) async fn append(
     run_id: &str,
     e: &JournalEntry,
 ) -> Result<i64, StoreError> {
+    let mut conn = pool.acquire().await?;
+    let result = append_on(&mut conn, run_id, e).await;
+    super::discard_on_error(&mut conn, &result);
+    result
+}
+
+async fn append_on(
+    conn: &mut PgConnection,
+    run_id: &str,
+    e: &JournalEntry,
+) -> Result<i64, StoreError> {
+    use sqlx::Connection;
     // The run's row is locked (FOR UPDATE in next_seq) until commit: appends to one run
     // queue on it, so max(seq) + 1 is read by one writer at a time.
-    let mut tx = pool.begin().await?;
+    let mut tx = conn.begin().await?;
     let seq = next_seq(&mut tx, run_id, e).await?;
     let inserted = sqlx::query(
         "INSERT INTO journal (run_id, seq, at, kind, step_id, idempotency_key, data)

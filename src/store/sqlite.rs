@@ -213,9 +213,21 @@ pub(super) async fn append(
     run_id: &str,
     e: &JournalEntry,
 ) -> Result<i64, StoreError> {
+    let mut conn = pool.acquire().await?;
+    let result = append_on(&mut conn, run_id, e).await;
+    super::discard_on_error(&mut conn, &result);
+    result
+}
+
+async fn append_on(
+    conn: &mut SqliteConnection,
+    run_id: &str,
+    e: &JournalEntry,
+) -> Result<i64, StoreError> {
+    use sqlx::Connection;
     // IMMEDIATE takes the write lock up front: the max(seq) read and the insert are one
     // step that no other writer (connection or process) can interleave with.
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let seq = next_seq(&mut tx, run_id, e).await?;
     sqlx::query(
         "INSERT INTO journal (run_id, seq, at, kind, step_id, idempotency_key, data)

@@ -874,6 +874,93 @@ async fn export_since_and_follow() {
     assert!(text.lines().last().unwrap().contains("\"late\""));
 }
 
+// ---- a full disk, then room again ---------------------------------------------------
+
+/// SQLite rolls a transaction back by itself on some errors (a full disk among them); the
+/// trigger does the same, so the driver's ROLLBACK then finds no transaction.
+const FULL_DISK: &str = "CREATE TRIGGER full_disk BEFORE INSERT ON audit
+     BEGIN SELECT RAISE(ROLLBACK, 'database or disk is full'); END";
+
+#[tokio::test]
+async fn after_a_full_disk_frees_up_appends_succeed_again() {
+    let env = Env::new();
+    let s = populate(&env).await;
+    let raw = env.raw().await;
+    let log = open_log(&s, &env.key, "s-disk").await;
+    sqlx::query(FULL_DISK).execute(&raw).await.unwrap();
+    for i in 0..6 {
+        let e = log.append(intent(i)).await.unwrap_err();
+        assert!(e.to_string().contains("disk is full"), "{e}");
+    }
+    sqlx::query("DROP TRIGGER full_disk")
+        .execute(&raw)
+        .await
+        .unwrap();
+    // Every pooled connection must be usable again (none left mid-transaction).
+    for i in 0..12 {
+        log.append(intent(i))
+            .await
+            .unwrap_or_else(|e| panic!("append {i} after the disk freed up: {e}"));
+    }
+    log.close().await.unwrap();
+    check(&s, &env, true).await.unwrap();
+}
+
+#[tokio::test]
+async fn run_control_comes_back_by_itself_once_the_audit_log_is_writable_again() {
+    use ebb::action::Action;
+    use ebb::app::ActionSource;
+    use ebb::cli::screenshot::{model_at, render_buffer};
+    use ebb::tui::recorder::{Recorder, dispatch_recorded};
+    let env = Env::new();
+    let s = populate(&env).await;
+    let raw = env.raw().await;
+    let keymap = ebb::config::keymap_by_name("default").unwrap();
+    let theme = ebb::config::theme_by_name("dark").unwrap();
+    let scenario = ebb::world::Scenario::load("backfill-slot-fill").unwrap();
+    let mut m = model_at(&scenario, None, 42, 60, "oncall", &keymap);
+    let mut rec = Recorder::new(Ok(open_log(&s, &env.key, "s-ui").await), None);
+    let header = |m: &ebb::app::Model| {
+        let buf = render_buffer(m, &keymap, &theme, 160, 48);
+        (0..160u16)
+            .map(|x| buf[(x, 0)].symbol().to_string())
+            .collect::<String>()
+    };
+    sqlx::query(FULL_DISK).execute(&raw).await.unwrap();
+    for _ in 0..3 {
+        let cmds = dispatch_recorded(
+            &mut m,
+            &mut rec,
+            Action::RunPause,
+            ActionSource::Key("p".into()),
+        )
+        .await;
+        assert!(cmds.is_empty());
+    }
+    assert!(header(&m).contains("AUDIT DOWN"), "{}", header(&m));
+    sqlx::query("DROP TRIGGER full_disk")
+        .execute(&raw)
+        .await
+        .unwrap();
+    // The next action is recorded: the header drops AUDIT DOWN and run control is back.
+    dispatch_recorded(
+        &mut m,
+        &mut rec,
+        Action::RunPause,
+        ActionSource::Key("p".into()),
+    )
+    .await;
+    assert_eq!(m.audit_down, None);
+    assert!(!header(&m).contains("AUDIT DOWN"), "{}", header(&m));
+    let flash = m.flash.as_ref().map(|f| f.1.clone()).unwrap_or_default();
+    assert!(!flash.contains("cannot be written"), "{flash}");
+    let screen = render_buffer(&m, &keymap, &theme, 160, 48);
+    let all: String = screen.content().iter().map(|c| c.symbol()).collect();
+    assert!(all.contains("run control is back"), "{all}");
+    let recs = records(&s).await;
+    assert_eq!(recs.last().unwrap().action.as_deref(), Some("run.pause"));
+}
+
 // ---- periodic checkpoints -----------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
