@@ -9,6 +9,7 @@ mod e2e;
 mod e2e_console;
 mod e2e_kube;
 mod files;
+mod fuzz;
 mod http_run;
 mod kube_loopback;
 mod kube_run;
