@@ -73,8 +73,15 @@ pub(super) fn identity(spec: &str) -> String {
 /// shared-memory files take the database file's mode. An existing file is left as it is.
 fn create_private(spec: &str) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
+    // In-memory and read-only databases have no file to create.
+    if [":memory:", "mode=memory", "mode=ro"]
+        .iter()
+        .any(|m| spec.contains(m))
+    {
+        return Ok(());
+    }
     let path = file_of(spec);
-    if path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:") {
+    if path.as_os_str().is_empty() {
         return Ok(());
     }
     match std::fs::OpenOptions::new()
