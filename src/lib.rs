@@ -12,6 +12,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod input;
 pub mod k8s;
 pub mod logging;
 pub mod plan;

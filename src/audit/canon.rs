@@ -65,6 +65,15 @@ fn operator(b: &mut Vec<u8>, o: &Operator) {
     opt(b, o.tty.as_deref());
     opt(b, o.ssh_client.as_deref());
     opt(b, o.annotation.as_deref());
+    // Added later: present only when there are groups, behind a tag (2) that neither an
+    // absent (0) nor a present (1) field starts with, so older records hash as they did.
+    if !o.groups.is_empty() {
+        b.push(2);
+        b.extend_from_slice(&(o.groups.len() as u64).to_be_bytes());
+        for g in &o.groups {
+            put(b, g.as_bytes());
+        }
+    }
 }
 
 fn put(b: &mut Vec<u8>, bytes: &[u8]) {

@@ -1,56 +1,66 @@
-//! Reading the log out: JSON Lines exactly as stored (hash and prev_hash included, so a
-//! SIEM can re-verify), a follow loop for new records, and the rows of `ebb audit show`.
+//! Reading the log out: JSON Lines of the verified, typed records (hash and prev_hash
+//! included, so a SIEM can re-verify), a follow loop for new records, and `ebb audit show`.
 
 use std::io::Write;
 use std::time::Duration;
 
-use crate::store::{AuditQuery, AuditRow, Store};
+use crate::store::{AuditQuery, Store};
 
 use super::AuditError;
 use super::record::{AuditRecord, RecordKind};
+use super::stored::{ChainEnd, verified_rows};
 
 /// How often `--follow` asks the store for new records.
 pub const FOLLOW_EVERY: Duration = Duration::from_millis(500);
 
-/// Writes each row's record as one line; returns the last seq written (or `after`).
-pub fn write_jsonl(rows: &[AuditRow], out: &mut impl Write, after: u64) -> std::io::Result<u64> {
-    let mut last = after;
-    for r in rows {
-        out.write_all(r.record.as_bytes())?;
-        out.write_all(b"\n")?;
-        last = r.seq;
+/// Writes each record written at or after `since_ns` as one line, serialized from its
+/// typed form (never the stored text).
+pub fn write_jsonl(
+    records: &[AuditRecord],
+    since_ns: Option<i64>,
+    out: &mut impl Write,
+) -> Result<(), AuditError> {
+    for r in records
+        .iter()
+        .filter(|r| since_ns.is_none_or(|s| r.at_ns >= s))
+    {
+        let line = serde_json::to_string(r)?;
+        out.write_all(line.as_bytes()).map_err(AuditError::Output)?;
+        out.write_all(b"\n").map_err(AuditError::Output)?;
     }
-    out.flush()?;
-    Ok(last)
+    out.flush().map_err(AuditError::Output)
 }
 
-/// Exports rows matching `q`; with `follow`, keeps polling every [`FOLLOW_EVERY`] for
-/// records after the last one written, until `stop` resolves.
+/// Exports the verified log (records at or after `since_ns`, by their own time); with
+/// `follow`, keeps polling every [`FOLLOW_EVERY`] for records that continue the chain,
+/// until `stop` resolves. A log that does not verify exports nothing.
 pub async fn export_jsonl(
     store: &Store,
-    q: AuditQuery,
+    since_ns: Option<i64>,
     follow: bool,
     out: &mut impl Write,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), AuditError> {
-    let rows = store.audit_rows(q).await?;
-    let mut last = write_jsonl(&rows, out, q.after_seq).map_err(AuditError::Output)?;
+    let (records, _) = verified_rows(store).await?;
+    write_jsonl(&records, since_ns, out)?;
     if !follow {
         return Ok(());
     }
+    let mut end = ChainEnd::of(&records);
+    drop(records);
     tokio::pin!(stop);
     loop {
         tokio::select! {
             () = &mut stop => return Ok(()),
             () = tokio::time::sleep(FOLLOW_EVERY) => {
-                let q = AuditQuery { after_seq: last, ..q };
+                let q = AuditQuery { after_seq: end.seq, ..AuditQuery::default() };
                 let rows = store.audit_rows(q).await?;
-                last = write_jsonl(&rows, out, last).map_err(AuditError::Output)?;
+                let records = end.extend(&rows)?;
+                write_jsonl(&records, since_ns, out)?;
             }
         }
     }
 }
-
 /// The columns of `ebb audit show`.
 pub const SHOW_HEADER: [&str; 8] = [
     "SEQ",

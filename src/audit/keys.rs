@@ -110,7 +110,10 @@ pub fn load(path: &Path) -> Result<SigningKey, AuditError> {
             mode,
         });
     }
-    let text = std::fs::read_to_string(path).map_err(io)?;
+    let text = crate::input::read_text(path).map_err(|e| AuditError::KeyFormat {
+        path: path.to_path_buf(),
+        why: e.to_string(),
+    })?;
     let mut seed = [0u8; 32];
     hex::decode_to_slice(text.trim(), &mut seed).map_err(|e| AuditError::KeyFormat {
         path: path.to_path_buf(),

@@ -11,9 +11,10 @@ use crate::store::{AuditQuery, Store};
 
 use super::AuditError;
 use super::chain::{Head, seal, to_row};
-use super::checkpoint::{Witness, sign};
+use super::checkpoint::sign;
 use super::keys::{KeySource, public_hex};
 use super::record::{AuditRecord, NewRecord, Operator, RecordKind};
+use super::witness::Witness;
 
 /// A console session's handle on the audit log. `Clone + Send + Sync`.
 #[derive(Clone)]
@@ -208,7 +209,8 @@ impl AuditLog {
             } else {
                 inner.genesis_hash.clone()
             };
-            if let Err(e) = Witness::record(path, &genesis, seq, &hash) {
+            let store = inner.store.identity();
+            if let Err(e) = Witness::record(path, &genesis, &store, seq, &hash) {
                 tracing::warn!(error = %e, path = %path.display(), "cannot update the audit witness");
             }
         }

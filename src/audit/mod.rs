@@ -8,17 +8,19 @@ pub mod export;
 pub mod keys;
 pub mod log;
 pub mod record;
+pub mod stored;
 pub mod verify;
+pub mod witness;
 
 use std::path::PathBuf;
 
-pub use checkpoint::{Witness, spawn_checkpoints};
+pub use checkpoint::spawn_checkpoints;
 pub use keys::KeySource;
 pub use log::AuditLog;
 pub use record::{AuditRecord, EntryKind, NewRecord, Operator, RecordKind};
-pub use verify::{
-    Problem, UnsealedTail, VerifyFailure, VerifyReport, check_witness, verify, verify_texts,
-};
+pub use stored::{verified_rows, verify_rows};
+pub use verify::{Problem, UnsealedTail, VerifyFailure, VerifyReport, verify, verify_texts};
+pub use witness::{Witness, check_witness};
 
 /// Everything writing the audit log (or handling its key) can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +51,8 @@ pub enum AuditError {
     Corrupt(String),
     #[error("cannot encode an audit record: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error("the audit log does not verify, so nothing is shown: {0}")]
+    NotVerified(#[from] VerifyFailure),
     #[error("cannot write the export: {0}")]
     Output(#[source] std::io::Error),
 }

@@ -1,8 +1,6 @@
 //! What one audit record holds: who (the operator's unix identity), when, which session,
 //! what kind of event, the action and its target, redacted arguments, and its chain hashes.
 
-use std::ffi::CStr;
-
 use serde::{Deserialize, Serialize};
 
 /// One record of the log, as stored (JSON) and exported (one JSON object per line).
@@ -170,8 +168,12 @@ impl NewRecord {
 /// Who wrote a record: the unix identity of the process, never replaced by `--operator`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Operator {
-    /// The real user's login name (password database, else `$USER`).
+    /// The real user's login name from the password database (`uid:N` when the uid has
+    /// no entry; never `$USER`, which anyone can set).
     pub user: String,
+    /// The real user's groups by name (primary first, then supplementary), from the OS.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
     /// `SUDO_USER` when running under sudo.
     #[serde(default)]
     pub sudo_user: Option<String>,
@@ -188,12 +190,13 @@ pub struct Operator {
 }
 
 impl Operator {
-    /// Reads the identity of this process: getpwuid_r(getuid()), SUDO_USER,
-    /// gethostname, ttyname_r(0), SSH_CONNECTION / SSH_CLIENT.
+    /// Reads the identity of this process: the password entry of getuid(), its groups,
+    /// SUDO_USER, gethostname, ttyname(0), SSH_CONNECTION / SSH_CLIENT.
     pub fn from_env(annotation: Option<&str>) -> Operator {
         let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
         Operator {
             user: unix_user(),
+            groups: unix_groups(),
             sudo_user: nonempty(std::env::var("SUDO_USER").ok()),
             host: hostname(),
             tty: tty_name(),
@@ -221,55 +224,42 @@ impl Operator {
 }
 
 fn unix_user() -> String {
-    let mut buf = vec![0 as libc::c_char; 4096];
-    // SAFETY: getpwuid_r writes into `pwd` and `buf` (whose length we pass) and sets
-    // `result` to `&pwd` or null; the name is copied out before `buf` is dropped.
-    let from_passwd = unsafe {
-        let mut pwd: libc::passwd = std::mem::zeroed();
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let rc = libc::getpwuid_r(
-            libc::getuid(),
-            &mut pwd,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut result,
-        );
-        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
-            None
-        } else {
-            Some(CStr::from_ptr(pwd.pw_name).to_string_lossy().into_owned())
+    let uid = nix::unistd::getuid();
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(u)) => u.name,
+        _ => format!("uid:{uid}"),
+    }
+}
+
+/// The names of the real gid and the supplementary groups (`gid:N` for a gid without a
+/// name), without repeats.
+fn unix_groups() -> Vec<String> {
+    let mut gids = vec![nix::unistd::getgid()];
+    gids.extend(nix::unistd::getgroups().unwrap_or_default());
+    let mut names: Vec<String> = Vec::with_capacity(gids.len());
+    for gid in gids {
+        let name = match nix::unistd::Group::from_gid(gid) {
+            Ok(Some(g)) => g.name,
+            _ => format!("gid:{gid}"),
+        };
+        if !names.contains(&name) {
+            names.push(name);
         }
-    };
-    from_passwd
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "unknown".to_string())
+    }
+    names
 }
 
 /// This machine's host name (`unknown` when it cannot be read).
 pub fn hostname() -> String {
-    let mut buf = [0 as libc::c_char; 256];
-    // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`; the last byte is
-    // forced to NUL so CStr finds an end even if the name was truncated.
-    unsafe {
-        if libc::gethostname(buf.as_mut_ptr(), buf.len() - 1) != 0 {
-            return "unknown".to_string();
-        }
-        buf[255] = 0;
-        CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned()
-    }
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "unknown".to_string())
 }
 
 fn tty_name() -> Option<String> {
-    let mut buf = [0 as libc::c_char; 256];
-    // SAFETY: ttyname_r writes a NUL-terminated name of at most `buf.len()` bytes, or
-    // returns an error (stdin not a terminal) leaving `buf` unused.
-    unsafe {
-        if libc::ttyname_r(0, buf.as_mut_ptr(), buf.len()) != 0 {
-            return None;
-        }
-        buf[255] = 0;
-        Some(CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned())
-    }
+    nix::unistd::ttyname(std::io::stdin())
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
 }
 
 /// `SSH_CONNECTION="client_ip client_port server_ip server_port"` or
@@ -314,6 +304,42 @@ mod tests {
         assert!(op.display().starts_with(&op.user), "{}", op.display());
         assert!(op.display().ends_with("as \"facilitator\""));
         assert_eq!(Operator::from_env(Some("  ")).annotation, None);
+    }
+
+    #[test]
+    fn identity_comes_from_the_password_and_group_databases() {
+        let op = Operator::from_env(None);
+        let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+            .unwrap()
+            .unwrap();
+        assert_eq!(op.user, me.name);
+        let primary = nix::unistd::Group::from_gid(nix::unistd::getgid())
+            .unwrap()
+            .unwrap();
+        assert_eq!(op.groups.first(), Some(&primary.name), "{:?}", op.groups);
+        // Groups are on record, and under the hash.
+        let mut r = AuditRecord {
+            seq: 1,
+            at_ns: 1,
+            session: "s".into(),
+            kind: RecordKind::Note,
+            operator: op.clone(),
+            key: None,
+            action: None,
+            run_id: None,
+            step_id: None,
+            args: serde_json::Value::Null,
+            outcome: None,
+            plan_digest: None,
+            text: None,
+            prev_hash: "00".into(),
+            hash: "11".into(),
+        };
+        let with = crate::audit::canon::encode(&r);
+        r.operator.groups.push("wheel".into());
+        assert_ne!(crate::audit::canon::encode(&r), with);
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["operator"]["groups"][0], primary.name.as_str());
     }
 
     #[test]

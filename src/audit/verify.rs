@@ -31,7 +31,6 @@ use std::fmt;
 use ed25519_dalek::{Signature, VerifyingKey};
 
 use super::canon::{ZERO_HASH, checkpoint_message, decode_hash, record_hash};
-use super::checkpoint::Witness;
 use super::keys::public_hex;
 use super::record::{AuditRecord, RecordKind};
 
@@ -72,6 +71,8 @@ pub enum Problem {
     Reordered,
     Inserted,
     Truncated,
+    /// The log is not the one this host last wrote to this store (per its witness).
+    Replaced,
     BadSignature,
     ForeignSignature,
     /// Well-linked but not a valid log (no genesis first, a bad checkpoint…).
@@ -86,6 +87,7 @@ impl fmt::Display for Problem {
             Problem::Reordered => "reordered",
             Problem::Inserted => "inserted",
             Problem::Truncated => "truncated after the last checkpoint",
+            Problem::Replaced => "replaced",
             Problem::BadSignature => "bad signature",
             Problem::ForeignSignature => "foreign signature",
             Problem::Malformed => "malformed",
@@ -370,37 +372,6 @@ pub fn verify(
     Ok(report)
 }
 
-/// Checks a verified log against a witness: the checkpoint this host last wrote to this
-/// log (by genesis hash) must be in it, with the same hash.
-pub fn check_witness(records: &[AuditRecord], witness: &Witness) -> Result<(), VerifyFailure> {
-    let Some(genesis) = records.first() else {
-        return Ok(());
-    };
-    let Some(w) = witness.logs.get(&genesis.hash) else {
-        return Ok(());
-    };
-    let last = records.last().map_or(0, |r| r.seq);
-    match records.iter().find(|r| r.seq == w.seq) {
-        None => Err(fail(
-            last + 1,
-            Problem::Truncated,
-            format!(
-                "the log ends at seq {last}, but this host wrote a checkpoint at seq {} (witness)",
-                w.seq
-            ),
-        )),
-        Some(r) if r.hash != w.hash => Err(fail(
-            w.seq,
-            Problem::Modified,
-            format!(
-                "this host's witness holds checkpoint seq {} with hash {}, the log has {}",
-                w.seq, w.hash, r.hash
-            ),
-        )),
-        Some(_) => Ok(()),
-    }
-}
-
 /// Parses records from their JSON texts (`(seq or line number, text)`); the first that
 /// does not parse is a failure, reported only if everything before it verifies.
 pub fn verify_texts<'a>(
@@ -410,14 +381,10 @@ pub fn verify_texts<'a>(
     let mut records = Vec::new();
     let mut bad = None;
     for (seq, text) in texts {
-        match serde_json::from_str::<AuditRecord>(text) {
+        match super::stored::parse_strict(seq, text) {
             Ok(r) => records.push(r),
             Err(e) => {
-                bad = Some(fail(
-                    seq,
-                    Problem::Modified,
-                    format!("the record is not valid JSON of a record: {e}"),
-                ));
+                bad = Some(e);
                 break;
             }
         }

@@ -10,7 +10,7 @@ use miette::{IntoDiagnostic, Report, miette};
 
 use crate::audit::export::{SHOW_HEADER, export_jsonl, parse_since, show_cells};
 use crate::audit::keys::{self, KeySource, public_hex};
-use crate::audit::{AuditRecord, Witness, check_witness, verify_texts};
+use crate::audit::{Witness, check_witness, verified_rows, verify_rows, verify_texts};
 use crate::store::{AuditQuery, Store, spec_from_env};
 
 #[derive(Debug, Args)]
@@ -111,8 +111,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
             } => {
                 let pubkey = match pubkey {
                     Some(p) => {
-                        let text = std::fs::read_to_string(&p)
-                            .map_err(|e| miette!("cannot read {}: {e}", p.display()))?;
+                        let text = crate::input::read_text(&p).map_err(|e| miette!("{e}"))?;
                         Some(
                             keys::parse_public_key(&text)
                                 .map_err(|e| miette!("{}: {e}", p.display()))?,
@@ -120,15 +119,17 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                     }
                     None => None,
                 };
-                let result = match from_file {
+                let (result, store_id) = match from_file {
                     Some(f) => {
-                        let text = std::fs::read_to_string(&f)
-                            .map_err(|e| miette!("cannot read {}: {e}", f.display()))?;
+                        let text = crate::input::read_text(&f).map_err(|e| miette!("{e}"))?;
                         let lines = text
                             .lines()
                             .enumerate()
                             .filter(|(_, l)| !l.trim().is_empty());
-                        verify_texts(lines.map(|(n, l)| (n as u64 + 1, l)), pubkey)
+                        (
+                            verify_texts(lines.map(|(n, l)| (n as u64 + 1, l)), pubkey),
+                            None,
+                        )
                     }
                     None => {
                         let store = open(&spec).await?;
@@ -136,7 +137,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                             .audit_rows(AuditQuery::default())
                             .await
                             .into_diagnostic()?;
-                        verify_texts(rows.iter().map(|r| (r.seq, r.record.as_str())), pubkey)
+                        (verify_rows(&rows, pubkey), Some(store.identity()))
                     }
                 };
                 let witness = if no_witness {
@@ -145,7 +146,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                     Witness::load(&Witness::path_for(&key_path)).unwrap_or_default()
                 };
                 match result.and_then(|(records, report)| {
-                    check_witness(&records, &witness).map(|()| report)
+                    check_witness(&records, &witness, store_id.as_deref()).map(|()| report)
                 }) {
                     Ok(report) => {
                         println!("{report}");
@@ -168,17 +169,17 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                     .transpose()
                     .map_err(|e| miette!("{e}"))?;
                 let store = open(&spec).await?;
-                let q = AuditQuery {
-                    since_ns,
-                    ..AuditQuery::default()
-                };
                 let stop = async {
                     let _ = tokio::signal::ctrl_c().await;
                 };
-                export_jsonl(&store, q, follow, &mut std::io::stdout(), stop)
-                    .await
-                    .into_diagnostic()?;
-                Ok(ExitCode::SUCCESS)
+                match export_jsonl(&store, since_ns, follow, &mut std::io::stdout(), stop).await {
+                    Ok(()) => Ok(ExitCode::SUCCESS),
+                    Err(e @ crate::audit::AuditError::NotVerified(_)) => {
+                        eprintln!("ebb: {e}");
+                        Ok(ExitCode::from(1))
+                    }
+                    Err(e) => Err(miette!("{e}")),
+                }
             }
             AuditCommand::Show { since, limit } => {
                 let since_ns = since
@@ -187,26 +188,21 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                     .transpose()
                     .map_err(|e| miette!("{e}"))?;
                 let store = open(&spec).await?;
-                let rows = store
-                    .audit_rows(AuditQuery {
-                        since_ns,
-                        ..AuditQuery::default()
-                    })
-                    .await
-                    .into_diagnostic()?;
-                let skip = limit.map_or(0, |l| rows.len().saturating_sub(l));
-                let mut table = vec![SHOW_HEADER.map(String::from)];
-                for row in &rows[skip..] {
-                    match serde_json::from_str::<AuditRecord>(&row.record) {
-                        Ok(r) => table.push(show_cells(&r)),
-                        Err(_) => {
-                            let mut cells: [String; 8] = Default::default();
-                            cells[0] = row.seq.to_string();
-                            cells[3] = "(unreadable: run ebb audit verify)".to_string();
-                            table.push(cells);
-                        }
+                let records = match verified_rows(&store).await {
+                    Ok((records, _)) => records,
+                    Err(e @ crate::audit::AuditError::NotVerified(_)) => {
+                        eprintln!("ebb: {e}");
+                        return Ok(ExitCode::from(1));
                     }
-                }
+                    Err(e) => return Err(miette!("{e}")),
+                };
+                let shown: Vec<_> = records
+                    .iter()
+                    .filter(|r| since_ns.is_none_or(|s| r.at_ns >= s))
+                    .collect();
+                let skip = limit.map_or(0, |l| shown.len().saturating_sub(l));
+                let mut table = vec![SHOW_HEADER.map(String::from)];
+                table.extend(shown[skip..].iter().map(|r| show_cells(r)));
                 print_table(&table).into_diagnostic()?;
                 Ok(ExitCode::SUCCESS)
             }
@@ -218,7 +214,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
 async fn open(spec: &str) -> Result<Store, Report> {
     Store::open(spec)
         .await
-        .map_err(|e| miette!("cannot open the store {spec}: {e}"))
+        .map_err(|e| miette!("{}", crate::store::open_failed(spec, &e)))
 }
 
 fn print_table(rows: &[[String; 8]]) -> std::io::Result<()> {

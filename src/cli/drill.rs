@@ -152,7 +152,6 @@ pub async fn audit_history(store: &Store, limit: usize) -> Vec<crate::app::Timel
     };
     let q = crate::store::AuditQuery {
         after_seq: head.seq.saturating_sub(limit as u64 * 4),
-        since_ns: None,
         limit: None,
     };
     let rows = store.audit_rows(q).await.unwrap_or_default();
@@ -332,10 +331,7 @@ pub fn console_in(
                 open_audit(&store, model.operator_annotation.as_deref()).await,
                 audit_history(&store, 40).await,
             ),
-            Err(e) => (
-                Err(format!("cannot open the store {store_spec}: {e}")),
-                Vec::new(),
-            ),
+            Err(e) => (Err(crate::store::open_failed(&store_spec, &e)), Vec::new()),
         };
         let recorder = Recorder::new(audit, plan_digest);
         let (obs_tx, obs_rx) = mpsc::channel(256);
@@ -390,12 +386,13 @@ pub fn console_in(
             }
         }
         io.recorder.close().await;
+        let unsealed = io.recorder.unsealed().is_some();
         for s in sources {
             s.abort();
         }
-        result
+        result.map(|(model, exit)| (model, exit, unsealed))
     });
-    let (model, exit) = exit.into_diagnostic()?;
+    let (model, exit, unsealed) = exit.into_diagnostic()?;
     if let Some(run) = &model.run
         && !matches!(run.status, Status::Finished(_))
     {
@@ -405,6 +402,8 @@ pub fn console_in(
         );
     }
     Ok(match exit {
+        // The session's end is not on record: say so in the exit status too.
+        Exit::Quit if unsealed => ExitCode::from(super::EXIT_UNSEALED),
         Exit::Quit => ExitCode::SUCCESS,
         Exit::Signal(name) => {
             eprintln!("ebb: {name} received; terminal restored.");

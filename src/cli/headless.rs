@@ -311,6 +311,10 @@ pub async fn drive(
     }
     let _ = handle.task.await;
     rec.close().await;
+    if rec.unsealed().is_some() {
+        // `close` said why on stderr; a log that could not be sealed is not a clean exit.
+        return Ok(ExitCode::from(super::EXIT_UNSEALED));
+    }
     Ok(match final_status {
         Some(Status::Finished(Final::Completed)) | Some(Status::Finished(Final::RolledBack)) => {
             ExitCode::SUCCESS

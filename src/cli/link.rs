@@ -56,7 +56,7 @@ pub fn spawn(
                 };
                 let started = match Store::open(&store_spec).await {
                     Ok(store) => session::start(&store, spec, world, events.clone()).await,
-                    Err(e) => Err(format!("cannot open the store {store_spec}: {e}")),
+                    Err(e) => Err(crate::store::open_failed(&store_spec, &e)),
                 };
                 match started {
                     Ok(h) => {

@@ -59,6 +59,14 @@ pub struct UiArgs {
     pub keymap: Option<String>,
 }
 
+/// The exit status of a console that ended normally but could not seal its audit session
+/// (its end and final checkpoint are not on record).
+pub const EXIT_UNSEALED: u8 = 5;
+
+/// The exit status of a headless run or resume whose audit log cannot be opened: it prints
+/// `AUDIT DOWN: why` and starts nothing.
+pub const EXIT_AUDIT_DOWN: u8 = 6;
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Held until main returns, on every exit path (signals end the loops, not the process),

@@ -76,13 +76,33 @@ pub struct ResumeArgs {
 
 /// What a headless session records with.
 struct Headless<'a> {
-    store: &'a Store,
-    annotation: Option<&'a str>,
+    audit: crate::audit::AuditLog,
     digest: &'a str,
     json: bool,
 }
 
-/// Opens the audit log and drives the run from stdin, as `ebb run` and `ebb resume` do.
+/// Opens the audit log for a headless run, before the run is created or resumed: a run
+/// that cannot be audited is not started (no orphan "created" run is left behind).
+async fn headless_audit(
+    store: &Store,
+    annotation: Option<&str>,
+    json: bool,
+) -> Result<crate::audit::AuditLog, ExitCode> {
+    open_audit(store, annotation).await.map_err(|why| {
+        if json {
+            println!("{}", serde_json::json!({ "AuditDown": { "reason": why } }));
+        } else {
+            println!(
+                "AUDIT DOWN: {}",
+                crate::text::DisplayText::new(&why).as_str()
+            );
+        }
+        eprintln!("ebb: the audit log cannot be written, so no run control: {why}");
+        ExitCode::from(super::EXIT_AUDIT_DOWN)
+    })
+}
+
+/// Drives the run from stdin over an open audit log, as `ebb run` and `ebb resume` do.
 async fn drive_headless(
     h: Headless<'_>,
     model: crate::app::Model,
@@ -91,10 +111,7 @@ async fn drive_headless(
     events: mpsc::Receiver<crate::engine::EngineEvent>,
     first: Action,
 ) -> Result<ExitCode, Report> {
-    let rec = Recorder::new(
-        open_audit(h.store, h.annotation).await,
-        Some(h.digest.to_string()),
-    );
+    let rec = Recorder::new(Ok(h.audit), Some(h.digest.to_string()));
     headless::drive(model, keymap, handle, events, Some(first), h.json, rec)
         .await
         .into_diagnostic()
@@ -243,7 +260,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
     let code = rt.block_on(async {
         let store = Store::open(&store_spec)
             .await
-            .map_err(|e| miette::miette!("cannot open the store {store_spec}: {e}"))?;
+            .map_err(|e| miette::miette!("{}", crate::store::open_failed(&store_spec, &e)))?;
+        let audit = match headless_audit(&store, args.operator.as_deref(), args.json).await {
+            Ok(a) => a,
+            Err(code) => return Ok(code),
+        };
         let ticker = tick_world(world.clone(), args.speed);
         let (ev_tx, ev_rx) = mpsc::channel(256);
         let handle = session::start(&store, spec, world, ev_tx)
@@ -257,8 +278,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
         };
         let code = drive_headless(
             Headless {
-                store: &store,
-                annotation: args.operator.as_deref(),
+                audit,
                 digest: loaded.plan.digest(),
                 json: args.json,
             },
@@ -290,7 +310,15 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
     let resumed = rt.block_on(async {
         let store = Store::open(&store_spec)
             .await
-            .map_err(|e| miette::miette!("cannot open the store {store_spec}: {e}"))?;
+            .map_err(|e| miette::miette!("{}", crate::store::open_failed(&store_spec, &e)))?;
+        let audit = if args.headless {
+            match headless_audit(&store, args.operator.as_deref(), args.json).await {
+                Ok(a) => Some(a),
+                Err(code) => return Ok(Err(code)),
+            }
+        } else {
+            None
+        };
         let resumed = session::resume(
             &store,
             &args.run_id,
@@ -301,9 +329,12 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
         )
         .await
         .map_err(|e| miette::miette!("cannot resume {}: {e}", args.run_id))?;
-        Ok::<_, Report>((resumed, store))
+        Ok::<_, Report>(Ok((resumed, audit)))
     })?;
-    let (resumed, store) = resumed;
+    let (resumed, audit) = match resumed {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
     let outline = PlanOutline::from_plan(&resumed.plan);
     let seed = resumed.row.seed.unwrap_or(42);
     let world = resumed.drill.as_ref().map(|(_, w)| w.clone());
@@ -337,12 +368,16 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
             (dummy_tx, ev_rx),
         );
     }
+    let Some(audit) = audit else {
+        return Err(miette::miette!(
+            "a headless resume opens its audit log first"
+        ));
+    };
     let code = rt.block_on(async {
         let ticker = tick_world(world, args.speed);
         let code = drive_headless(
             Headless {
-                store: &store,
-                annotation: args.operator.as_deref(),
+                audit,
                 digest: resumed.plan.digest(),
                 json: args.json,
             },

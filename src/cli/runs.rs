@@ -41,7 +41,7 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, Report> {
         .build()
         .into_diagnostic()?;
     rt.block_on(async {
-        let store = Store::open(&spec).await.map_err(|e| miette::miette!("cannot open the store {spec}: {e}"))?;
+        let store = Store::open(&spec).await.map_err(|e| miette::miette!("{}", crate::store::open_failed(&spec, &e)))?;
         match args.command {
             RunsCommand::List { json } => {
                 let runs = store.runs().await.into_diagnostic()?;

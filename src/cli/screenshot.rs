@@ -21,6 +21,9 @@ use crate::world::{Scenario, World};
 /// The wall-clock instant screenshots start at, so they are the same on every machine.
 pub const SCREENSHOT_EPOCH: Timestamp = Timestamp(1_795_489_200_000); // 2026-11-24T03:00:00Z
 
+/// The most world time `--at` replays: one day.
+pub const MAX_AT: u64 = 86_400;
+
 #[derive(Debug, Args)]
 pub struct ScreenshotArgs {
     /// A built-in scenario name or a scenario file (default: backfill-slot-fill).
@@ -29,8 +32,9 @@ pub struct ScreenshotArgs {
     /// A plan file to show (default: the plan the scenario names).
     #[arg(long)]
     pub plan: Option<PathBuf>,
-    /// Seconds of world time to replay before rendering.
-    #[arg(long, default_value_t = 300)]
+    /// Seconds of world time to replay before rendering (at most 86400, one day: the
+    /// replay keeps every observation until it renders).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=MAX_AT))]
     pub at: u64,
     /// Terminal size, COLSxROWS.
     #[arg(long, default_value = "160x48")]

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod paths;
 pub mod presets;
 pub mod secrets;
+pub mod snippet;
 pub mod suggest;
 pub mod targets;
 pub mod theme;

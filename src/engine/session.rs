@@ -477,7 +477,7 @@ pub async fn resume(
             plan.digest()
         ));
     }
-    if let Ok(text) = std::fs::read_to_string(&row.plan_path)
+    if let Ok(text) = crate::input::read_text(std::path::Path::new(&row.plan_path))
         && let Ok(on_disk) = Plan::parse(&SourceFile::new(row.plan_path.clone(), text))
         && on_disk.digest() != row.plan_digest
     {

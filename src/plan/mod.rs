@@ -30,13 +30,12 @@ pub mod outline;
 mod raw;
 pub mod rbac;
 mod secret;
+pub mod shown;
 mod step_kinds;
 mod validate;
 mod values;
 
 use std::path::Path;
-
-use miette::Diagnostic;
 
 pub use check_kinds::{Check, CheckKind, CompareOp, check_kind_names};
 pub use model::{
@@ -48,12 +47,12 @@ pub use step_kinds::step_kind_names;
 
 use crate::config::diag::{LocatedError, SourceFile};
 
-/// Every error of one plan file, in file order.
-#[derive(Debug, thiserror::Error, Diagnostic)]
+/// Every error of one plan file, in file order (shown: the first
+/// [`shown::MAX_ERRORS_SHOWN`], then a count; see `shown.rs`).
+#[derive(Debug, thiserror::Error)]
 #[error("{name}: {} error{} in the plan", errors.len(), if errors.len() == 1 { "" } else { "s" })]
 pub struct PlanErrors {
     pub name: String,
-    #[related]
     pub errors: Vec<LocatedError>,
 }
 

@@ -40,14 +40,16 @@ impl SecretRef {
                     Err(format!("environment variable {name} is not valid UTF-8"))
                 }
             },
-            SecretRef::File(path) => match std::fs::read_to_string(path) {
+            // Regular files of at most 4 MiB: a FIFO or a device never blocks or floods.
+            SecretRef::File(path) => match crate::input::read_text(path) {
                 Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
                 Ok(_) => Err(format!("secret file {} is empty", path.display())),
-                Err(e) => Err(format!(
+                Err(crate::input::InputError::Io { source, .. }) => Err(format!(
                     "cannot read secret file {}: {}",
                     path.display(),
-                    e.kind()
+                    source.kind()
                 )),
+                Err(e) => Err(format!("secret file: {e}")),
             },
         }
     }

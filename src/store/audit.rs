@@ -32,8 +32,6 @@ pub struct AuditRow {
 pub struct AuditQuery {
     /// Only rows with a greater seq.
     pub after_seq: u64,
-    /// Only rows written at or after this time (UTC ns).
-    pub since_ns: Option<i64>,
     /// At most this many rows (the first ones).
     pub limit: Option<u64>,
 }
@@ -48,59 +46,16 @@ impl Store {
     {
         match &self.backend {
             Backend::Sqlite(pool) => {
-                // IMMEDIATE takes the write lock before the head is read.
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let head: Option<(i64, String)> =
-                    sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let rows = match build(head.map(to_head)) {
-                    Ok(rows) => rows,
-                    Err(e) => return Ok(Err(e)),
-                };
-                for r in &rows {
-                    sqlx::query(INSERT)
-                        .bind(r.seq as i64)
-                        .bind(r.at_ns)
-                        .bind(&r.session)
-                        .bind(&r.kind)
-                        .bind(&r.record)
-                        .bind(&r.prev_hash)
-                        .bind(&r.hash)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(Ok(rows))
+                let mut conn = pool.acquire().await?;
+                let result = append_sqlite(&mut conn, build).await;
+                super::discard_on_error(&mut conn, &result);
+                result
             }
             Backend::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(PG_AUDIT_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-                let head: Option<(i64, String)> =
-                    sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let rows = match build(head.map(to_head)) {
-                    Ok(rows) => rows,
-                    Err(e) => return Ok(Err(e)),
-                };
-                for r in &rows {
-                    sqlx::query(INSERT)
-                        .bind(r.seq as i64)
-                        .bind(r.at_ns)
-                        .bind(&r.session)
-                        .bind(&r.kind)
-                        .bind(&r.record)
-                        .bind(&r.prev_hash)
-                        .bind(&r.hash)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(Ok(rows))
+                let mut conn = pool.acquire().await?;
+                let result = append_postgres(&mut conn, build).await;
+                super::discard_on_error(&mut conn, &result);
+                result
             }
         }
     }
@@ -118,9 +73,8 @@ impl Store {
     /// Rows matching `q`, in seq order.
     pub async fn audit_rows(&self, q: AuditQuery) -> Result<Vec<AuditRow>, StoreError> {
         const SQL: &str = "SELECT seq, at_ns, session, kind, record, prev_hash, hash FROM audit
-                           WHERE seq > $1 AND at_ns >= $2 ORDER BY seq LIMIT $3";
+                           WHERE seq > $1 ORDER BY seq LIMIT $2";
         let after = i64::try_from(q.after_seq).unwrap_or(i64::MAX);
-        let since = q.since_ns.unwrap_or(i64::MIN);
         let limit = q
             .limit
             .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
@@ -128,7 +82,6 @@ impl Store {
             ($pool:expr) => {{
                 let rows = sqlx::query(SQL)
                     .bind(after)
-                    .bind(since)
                     .bind(limit)
                     .fetch_all($pool)
                     .await?;
@@ -152,6 +105,73 @@ impl Store {
             Backend::Postgres(pool) => rows!(pool),
         })
     }
+}
+
+type Appended<E> = Result<Result<Vec<AuditRow>, E>, StoreError>;
+
+async fn append_sqlite<F, E>(conn: &mut sqlx::SqliteConnection, build: F) -> Appended<E>
+where
+    F: FnOnce(Option<AuditHead>) -> Result<Vec<AuditRow>, E>,
+{
+    use sqlx::Connection;
+    // IMMEDIATE takes the write lock before the head is read.
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let head: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+    let rows = match build(head.map(to_head)) {
+        Ok(rows) => rows,
+        Err(e) => return Ok(Err(e)),
+    };
+    for r in &rows {
+        insert(r).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(Ok(rows))
+}
+
+async fn append_postgres<F, E>(conn: &mut sqlx::PgConnection, build: F) -> Appended<E>
+where
+    F: FnOnce(Option<AuditHead>) -> Result<Vec<AuditRow>, E>,
+{
+    use sqlx::Connection;
+    let mut tx = conn.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(PG_AUDIT_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let head: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+    let rows = match build(head.map(to_head)) {
+        Ok(rows) => rows,
+        Err(e) => return Ok(Err(e)),
+    };
+    for r in &rows {
+        insert(r).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(Ok(rows))
+}
+
+/// The INSERT of one row, bound.
+fn insert<DB: sqlx::Database>(
+    r: &AuditRow,
+) -> sqlx::query::Query<'_, DB, <DB as sqlx::Database>::Arguments>
+where
+    i64: sqlx::Encode<'static, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(INSERT)
+        .bind(r.seq as i64)
+        .bind(r.at_ns)
+        .bind(r.session.as_str())
+        .bind(r.kind.as_str())
+        .bind(r.record.as_str())
+        .bind(r.prev_hash.as_str())
+        .bind(r.hash.as_str())
 }
 
 const INSERT: &str = "INSERT INTO audit (seq, at_ns, session, kind, record, prev_hash, hash)

@@ -14,13 +14,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub use audit::{AuditHead, AuditQuery, AuditRow};
 pub use journal::{INITIAL_STATE, JournalEntry, JournalRecord, NewRun, RunRow};
 pub use lease::LeaseOutcome;
-pub use paths::{default_path, spec_from_env};
+pub use paths::{default_path, open_failed, spec_from_env};
 
 use crate::time::Timestamp;
 
 /// Everything the store can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// `spec` has its password redacted (see [`open_failed`] for the whole message).
     #[error("cannot open the store {spec}: {source}")]
     Open {
         spec: String,
@@ -77,6 +78,7 @@ pub struct Durability {
 pub struct Store {
     backend: Backend,
     durability: Durability,
+    identity: String,
 }
 
 #[derive(Clone, Debug)]
@@ -100,17 +102,18 @@ impl Store {
     /// `postgres://`/`postgresql://` URL, a `sqlite:` URL, or a plain file path.
     /// Refuses a database whose durability settings did not take.
     pub async fn open(spec: &str) -> Result<Store, StoreError> {
-        let (backend, durability) =
+        let (backend, durability, identity) =
             if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
                 let (pool, d) = postgres::open(spec).await?;
-                (Backend::Postgres(pool), d)
+                (Backend::Postgres(pool), d, postgres::identity(spec))
             } else {
                 let (pool, d) = sqlite::open(spec).await?;
-                (Backend::Sqlite(pool), d)
+                (Backend::Sqlite(pool), d, sqlite::identity(spec))
             };
         Ok(Store {
             backend,
             durability,
+            identity,
         })
     }
 
@@ -120,6 +123,12 @@ impl Store {
         let path = default_path()?;
         paths::create_state_dir(&path)?;
         Store::open(&path.to_string_lossy()).await
+    }
+
+    /// Which database this is, without secrets, the same however it was named:
+    /// `sqlite:/abs/path/ebb.db` or `postgres://host:port/dbname`.
+    pub fn identity(&self) -> String {
+        self.identity.clone()
     }
 
     /// What the database said about durability when the store was opened.
@@ -191,6 +200,19 @@ impl Store {
             Backend::Sqlite(pool) => pool.close().await,
             Backend::Postgres(pool) => pool.close().await,
         }
+    }
+}
+
+/// Closes `conn` instead of returning it to the pool when its write transaction failed.
+/// SQLite rolls a transaction back by itself on some errors (a full disk among them); the
+/// driver's own rollback then fails and would leave the pooled connection "inside a
+/// transaction" for every later writer ("begin_with at non-zero transaction depth").
+fn discard_on_error<DB: sqlx::Database, T, E>(
+    conn: &mut sqlx::pool::PoolConnection<DB>,
+    result: &Result<T, E>,
+) {
+    if result.is_err() {
+        conn.close_on_drop();
     }
 }
 

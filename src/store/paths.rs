@@ -41,6 +41,16 @@ pub fn spec_from_env(flag: Option<&str>) -> String {
     }
 }
 
+/// "cannot open the store SPEC: why", with any password in SPEC or in why redacted.
+pub fn open_failed(spec: &str, e: &StoreError) -> String {
+    let text = match e {
+        // Already names the store.
+        StoreError::Open { .. } => e.to_string(),
+        _ => format!("cannot open the store {spec}: {e}"),
+    };
+    crate::redact::redact_str(&text).into_owned()
+}
+
 /// Creates the directory holding `db` (mode 0700 for what it creates).
 pub(super) fn create_state_dir(db: &Path) -> Result<(), StoreError> {
     let Some(dir) = db.parent() else {

@@ -12,18 +12,51 @@ use super::{
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
 
+/// How long opening the store may take to reach its server: a refused or silent port is
+/// reported in seconds, not after the pool's retries.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub(super) async fn open(spec: &str) -> Result<(PgPool, Durability), StoreError> {
+    use sqlx::Connection;
+    use std::str::FromStr;
+    let open_err = |source| StoreError::Open {
+        spec: redact(spec),
+        source,
+    };
+    let options = sqlx::postgres::PgConnectOptions::from_str(spec).map_err(open_err)?;
+    // One plain attempt first: its error is the real one (refused, auth, no database).
+    let first = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+        .await
+        .map_err(|_| {
+            open_err(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
+            )))
+        })?
+        .map_err(open_err)?;
+    let _ = first.close().await;
     let pool = PgPoolOptions::new()
         .max_connections(8)
-        .connect(spec)
+        .connect_with(options)
         .await
-        .map_err(|source| StoreError::Open {
-            spec: redact(spec),
-            source,
-        })?;
+        .map_err(open_err)?;
     let durability = read_back(&pool).await?;
     MIGRATOR.run(&pool).await?;
     Ok((pool, durability))
+}
+
+/// `postgres://host:port/dbname`: no user, no password, no parameters.
+pub(super) fn identity(spec: &str) -> String {
+    use std::str::FromStr;
+    match sqlx::postgres::PgConnectOptions::from_str(spec) {
+        Ok(o) => format!(
+            "postgres://{}:{}/{}",
+            o.get_host(),
+            o.get_port(),
+            o.get_database().unwrap_or(o.get_username())
+        ),
+        Err(_) => redact(spec),
+    }
 }
 
 /// The URL without its password, for messages.
@@ -153,9 +186,21 @@ pub(super) async fn append(
     run_id: &str,
     e: &JournalEntry,
 ) -> Result<i64, StoreError> {
+    let mut conn = pool.acquire().await?;
+    let result = append_on(&mut conn, run_id, e).await;
+    super::discard_on_error(&mut conn, &result);
+    result
+}
+
+async fn append_on(
+    conn: &mut PgConnection,
+    run_id: &str,
+    e: &JournalEntry,
+) -> Result<i64, StoreError> {
+    use sqlx::Connection;
     // The run's row is locked (FOR UPDATE in next_seq) until commit: appends to one run
     // queue on it, so max(seq) + 1 is read by one writer at a time.
-    let mut tx = pool.begin().await?;
+    let mut tx = conn.begin().await?;
     let seq = next_seq(&mut tx, run_id, e).await?;
     let inserted = sqlx::query(
         "INSERT INTO journal (run_id, seq, at, kind, step_id, idempotency_key, data)

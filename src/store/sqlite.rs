@@ -26,6 +26,9 @@ pub(super) async fn open(spec: &str) -> Result<(SqlitePool, Durability), StoreEr
         spec: spec.to_string(),
         source,
     };
+    if let Err(e) = create_private(spec) {
+        return Err(open_err(sqlx::Error::Io(e)));
+    }
     let options = if spec.starts_with("sqlite:") {
         SqliteConnectOptions::from_str(spec).map_err(open_err)?
     } else {
@@ -46,6 +49,51 @@ pub(super) async fn open(spec: &str) -> Result<(SqlitePool, Durability), StoreEr
     let durability = read_back(&pool).await?;
     MIGRATOR.run(&pool).await?;
     Ok((pool, durability))
+}
+
+/// The database file a spec names (a plain path, or a `sqlite:` URL's file).
+fn file_of(spec: &str) -> std::path::PathBuf {
+    if spec.starts_with("sqlite:") {
+        SqliteConnectOptions::from_str(spec)
+            .map(|o| o.get_filename().to_path_buf())
+            .unwrap_or_else(|_| spec.into())
+    } else {
+        std::path::PathBuf::from(spec)
+    }
+}
+
+/// `sqlite:` and the file's canonical path.
+pub(super) fn identity(spec: &str) -> String {
+    let path = file_of(spec);
+    let path = std::fs::canonicalize(&path).unwrap_or(path);
+    format!("sqlite:{}", path.display())
+}
+
+/// Creates a missing database file 0600 before SQLite does (with the umask); its WAL and
+/// shared-memory files take the database file's mode. An existing file is left as it is.
+fn create_private(spec: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // In-memory and read-only databases have no file to create.
+    if [":memory:", "mode=memory", "mode=ro"]
+        .iter()
+        .any(|m| spec.contains(m))
+    {
+        return Ok(());
+    }
+    let path = file_of(spec);
+    if path.as_os_str().is_empty() {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Reads the pragmas back and refuses to run on a store that did not take them
@@ -172,9 +220,21 @@ pub(super) async fn append(
     run_id: &str,
     e: &JournalEntry,
 ) -> Result<i64, StoreError> {
+    let mut conn = pool.acquire().await?;
+    let result = append_on(&mut conn, run_id, e).await;
+    super::discard_on_error(&mut conn, &result);
+    result
+}
+
+async fn append_on(
+    conn: &mut SqliteConnection,
+    run_id: &str,
+    e: &JournalEntry,
+) -> Result<i64, StoreError> {
+    use sqlx::Connection;
     // IMMEDIATE takes the write lock up front: the max(seq) read and the insert are one
     // step that no other writer (connection or process) can interleave with.
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let seq = next_seq(&mut tx, run_id, e).await?;
     sqlx::query(
         "INSERT INTO journal (run_id, seq, at, kind, step_id, idempotency_key, data)

@@ -138,7 +138,11 @@ pub async fn run(
                 },
                 Msg::Engine(ev) => {
                     io.recorder.engine(&ev).await;
+                    let was_down = model.audit_down.is_some();
                     model.audit_down = io.recorder.down.clone();
+                    if was_down && model.audit_down.is_none() {
+                        model.flash = Some((model.now, super::recorder::AUDIT_BACK.to_string()));
+                    }
                     update(&mut model, keymap, Msg::Engine(ev))
                 }
                 other => update(&mut model, keymap, other),

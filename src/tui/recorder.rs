@@ -21,6 +21,8 @@ pub struct Recorder {
     plan_digest: Option<String>,
     settled: usize,
     active: Option<watch::Sender<bool>>,
+    /// Why the session could not be sealed at exit, when it could not.
+    unsealed: Option<String>,
 }
 
 impl Recorder {
@@ -41,6 +43,7 @@ impl Recorder {
             plan_digest,
             settled: 0,
             active,
+            unsealed: None,
         }
     }
 
@@ -159,18 +162,51 @@ impl Recorder {
     }
 
     /// Seals the session: its end and a final checkpoint, also when nothing happened.
+    /// A failure is said on stderr and kept: see [`Recorder::unsealed`].
     pub async fn close(&mut self) {
         if let Some(log) = &self.log
             && let Err(e) = log.close().await
         {
             eprintln!("ebb: could not seal the audit log: {e}");
+            self.unsealed = Some(e.to_string());
         }
+    }
+
+    /// Why [`Recorder::close`] could not seal the session; the process must then exit
+    /// non-zero (exit 5).
+    pub fn unsealed(&self) -> Option<&str> {
+        self.unsealed.as_deref()
     }
 }
 
+/// What the operator is told when the audit log takes writes again after being down.
+pub const AUDIT_BACK: &str = "the audit log is writable again: run control is back";
+
 /// The one door: records the intent of `action`, then applies it. When the record cannot
 /// be committed, run control is refused and the screen says why; viewing keeps working.
+/// Once a record commits again, AUDIT DOWN leaves the header and the operator is told.
 pub async fn dispatch_recorded(
+    model: &mut Model,
+    rec: &mut Recorder,
+    action: Action,
+    source: ActionSource,
+) -> Vec<Cmd> {
+    let was_down = model.audit_down.is_some();
+    let cmds = dispatch_through(model, rec, action, source).await;
+    if was_down && model.audit_down.is_none() {
+        // Replace a stale refusal (or nothing); keep what the action itself said.
+        let stale = model
+            .flash
+            .as_ref()
+            .is_none_or(|(_, m)| m.contains("the audit log cannot be written"));
+        if stale {
+            model.flash = Some((model.now, AUDIT_BACK.to_string()));
+        }
+    }
+    cmds
+}
+
+async fn dispatch_through(
     model: &mut Model,
     rec: &mut Recorder,
     action: Action,

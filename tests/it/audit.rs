@@ -12,7 +12,7 @@ use ebb::audit::checkpoint::sign;
 use ebb::audit::export::export_jsonl;
 use ebb::audit::{
     AuditLog, AuditRecord, KeySource, NewRecord, Operator, Problem, RecordKind, VerifyFailure,
-    VerifyReport, Witness, check_witness, verify, verify_texts,
+    VerifyReport, Witness, check_witness, verify, verify_rows,
 };
 use ebb::store::{AuditQuery, Store};
 use ed25519_dalek::SigningKey;
@@ -58,6 +58,7 @@ impl Env {
 fn operator() -> Operator {
     Operator {
         user: "alice".into(),
+        groups: vec!["alice".into(), "oncall".into()],
         sudo_user: None,
         host: "bastion-1".into(),
         tty: Some("/dev/pts/3".into()),
@@ -116,9 +117,10 @@ async fn records(s: &Store) -> Vec<AuditRecord> {
 /// Verifies the store as `ebb audit verify` does (with this host's witness when asked).
 async fn check(s: &Store, env: &Env, witness: bool) -> Result<VerifyReport, VerifyFailure> {
     let rows = s.audit_rows(AuditQuery::default()).await.unwrap();
-    let (recs, report) = verify_texts(rows.iter().map(|r| (r.seq, r.record.as_str())), None)?;
+    let (recs, report) = verify_rows(&rows, None)?;
     if witness {
-        check_witness(&recs, &Witness::load(&env.witness()).unwrap())?;
+        let id = s.identity();
+        check_witness(&recs, &Witness::load(&env.witness()).unwrap(), Some(&id))?;
     }
     Ok(report)
 }
@@ -278,6 +280,97 @@ async fn deleting_the_newest_records_is_truncation() {
         .unwrap();
     assert_eq!(failed(check(&s, &env, false).await).1, Problem::Truncated);
     assert_eq!(failed(check(&s, &env, true).await).1, Problem::Truncated);
+}
+
+#[tokio::test]
+async fn a_wiped_log_is_truncated_and_a_fresh_chain_is_replaced() {
+    let env = Env::new();
+    let s = populate(&env).await;
+    let raw = env.raw().await;
+    sqlx::query("DELETE FROM audit")
+        .execute(&raw)
+        .await
+        .unwrap();
+    // Empty: nothing to verify, but this host wrote to a log here.
+    let (seq, problem, msg) = failed(check(&s, &env, true).await);
+    assert_eq!((seq, problem), (1, Problem::Truncated));
+    assert!(msg.contains("the log is empty"), "{msg}");
+
+    // A new console starts a fresh chain, even under a new key (`keygen --force`).
+    ebb::audit::keys::create(&env.key, true).unwrap();
+    let c = open_log(&s, &env.key, "s-new").await;
+    c.append(intent(1)).await.unwrap();
+    c.close().await.unwrap();
+    let (seq, problem, msg) = failed(check(&s, &env, true).await);
+    assert_eq!((seq, problem), (1, Problem::Replaced));
+    assert!(msg.contains("started over"), "{msg}");
+    // The chain itself is whole: only the witness can tell.
+    check(&s, &env, false).await.unwrap();
+
+    // A witness that never saw this store's log but saw another here says replaced too;
+    // one about another store says nothing.
+    let mut w = Witness::load(&env.witness()).unwrap();
+    let mine = records(&s).await[0].hash.clone();
+    w.logs.remove(&mine);
+    let recs = records(&s).await;
+    let f = check_witness(&recs, &w, Some(&s.identity())).unwrap_err();
+    assert_eq!(f.problem, Problem::Replaced, "{f}");
+    check_witness(&recs, &w, Some("sqlite:/elsewhere/ebb.db")).unwrap();
+}
+
+#[tokio::test]
+async fn an_extra_field_fails_verify_and_never_reaches_an_export() {
+    let env = Env::new();
+    let s = populate(&env).await;
+    let raw = env.raw().await;
+    let text = get_record(&raw, 4).await;
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["approved_by"] = json!("mallory");
+    set_record(&raw, 4, &v.to_string()).await;
+    let (seq, problem, msg) = failed(check(&s, &env, false).await);
+    assert_eq!((seq, problem), (4, Problem::Modified));
+    assert!(msg.contains("`approved_by`"), "{msg}");
+    let mut out = Vec::new();
+    let e = export_jsonl(&s, None, false, &mut out, async {})
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("does not verify"), "{e}");
+    assert!(!contains(&out, b"mallory"));
+
+    // Nested in the operator too.
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["operator"]["role"] = json!("admin");
+    set_record(&raw, 4, &v.to_string()).await;
+    let (_, _, msg) = failed(check(&s, &env, false).await);
+    assert!(msg.contains("`operator.role`"), "{msg}");
+}
+
+#[tokio::test]
+async fn index_columns_must_match_their_records_and_since_reads_the_record() {
+    let env = Env::new();
+    let s = populate(&env).await;
+    let raw = env.raw().await;
+    let recs = records(&s).await;
+    // Backdating a row's at_ns column would hide it from --since.
+    sqlx::query("UPDATE audit SET at_ns = 0 WHERE seq = 12")
+        .execute(&raw)
+        .await
+        .unwrap();
+    let (seq, problem, msg) = failed(check(&s, &env, false).await);
+    assert_eq!((seq, problem), (12, Problem::Modified));
+    assert!(msg.contains("index column at_ns"), "{msg}");
+    sqlx::query("UPDATE audit SET at_ns = $1, kind = 'note' WHERE seq = 12")
+        .bind(recs[11].at_ns)
+        .execute(&raw)
+        .await
+        .unwrap();
+    let (_, _, msg) = failed(check(&s, &env, false).await);
+    assert!(msg.contains("index column kind"), "{msg}");
+    sqlx::query("UPDATE audit SET kind = 'outcome' WHERE seq = 12")
+        .execute(&raw)
+        .await
+        .unwrap();
+    check(&s, &env, true).await.unwrap();
 }
 
 #[tokio::test]
@@ -613,7 +706,7 @@ async fn no_secret_reaches_the_store_or_an_export() {
     log.close().await.unwrap();
 
     let mut export = Vec::new();
-    export_jsonl(&s, AuditQuery::default(), false, &mut export, async {})
+    export_jsonl(&s, None, false, &mut export, async {})
         .await
         .unwrap();
     let recs = records(&s).await;
@@ -748,14 +841,13 @@ async fn export_since_and_follow() {
     let s = populate(&env).await;
     let recs = records(&s).await;
     let since = recs[9].at_ns; // session b's start
-    let rows = s
-        .audit_rows(AuditQuery {
-            since_ns: Some(since),
-            ..AuditQuery::default()
-        })
+    let mut out = Vec::new();
+    export_jsonl(&s, Some(since), false, &mut out, async {})
         .await
         .unwrap();
-    assert_eq!(rows.first().map(|r| r.seq), Some(10));
+    let first: AuditRecord =
+        serde_json::from_str(String::from_utf8(out).unwrap().lines().next().unwrap()).unwrap();
+    assert_eq!(first.seq, 10);
 
     // --follow picks up records written after it started.
     let log = open_log(&s, &env.key, "s-follow").await;
@@ -769,7 +861,7 @@ async fn export_since_and_follow() {
     let mut out = Vec::new();
     export_jsonl(
         &s,
-        AuditQuery::default(),
+        None,
         true,
         &mut out,
         tokio::time::sleep(Duration::from_millis(1_300)),
@@ -780,6 +872,93 @@ async fn export_since_and_follow() {
     let text = String::from_utf8(out).unwrap();
     assert_eq!(text.lines().count(), 17, "{text}");
     assert!(text.lines().last().unwrap().contains("\"late\""));
+}
+
+// ---- a full disk, then room again ---------------------------------------------------
+
+/// SQLite rolls a transaction back by itself on some errors (a full disk among them); the
+/// trigger does the same, so the driver's ROLLBACK then finds no transaction.
+const FULL_DISK: &str = "CREATE TRIGGER full_disk BEFORE INSERT ON audit
+     BEGIN SELECT RAISE(ROLLBACK, 'database or disk is full'); END";
+
+#[tokio::test]
+async fn after_a_full_disk_frees_up_appends_succeed_again() {
+    let env = Env::new();
+    let s = populate(&env).await;
+    let raw = env.raw().await;
+    let log = open_log(&s, &env.key, "s-disk").await;
+    sqlx::query(FULL_DISK).execute(&raw).await.unwrap();
+    for i in 0..6 {
+        let e = log.append(intent(i)).await.unwrap_err();
+        assert!(e.to_string().contains("disk is full"), "{e}");
+    }
+    sqlx::query("DROP TRIGGER full_disk")
+        .execute(&raw)
+        .await
+        .unwrap();
+    // Every pooled connection must be usable again (none left mid-transaction).
+    for i in 0..12 {
+        log.append(intent(i))
+            .await
+            .unwrap_or_else(|e| panic!("append {i} after the disk freed up: {e}"));
+    }
+    log.close().await.unwrap();
+    check(&s, &env, true).await.unwrap();
+}
+
+#[tokio::test]
+async fn run_control_comes_back_by_itself_once_the_audit_log_is_writable_again() {
+    use ebb::action::Action;
+    use ebb::app::ActionSource;
+    use ebb::cli::screenshot::{model_at, render_buffer};
+    use ebb::tui::recorder::{Recorder, dispatch_recorded};
+    let env = Env::new();
+    let s = populate(&env).await;
+    let raw = env.raw().await;
+    let keymap = ebb::config::keymap_by_name("default").unwrap();
+    let theme = ebb::config::theme_by_name("dark").unwrap();
+    let scenario = ebb::world::Scenario::load("backfill-slot-fill").unwrap();
+    let mut m = model_at(&scenario, None, 42, 60, "oncall", &keymap);
+    let mut rec = Recorder::new(Ok(open_log(&s, &env.key, "s-ui").await), None);
+    let header = |m: &ebb::app::Model| {
+        let buf = render_buffer(m, &keymap, &theme, 160, 48);
+        (0..160u16)
+            .map(|x| buf[(x, 0)].symbol().to_string())
+            .collect::<String>()
+    };
+    sqlx::query(FULL_DISK).execute(&raw).await.unwrap();
+    for _ in 0..3 {
+        let cmds = dispatch_recorded(
+            &mut m,
+            &mut rec,
+            Action::RunPause,
+            ActionSource::Key("p".into()),
+        )
+        .await;
+        assert!(cmds.is_empty());
+    }
+    assert!(header(&m).contains("AUDIT DOWN"), "{}", header(&m));
+    sqlx::query("DROP TRIGGER full_disk")
+        .execute(&raw)
+        .await
+        .unwrap();
+    // The next action is recorded: the header drops AUDIT DOWN and run control is back.
+    dispatch_recorded(
+        &mut m,
+        &mut rec,
+        Action::RunPause,
+        ActionSource::Key("p".into()),
+    )
+    .await;
+    assert_eq!(m.audit_down, None);
+    assert!(!header(&m).contains("AUDIT DOWN"), "{}", header(&m));
+    let flash = m.flash.as_ref().map(|f| f.1.clone()).unwrap_or_default();
+    assert!(!flash.contains("cannot be written"), "{flash}");
+    let screen = render_buffer(&m, &keymap, &theme, 160, 48);
+    let all: String = screen.content().iter().map(|c| c.symbol()).collect();
+    assert!(all.contains("run control is back"), "{all}");
+    let recs = records(&s).await;
+    assert_eq!(recs.last().unwrap().action.as_deref(), Some("run.pause"));
 }
 
 // ---- periodic checkpoints -----------------------------------------------------------

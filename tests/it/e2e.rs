@@ -509,3 +509,36 @@ fn every_key_action_is_audited_before_it_takes_effect_with_the_operator() {
     );
     assert!(String::from_utf8_lossy(&verify.stdout).starts_with("OK: "));
 }
+
+/// A store whose disk fills up just as the console leaves: the session's end cannot be
+/// written, and the exit status says so (it was 0).
+#[test]
+fn a_session_that_cannot_be_sealed_exits_non_zero() {
+    let mut c = Console::spawn_with(&["drill"], &[], |home| {
+        let db = home.join("state/ebb/ebb.db");
+        std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let s = ebb::store::Store::open(&db.to_string_lossy())
+                .await
+                .unwrap();
+            s.close().await;
+            let raw = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.display()))
+                .await
+                .unwrap();
+            sqlx::query(
+                "CREATE TRIGGER full_disk BEFORE INSERT ON audit WHEN NEW.kind = 'session_end'
+                 BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END",
+            )
+            .execute(&raw)
+            .await
+            .unwrap();
+            raw.close().await;
+        });
+    });
+    c.wait_for("the first frame", |s| s.contents().contains("DRILL"));
+    c.send(b"q");
+    let status = c.wait_exit();
+    assert_eq!(status.exit_code(), 5, "{status:?}\n{}", c.describe());
+    let said = c.with_screen(|s| s.contents().contains("could not seal the audit log"));
+    assert!(said, "{}", c.describe());
+}

@@ -2,6 +2,7 @@
 
 mod audit;
 mod campaign;
+mod bounds;
 mod config;
 mod console_config;
 mod crash;
@@ -12,6 +13,8 @@ mod e2e_kube;
 mod e2e_paste;
 mod hostile_text;
 mod http_partial;
+mod files;
+mod fuzz;
 mod http_run;
 mod kube_loopback;
 mod kube_partial;
