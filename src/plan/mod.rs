@@ -27,7 +27,7 @@ mod model;
 pub mod outline;
 mod raw;
 pub mod rbac;
-mod secret;
+pub mod secret;
 mod step_kinds;
 mod validate;
 mod values;

@@ -130,6 +130,7 @@ impl Ctx<'_> {
         let mut present = Vec::new();
         for (field, value) in [
             ("url", &raw.url),
+            ("ca", &raw.ca),
             ("object", &raw.object),
             ("context", &raw.context),
             ("namespace", &raw.namespace),
@@ -139,22 +140,27 @@ impl Ctx<'_> {
             }
         }
         let (required, allowed): (&[&str], &[&str]) = match kind {
-            TargetKind::Postgres | TargetKind::Prometheus | TargetKind::Http => {
-                (&["url"], &["url"])
-            }
+            TargetKind::Postgres => (&["url"], &["url"]),
+            TargetKind::Prometheus | TargetKind::Http => (&["url"], &["url", "ca"]),
             TargetKind::Kubernetes => (&[], &["url", "context", "namespace"]),
             TargetKind::Sim => (&["object"], &["object"]),
         };
         self.refuse_fields(&present, allowed, &what);
         let complete = self.require(&present, required, &what, t.span());
         let url = match &raw.url {
-            Some(u) if allowed.contains(&"url") => Some(self.secret(u, "url")?),
+            Some(u) if kind == TargetKind::Kubernetes => Some(self.secret(u, "url")?),
+            Some(u) if allowed.contains(&"url") => Some(self.target_url(u)?),
+            _ => None,
+        };
+        let ca = match &raw.ca {
+            Some(c) if allowed.contains(&"ca") => Some(self.ca_file(c)?),
             _ => None,
         };
         complete.then(|| Target {
             name: name.get_ref().clone(),
             kind,
             url,
+            ca,
             object: raw.object.as_ref().map(|o| o.get_ref().clone()),
             context: raw.context.as_ref().map(|o| o.get_ref().clone()),
             namespace: raw.namespace.as_ref().map(|o| o.get_ref().clone()),

@@ -21,7 +21,7 @@ use crate::time::Timestamp;
 /// Everything the store can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the store {spec}: {source}")]
+    #[error("cannot open the store {spec}: {}", crate::tls::describe_pg(.source))]
     Open {
         spec: String,
         #[source]

@@ -15,6 +15,7 @@ mod pg_actuators;
 mod pg_checks;
 mod pg_run;
 mod pg_source;
+mod pg_tls;
 mod plan;
 mod prom;
 mod runs;

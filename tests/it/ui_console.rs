@@ -234,7 +234,7 @@ fn a_prometheus_target_is_grouped_beside_a_postgres_one() {
             PgTarget::from_url("db", "postgres://ebb@10.0.0.5/orders", INTERVAL, INTERVAL)
                 .map(SourceTarget::Pg)
                 .unwrap(),
-            PromTarget::from_url("metrics", "http://prom.internal:9090", INTERVAL, INTERVAL)
+            PromTarget::from_url("metrics", "http://prom.internal:9090", None, INTERVAL, INTERVAL)
                 .map(SourceTarget::Prom)
                 .unwrap(),
         ],
