@@ -151,14 +151,14 @@ mod tests {
         assert!(e.contains("EBB_TEST_SURELY_UNSET_VAR is not set"), "{e}");
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("s");
-        std::fs::write(&f, "postgres://u:pw@h/db\n").unwrap();
+        std::fs::write(&f, "postgres://u:hunter2@h/db\n").unwrap();
         assert_eq!(
             SecretRef::File(f.clone()).resolve().unwrap(),
-            "postgres://u:pw@h/db"
+            "postgres://u:hunter2@h/db"
         );
         std::fs::write(&f, "  \n").unwrap();
         let e = SecretRef::File(f).resolve().unwrap_err();
-        assert!(e.contains("is empty") && !e.contains("pw"), "{e}");
+        assert!(e.contains("is empty") && !e.contains("hunter2"), "{e}");
     }
 
     #[test]
