@@ -18,6 +18,7 @@ mod pg_source;
 mod pg_tls;
 mod plan;
 mod prom;
+mod prom_tls;
 mod runs;
 mod screenshots;
 mod store;
