@@ -86,6 +86,16 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String>
             path.display()
         ));
     }
+    let mut store = rustls::RootCertStore::empty();
+    for (i, cert) in certs.iter().enumerate() {
+        store.add(cert.clone()).map_err(|e| {
+            format!(
+                "CA file {}: certificate {} is not usable: {e}",
+                path.display(),
+                i + 1
+            )
+        })?;
+    }
     Ok(certs)
 }
 
@@ -242,6 +252,13 @@ mod tests {
         std::fs::write(&f, "not pem").unwrap();
         let e = read_ca_file(&f).unwrap_err();
         assert!(e.contains("holds no PEM certificate"), "{e}");
+        std::fs::write(
+            &f,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let e = read_ca_file(&f).unwrap_err();
+        assert!(e.contains("certificate 1 is not usable"), "{e}");
         let e = read_ca_file(&dir.path().join("absent.pem")).unwrap_err();
         assert!(e.contains("cannot read CA file") && e.contains("absent.pem"), "{e}");
     }

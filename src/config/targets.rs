@@ -354,6 +354,45 @@ mod tests {
     }
 
     #[test]
+    fn inline_urls_without_a_password_and_a_prometheus_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["ca".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::write(&ca, cert.pem()).unwrap();
+        let text = format!(
+            "[targets.db]\nkind = \"postgres\"\nurl = \"postgres://ebb@db.internal/orders?sslmode=verify-full\"\n\n\
+             [targets.metrics]\nkind = \"prometheus\"\nurl = \"https://prometheus.internal:9090\"\nca = \"file:{}\"\n",
+            ca.display()
+        );
+        let f = parse_str(&text).unwrap();
+        assert_eq!(
+            f.targets[0].url,
+            Some(SecretRef::Inline(
+                "postgres://ebb@db.internal/orders?sslmode=verify-full".into()
+            ))
+        );
+        assert_eq!(f.targets[1].ca, Some(ca));
+        let e = parse_str(
+            "[targets.db]\nkind = \"postgres\"\nurl = \"postgres://ebb@db/orders?password=x\"\nca = \"file:/x.pem\"\n",
+        )
+        .unwrap_err();
+        let lines: Vec<String> = e.errors.iter().map(|e| e.line_form()).collect();
+        assert!(
+            lines[0].starts_with("c.toml:3:7: inline url with a token (query parameter `password`)"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].starts_with("c.toml:4:6: `ca` is for kind = \"prometheus\" targets"),
+            "{lines:?}"
+        );
+    }
+
+
+    #[test]
     fn a_prometheus_target_needs_its_url() {
         let f = parse_str("[targets.metrics]\nkind = \"prometheus\"\nurl = \"env:PROM_URL\"\n")
             .unwrap();

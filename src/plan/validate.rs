@@ -394,6 +394,25 @@ mod tests {
     }
 
     #[test]
+    fn an_inline_target_url_without_a_password_or_token_is_kept_as_written() {
+        let url = "postgres://ebb@db.internal/orders?sslmode=verify-full";
+        let text = format!(
+            "[plan]\nname = \"p\"\n\n[targets.db]\nkind = \"postgres\"\nurl = \"{url}\"\n\n\
+             [targets.k8s]\nkind = \"kubernetes\"\nurl = \"/etc/kubeconfig\"\n\n\
+             [[step]]\nid = \"s\"\nkind = \"sql\"\ntarget = \"db\"\nstatement = \"SELECT 1\"\n"
+        );
+        let e = Plan::parse(&SourceFile::new("p.toml", text.clone())).unwrap_err();
+        let lines: Vec<String> = e.errors.iter().map(|e| e.line_form()).collect();
+        // A kubernetes url names a kubeconfig: still env: or file: only.
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].starts_with("p.toml:10:7: inline url"), "{lines:?}");
+        let text = text.replace("url = \"/etc/kubeconfig\"", "url = \"file:/etc/kubeconfig\"");
+        let p = Plan::parse(&SourceFile::new("p.toml", text)).unwrap();
+        assert_eq!(p.targets["db"].url, Some(SecretRef::Inline(url.into())));
+        assert_eq!(p.targets["db"].url.as_ref().unwrap().resolve().unwrap(), url);
+    }
+
+    #[test]
     fn path_url_needs_an_http_target() {
         let e = errors("[[step]]\nid = \"f\"\nkind = \"http\"\nrequest = { url = \"/flag\" }\n");
         assert!(e[0].contains("names no `http` target"), "{e:?}");
