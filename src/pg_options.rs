@@ -59,8 +59,8 @@ mod tests {
     fn require_with_a_root_certificate_verifies_the_chain_as_libpq_does() {
         let o = from_url("postgres://ebb@db/orders?sslmode=require&sslrootcert=/ca.pem").unwrap();
         assert!(matches!(o.get_ssl_mode(), PgSslMode::VerifyCa));
-        let o = from_url("postgres://ebb@db/orders?sslmode=verify-full&sslrootcert=/ca.pem")
-            .unwrap();
+        let o =
+            from_url("postgres://ebb@db/orders?sslmode=verify-full&sslrootcert=/ca.pem").unwrap();
         assert!(matches!(o.get_ssl_mode(), PgSslMode::VerifyFull));
         assert_eq!(o.get_application_name(), Some(APPLICATION_NAME));
     }

@@ -151,7 +151,10 @@ fn words(e: &rustls::Error, client: Client) -> Option<String> {
                 "certificate is for another host name (connect by a name the certificate lists)"
                     .to_string()
             }
-            CertificateError::NotValidForNameContext { expected, presented } => format!(
+            CertificateError::NotValidForNameContext {
+                expected,
+                presented,
+            } => format!(
                 "certificate is for another host name: expected {}, the certificate names {}",
                 expected.to_str(),
                 if presented.is_empty() {
@@ -193,9 +196,7 @@ fn words(e: &rustls::Error, client: Client) -> Option<String> {
             ),
             _ => return None,
         },
-        rustls::Error::NoCertificatesPresented => {
-            "the server presented no certificate".to_string()
-        }
+        rustls::Error::NoCertificatesPresented => "the server presented no certificate".to_string(),
         _ => return None,
     })
 }
@@ -217,9 +218,12 @@ mod tests {
             describe_pg(&e),
             "certificate not trusted: unknown issuer (check sslrootcert or PGSSLROOTCERT)"
         );
-        let https = describe(&io_wrapped(rustls::Error::InvalidCertificate(
-            CertificateError::UnknownIssuer,
-        )), Client::Https);
+        let https = describe(
+            &io_wrapped(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer,
+            )),
+            Client::Https,
+        );
         assert!(https.contains("ca = \"file:PATH\""), "{https}");
     }
 
@@ -260,6 +264,9 @@ mod tests {
         let e = read_ca_file(&f).unwrap_err();
         assert!(e.contains("certificate 1 is not usable"), "{e}");
         let e = read_ca_file(&dir.path().join("absent.pem")).unwrap_err();
-        assert!(e.contains("cannot read CA file") && e.contains("absent.pem"), "{e}");
+        assert!(
+            e.contains("cannot read CA file") && e.contains("absent.pem"),
+            "{e}"
+        );
     }
 }

@@ -21,11 +21,7 @@ pub struct HttpTargets {
 
 impl HttpTargets {
     pub fn for_plan(plan: &Plan) -> HttpTargets {
-        let http_targets = || {
-            plan.targets
-                .values()
-                .filter(|t| t.kind == TargetKind::Http)
-        };
+        let http_targets = || plan.targets.values().filter(|t| t.kind == TargetKind::Http);
         let bases = http_targets()
             .map(|t| {
                 let base = match &t.url {

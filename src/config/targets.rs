@@ -382,7 +382,8 @@ mod tests {
         .unwrap_err();
         let lines: Vec<String> = e.errors.iter().map(|e| e.line_form()).collect();
         assert!(
-            lines[0].starts_with("c.toml:3:7: inline url with a token (query parameter `password`)"),
+            lines[0]
+                .starts_with("c.toml:3:7: inline url with a token (query parameter `password`)"),
             "{lines:?}"
         );
         assert!(
@@ -390,7 +391,6 @@ mod tests {
             "{lines:?}"
         );
     }
-
 
     #[test]
     fn a_prometheus_target_needs_its_url() {

@@ -77,8 +77,7 @@ impl SecretRef {
 }
 
 /// How to write a target's `ca`, for help texts.
-pub const CA_HELP: &str =
-    "ca = \"file:/etc/ssl/internal-ca.pem\": a PEM file of CA certificates, trusted besides the system's roots";
+pub const CA_HELP: &str = "ca = \"file:/etc/ssl/internal-ca.pem\": a PEM file of CA certificates, trusted besides the system's roots";
 
 /// A target's `ca = "file:PATH"`: the path, once the file was read and holds at least one
 /// PEM certificate.
@@ -130,7 +129,10 @@ pub fn inline_secret(url: &str) -> Option<String> {
     let query = fragmentless.split_once('?').map_or("", |(_, q)| q);
     query.split('&').find_map(|pair| {
         let key = pair.split('=').next().unwrap_or("").to_ascii_lowercase();
-        let tls_file = matches!(key.as_str(), "sslkey" | "ssl-key" | "sslcert" | "sslrootcert");
+        let tls_file = matches!(
+            key.as_str(),
+            "sslkey" | "ssl-key" | "sslcert" | "sslrootcert"
+        );
         let credential = TOKEN_PARAMS.contains(&key.as_str())
             || (!tls_file
                 && ["token", "password", "secret", "key"]

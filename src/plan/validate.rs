@@ -406,10 +406,16 @@ mod tests {
         // A kubernetes url names a kubeconfig: still env: or file: only.
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].starts_with("p.toml:10:7: inline url"), "{lines:?}");
-        let text = text.replace("url = \"/etc/kubeconfig\"", "url = \"file:/etc/kubeconfig\"");
+        let text = text.replace(
+            "url = \"/etc/kubeconfig\"",
+            "url = \"file:/etc/kubeconfig\"",
+        );
         let p = Plan::parse(&SourceFile::new("p.toml", text)).unwrap();
         assert_eq!(p.targets["db"].url, Some(SecretRef::Inline(url.into())));
-        assert_eq!(p.targets["db"].url.as_ref().unwrap().resolve().unwrap(), url);
+        assert_eq!(
+            p.targets["db"].url.as_ref().unwrap().resolve().unwrap(),
+            url
+        );
     }
 
     #[test]

@@ -36,8 +36,8 @@ impl PromTarget {
         interval: Duration,
         timeout: Duration,
     ) -> Result<PromTarget, String> {
-        let client = PromClient::with_ca(url, timeout, ca)
-            .map_err(|e| format!("target {name}: {e}"))?;
+        let client =
+            PromClient::with_ca(url, timeout, ca).map_err(|e| format!("target {name}: {e}"))?;
         Ok(PromTarget {
             name: name.to_string(),
             client,

@@ -15,10 +15,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/
 pub(super) async fn open(spec: &str) -> Result<(PgPool, Durability), StoreError> {
     let pool = PgPoolOptions::new()
         .max_connections(8)
-        .connect_with(crate::pg_options::from_url(spec).map_err(|source| StoreError::Open {
-            spec: redact(spec),
-            source,
-        })?)
+        .connect_with(
+            crate::pg_options::from_url(spec).map_err(|source| StoreError::Open {
+                spec: redact(spec),
+                source,
+            })?,
+        )
         .await
         .map_err(|source| StoreError::Open {
             spec: redact(spec),

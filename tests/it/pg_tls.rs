@@ -189,7 +189,8 @@ async fn a_wrong_ca_or_host_name_is_the_targets_error_in_words_on_its_pane() {
         "{screen}"
     );
     assert!(
-        screen.contains("✖ reports · no figure yet · connect: certificate is for another host name"),
+        screen
+            .contains("✖ reports · no figure yet · connect: certificate is for another host name"),
         "{screen}"
     );
 }

@@ -40,7 +40,10 @@ impl Lab {
     /// `https://ebb:PASSWORD@localhost:PORT`, written to a file for `url = "file:…"`.
     fn url_file(&self, password: &str) -> std::path::PathBuf {
         let path = self.dir.path().join(format!("url-{password}"));
-        let url = format!("https://{USER}:{password}@{SERVER_NAME}:{}", self.prom.port());
+        let url = format!(
+            "https://{USER}:{password}@{SERVER_NAME}:{}",
+            self.prom.port()
+        );
         std::fs::write(&path, url).unwrap();
         path
     }
@@ -48,7 +51,9 @@ impl Lab {
     /// A plan with a prometheus target `metrics` and an http target `web` on this server.
     fn plan(&self, password: &str, ca: Option<&Path>) -> Plan {
         let url = self.url_file(password);
-        let ca = ca.map_or(String::new(), |p| format!("ca = \"file:{}\"\n", p.display()));
+        let ca = ca.map_or(String::new(), |p| {
+            format!("ca = \"file:{}\"\n", p.display())
+        });
         let text = format!(
             "[plan]\nname = \"p\"\n\n\
              [targets.metrics]\nkind = \"prometheus\"\nurl = \"file:{url}\"\n{ca}\n\
@@ -140,7 +145,9 @@ async fn without_the_ca_the_error_names_the_certificate_problem() {
         panic!("an untrusted server is inconclusive: {out:?}");
     };
     assert!(
-        why.contains("certificate not trusted: unknown issuer (check the target's ca = \"file:PATH\")"),
+        why.contains(
+            "certificate not trusted: unknown issuer (check the target's ca = \"file:PATH\")"
+        ),
         "{why}"
     );
     assert!(!why.contains(PASSWORD), "{why}");
@@ -152,7 +159,10 @@ async fn without_the_ca_the_error_names_the_certificate_problem() {
         json: None,
         headers: BTreeMap::new(),
     };
-    let e = http.send(Some("web"), &get, Some(200), "k1").await.unwrap_err();
+    let e = http
+        .send(Some("web"), &get, Some(200), "k1")
+        .await
+        .unwrap_err();
     assert!(e.contains("certificate not trusted: unknown issuer"), "{e}");
     assert!(!e.contains(PASSWORD), "{e}");
 

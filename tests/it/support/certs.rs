@@ -48,7 +48,9 @@ impl TestPki {
 
         let client_key = KeyPair::generate().expect("client key");
         let mut client = CertificateParams::new(Vec::<String>::new()).expect("params");
-        client.distinguished_name.push(DnType::CommonName, "postgres");
+        client
+            .distinguished_name
+            .push(DnType::CommonName, "postgres");
         client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         let client_cert = client.signed_by(&client_key, &ca).expect("sign client");
 
