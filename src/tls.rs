@@ -160,7 +160,11 @@ fn words(e: &rustls::Error, client: Client) -> Option<String> {
                 if presented.is_empty() {
                     "none".to_string()
                 } else {
-                    presented.join(", ")
+                    presented
+                        .iter()
+                        .map(|n| plain_name(n))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
             ),
             CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
@@ -201,6 +205,15 @@ fn words(e: &rustls::Error, client: Client) -> Option<String> {
     })
 }
 
+/// `DnsName("db.internal")` → `db.internal`, `IpAddress(10.0.0.5)` → `10.0.0.5`: the
+/// names a certificate lists, as webpki words them, without the wrapping.
+fn plain_name(presented: &str) -> &str {
+    ["DnsName(", "IpAddress(", "UniformResourceIdentifier("]
+        .iter()
+        .find_map(|p| presented.strip_prefix(p)?.strip_suffix(')'))
+        .map_or(presented, |inner| inner.trim_matches('"'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,12 +246,15 @@ mod tests {
             expected: rustls::pki_types::ServerName::try_from("db.internal")
                 .unwrap()
                 .to_owned(),
-            presented: vec!["DnsName(\"other.internal\")".into()],
+            presented: vec![
+                "DnsName(\"other.internal\")".into(),
+                "IpAddress(10.0.0.5)".into(),
+            ],
         });
         let text = describe(&io_wrapped(e), Client::Postgres);
-        assert!(
-            text.starts_with("certificate is for another host name: expected db.internal"),
-            "{text}"
+        assert_eq!(
+            text,
+            "certificate is for another host name: expected db.internal, the certificate names other.internal, 10.0.0.5"
         );
     }
 
