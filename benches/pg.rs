@@ -37,9 +37,8 @@ const MAX_BYTES: u64 = 16 * 1024 * 1024;
 const SIDE_POLL: Duration = Duration::from_millis(5);
 /// Source polls measured for CPU time.
 const POLLS: u32 = 300;
-/// Rounds of plain and TLS polls (ABBA order), and polls per round, for the TLS overhead.
-const TLS_ROUNDS: usize = 8;
-const TLS_POLLS: u32 = 200;
+/// Polls over each session for the TLS overhead (interleaved, ABBA).
+const TLS_POLLS: u32 = 1_000;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -157,8 +156,8 @@ struct TlsOverhead {
 }
 
 /// One console poll of a primary with a standby, after connect, over a plain session and
-/// over a verify-full TLS session to the same server: rounds in ABBA order, the median
-/// round of each.
+/// over a verify-full TLS session to the same server, interleaved poll by poll (ABBA):
+/// mean wall and CPU time per poll of each.
 async fn tls_overhead() -> Res<TlsOverhead> {
     let cluster = PgCluster::start_tls(1);
     let port = cluster.primary_port();
@@ -190,41 +189,31 @@ async fn tls_overhead() -> Res<TlsOverhead> {
         .await?;
         observe(&mut tls, "db", &mut tls_memory, Timestamp::now(), interval).await?;
     }
-    let (mut plain_rounds, mut tls_rounds) = (Vec::new(), Vec::new());
-    for round in 0..TLS_ROUNDS {
-        let tls_turn = matches!(round % 4, 1 | 2);
-        let (conn, memory) = if tls_turn {
-            (&mut tls, &mut tls_memory)
+    // Poll by poll, in ABBA order, so that load from elsewhere falls on both alike.
+    let (mut plain_sum, mut tls_sum) = (
+        (Duration::ZERO, Duration::ZERO),
+        (Duration::ZERO, Duration::ZERO),
+    );
+    for i in 0..TLS_POLLS * 4 {
+        let tls_turn = matches!(i % 4, 1 | 2);
+        let (conn, memory, sum) = if tls_turn {
+            (&mut tls, &mut tls_memory, &mut tls_sum)
         } else {
-            (&mut plain, &mut plain_memory)
+            (&mut plain, &mut plain_memory, &mut plain_sum)
         };
         let cpu0 = thread_cpu();
         let wall0 = Instant::now();
-        for _ in 0..TLS_POLLS {
-            observe(conn, "db", memory, Timestamp::now(), interval).await?;
-        }
-        let per = |d: Duration| d.as_secs_f64() * 1000.0 / TLS_POLLS as f64;
-        let sample = (per(wall0.elapsed()), per(thread_cpu() - cpu0));
-        if tls_turn {
-            tls_rounds.push(sample);
-        } else {
-            plain_rounds.push(sample);
-        }
+        observe(conn, "db", memory, Timestamp::now(), interval).await?;
+        sum.0 += wall0.elapsed();
+        sum.1 += thread_cpu() - cpu0;
     }
-    let median = |v: &[(f64, f64)], pick: fn(&(f64, f64)) -> f64| {
-        let mut xs: Vec<f64> = v.iter().map(pick).collect();
-        xs.sort_by(f64::total_cmp);
-        xs[xs.len() / 2]
-    };
+    let per = |d: Duration| d.as_secs_f64() * 1000.0 / (TLS_POLLS * 2) as f64;
     let o = TlsOverhead {
-        plain_wall: median(&plain_rounds, |s| s.0),
-        plain_cpu: median(&plain_rounds, |s| s.1),
-        tls_wall: median(&tls_rounds, |s| s.0),
-        tls_cpu: median(&tls_rounds, |s| s.1),
+        plain_wall: per(plain_sum.0),
+        plain_cpu: per(plain_sum.1),
+        tls_wall: per(tls_sum.0),
+        tls_cpu: per(tls_sum.1),
     };
-    println!(
-        "tls: plain rounds {plain_rounds:.3?}, tls rounds {tls_rounds:.3?} (wall ms, CPU ms per poll)"
-    );
     Ok(o)
 }
 

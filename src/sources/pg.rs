@@ -216,7 +216,11 @@ async fn connect(
     options: &PgConnectOptions,
     timeout: Duration,
 ) -> Result<PgConnection, sqlx::Error> {
-    let mut conn = PgConnection::connect_with(options).await?;
+    // Built by pg_options already; `options` is public, so name the session here too.
+    let opts = options
+        .clone()
+        .application_name(pg_options::APPLICATION_NAME);
+    let mut conn = PgConnection::connect_with(&opts).await?;
     let ms = timeout.as_millis().max(1).to_string();
     sqlx::query("SELECT set_config('statement_timeout', $1, false)")
         .bind(ms)
