@@ -146,6 +146,7 @@ fn kube_target(name: &str, url: Option<SecretRef>) -> KubeTarget {
             name: name.into(),
             kind: TargetKind::Kubernetes,
             url,
+            ca: None,
             object: None,
             context: None,
             namespace: None,

@@ -1,9 +1,12 @@
 //! PostgreSQL budgets on throwaway local servers: `sql_batches` throughput against psql,
-//! how fast the lag throttle holds, and the client CPU of one source poll.
+//! how fast the lag throttle holds, the client CPU of one source poll, and what TLS adds to it.
 //!
-//! Starts its own primary with two streaming standbys through the integration-test
-//! harness; skips (exit 0) when no PostgreSQL binaries are installed.
+//! Starts its own primary with two streaming standbys (and, for TLS, a primary with one
+//! standby serving `ssl = on`) through the integration-test harness; skips (exit 0) when no
+//! PostgreSQL binaries are installed. `cargo bench --bench pg -- tls` runs the TLS part alone.
 
+#[path = "../tests/it/support/certs.rs"]
+mod certs;
 #[path = "../tests/it/support/pg.rs"]
 mod pg;
 
@@ -34,6 +37,8 @@ const MAX_BYTES: u64 = 16 * 1024 * 1024;
 const SIDE_POLL: Duration = Duration::from_millis(5);
 /// Source polls measured for CPU time.
 const POLLS: u32 = 300;
+/// Polls over each session for the TLS overhead (interleaved, ABBA).
+const TLS_POLLS: u32 = 1_000;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -46,9 +51,35 @@ fn main() -> Res<()> {
         return Ok(());
     }
     // `cargo bench` passes --bench; a filter that is not ours skips the run.
-    if let Some(f) = std::env::args().skip(1).find(|a| !a.starts_with('-'))
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    if let Some(f) = &filter
         && !"pg".contains(f.as_str())
+        && f != "tls"
     {
+        return Ok(());
+    }
+    let mut table = Vec::new();
+    {
+        let ct = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let o = ct.block_on(tls_overhead())?;
+        table.push((
+            "one poll, primary + standby: TLS vs plain",
+            format!(
+                "wall {:.3} / {:.3} ms = +{:.1}%, CPU {:.3} / {:.3} ms = +{:.1}%",
+                o.tls_wall,
+                o.plain_wall,
+                (o.tls_wall / o.plain_wall - 1.0) * 100.0,
+                o.tls_cpu,
+                o.plain_cpu,
+                (o.tls_cpu / o.plain_cpu - 1.0) * 100.0
+            ),
+            "<= +10% wall".to_string(),
+        ));
+    }
+    if filter.as_deref() == Some("tls") {
+        print_table(&table);
         return Ok(());
     }
     let cluster = PgCluster::start_with_standbys(2);
@@ -56,7 +87,6 @@ fn main() -> Res<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let mut table = Vec::new();
 
     let (ebb_rps, psql_rps) = mt.block_on(throughput(&cluster))?;
     table.push((
@@ -101,16 +131,90 @@ fn main() -> Res<()> {
         "<= 5 ms CPU".to_string(),
     ));
 
+    print_table(&table);
+    Ok(())
+}
+
+fn print_table(table: &[(&str, String, String)]) {
     println!();
-    println!("{:<38} {:<58} budget", "measure", "result");
-    for (what, result, budget) in &table {
-        println!("{what:<38} {result:<58} {budget}");
+    println!("{:<42} {:<62} budget", "measure", "result");
+    for (what, result, budget) in table {
+        println!("{what:<42} {result:<62} {budget}");
     }
     println!(
         "(local servers on 127.0.0.1 sharing this machine's CPUs and disk with the client; \
          fsync on)"
     );
-    Ok(())
+}
+
+/// Per-poll means (ms) of the same poll over a plain and a TLS session.
+struct TlsOverhead {
+    plain_wall: f64,
+    plain_cpu: f64,
+    tls_wall: f64,
+    tls_cpu: f64,
+}
+
+/// One console poll of a primary with a standby, after connect, over a plain session and
+/// over a verify-full TLS session to the same server, interleaved poll by poll (ABBA):
+/// mean wall and CPU time per poll of each.
+async fn tls_overhead() -> Res<TlsOverhead> {
+    let cluster = PgCluster::start_tls(1);
+    let port = cluster.primary_port();
+    let plain_url = format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable");
+    let tls_url = format!(
+        "postgres://postgres@{}:{port}/postgres?sslmode=verify-full&sslrootcert={}",
+        certs::SERVER_NAME,
+        cluster.pki().ca.display()
+    );
+    let mut plain =
+        sqlx::PgConnection::connect_with(&ebb::pg_options::from_url(&plain_url)?).await?;
+    let mut tls = sqlx::PgConnection::connect_with(&ebb::pg_options::from_url(&tls_url)?).await?;
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&mut tls)
+        .await?;
+    if !ssl {
+        return Err("the TLS session is not encrypted".into());
+    }
+    let (mut plain_memory, mut tls_memory) = (PgMemory::new(), PgMemory::new());
+    let interval = Duration::from_secs(1);
+    for _ in 0..20 {
+        observe(
+            &mut plain,
+            "db",
+            &mut plain_memory,
+            Timestamp::now(),
+            interval,
+        )
+        .await?;
+        observe(&mut tls, "db", &mut tls_memory, Timestamp::now(), interval).await?;
+    }
+    // Poll by poll, in ABBA order, so that load from elsewhere falls on both alike.
+    let (mut plain_sum, mut tls_sum) = (
+        (Duration::ZERO, Duration::ZERO),
+        (Duration::ZERO, Duration::ZERO),
+    );
+    for i in 0..TLS_POLLS * 4 {
+        let tls_turn = matches!(i % 4, 1 | 2);
+        let (conn, memory, sum) = if tls_turn {
+            (&mut tls, &mut tls_memory, &mut tls_sum)
+        } else {
+            (&mut plain, &mut plain_memory, &mut plain_sum)
+        };
+        let cpu0 = thread_cpu();
+        let wall0 = Instant::now();
+        observe(conn, "db", memory, Timestamp::now(), interval).await?;
+        sum.0 += wall0.elapsed();
+        sum.1 += thread_cpu() - cpu0;
+    }
+    let per = |d: Duration| d.as_secs_f64() * 1000.0 / (TLS_POLLS * 2) as f64;
+    let o = TlsOverhead {
+        plain_wall: per(plain_sum.0),
+        plain_cpu: per(plain_sum.1),
+        tls_wall: per(tls_sum.0),
+        tls_cpu: per(tls_sum.1),
+    };
+    Ok(o)
 }
 
 async fn pool(cluster: &PgCluster) -> Res<PgPool> {

@@ -5,23 +5,24 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::plan::{HeaderValue, HttpRequest, HttpUrl, Plan, SecretRef, TargetKind};
+use crate::tls::{self, Client};
 
 /// Per request: connecting, and the whole exchange.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The http targets of a run: their base URLs (read from their secrets) and one client.
+/// The http targets of a run: their base URLs (read from their secrets), a client for
+/// each target that names its own `ca`, and one client (system roots) for the rest.
 pub struct HttpTargets {
     client: Result<reqwest::Client, String>,
     bases: BTreeMap<String, Result<String, String>>,
+    own_clients: BTreeMap<String, Result<reqwest::Client, String>>,
 }
 
 impl HttpTargets {
     pub fn for_plan(plan: &Plan) -> HttpTargets {
-        let bases = plan
-            .targets
-            .values()
-            .filter(|t| t.kind == TargetKind::Http)
+        let http_targets = || plan.targets.values().filter(|t| t.kind == TargetKind::Http);
+        let bases = http_targets()
             .map(|t| {
                 let base = match &t.url {
                     Some(s) => s.resolve().map_err(|e| format!("target {}: {e}", t.name)),
@@ -30,13 +31,27 @@ impl HttpTargets {
                 (t.name.clone(), base)
             })
             .collect();
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("ebb/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build an HTTP client: {e}"));
-        HttpTargets { client, bases }
+        let own_clients = http_targets()
+            .filter_map(|t| {
+                let ca = t.ca.as_deref()?;
+                let client = build_client(Some(ca)).map_err(|e| format!("target {}: {e}", t.name));
+                Some((t.name.clone(), client))
+            })
+            .collect();
+        HttpTargets {
+            client: build_client(None),
+            bases,
+            own_clients,
+        }
+    }
+
+    /// The client for a request on `target`: its own when it names a `ca`.
+    fn client_for(&self, target: Option<&str>) -> Result<&reqwest::Client, String> {
+        let own = target.and_then(|name| self.own_clients.get(name));
+        match own.unwrap_or(&self.client) {
+            Ok(c) => Ok(c),
+            Err(e) => Err(e.clone()),
+        }
     }
 
     /// Sends `req` (on `target` when its URL is a path) with `Idempotency-Key: key`.
@@ -49,7 +64,7 @@ impl HttpTargets {
         expect: Option<u16>,
         key: &str,
     ) -> Result<(), String> {
-        let client = self.client.as_ref().map_err(Clone::clone)?;
+        let client = self.client_for(target)?;
         let (url, shown) = match &req.url {
             HttpUrl::Secret(s) => (s.resolve()?, format!("<{}>", s.origin())),
             HttpUrl::Path(path) => {
@@ -89,7 +104,7 @@ impl HttpTargets {
             } else {
                 "failed"
             };
-            format!("{what}: {kind} ({e})")
+            format!("{what}: {kind} ({})", tls::describe(&e, Client::Https))
         })?;
         let status = response.status().as_u16();
         let ok = match expect {
@@ -103,6 +118,17 @@ impl HttpTargets {
             Err(format!("{what} returned {status} (expected {want})"))
         }
     }
+}
+
+/// A client with ebb's timeouts, trusting the system's roots and the CAs of `ca`.
+fn build_client(ca: Option<&std::path::Path>) -> Result<reqwest::Client, String> {
+    let builder = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .user_agent(concat!("ebb/", env!("CARGO_PKG_VERSION")));
+    tls::trust_ca(builder, ca)?
+        .build()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))
 }
 
 fn secret(s: &SecretRef, header: &str) -> Result<String, String> {

@@ -30,12 +30,15 @@ impl PromTargets {
             .map(|t| {
                 let client = match &t.url {
                     Some(secret) => secret.resolve().and_then(|url| {
-                        PromClient::new(&url, QUERY_TIMEOUT).map_err(|e| {
-                            format!(
-                                "bad URL from {}: {}",
-                                secret.origin(),
-                                redact_str(&e.to_string())
-                            )
+                        PromClient::with_ca(&url, QUERY_TIMEOUT, t.ca.as_deref()).map_err(|e| {
+                            match e {
+                                PromError::Ca(m) => m,
+                                e => format!(
+                                    "bad URL from {}: {}",
+                                    secret.origin(),
+                                    redact_str(&e.to_string())
+                                ),
+                            }
                         })
                     }),
                     None => Err("no url".to_string()),

@@ -65,6 +65,7 @@ pub fn load(path: &Path) -> Result<Watch, Report> {
                 name: w.name,
                 kind: w.kind,
                 url: w.url,
+                ca: w.ca,
                 object: None,
                 context: w.context,
                 namespace: w.namespace,
@@ -132,7 +133,8 @@ fn resolve(
             match (t.kind, resolved) {
                 (_, Some(Err(e))) => Err(e),
                 (TargetKind::Prometheus, Some(Ok(url))) => {
-                    PromTarget::from_url(name, &url, interval, timeout).map(SourceTarget::Prom)
+                    PromTarget::from_url(name, &url, t.ca.as_deref(), interval, timeout)
+                        .map(SourceTarget::Prom)
                 }
                 (TargetKind::Prometheus, None) => Err(format!("target {name}: needs a url")),
                 (_, None) => Ok(SourceTarget::Pg(PgTarget::from_env(

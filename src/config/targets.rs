@@ -10,9 +10,14 @@
 //! kind = "postgres"
 //! url = "env:ORDERS_DB_URL"   # absent: the libpq environment
 //!
+//! [targets.replica]
+//! kind = "postgres"
+//! url = "postgres://ebb@db-2.internal/orders?sslmode=verify-full"  # inline: no password
+//!
 //! [targets.metrics]
 //! kind = "prometheus"
 //! url = "env:PROM_URL"
+//! ca = "file:/etc/ssl/internal-ca.pem"   # optional: trusted besides the system's roots
 //!
 //! [targets.k8s]
 //! kind = "kubernetes"
@@ -31,6 +36,7 @@ use toml::Spanned;
 
 use super::diag::{LocatedError, SourceFile};
 use super::secrets::SECRET_HELP;
+use crate::plan::secret::{CA_HELP, parse_ca};
 use crate::plan::{SecretRef, TargetKind};
 use crate::units::parse_duration;
 
@@ -58,6 +64,8 @@ pub struct WatchTarget {
     /// prometheus target always has one. Kubernetes: the kubeconfig (`file:` or an `env:`
     /// path list), `None` as kubectl.
     pub url: Option<SecretRef>,
+    /// Prometheus only: a PEM file of CAs trusted besides the system's roots.
+    pub ca: Option<std::path::PathBuf>,
     /// Kubernetes only: the kubeconfig context and the namespace.
     pub context: Option<String>,
     pub namespace: Option<String>,
@@ -94,6 +102,7 @@ struct RawConsole {
 struct RawTarget {
     kind: S,
     url: Option<S>,
+    ca: Option<S>,
     context: Option<S>,
     namespace: Option<S>,
 }
@@ -248,14 +257,35 @@ pub fn parse(file: &SourceFile) -> Result<TargetsFile, TargetsErrors> {
                     );
                     None
                 }
-                None => {
-                    err(
-                        u.span(),
-                        "inline url: secrets come from env: or file:".into(),
-                        Some(format!(
-                            "put the URL in an environment variable and write \"env:NAME\", or leave url out to use PGHOST, PGUSER… ({SECRET_HELP})"
-                        )),
-                    );
+                None => match SecretRef::inline(u.get_ref()) {
+                    Ok(r) => Some(r),
+                    Err(m) => {
+                        err(
+                            u.span(),
+                            m,
+                            Some(format!(
+                                "put the URL in an environment variable and write \"env:NAME\", or leave url out to use PGHOST, PGUSER… ({SECRET_HELP})"
+                            )),
+                        );
+                        None
+                    }
+                },
+            },
+        };
+        let ca = match &t.ca {
+            None => None,
+            Some(c) if kind != TargetKind::Prometheus => {
+                err(
+                    c.span(),
+                    "`ca` is for kind = \"prometheus\" targets (postgres: sslrootcert in the url, or PGSSLROOTCERT)".into(),
+                    None,
+                );
+                None
+            }
+            Some(c) => match parse_ca(c.get_ref()) {
+                Ok(p) => Some(p),
+                Err(m) => {
+                    err(c.span(), m, Some(CA_HELP.into()));
                     None
                 }
             },
@@ -264,6 +294,7 @@ pub fn parse(file: &SourceFile) -> Result<TargetsFile, TargetsErrors> {
             name: name.get_ref().clone(),
             kind,
             url,
+            ca,
             context,
             namespace,
         });
@@ -320,6 +351,45 @@ mod tests {
         assert_eq!(f.targets[0].url, Some(SecretRef::Env("DB_URL".into())));
         assert_eq!(f.targets[1].name, "local");
         assert_eq!(f.targets[1].url, None);
+    }
+
+    #[test]
+    fn inline_urls_without_a_password_and_a_prometheus_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["ca".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::write(&ca, cert.pem()).unwrap();
+        let text = format!(
+            "[targets.db]\nkind = \"postgres\"\nurl = \"postgres://ebb@db.internal/orders?sslmode=verify-full\"\n\n\
+             [targets.metrics]\nkind = \"prometheus\"\nurl = \"https://prometheus.internal:9090\"\nca = \"file:{}\"\n",
+            ca.display()
+        );
+        let f = parse_str(&text).unwrap();
+        assert_eq!(
+            f.targets[0].url,
+            Some(SecretRef::Inline(
+                "postgres://ebb@db.internal/orders?sslmode=verify-full".into()
+            ))
+        );
+        assert_eq!(f.targets[1].ca, Some(ca));
+        let e = parse_str(
+            "[targets.db]\nkind = \"postgres\"\nurl = \"postgres://ebb@db/orders?password=x\"\nca = \"file:/x.pem\"\n",
+        )
+        .unwrap_err();
+        let lines: Vec<String> = e.errors.iter().map(|e| e.line_form()).collect();
+        assert!(
+            lines[0]
+                .starts_with("c.toml:3:7: inline url with a token (query parameter `password`)"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].starts_with("c.toml:4:6: `ca` is for kind = \"prometheus\" targets"),
+            "{lines:?}"
+        );
     }
 
     #[test]

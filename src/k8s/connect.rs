@@ -61,6 +61,8 @@ pub async fn connect(target: &Target, timeout: Duration) -> Result<Connected, Co
     let name = target.name.clone();
     let source = match &target.url {
         Some(SecretRef::File(path)) => Source::File(path.clone()),
+        // Never parsed for a kubernetes target; a kubeconfig path would be meant.
+        Some(SecretRef::Inline(path)) => Source::File(path.into()),
         Some(secret @ SecretRef::Env(_)) => {
             let paths = secret.resolve().map_err(|message| ConnectError::Secret {
                 target: name.clone(),
@@ -162,6 +164,7 @@ mod tests {
             name: "k8s".into(),
             kind: TargetKind::Kubernetes,
             url,
+            ca: None,
             object: None,
             context: Some("loopback".into()),
             namespace: ns.map(String::from),

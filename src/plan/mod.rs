@@ -29,7 +29,7 @@ mod model;
 pub mod outline;
 mod raw;
 pub mod rbac;
-mod secret;
+pub mod secret;
 pub mod shown;
 mod step_kinds;
 mod validate;

@@ -61,14 +61,17 @@ impl TargetKind {
     }
 }
 
-/// Where a secret (a URL with credentials, a header value) is read from at run time.
-/// Plans never hold secrets inline.
+/// Where a value that may be secret (a URL with credentials, a header value) is read from
+/// at run time. Plans never hold secrets inline: only a target URL without a password or
+/// token may be written as it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SecretRef {
     /// `env:NAME`: an environment variable.
     Env(String),
     /// `file:PATH`: the trimmed contents of a file.
     File(PathBuf),
+    /// A target URL written in the file, checked to hold no password or token.
+    Inline(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -77,6 +80,9 @@ pub struct Target {
     pub kind: TargetKind,
     /// Connection URL (postgres, prometheus, http; kubernetes: a kubeconfig file).
     pub url: Option<SecretRef>,
+    /// Prometheus and http: a PEM file of CAs trusted besides the system's roots
+    /// (`ca = "file:PATH"`), read when the plan is checked.
+    pub ca: Option<PathBuf>,
     /// Sim: the simulated object this target stands for (`orders-db`).
     pub object: Option<String>,
     /// Kubernetes: kubeconfig context and namespace.

@@ -33,6 +33,7 @@ pub(super) struct RawHeader {
 pub(super) struct RawTarget {
     pub(super) kind: S,
     pub(super) url: Option<S>,
+    pub(super) ca: Option<S>,
     pub(super) object: Option<S>,
     pub(super) context: Option<S>,
     pub(super) namespace: Option<S>,

@@ -157,6 +157,7 @@ impl Ctx<'_> {
         let mut present = Vec::new();
         for (field, value) in [
             ("url", &raw.url),
+            ("ca", &raw.ca),
             ("object", &raw.object),
             ("context", &raw.context),
             ("namespace", &raw.namespace),
@@ -166,22 +167,27 @@ impl Ctx<'_> {
             }
         }
         let (required, allowed): (&[&str], &[&str]) = match kind {
-            TargetKind::Postgres | TargetKind::Prometheus | TargetKind::Http => {
-                (&["url"], &["url"])
-            }
+            TargetKind::Postgres => (&["url"], &["url"]),
+            TargetKind::Prometheus | TargetKind::Http => (&["url"], &["url", "ca"]),
             TargetKind::Kubernetes => (&[], &["url", "context", "namespace"]),
             TargetKind::Sim => (&["object"], &["object"]),
         };
         self.refuse_fields(&present, allowed, &what);
         let complete = self.require(&present, required, &what, t.span());
         let url = match &raw.url {
-            Some(u) if allowed.contains(&"url") => Some(self.secret(u, "url")?),
+            Some(u) if kind == TargetKind::Kubernetes => Some(self.secret(u, "url")?),
+            Some(u) if allowed.contains(&"url") => Some(self.target_url(u)?),
+            _ => None,
+        };
+        let ca = match &raw.ca {
+            Some(c) if allowed.contains(&"ca") => Some(self.ca_file(c)?),
             _ => None,
         };
         complete.then(|| Target {
             name: name.get_ref().clone(),
             kind,
             url,
+            ca,
             object: raw.object.as_ref().map(|o| o.get_ref().clone()),
             context: raw.context.as_ref().map(|o| o.get_ref().clone()),
             namespace: raw.namespace.as_ref().map(|o| o.get_ref().clone()),
@@ -411,6 +417,31 @@ mod tests {
         assert_eq!(target.as_deref(), Some("flags"));
         assert!(
             matches!(kind, StepKind::Http { request, .. } if request.json == Some(serde_json::json!({"on": true})))
+        );
+    }
+
+    #[test]
+    fn an_inline_target_url_without_a_password_or_token_is_kept_as_written() {
+        let url = "postgres://ebb@db.internal/orders?sslmode=verify-full";
+        let text = format!(
+            "[plan]\nname = \"p\"\n\n[targets.db]\nkind = \"postgres\"\nurl = \"{url}\"\n\n\
+             [targets.k8s]\nkind = \"kubernetes\"\nurl = \"/etc/kubeconfig\"\n\n\
+             [[step]]\nid = \"s\"\nkind = \"sql\"\ntarget = \"db\"\nstatement = \"SELECT 1\"\n"
+        );
+        let e = Plan::parse(&SourceFile::new("p.toml", text.clone())).unwrap_err();
+        let lines: Vec<String> = e.errors.iter().map(|e| e.line_form()).collect();
+        // A kubernetes url names a kubeconfig: still env: or file: only.
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].starts_with("p.toml:10:7: inline url"), "{lines:?}");
+        let text = text.replace(
+            "url = \"/etc/kubeconfig\"",
+            "url = \"file:/etc/kubeconfig\"",
+        );
+        let p = Plan::parse(&SourceFile::new("p.toml", text)).unwrap();
+        assert_eq!(p.targets["db"].url, Some(SecretRef::Inline(url.into())));
+        assert_eq!(
+            p.targets["db"].url.as_ref().unwrap().resolve().unwrap(),
+            url
         );
     }
 

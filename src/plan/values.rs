@@ -145,6 +145,37 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A target's URL: `env:` / `file:`, or inline when it holds no password or token.
+    pub(super) fn target_url(&mut self, s: &S) -> Option<SecretRef> {
+        if Self::secret_ref(s.get_ref()).is_some() {
+            return self.secret(s, "url");
+        }
+        match SecretRef::inline(s.get_ref()) {
+            Ok(r) => Some(r),
+            Err(m) => {
+                self.err(
+                    s.span(),
+                    m,
+                    Some(format!(
+                        "put the URL in an environment variable and write \"env:NAME\" ({SECRET_HELP})"
+                    )),
+                );
+                None
+            }
+        }
+    }
+
+    /// An https target's extra CA file (`file:PATH`, PEM), read now.
+    pub(super) fn ca_file(&mut self, s: &S) -> Option<std::path::PathBuf> {
+        match super::secret::parse_ca(s.get_ref()) {
+            Ok(p) => Some(p),
+            Err(m) => {
+                self.err(s.span(), m, Some(super::secret::CA_HELP.into()));
+                None
+            }
+        }
+    }
+
     /// A reference to a declared target of one of `kinds`.
     pub(super) fn target(&mut self, s: &S, kinds: &[TargetKind], user: &str) -> Option<String> {
         let name = s.get_ref();

@@ -2,7 +2,6 @@
 //! it sees (replication, slots, database sizes, progress views, schema version) each interval.
 
 use std::collections::{HashMap, VecDeque};
-use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::PgConnectOptions;
@@ -15,9 +14,11 @@ use super::{
     MigrationPhase, MigrationSnapshot, MigrationStatus, Observation, Payload, ReplicaState,
     ReplicaStatus, ReplicationSnapshot, SlotStatus, SourceId, StorageSnapshot, VolumeStatus,
 };
+use crate::pg_options;
 use crate::redact::redact_str;
 use crate::text::DisplayText;
 use crate::time::Timestamp;
+use crate::tls;
 
 /// One PostgreSQL server to watch. `options` are resolved (they may hold a password);
 /// they are used to connect and never appear in an observation or a Debug form.
@@ -39,7 +40,7 @@ impl PgTarget {
         interval: Duration,
         timeout: Duration,
     ) -> Result<PgTarget, String> {
-        let options = PgConnectOptions::from_str(url).map_err(|e| {
+        let options = pg_options::from_url(url).map_err(|e| {
             format!(
                 "bad PostgreSQL URL for {name}: {}",
                 redact_str(&e.to_string())
@@ -58,7 +59,7 @@ impl PgTarget {
     pub fn from_env(name: &str, interval: Duration, timeout: Duration) -> PgTarget {
         PgTarget {
             name: name.to_string(),
-            options: PgConnectOptions::new(),
+            options: pg_options::from_env(),
             interval,
             timeout,
         }
@@ -193,7 +194,7 @@ async fn tick(
         let fresh = tokio::time::timeout(timeout, connect(&target.options, timeout))
             .await
             .map_err(|_| format!("connect timed out after {}", fmt_secs(timeout)))?
-            .map_err(|e| format!("connect: {e}"))?;
+            .map_err(|e| format!("connect: {}", tls::describe_pg(&e)))?;
         *conn = Some(fresh);
     }
     let Some(c) = conn.as_mut() else {
@@ -215,7 +216,10 @@ async fn connect(
     options: &PgConnectOptions,
     timeout: Duration,
 ) -> Result<PgConnection, sqlx::Error> {
-    let opts = options.clone().application_name("ebb");
+    // Built by pg_options already; `options` is public, so name the session here too.
+    let opts = options
+        .clone()
+        .application_name(pg_options::APPLICATION_NAME);
     let mut conn = PgConnection::connect_with(&opts).await?;
     let ms = timeout.as_millis().max(1).to_string();
     sqlx::query("SELECT set_config('statement_timeout', $1, false)")

@@ -27,14 +27,17 @@ pub struct PromTarget {
 }
 
 impl PromTarget {
-    /// A target from its resolved URL; the error never holds the URL's credentials.
+    /// A target from its resolved URL, trusting also the CAs of `ca`; the error never holds
+    /// the URL's credentials.
     pub fn from_url(
         name: &str,
         url: &str,
+        ca: Option<&std::path::Path>,
         interval: Duration,
         timeout: Duration,
     ) -> Result<PromTarget, String> {
-        let client = PromClient::new(url, timeout).map_err(|e| format!("target {name}: {e}"))?;
+        let client =
+            PromClient::with_ca(url, timeout, ca).map_err(|e| format!("target {name}: {e}"))?;
         Ok(PromTarget {
             name: name.to_string(),
             client,

@@ -21,8 +21,9 @@ use crate::time::Timestamp;
 /// Everything the store can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// `spec` has its password redacted (see [`open_failed`] for the whole message).
-    #[error("cannot open the store {spec}: {source}")]
+    /// `spec` has its password redacted (see [`open_failed`] for the whole message); a
+    /// certificate failure is said in words.
+    #[error("cannot open the store {spec}: {}", crate::tls::describe_pg(.source))]
     Open {
         spec: String,
         #[source]

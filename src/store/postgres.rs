@@ -18,12 +18,13 @@ pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 
 pub(super) async fn open(spec: &str) -> Result<(PgPool, Durability), StoreError> {
     use sqlx::Connection;
-    use std::str::FromStr;
     let open_err = |source| StoreError::Open {
         spec: redact(spec),
         source,
     };
-    let options = sqlx::postgres::PgConnectOptions::from_str(spec).map_err(open_err)?;
+    // TLS (sslmode, sslrootcert, client certificates, PGSSL*) and application_name as
+    // for every PostgreSQL connection ebb makes.
+    let options = crate::pg_options::from_url(spec).map_err(open_err)?;
     // One plain attempt first: its error is the real one (refused, auth, no database).
     let first = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
         .await

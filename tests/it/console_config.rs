@@ -13,6 +13,12 @@ fn the_example_console_file_parses() {
     let f = targets::parse(&SourceFile::read(&path).unwrap()).unwrap();
     let names: Vec<&str> = f.targets.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["orders-db", "orders-standby"]);
+    // A URL without a password is written inline, TLS settings and all.
+    assert!(
+        matches!(&f.targets[1].url, Some(ebb::plan::SecretRef::Inline(u)) if u.contains("sslmode=verify-full")),
+        "{:?}",
+        f.targets[1].url
+    );
 }
 
 #[test]

@@ -16,6 +16,7 @@ async fn client(api: &KubeApi, dir: &tempfile::TempDir) -> kube::Client {
     let target = ebb::plan::Target {
         name: "k8s".into(),
         kind: ebb::plan::TargetKind::Kubernetes,
+        ca: None,
         url: Some(ebb::plan::SecretRef::File(
             api.kubeconfig(dir.path(), "shop"),
         )),

@@ -23,6 +23,7 @@ fn target(api: &KubeApi, dir: &tempfile::TempDir, interval: Duration) -> KubeTar
             name: "k8s".into(),
             kind: TargetKind::Kubernetes,
             url: Some(SecretRef::File(api.kubeconfig(dir.path(), NS))),
+            ca: None,
             object: None,
             context: Some("loopback".into()),
             namespace: None,

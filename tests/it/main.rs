@@ -1,8 +1,8 @@
 //! One integration-test binary (link time): modules per area.
 
 mod audit;
-mod campaign;
 mod bounds;
+mod campaign;
 mod config;
 mod console_config;
 mod crash;
@@ -11,10 +11,10 @@ mod e2e;
 mod e2e_console;
 mod e2e_kube;
 mod e2e_paste;
-mod hostile_text;
-mod http_partial;
 mod files;
 mod fuzz;
+mod hostile_text;
+mod http_partial;
 mod http_run;
 mod kube_loopback;
 mod kube_partial;
@@ -25,8 +25,10 @@ mod pg_checks;
 mod pg_partial;
 mod pg_run;
 mod pg_source;
+mod pg_tls;
 mod plan;
 mod prom;
+mod prom_tls;
 mod runs;
 mod screenshots;
 mod store;

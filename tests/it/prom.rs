@@ -282,6 +282,7 @@ async fn the_prom_source_sends_lag_and_volumes_then_an_error_when_prometheus_is_
     let target = PromTarget::from_url(
         "metrics",
         &lab.prom.url(),
+        None,
         Duration::from_millis(500),
         Duration::from_secs(2),
     )

@@ -234,9 +234,15 @@ fn a_prometheus_target_is_grouped_beside_a_postgres_one() {
             PgTarget::from_url("db", "postgres://ebb@10.0.0.5/orders", INTERVAL, INTERVAL)
                 .map(SourceTarget::Pg)
                 .unwrap(),
-            PromTarget::from_url("metrics", "http://prom.internal:9090", INTERVAL, INTERVAL)
-                .map(SourceTarget::Prom)
-                .unwrap(),
+            PromTarget::from_url(
+                "metrics",
+                "http://prom.internal:9090",
+                None,
+                INTERVAL,
+                INTERVAL,
+            )
+            .map(SourceTarget::Prom)
+            .unwrap(),
         ],
         plan: None,
         unwatched: Vec::new(),

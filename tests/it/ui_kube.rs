@@ -36,6 +36,7 @@ fn kube_target(name: &str) -> KubeTarget {
             name: name.into(),
             kind: TargetKind::Kubernetes,
             url: None,
+            ca: None,
             object: None,
             context: Some("prod".into()),
             namespace: Some("shop".into()),

@@ -153,11 +153,12 @@ fn is_lock_error(e: &sqlx::Error) -> bool {
     matches!(sqlstate(e).as_deref(), Some("55P03") | Some("40P01"))
 }
 
-/// An error as one line, with its SQLSTATE when the server sent one.
+/// An error as one line, with its SQLSTATE when the server sent one, or the certificate
+/// problem in words when TLS failed.
 fn describe(e: &sqlx::Error) -> String {
     match sqlstate(e) {
         Some(code) => format!("{e} (SQLSTATE {code})"),
-        None => e.to_string(),
+        None => crate::tls::describe_pg(e),
     }
 }
 

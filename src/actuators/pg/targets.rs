@@ -2,11 +2,11 @@
 //! connect and statement timeouts, built from the target's URL or the libpq environment.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 
+use crate::pg_options;
 use crate::plan::{Plan, TargetKind};
 use crate::redact::redact_str;
 
@@ -30,7 +30,7 @@ impl PgTargets {
             .map(|t| {
                 let opts = match &t.url {
                     Some(secret) => secret.resolve().and_then(|url| {
-                        PgConnectOptions::from_str(&url).map_err(|e| {
+                        pg_options::from_url(&url).map_err(|e| {
                             format!(
                                 "target {}: bad URL from {}: {}",
                                 t.name,
@@ -40,13 +40,13 @@ impl PgTargets {
                         })
                     }),
                     // PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGPASSFILE, …
-                    None => Ok(PgConnectOptions::new()),
+                    None => Ok(pg_options::from_env()),
                 };
                 let pool = opts.map(|o| {
                     PgPoolOptions::new()
                         .max_connections(4)
                         .acquire_timeout(CONNECT_TIMEOUT)
-                        .connect_lazy_with(o.application_name("ebb"))
+                        .connect_lazy_with(o)
                 });
                 (t.name.clone(), pool)
             })

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use reqwest::Url;
+
+use crate::tls::{self, Client};
 use serde::Deserialize;
 
 /// The labels of one series (`__name__` included when Prometheus keeps it).
@@ -29,6 +31,9 @@ pub struct Series {
 pub enum PromError {
     #[error("bad Prometheus URL: {0}")]
     BadUrl(String),
+    /// The target's `ca` file could not be used.
+    #[error("{0}")]
+    Ca(String),
     #[error("{server}: no answer within {:.1}s", timeout.as_secs_f64())]
     Timeout { server: String, timeout: Duration },
     #[error("{server}: cannot connect ({detail})")]
@@ -115,8 +120,17 @@ fn number(s: &str) -> f64 {
 
 impl PromClient {
     /// A client for the server at `url` (`http(s)://[user:password@]host:port[/prefix]`);
-    /// every call gives up after `timeout`.
+    /// every call gives up after `timeout`. HTTPS trusts the system's roots.
     pub fn new(url: &str, timeout: Duration) -> Result<PromClient, PromError> {
+        PromClient::with_ca(url, timeout, None)
+    }
+
+    /// As `new`, trusting also the CAs of the PEM file `ca` (an internal CA).
+    pub fn with_ca(
+        url: &str,
+        timeout: Duration,
+        ca: Option<&std::path::Path>,
+    ) -> Result<PromClient, PromError> {
         let mut base = Url::parse(url.trim()).map_err(|e| PromError::BadUrl(e.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
             return Err(PromError::BadUrl(
@@ -136,10 +150,12 @@ impl PromClient {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .connect_timeout(timeout)
             .timeout(timeout)
-            .user_agent(concat!("ebb/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("ebb/", env!("CARGO_PKG_VERSION")));
+        let http = tls::trust_ca(builder, ca)
+            .map_err(PromError::Ca)?
             .build()
             .map_err(|e| PromError::Http {
                 server: base.to_string(),
@@ -244,12 +260,12 @@ impl PromClient {
             } else if e.is_connect() {
                 PromError::Connect {
                     server: server.clone(),
-                    detail: source_chain(&e),
+                    detail: tls::describe(&e, Client::Https),
                 }
             } else {
                 PromError::Http {
                     server: server.clone(),
-                    detail: source_chain(&e),
+                    detail: tls::describe(&e, Client::Https),
                 }
             }
         };
@@ -301,18 +317,6 @@ fn api_error(server: String, status: u16, envelope: Envelope) -> PromError {
         error_type: crate::text::sanitize(&error_type),
         message: crate::text::sanitize(&message),
     }
-}
-
-/// The error and its causes on one line (reqwest's Display stops at the top one).
-fn source_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut next = e.source();
-    while let Some(s) = next {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        next = s.source();
-    }
-    out
 }
 
 /// `%40` → `@` in URL user info.

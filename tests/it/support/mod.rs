@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each test module uses part of the helpers
 
+pub mod certs;
 pub mod headless;
 pub mod kube_api;
 pub mod pg;

@@ -1,5 +1,6 @@
 //! A throwaway PostgreSQL cluster for tests: a primary (and optionally streaming
-//! standbys) on free 127.0.0.1 ports in a temp dir, stopped and removed on Drop.
+//! standbys) on free 127.0.0.1 ports in a temp dir, stopped and removed on Drop; with TLS
+//! (`ssl = on`, a CA and certificates made by the test) when asked.
 //!
 //! Binaries come from PATH or `/usr/lib/postgresql/*/bin` (highest version); as root they
 //! run through `runuser -u postgres --`. Missing binaries fail the test: `scripts/test`
@@ -14,12 +15,20 @@ use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 
+use super::certs::TestPki;
+
+/// Databases that only take TLS with a client certificate (pg_hba `cert`, and `trust`
+/// with `clientcert=verify-full`), on a cluster started with TLS.
+pub const CERT_DB: &str = "certdb";
+pub const CLIENTCERT_DB: &str = "clientfull";
+
 /// A running primary, and standbys when asked for. Dropping it stops them all.
 pub struct PgCluster {
     bin: PathBuf,
     dir: tempfile::TempDir,
     primary: Node,
     standbys: Vec<Node>,
+    pki: Option<TestPki>,
 }
 
 struct Node {
@@ -35,6 +44,25 @@ impl PgCluster {
 
     /// initdb + start a primary. Panics (fails the test) when PostgreSQL is missing.
     pub fn start() -> PgCluster {
+        PgCluster::start_primary_node(false)
+    }
+
+    /// A primary serving TLS (`ssl = on`) with a server certificate for `localhost` from
+    /// a CA the test made (see `pki()`), and `standbys` standbys (which serve the same).
+    /// Plain connections still work, except to `CERT_DB` and `CLIENTCERT_DB`, which take
+    /// only TLS with a client certificate the CA signed.
+    pub fn start_tls(standbys: usize) -> PgCluster {
+        let mut c = PgCluster::start_primary_node(true);
+        c.add_standbys(standbys);
+        c
+    }
+
+    /// The CA, certificates and keys of a cluster started with `start_tls`.
+    pub fn pki(&self) -> &TestPki {
+        self.pki.as_ref().expect("cluster started without TLS")
+    }
+
+    fn start_primary_node(tls: bool) -> PgCluster {
         let bin = bin_dir();
         let dir = tempfile::Builder::new()
             .prefix("ebb-pg-")
@@ -67,6 +95,28 @@ impl PgCluster {
             "unix_socket_directories = '{}'\n",
             path_str(dir.path())
         ));
+        let pki = tls.then(|| {
+            let certs = dir.path().join("tls");
+            let pki = TestPki::generate(&certs);
+            as_postgres_owner_all(&certs);
+            conf.push_str(&format!(
+                "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\nssl_ca_file = '{}'\n",
+                path_str(&pki.server_cert),
+                path_str(&pki.server_key),
+                path_str(&pki.ca)
+            ));
+            // First match wins: these go before initdb's `trust` lines.
+            let hba = data.join("pg_hba.conf");
+            let rest = std::fs::read_to_string(&hba).expect("read pg_hba.conf");
+            let rules = format!(
+                "hostssl {CERT_DB} all 127.0.0.1/32 cert\n\
+                 hostnossl {CERT_DB} all 127.0.0.1/32 reject\n\
+                 hostssl {CLIENTCERT_DB} all 127.0.0.1/32 trust clientcert=verify-full\n\
+                 hostnossl {CLIENTCERT_DB} all 127.0.0.1/32 reject\n"
+            );
+            std::fs::write(&hba, format!("{rules}{rest}")).expect("write pg_hba.conf");
+            pki
+        });
         append(&data.join("postgresql.conf"), &conf);
         let port = start_node(&bin, &data, dir.path());
         PgCluster {
@@ -74,6 +124,7 @@ impl PgCluster {
             dir,
             primary: Node { data, port },
             standbys: Vec::new(),
+            pki,
         }
     }
 
@@ -87,6 +138,15 @@ impl PgCluster {
     /// (their `cluster_name`, hence their `application_name` on the primary).
     pub fn start_with_standbys(n: usize) -> PgCluster {
         let mut c = PgCluster::start();
+        c.add_standbys(n);
+        c
+    }
+
+    fn add_standbys(&mut self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let c = self;
         for i in 1..=n {
             let name = format!("standby{i}");
             let data = c.dir.path().join(&name);
@@ -116,7 +176,6 @@ impl PgCluster {
             c.standbys.push(Node { data, port });
         }
         c.wait_streaming(n);
-        c
     }
 
     pub fn primary_port(&self) -> u16 {
@@ -339,6 +398,18 @@ fn as_postgres_owner(dir: &Path) {
         dir.display(),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// As root, hands `dir` and everything in it to the postgres user (TLS keys).
+fn as_postgres_owner_all(dir: &Path) {
+    if !is_root() {
+        return;
+    }
+    let out = Command::new("chown")
+        .args(["-R", "postgres:postgres", path_str(dir)])
+        .output()
+        .expect("run chown");
+    assert!(out.status.success(), "chown -R postgres {}", dir.display());
 }
 
 /// Runs a PostgreSQL program (as the postgres user when root) and returns its output.

@@ -1,5 +1,6 @@
 //! A throwaway Prometheus for tests, scraping real postgres_exporters (one per PostgreSQL
 //! node) and optional static metrics, on free 127.0.0.1 ports; killed and waited on Drop.
+//! Or Prometheus alone serving HTTPS with basic auth (its `--web.config.file`).
 //!
 //! Binaries are Debian's `prometheus` and `prometheus-postgres-exporter` (PATH or
 //! /usr/bin). Missing binaries fail the test, as `support::pg` does: `scripts/test`
@@ -114,7 +115,7 @@ impl PromStack {
         );
         let config_path = stack.dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).expect("write prometheus.yml");
-        let (child, port) = start_prometheus(stack.dir.path(), &config_path);
+        let (child, port) = start_prometheus(stack.dir.path(), &config_path, None);
         stack.prometheus = Some(child);
         stack.port = port;
         let want = dsns.len();
@@ -125,6 +126,40 @@ impl PromStack {
             );
         }
         stack
+    }
+
+    /// Prometheus alone (no scrape targets) serving HTTPS with `cert` and `key`, and basic
+    /// auth for `user` with bcrypt hash `hash`: its `--web.config.file`. Returns once it
+    /// listens; it may still answer 503 for a moment.
+    pub fn start_tls(cert: &Path, key: &Path, user: &str, hash: &str) -> PromStack {
+        let dir = tempfile::Builder::new()
+            .prefix("ebb-prom-tls-")
+            .tempdir()
+            .expect("temp dir for Prometheus");
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, "global:\n  scrape_interval: 1s\n")
+            .expect("write prometheus.yml");
+        let web = dir.path().join("web.yml");
+        std::fs::write(
+            &web,
+            format!(
+                "tls_server_config:\n  cert_file: {}\n  key_file: {}\nbasic_auth_users:\n  {user}: '{hash}'\n",
+                cert.display(),
+                key.display()
+            ),
+        )
+        .expect("write web.yml");
+        let (child, port) = start_prometheus(dir.path(), &config_path, Some(&web));
+        PromStack {
+            dir,
+            prometheus: Some(child),
+            exporters: Vec::new(),
+            port,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -198,13 +233,17 @@ fn start_exporter(dir: &Path, i: usize, dsn: &str, queries: &Path) -> (Child, u1
     panic!("postgres_exporter did not start:\n{last}");
 }
 
-fn start_prometheus(dir: &Path, config: &Path) -> (Child, u16) {
+fn start_prometheus(dir: &Path, config: &Path, web_config: Option<&Path>) -> (Child, u16) {
     let bin = bin("prometheus");
     let mut last = String::new();
     for attempt in 0..5 {
         let port = free_port();
         let log = dir.join("prometheus.log");
-        let mut child = Command::new(&bin)
+        let mut command = Command::new(&bin);
+        if let Some(web) = web_config {
+            command.arg(format!("--web.config.file={}", web.display()));
+        }
+        let mut child = command
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
@@ -222,7 +261,12 @@ fn start_prometheus(dir: &Path, config: &Path) -> (Child, u16) {
             if let Ok(Some(_)) = child.try_wait() {
                 break;
             }
-            if http_get(port, "/-/ready").is_some() {
+            let up = match web_config {
+                // HTTPS with basic auth: listening is all a plain client can tell.
+                Some(_) => TcpStream::connect(("127.0.0.1", port)).is_ok(),
+                None => http_get(port, "/-/ready").is_some(),
+            };
+            if up {
                 return (child, port);
             }
             std::thread::sleep(Duration::from_millis(100));
