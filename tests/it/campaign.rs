@@ -170,6 +170,26 @@ fn crash_campaign_on_a_real_primary_and_standby() {
     });
     let url = pg.primary_url("app");
     let n = iterations();
+    // One run to the end first, timed: kills then land anywhere in a run as long as this
+    // machine (and whatever else it is running) takes for one.
+    let whole = {
+        reset(&pg);
+        let home = tempfile::tempdir().unwrap();
+        let plan = home.path().join("campaign.toml");
+        std::fs::write(&plan, PLAN).unwrap();
+        let start = Instant::now();
+        let mut c = cmd(home.path(), &url);
+        let status = c
+            .args(["run", "--headless", "--yes"])
+            .arg(&plan)
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "the campaign plan runs to the end: {status:?}"
+        );
+        start.elapsed().as_millis() as u64
+    };
     let mut tally = Tally::default();
     for i in 0..n {
         reset(&pg);
@@ -178,8 +198,8 @@ fn crash_campaign_on_a_real_primary_and_standby() {
         std::fs::write(&plan, PLAN).unwrap();
         let mut first = cmd(home.path(), &url);
         first.args(["run", "--headless", "--yes"]).arg(&plan);
-        // A whole run takes about a second: kill somewhere in it, or just before its end.
-        if run_killed(first, Duration::from_millis(rand(i, 1_400))) {
+        // Kill somewhere in the run (its start included), or let one in ten finish.
+        if run_killed(first, Duration::from_millis(rand(i, whole * 11 / 10))) {
             tally.kills += 1;
         }
         let id = match run_id(home.path()) {
@@ -202,7 +222,7 @@ fn crash_campaign_on_a_real_primary_and_standby() {
             let mut resume = cmd(home.path(), &url);
             resume.args(["resume", &id, "--headless", "--yes"]);
             if attempt < 2 && rand(i * 7 + attempt, 2) == 0 {
-                if run_killed(resume, Duration::from_millis(rand(i * 13 + attempt, 800))) {
+                if run_killed(resume, Duration::from_millis(rand(i * 13 + attempt, whole))) {
                     tally.kills += 1;
                 }
             } else {
@@ -233,7 +253,7 @@ fn crash_campaign_on_a_real_primary_and_standby() {
         }
     }
     println!(
-        "crash campaign: {n} runs, {} kills: {} double applications, {} unfinished runs, {} failed verifications",
+        "crash campaign: {n} runs ({whole} ms each uninterrupted), {} kills: {} double applications, {} unfinished runs, {} failed verifications",
         tally.kills, tally.double, tally.unfinished, tally.bad_audit
     );
     assert!(
