@@ -398,21 +398,7 @@ pub async fn start(
     let (state, policies) = state_for(&spec.plan);
     let mut w = wire(spec.plan.clone(), world, &journal, spec.auto_confirm);
     // What verify checks compare with: the targets as they are before anything runs.
-    let (data, failed) = w.actuators.capture_baseline().await;
-    if data.as_object().is_some_and(|m| !m.is_empty()) {
-        let mut journal = journal.clone();
-        crate::engine::Journal::append(&mut journal, &super::journal::Record::Baseline { data })
-            .await?;
-    }
-    for f in failed {
-        let _ = out
-            .send(EngineEvent::Note {
-                at: Timestamp::now(),
-                severity: crate::sources::Severity::Warn,
-                text: format!("no baseline from {f}; checks against it will be inconclusive"),
-            })
-            .await;
-    }
+    capture_baseline(&mut w, &journal, &out).await?;
     let (cmds, task) = spawn_actor(
         store.clone(),
         run_id.clone(),
@@ -452,6 +438,31 @@ pub struct Resumed {
 /// Rebuilds run `run_id` from its journal: the plan as it was (refusing a changed plan
 /// file), the drill world with its effects, the run state; settles an in-doubt step by
 /// probing, then drives it again under a fresh lease.
+/// Captures what `verify` checks compare with, journals it, and says which targets could
+/// not give theirs. Only while nothing has run: later, the targets are no baseline.
+async fn capture_baseline(
+    w: &mut Wired,
+    journal: &StoreJournal,
+    out: &mpsc::Sender<EngineEvent>,
+) -> Result<(), String> {
+    let (data, failed) = w.actuators.capture_baseline().await;
+    if data.as_object().is_some_and(|m| !m.is_empty()) {
+        let mut journal = journal.clone();
+        crate::engine::Journal::append(&mut journal, &super::journal::Record::Baseline { data })
+            .await?;
+    }
+    for f in failed {
+        let _ = out
+            .send(EngineEvent::Note {
+                at: Timestamp::now(),
+                severity: crate::sources::Severity::Warn,
+                text: format!("no baseline from {f}; checks against it will be inconclusive"),
+            })
+            .await;
+    }
+    Ok(())
+}
+
 pub async fn resume(
     store: &Store,
     run_id: &str,
@@ -521,11 +532,23 @@ pub async fn resume(
     };
     let world = drill.as_ref().map(|(_, w)| w.clone());
     let mut w = wire(plan.clone(), world, &journal, auto_confirm);
-    if let Some(data) = records.iter().rev().find_map(|r| match r {
+    let baseline = records.iter().rev().find_map(|r| match r {
         super::journal::Record::Baseline { data } => Some(data),
         _ => None,
-    }) {
-        w.actuators.restore_baseline(data);
+    });
+    let untouched = !records.iter().any(|r| {
+        matches!(
+            r,
+            super::journal::Record::Intent { .. } | super::journal::Record::UndoIntent { .. }
+        )
+    });
+    match baseline {
+        Some(data) => w.actuators.restore_baseline(data),
+        // Killed before its baseline was journaled, and nothing has run since: the targets
+        // are still as they were, so the baseline is taken now. Once a step has begun it
+        // cannot be, and checks against it stay inconclusive for a human to decide.
+        None if untouched => capture_baseline(&mut w, &journal, &out).await?,
+        None => {}
     }
     // What `patch` steps overwrote, for their automatic undo after a restart.
     for r in &records {

@@ -241,7 +241,15 @@ fn crash_campaign_on_a_real_primary_and_standby() {
         }
         if state != "completed" || opened != 1 || closed != 1 {
             tally.unfinished += 1;
-            tally.failures.push(format!("#{i} {id}: ended {state}"));
+            let show = ebb(home.path())
+                .args(["runs", "show", &id])
+                .output()
+                .unwrap();
+            let journal = String::from_utf8_lossy(&show.stdout);
+            let tail: Vec<&str> = journal.lines().rev().take(6).collect();
+            tally.failures.push(format!(
+                "#{i} {id}: ended {state}; last journal rows: {tail:#?}"
+            ));
         }
         let verify = ebb(home.path()).args(["audit", "verify"]).output().unwrap();
         if !verify.status.success() {
