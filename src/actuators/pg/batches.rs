@@ -131,7 +131,7 @@ struct Plan {
     total: i64,
 }
 
-/// Whether a `sql_batches` step keyed `step_key` ran: not at all (no range marker), or
+/// Whether a `sql_batches` step keyed `step_key` ran: not at all (no committed batch), or
 /// partly or wholly (running it again continues after its last committed batch).
 pub async fn probe_batches(pool: &PgPool, step_key: &str) -> crate::engine::Probe {
     use crate::engine::Probe;
@@ -145,7 +145,9 @@ pub async fn probe_batches(pool: &PgPool, step_key: &str) -> crate::engine::Prob
     .await;
     match found {
         Ok((0, _)) => Probe::NotHappened,
-        Ok((_, None)) => Probe::Resumable("its first batch".into()),
+        // Its key range was planned but no batch committed: nothing of it landed. Running
+        // it again reuses the planned range; a rollback has nothing of it to undo.
+        Ok((_, None)) => Probe::NotHappened,
         Ok((_, Some(hi))) => Probe::Resumable(format!("key {hi}")),
         Err(e) if super::sqlstate(&e).as_deref() == Some("42P01") => Probe::NotHappened,
         Err(e) => Probe::Unknown(describe(&e)),
