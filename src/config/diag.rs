@@ -9,6 +9,9 @@ use serde::de::DeserializeOwned;
 
 use super::snippet::{Snippet, clip_end, floor_char};
 
+/// Errors a report of one file shows before "and N more" (plans, console files).
+pub const MAX_ERRORS_SHOWN: usize = 50;
+
 /// The text of a file ebb reads, with the name it is reported under.
 #[derive(Clone, Debug)]
 pub struct SourceFile {

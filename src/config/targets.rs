@@ -72,12 +72,31 @@ pub struct WatchTarget {
 }
 
 /// Every error of one targets file, in file order.
-#[derive(Debug, thiserror::Error, Diagnostic)]
+#[derive(Debug, thiserror::Error)]
 #[error("{name}: {} error{} in the console file", errors.len(), if errors.len() == 1 { "" } else { "s" })]
 pub struct TargetsErrors {
     pub name: String,
-    #[related]
     pub errors: Vec<LocatedError>,
+}
+
+/// A report shows the first errors of a flood, then how many more, as plan reports do.
+impl Diagnostic for TargetsErrors {
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        let max = super::diag::MAX_ERRORS_SHOWN;
+        match self.errors.len().saturating_sub(max) {
+            0 => None,
+            n => Some(Box::new(format!("the first {max} are shown, and {n} more"))),
+        }
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        Some(Box::new(
+            self.errors
+                .iter()
+                .take(super::diag::MAX_ERRORS_SHOWN)
+                .map(|e| e as &dyn Diagnostic),
+        ))
+    }
 }
 
 type S = Spanned<String>;
@@ -337,6 +356,18 @@ mod tests {
 
     fn parse_str(text: &str) -> Result<TargetsFile, TargetsErrors> {
         parse(&SourceFile::new("c.toml", text))
+    }
+
+    #[test]
+    fn a_flood_of_errors_shows_the_first_fifty_then_a_count() {
+        let text: String = (0..80)
+            .map(|i| format!("[targets.t{i}]\nkind = \"nope\"\n"))
+            .collect();
+        let e = parse_str(&text).unwrap_err();
+        assert_eq!(e.errors.len(), 80);
+        assert_eq!(e.related().map(|r| r.count()), Some(50));
+        let help = e.help().map(|h| h.to_string()).unwrap_or_default();
+        assert_eq!(help, "the first 50 are shown, and 30 more");
     }
 
     #[test]

@@ -5,8 +5,7 @@ use miette::Diagnostic;
 
 use super::PlanErrors;
 
-/// Errors a report shows before "and N more".
-pub const MAX_ERRORS_SHOWN: usize = 50;
+pub use crate::config::diag::MAX_ERRORS_SHOWN;
 
 impl PlanErrors {
     /// Errors not shown in a report.
