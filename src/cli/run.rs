@@ -174,6 +174,45 @@ fn binds_drill(plan: &Plan, scenario: Option<&str>) -> bool {
     scenario.is_some() || plan.targets.values().any(|t| t.kind == TargetKind::Sim)
 }
 
+/// Each target as the go-ahead layer names it before a real run: its kind and where it
+/// points, without credentials (`db (postgres) db.internal:5432/orders`).
+fn where_targets_point(plan: &Plan) -> Vec<crate::text::DisplayText> {
+    plan.targets
+        .values()
+        .map(|t| {
+            let place = match (&t.url, t.kind) {
+                (Some(url), TargetKind::Kubernetes) => format!("kubeconfig {}", url.origin()),
+                (Some(url), _) => match url.resolve() {
+                    Ok(u) => location(&u),
+                    Err(why) => format!("({why})"),
+                },
+                (None, TargetKind::Kubernetes) => "the default kubeconfig".to_string(),
+                (None, _) => String::new(),
+            };
+            let mut line = format!("{} ({}) {place}", t.name, t.kind.name());
+            if let Some(c) = &t.context {
+                line.push_str(&format!(" context {c}"));
+            }
+            if let Some(n) = &t.namespace {
+                line.push_str(&format!(" namespace {n}"));
+            }
+            crate::text::DisplayText::new(line.trim_end())
+        })
+        .collect()
+}
+
+/// `host:port/path` of a URL, never its user, password or query.
+fn location(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => {
+            let host = u.host_str().unwrap_or("localhost");
+            let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+            format!("{host}{port}{}", u.path())
+        }
+        Err(_) => "(url does not parse)".to_string(),
+    }
+}
+
 /// The console's model for a run on real targets.
 fn real_model(plan: &Plan, outline: PlanOutline, operator: &str) -> crate::app::Model {
     let now = Timestamp::now();
@@ -182,7 +221,10 @@ fn real_model(plan: &Plan, outline: PlanOutline, operator: &str) -> crate::app::
         crate::text::DisplayText::new(operator),
         now,
     );
-    model.plan = Some(outline);
+    model.plan = Some(PlanOutline {
+        targets: where_targets_point(plan),
+        ..outline
+    });
     model.watched = plan
         .targets
         .values()
@@ -393,4 +435,35 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
     });
     rt.shutdown_background();
     code
+}
+
+#[cfg(test)]
+mod where_tests {
+    use super::*;
+    use crate::config::diag::SourceFile;
+
+    #[test]
+    fn the_go_ahead_names_where_each_target_points_without_credentials() {
+        let src = "[plan]\nname = \"p\"\n\n[targets.db]\nkind = \"postgres\"\nurl = \"file:URL\"\n\n[targets.k8s]\nkind = \"kubernetes\"\ncontext = \"prod\"\nnamespace = \"orders\"\n\n[[step]]\nid = \"a\"\nkind = \"manual\"\ninstruction = \"go\"\n";
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("url");
+        std::fs::write(
+            &secret,
+            "postgres://ebb:hunter2@db.internal:5432/orders?sslmode=verify-full\n",
+        )
+        .unwrap();
+        let src = src.replace("file:URL", &format!("file:{}", secret.display()));
+        let plan = Plan::parse(&SourceFile::new("p.toml", src)).unwrap();
+        let lines: Vec<String> = where_targets_point(&plan)
+            .iter()
+            .map(|t| t.as_str().to_string())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "db (postgres) db.internal:5432/orders",
+                "k8s (kubernetes) the default kubeconfig context prod namespace orders",
+            ]
+        );
+    }
 }
