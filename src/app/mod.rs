@@ -3,6 +3,7 @@
 
 pub mod confirm;
 pub mod dispatch;
+pub mod ingress;
 pub mod input;
 pub mod intent;
 pub mod model;

@@ -90,6 +90,7 @@ fn batch_figure(model: &mut Model, v: &crate::engine::RunView) {
 fn engine_event(model: &mut Model, ev: EngineEvent) {
     match ev {
         EngineEvent::View(v) => {
+            let v = super::ingress::sanitized(v);
             batch_figure(model, &v);
             model.run = Some(v);
         }
