@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::headless::ebb;
-use crate::support::pg::PgCluster;
+use crate::support::pg::{PgCluster, app_scalar as scalar, rt};
 
 const ROWS: i64 = 20_000;
 
@@ -64,23 +64,6 @@ fn rand(seed: u64, max: u64) -> u64 {
     x = x.wrapping_mul(0xff51afd7ed558ccd);
     x ^= x >> 33;
     x % max.max(1)
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn scalar(pg: &PgCluster, sql: &str) -> i64 {
-    rt().block_on(async {
-        let mut c = pg.connect(&pg.primary_url("app")).await;
-        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(&mut c)
-            .await
-            .unwrap_or(-1)
-    })
 }
 
 fn reset(pg: &PgCluster) {

@@ -7,41 +7,14 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::headless::{Headless, ebb, status_is};
-use crate::support::pg::PgCluster;
+use crate::support::pg::{PgCluster, app_scalar as scalar, make_app_table};
 
 const ROWS: i64 = 100_000;
 const BATCH: i64 = 1_000;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// A database `app` with `t(id, v)` of `ROWS` rows, all `v = 0`.
 fn make_table(pg: &PgCluster) {
-    rt().block_on(async {
-        pg.create_database("app").await;
-        pg.execute(
-            "app",
-            &format!(
-                "CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL DEFAULT 0);
-                 INSERT INTO t (id) SELECT generate_series(1, {ROWS});"
-            ),
-        )
-        .await;
-    });
-}
-
-fn scalar(pg: &PgCluster, sql: &str) -> i64 {
-    rt().block_on(async {
-        let mut c = pg.connect(&pg.primary_url("app")).await;
-        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(&mut c)
-            .await
-            .unwrap_or(-1)
-    })
+    make_app_table(pg, ROWS);
 }
 
 /// Rows the backfill bumped and nothing has set back.

@@ -4,7 +4,6 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
 use crate::action::Action;
 use crate::config::keymap::{Keymap, Mode};
@@ -40,25 +39,8 @@ pub fn render(
     theme: &Theme,
     buf: &mut Buffer,
 ) {
-    let w = 90.min(area.width);
-    let h = 7.min(area.height);
-    let rect = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height.saturating_sub(h)) / 2,
-        width: w,
-        height: h,
-    };
-    Clear.render(rect, buf);
-    let block = Block::bordered()
-        .border_type(BorderType::Double)
-        .border_style(theme.crit)
-        .style(theme.overlay)
-        .title_top(Line::styled(
-            format!(" Confirm {} ", action.name()),
-            theme.crit,
-        ));
-    let inner = block.inner(rect);
-    block.render(rect, buf);
+    let title = format!(" Confirm {} ", action.name());
+    let inner = super::framed(area, 90, 7, &title, theme.crit, theme, buf);
     put(
         buf,
         inner,

@@ -26,6 +26,31 @@ pub fn first_keys(keymap: &Keymap, mode: Mode, action: Action) -> String {
         .unwrap_or_else(|| "(unbound)".into())
 }
 
+/// A double-bordered box of at most `w`×`h` centred in `area`, cleared, titled in `style`;
+/// returns the area inside its border. The frame of the confirm and go-ahead layers.
+pub fn framed(
+    area: ratatui::layout::Rect,
+    w: u16,
+    h: u16,
+    title: &str,
+    style: ratatui::style::Style,
+    theme: &crate::config::theme::Theme,
+    buf: &mut ratatui::buffer::Buffer,
+) -> Rect {
+    use ratatui::text::Line;
+    use ratatui::widgets::{Block, BorderType, Clear, Widget};
+    let rect = centered(area, w, h);
+    Clear.render(rect, buf);
+    let block = Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(style)
+        .style(theme.overlay)
+        .title_top(Line::styled(title.to_string(), style));
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    inner
+}
+
 /// A rectangle of at most `w`×`h` centred in `area`.
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);

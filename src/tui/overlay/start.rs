@@ -4,7 +4,6 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
 use crate::action::Action;
 use crate::config::keymap::{Keymap, Mode};
@@ -27,23 +26,10 @@ pub fn render(
         .unwrap_or_default();
     let shown = targets.len().min(MAX_TARGETS);
     let extra = usize::from(targets.len() > MAX_TARGETS);
-    let w = 90.min(area.width);
     let lines = 5 + shown + extra + usize::from(targets.is_empty());
-    let h = lines.min(usize::from(area.height)) as u16;
-    let rect = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height.saturating_sub(h)) / 2,
-        width: w,
-        height: h,
-    };
-    Clear.render(rect, buf);
-    let block = Block::bordered()
-        .border_type(BorderType::Double)
-        .border_style(theme.warn)
-        .style(theme.overlay)
-        .title_top(Line::styled(" Start the run on real targets? ", theme.warn));
-    let inner = block.inner(rect);
-    block.render(rect, buf);
+    let h = u16::try_from(lines).unwrap_or(u16::MAX);
+    let title = " Start the run on real targets? ";
+    let inner = super::framed(area, 90, h, title, theme.warn, theme, buf);
     let name = plan.map(|p| p.name.as_str()).unwrap_or("?");
     put(
         buf,

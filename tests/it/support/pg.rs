@@ -489,3 +489,38 @@ fn append(file: &Path, text: &str) {
     f.write_all(text.as_bytes())
         .unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
 }
+
+/// A current-thread runtime for the synchronous tests that drive a cluster.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// One integer from `sql` in the primary's database `app`; -1 when the query fails (a
+/// table not there yet, say).
+pub fn app_scalar(pg: &PgCluster, sql: &str) -> i64 {
+    rt().block_on(async {
+        let mut c = pg.connect(&pg.primary_url("app")).await;
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(&mut c)
+            .await
+            .unwrap_or(-1)
+    })
+}
+
+/// A database `app` with `t(id, v)` of `rows` rows (ids from 1), all `v = 0`.
+pub fn make_app_table(pg: &PgCluster, rows: i64) {
+    rt().block_on(async {
+        pg.create_database("app").await;
+        pg.execute(
+            "app",
+            &format!(
+                "CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL DEFAULT 0);
+                 INSERT INTO t (id) SELECT generate_series(1, {rows});"
+            ),
+        )
+        .await;
+    });
+}
