@@ -182,8 +182,8 @@ fn where_targets_point(plan: &Plan) -> Vec<crate::text::DisplayText> {
         .map(|t| {
             let place = match (&t.url, t.kind) {
                 (Some(url), TargetKind::Kubernetes) => format!("kubeconfig {}", url.origin()),
-                (Some(url), _) => match url.resolve() {
-                    Ok(u) => location(&u),
+                (Some(url), kind) => match url.resolve() {
+                    Ok(u) => location(&u, kind == TargetKind::Postgres),
                     Err(why) => format!("({why})"),
                 },
                 (None, TargetKind::Kubernetes) => "the default kubeconfig".to_string(),
@@ -201,13 +201,15 @@ fn where_targets_point(plan: &Plan) -> Vec<crate::text::DisplayText> {
         .collect()
 }
 
-/// `host:port/path` of a URL, never its user, password or query.
-fn location(url: &str) -> String {
+/// `host:port` of a URL, never its user, password, path or query: a webhook's path can be
+/// its secret. A PostgreSQL URL's path is the database's name, and is shown.
+fn location(url: &str, with_database: bool) -> String {
     match reqwest::Url::parse(url) {
         Ok(u) => {
             let host = u.host_str().unwrap_or("localhost");
             let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
-            format!("{host}{port}{}", u.path())
+            let path = if with_database { u.path() } else { "" };
+            format!("{host}{port}{path}")
         }
         Err(_) => "(url does not parse)".to_string(),
     }
@@ -444,7 +446,7 @@ mod where_tests {
 
     #[test]
     fn the_go_ahead_names_where_each_target_points_without_credentials() {
-        let src = "[plan]\nname = \"p\"\n\n[targets.db]\nkind = \"postgres\"\nurl = \"file:URL\"\n\n[targets.k8s]\nkind = \"kubernetes\"\ncontext = \"prod\"\nnamespace = \"orders\"\n\n[[step]]\nid = \"a\"\nkind = \"manual\"\ninstruction = \"go\"\n";
+        let src = "[plan]\nname = \"p\"\n\n[targets.db]\nkind = \"postgres\"\nurl = \"file:URL\"\n\n[targets.hook]\nkind = \"http\"\nurl = \"https://hooks.example.com/services/T0KEN\"\n\n[targets.k8s]\nkind = \"kubernetes\"\ncontext = \"prod\"\nnamespace = \"orders\"\n\n[[step]]\nid = \"a\"\nkind = \"manual\"\ninstruction = \"go\"\n";
         let dir = tempfile::tempdir().unwrap();
         let secret = dir.path().join("url");
         std::fs::write(
@@ -462,6 +464,7 @@ mod where_tests {
             lines,
             [
                 "db (postgres) db.internal:5432/orders",
+                "hook (http) hooks.example.com",
                 "k8s (kubernetes) the default kubeconfig context prod namespace orders",
             ]
         );
