@@ -3,6 +3,7 @@
 
 use super::model::{Layer, Model};
 use super::note::NOTE_MAX;
+use crate::text::is_unsafe;
 
 /// Longest single-line field (palette filter, reason, typed confirmation), in characters.
 pub const LINE_MAX: usize = 200;
@@ -48,7 +49,7 @@ fn push_line(input: &mut String, text: &str) {
                 c
             }
         })
-        .filter(|c| !c.is_control() && !is_bidi_control(*c))
+        .filter(|c| !is_unsafe(*c))
         .take(room);
     input.extend(clean);
 }
@@ -58,12 +59,8 @@ fn multi_line(text: &str) -> String {
     text.replace("\r\n", "\n")
         .replace('\r', "\n")
         .chars()
-        .filter(|c| *c == '\n' || *c == '\t' || (!c.is_control() && !is_bidi_control(*c)))
+        .filter(|c| *c == '\n' || *c == '\t' || !is_unsafe(*c))
         .collect()
-}
-
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `ebb audit verify|export|show|keygen|pubkey`: check the audit log's chain and signatures,
 //! export it as JSON Lines for a SIEM, read it as a table, and manage the signing key.
 
+use crate::text::sanitize_lines;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -149,11 +150,13 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                     check_witness(&records, &witness, store_id.as_deref()).map(|()| report)
                 }) {
                     Ok(report) => {
-                        println!("{report}");
+                        println!("{}", sanitize_lines(&report.to_string()));
                         Ok(ExitCode::SUCCESS)
                     }
+                    // A failure can quote the stored record (a field name someone added):
+                    // it is outside text, sanitized before it reaches the terminal.
                     Err(failure) => {
-                        println!("{failure}");
+                        println!("{}", sanitize_lines(&failure.to_string()));
                         Ok(ExitCode::from(1))
                     }
                 }
@@ -175,7 +178,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                 match export_jsonl(&store, since_ns, follow, &mut std::io::stdout(), stop).await {
                     Ok(()) => Ok(ExitCode::SUCCESS),
                     Err(e @ crate::audit::AuditError::NotVerified(_)) => {
-                        eprintln!("ebb: {e}");
+                        eprintln!("ebb: {}", sanitize_lines(&e.to_string()));
                         Ok(ExitCode::from(1))
                     }
                     Err(e) => Err(miette!("{e}")),
@@ -191,7 +194,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                 let records = match verified_rows(&store).await {
                     Ok((records, _)) => records,
                     Err(e @ crate::audit::AuditError::NotVerified(_)) => {
-                        eprintln!("ebb: {e}");
+                        eprintln!("ebb: {}", sanitize_lines(&e.to_string()));
                         return Ok(ExitCode::from(1));
                     }
                     Err(e) => return Err(miette!("{e}")),

@@ -76,37 +76,37 @@ fn a_server_error_with_escape_sequences_reaches_no_output_mode_raw() {
     );
 }
 
+/// `ebb plan check` of `plan` written with `text`.
+fn check(home: &std::path::Path, plan: &std::path::Path, text: &str) -> std::process::Output {
+    std::fs::write(plan, text).unwrap();
+    ebb(home)
+        .args(["plan", "check"])
+        .arg(plan)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn plan_check_never_echoes_escape_sequences_from_the_file() {
     let home = tempfile::tempdir().unwrap();
     let plan = home.path().join("evil.toml");
     // A raw OSC 52 in a comment (a TOML error, whose snippet shows the line), and an
     // escaped one in the plan's name (a validation error naming it).
-    std::fs::write(
+    let out = check(
+        home.path(),
         &plan,
         "[plan]\nname = \"x\\u001b]52;c;aGFja2Vk\\u0007\"\n# \x1b]52;c;aGFja2Vk\x07 \x1b[2J\u{202e}\n",
-    )
-    .unwrap();
-    let out = ebb(home.path())
-        .args(["plan", "check"])
-        .arg(&plan)
-        .output()
-        .unwrap();
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(hostile(&out.stdout, false), None);
     assert_eq!(hostile(&out.stderr, false), None);
     assert!(String::from_utf8_lossy(&out.stderr).contains("evil.toml:3:"));
     // Fixed comment: now the name is the error, located, and still nothing raw.
-    std::fs::write(
+    let out = check(
+        home.path(),
         &plan,
         "[plan]\nname = \"x\\u001b]52;c;aGFja2Vk\\u0007\"\ndescription = \"d\"\n\n[[step]]\nid = \"a\"\nkind = \"manual\"\ninstruction = \"go\"\n",
-    )
-    .unwrap();
-    let out = ebb(home.path())
-        .args(["plan", "check"])
-        .arg(&plan)
-        .output()
-        .unwrap();
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(hostile(&out.stderr, false), None);
