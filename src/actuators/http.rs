@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::engine::{Ended, Failure};
 use crate::plan::{HeaderValue, HttpRequest, HttpUrl, Plan, SecretRef, TargetKind};
 use crate::tls::{self, Client};
 
@@ -52,6 +53,21 @@ impl HttpTargets {
             Ok(c) => Ok(c),
             Err(e) => Err(e.clone()),
         }
+    }
+
+    /// Carries out an `http` effect.
+    pub async fn act(&self, e: &crate::actuators::backends::Effect<'_>) -> Result<Ended, Failure> {
+        let crate::plan::StepKind::Http {
+            request,
+            expect_status,
+        } = e.kind
+        else {
+            return Err(format!("`{}` is not an http step", e.kind.name()).into());
+        };
+        self.send(e.target, request, *expect_status, e.key)
+            .await
+            .map(|()| Ended::Complete)
+            .map_err(Failure::from)
     }
 
     /// Sends `req` (on `target` when its URL is a path) with `Idempotency-Key: key`.

@@ -1,37 +1,14 @@
-//! The actuators of one run: each step, undo and check goes to its target's kind (the
-//! drill world, PostgreSQL, Prometheus); manual, wait and verify steps work on any target.
+//! The actuators of one run: manual, wait and verify steps, gates and checks, carried out
+//! here on any target; every other step goes to the run's backends (`Backends`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::effects::EffectLog;
-use super::http::HttpTargets;
-use super::kube::{self, Guide, KubeTargets};
-use super::pg::{self, BatchControl, BatchSpec, BatchesDone, PgBaseline, PgTargets};
-use super::prom::{self, PromTargets};
-use super::sim::{POLL, SimWorld};
+use super::backends::{Backends, Effect};
 use crate::engine::{Actuators, CheckOutcome, Ended, Failure, Probe, Progress};
 use crate::plan::{Check, Plan, Step, StepKind, TargetKind, Undo};
-
-/// How often a `wait` step on a real target evaluates its check again.
-const REAL_POLL: Duration = Duration::from_secs(1);
-/// How long each pod of a `statefulset_rollback` may take to be Ready, when the step sets
-/// no `timeout`.
-const POD_TIMEOUT: Duration = Duration::from_secs(600);
-/// `lock_timeout` of `sql` and `sql_batches` transactions (retried with backoff).
-const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// `planned` keys per batch times 2^`exponent`, at least 1.
-fn scale(planned: u64, exponent: i32) -> u64 {
-    if exponent >= 0 {
-        planned.saturating_mul(1 << exponent.min(20))
-    } else {
-        (planned >> (-exponent).min(63)).max(1)
-    }
-}
 
 /// How the console steers the step in flight.
 pub struct Steering {
@@ -53,46 +30,26 @@ pub struct Steering {
     pub asking: crate::engine::AskCell,
 }
 
-pub struct RunActuators<E: EffectLog> {
+pub struct RunActuators<B: Backends> {
     plan: Arc<Plan>,
-    /// The drill world, when the plan's `sim` targets are bound to one.
-    sim: Option<SimWorld<E>>,
-    pg: PgTargets,
-    http: HttpTargets,
-    kube: KubeTargets,
-    /// Where effects journal what they are about to overwrite (`patch` pre-images).
-    log: E,
-    prom: PromTargets,
-    /// Per postgres target, what its row_count and table_checksum checks compare with.
-    baselines: BTreeMap<String, PgBaseline>,
+    backends: B,
     steering: Steering,
     progress: Progress,
 }
 
-impl<E: EffectLog> RunActuators<E> {
-    pub fn new(
-        plan: Arc<Plan>,
-        sim: Option<SimWorld<E>>,
-        log: E,
-        steering: Steering,
-        progress: Progress,
-    ) -> Self {
-        let pg = PgTargets::for_plan(&plan);
-        let http = HttpTargets::for_plan(&plan);
-        let kube = KubeTargets::for_plan(&plan);
-        let prom = PromTargets::for_plan(&plan);
+impl<B: Backends> RunActuators<B> {
+    pub fn new(plan: Arc<Plan>, backends: B, steering: Steering, progress: Progress) -> Self {
         RunActuators {
             plan,
-            sim,
-            pg,
-            http,
-            kube,
-            log,
-            prom,
-            baselines: BTreeMap::new(),
+            backends,
             steering,
             progress,
         }
+    }
+
+    /// The backends the run acts through.
+    pub fn backends(&self) -> &B {
+        &self.backends
     }
 
     /// Every check of the plan: gates, preflights, postchecks, waits and verifies.
@@ -110,82 +67,22 @@ impl<E: EffectLog> RunActuators<E> {
         checks
     }
 
-    /// Captures the baseline of every postgres target that `verify`-style checks name,
-    /// as JSON for the journal, and the targets it could not be captured from.
+    /// Captures what `verify`-style checks compare with, as JSON for the journal, and the
+    /// targets it could not be captured from.
     pub async fn capture_baseline(&mut self) -> (serde_json::Value, Vec<String>) {
         let checks = self.all_checks();
-        let mut failed = Vec::new();
-        let names: Vec<String> = self
-            .plan
-            .targets
-            .values()
-            .filter(|t| t.kind == TargetKind::Postgres)
-            .map(|t| t.name.clone())
-            .collect();
-        for name in names {
-            let mine: Vec<&Check> = checks.iter().filter(|c| c.target == name).collect();
-            let wanted = mine.iter().any(|c| {
-                matches!(
-                    c.kind,
-                    crate::plan::CheckKind::RowCount { .. }
-                        | crate::plan::CheckKind::TableChecksum { .. }
-                )
-            });
-            if !wanted {
-                continue;
-            }
-            let captured = match self.pg.pool(&name) {
-                Ok(pool) => PgBaseline::capture(pool, mine).await,
-                Err(e) => Err(e),
-            };
-            match captured {
-                Ok(b) => {
-                    self.baselines.insert(name, b);
-                }
-                Err(e) => failed.push(format!("{name}: {e}")),
-            }
-        }
-        let data = serde_json::to_value(&self.baselines).unwrap_or(serde_json::Value::Null);
-        (data, failed)
+        let plan = self.plan.clone();
+        self.backends.capture_baseline(&plan, &checks).await
     }
 
     /// Restores the baseline journaled when the run started.
     pub fn restore_baseline(&mut self, data: &serde_json::Value) {
-        if let Ok(b) = serde_json::from_value(data.clone()) {
-            self.baselines = b;
-        }
+        self.backends.restore_baseline(data);
     }
 
     /// Restores a `patch` pre-image journaled in an earlier life of the run.
     pub fn restore_pre_image(&mut self, key: &str, data: serde_json::Value) {
-        self.kube.pre_images.insert(key.to_string(), data);
-    }
-
-    /// What a long kubernetes step needs from the console.
-    fn guide<'a>(&'a mut self, step: usize, key: &'a str, pod_timeout: Duration) -> Guide<'a> {
-        Guide {
-            step,
-            key,
-            stop: &mut self.steering.stop,
-            answers: &mut self.steering.answers,
-            asking: &self.steering.asking,
-            progress: &self.progress,
-            pod_timeout,
-        }
-    }
-
-    /// `undo = "auto"`: a patch's journaled pre-image written back.
-    async fn undo_auto(&mut self, s: &Step, key: &str) -> Result<Ended, Failure> {
-        let StepKind::Patch { object, .. } = &s.kind else {
-            return Err(format!("`{}` steps have no automatic undo", s.kind.name()).into());
-        };
-        let c = self.kube.cluster(s.target.as_deref()).await?;
-        let applied = key.strip_suffix("/undo").unwrap_or(key);
-        kube::undo_patch(&c, object, applied, key, &self.kube.pre_images).await
-    }
-
-    pub fn sim(&self) -> Option<&SimWorld<E>> {
-        self.sim.as_ref()
+        self.backends.restore_pre_image(key, data);
     }
 
     fn set_progress(&self, text: Option<String>) {
@@ -205,40 +102,7 @@ impl<E: EffectLog> RunActuators<E> {
     /// Evaluates one check on its target.
     async fn evaluate(&mut self, check: &Check) -> CheckOutcome {
         match self.target_kind(&check.target) {
-            Some(TargetKind::Sim) => match &self.sim {
-                Some(sim) => sim.evaluate(check),
-                None => CheckOutcome::Inconclusive(format!(
-                    "{} is a drill target and this run has no drill world",
-                    check.target
-                )),
-            },
-            Some(TargetKind::Postgres) => match self.pg.pool(&check.target) {
-                Ok(pool) => {
-                    let empty = PgBaseline::default();
-                    let baseline = self.baselines.get(&check.target).unwrap_or(&empty);
-                    pg::evaluate(pool, &check.kind, baseline).await
-                }
-                Err(e) => CheckOutcome::Inconclusive(e),
-            },
-            Some(TargetKind::Prometheus) => match self.prom.client(&check.target) {
-                Ok(client) => prom::evaluate(client, &check.target, &check.kind).await,
-                Err(e) => CheckOutcome::Inconclusive(e),
-            },
-            Some(TargetKind::Kubernetes)
-                if let crate::plan::CheckKind::VolumeUsage { volume, max } = &check.kind =>
-            {
-                match self.kube.cluster(Some(&check.target)).await {
-                    Ok(cluster) => {
-                        super::volume_usage::evaluate(&cluster, &check.target, volume, *max).await
-                    }
-                    Err(e) => CheckOutcome::Inconclusive(e),
-                }
-            }
-            Some(other) => CheckOutcome::Inconclusive(format!(
-                "checks on {} targets are not supported yet ({})",
-                other.name(),
-                check.target
-            )),
+            Some(kind) => self.backends.evaluate(check, kind).await,
             None => CheckOutcome::Inconclusive(format!("no target {}", check.target)),
         }
     }
@@ -264,8 +128,8 @@ impl<E: EffectLog> RunActuators<E> {
 
     fn poll_for(&self, check: &Check) -> Duration {
         match self.target_kind(&check.target) {
-            Some(TargetKind::Sim) => POLL,
-            _ => REAL_POLL,
+            Some(kind) => self.backends.poll(kind),
+            None => Duration::from_secs(1),
         }
     }
 
@@ -288,14 +152,6 @@ impl<E: EffectLog> RunActuators<E> {
         key: &str,
     ) -> Result<Ended, Failure> {
         match kind {
-            StepKind::Sim(action) => match &mut self.sim {
-                Some(sim) => sim.act(action, key).await.map(|()| Ended::Complete),
-                None => Err(format!(
-                    "`{}` acts on the drill world and this run has none",
-                    action.name()
-                )
-                .into()),
-            },
             StepKind::Manual { instruction } => {
                 if self.steering.auto_confirm {
                     return Ok(Ended::Complete);
@@ -335,102 +191,19 @@ impl<E: EffectLog> RunActuators<E> {
                     CheckOutcome::Inconclusive(why) => Ok(Ended::Inconclusive(why)),
                 }
             }
-            StepKind::Sql { statement } => {
-                let pool = self.pool_for(target)?;
-                pg::apply_sql(pool, key, &step.id, statement, LOCK_TIMEOUT)
+            _ => {
+                let e = Effect {
+                    step,
+                    index,
+                    kind,
+                    target,
+                    key,
+                };
+                self.backends
+                    .act(&e, &mut self.steering, &self.progress)
                     .await
-                    .map(|()| Ended::Complete)
-                    .map_err(Failure::from)
-            }
-            StepKind::SqlBatches {
-                table,
-                key: column,
-                batch,
-                statement,
-                throttle,
-            } => {
-                let pool = self.pool_for(target)?.clone();
-                let mut spec = BatchSpec::new(table, column, *batch, statement);
-                spec.max_replication_lag = throttle.max_replication_lag;
-                spec.max_rows_per_second = throttle.max_rows_per_second;
-                spec.lock_timeout = LOCK_TIMEOUT;
-                let planned = *batch;
-                let sized = |e: i32| scale(planned, e);
-                let mut scale_rx = self.steering.batch_scale.clone();
-                let (size_tx, size_rx) = watch::channel(sized(*scale_rx.borrow_and_update()));
-                let mut control =
-                    BatchControl::new(self.steering.stop.clone(), size_rx, self.progress.clone());
-                control.meter = Some(self.steering.meter.clone());
-                let committed = control.committed.clone();
-                // What of the step landed: the batches committed, earlier runs included.
-                let landed = move || match committed.load(std::sync::atomic::Ordering::SeqCst) {
-                    0 => None,
-                    1 => Some("1 batch applied".to_string()),
-                    n => Some(format!("{n} batches applied")),
-                };
-                // The console's halve/double, turned into keys per batch for this step.
-                let follow = async move {
-                    while scale_rx.changed().await.is_ok() {
-                        size_tx.send_replace(sized(*scale_rx.borrow_and_update()));
-                    }
-                    std::future::pending::<()>().await
-                };
-                let ran = tokio::select! {
-                    r = pg::run_batches(&pool, key, &spec, &control) => r,
-                    () = follow => Err("the batch size control went away".to_string()),
-                };
-                match ran {
-                    Ok(BatchesDone::Finished { .. }) => Ok(Ended::Complete),
-                    Ok(BatchesDone::Paused { done_batches }) => Ok(Ended::stopped_after(
-                        format!("batch {done_batches}"),
-                        landed(),
-                    )),
-                    // Every committed batch has its marker: when the server cannot be
-                    // reached, the step stops here and continues from them later.
-                    Err(e) if !pg::reachable(&pool).await => Ok(Ended::stopped_after(
-                        format!("a batch, the target being unreachable ({e})"),
-                        landed(),
-                    )),
-                    Err(e) => Err(Failure::after(landed(), e)),
-                }
-            }
-            StepKind::Http {
-                request,
-                expect_status,
-            } => self
-                .http
-                .send(target, request, *expect_status, key)
-                .await
-                .map(|()| Ended::Complete)
-                .map_err(Failure::from),
-            StepKind::StatefulsetRollback {
-                statefulset,
-                to_revision,
-            } => {
-                let c = self.kube.cluster(target).await?;
-                let mut g = self.guide(index, key, step.timeout.unwrap_or(POD_TIMEOUT));
-                kube::rollback(&c, statefulset, to_revision, &mut g).await
-            }
-            StepKind::Scale { object, replicas } => {
-                let c = self.kube.cluster(target).await?;
-                kube::scale(&c, object, *replicas, key).await
-            }
-            StepKind::Patch { object, patch } => {
-                let c = self.kube.cluster(target).await?;
-                let pre = &mut self.kube.pre_images;
-                kube::patch(&c, object, patch, index, key, pre, &mut self.log).await
-            }
-            StepKind::Snapshot { volume } => {
-                let c = self.kube.cluster(target).await?;
-                let mut g = self.guide(index, key, POD_TIMEOUT);
-                kube::snapshot(&c, volume, &mut g).await
             }
         }
-    }
-
-    fn pool_for(&self, target: Option<&str>) -> Result<&sqlx::PgPool, String> {
-        let name = target.ok_or("the step names no target")?;
-        self.pg.pool(name)
     }
 
     /// The kind and target an effect (the step's, or its undo's) acts with.
@@ -447,7 +220,7 @@ impl<E: EffectLog> RunActuators<E> {
     }
 }
 
-impl<E: EffectLog> Actuators for RunActuators<E> {
+impl<B: Backends> Actuators for RunActuators<B> {
     async fn gates(&mut self, step: usize) -> CheckOutcome {
         let plan = self.plan.clone();
         let Some(s) = plan.steps.get(step) else {
@@ -495,7 +268,7 @@ impl<E: EffectLog> Actuators for RunActuators<E> {
                 let target = target.as_deref().or(s.target.as_deref());
                 self.run_kind(s, step, kind, target, key).await
             }
-            Some(Undo::Auto) => self.undo_auto(s, key).await,
+            Some(Undo::Auto) => self.backends.undo_auto(s, key).await,
             None => Ok(Ended::Complete),
         };
         self.set_progress(None);
@@ -507,66 +280,23 @@ impl<E: EffectLog> Actuators for RunActuators<E> {
         let Some(s) = plan.steps.get(step) else {
             return Probe::Unknown("no such step".into());
         };
-        if undo
-            && matches!(s.undo, Some(Undo::Auto))
-            && let StepKind::Patch { object, .. } = &s.kind
-        {
-            return match self.kube.cluster(s.target.as_deref()).await {
-                Ok(c) => kube::probe_annotated(&c, object, key).await,
-                Err(e) => Probe::Unknown(e),
-            };
+        if undo && matches!(s.undo, Some(Undo::Auto)) {
+            return self.backends.probe_auto_undo(s, key).await;
         }
         let Some((kind, target)) = Self::effect_of(s, undo) else {
             return Probe::NotHappened;
         };
-        match kind {
-            StepKind::Sim(_) => match &mut self.sim {
-                Some(sim) => sim.probe(key).await,
-                None => Probe::Unknown("the run has no drill world".into()),
-            },
-            StepKind::Sql { .. } => match self.pool_for(target) {
-                Ok(pool) => pg::probe(pool, key).await,
-                Err(e) => Probe::Unknown(e),
-            },
-            StepKind::SqlBatches { .. } => match self.pool_for(target) {
-                Ok(pool) => pg::probe_batches(pool, key).await,
-                Err(e) => Probe::Unknown(e),
-            },
+        if kind.backend().is_none() {
             // Manual, wait and verify steps only observe: doing them again is safe.
-            StepKind::Manual { .. } | StepKind::Wait { .. } | StepKind::Verify { .. } => {
-                Probe::NotHappened
-            }
-            StepKind::StatefulsetRollback { statefulset, .. } => {
-                match self.kube.cluster(target).await {
-                    Ok(c) => kube::probe_rollback(&c, statefulset, key).await,
-                    Err(e) => Probe::Unknown(e),
-                }
-            }
-            StepKind::Scale { object, .. } | StepKind::Patch { object, .. } => {
-                match self.kube.cluster(target).await {
-                    Ok(c) => kube::probe_annotated(&c, object, key).await,
-                    Err(e) => Probe::Unknown(e),
-                }
-            }
-            StepKind::Snapshot { .. } => match self.kube.cluster(target).await {
-                Ok(c) => kube::probe_snapshot(&c, key).await,
-                Err(e) => Probe::Unknown(e),
-            },
-            StepKind::Http { .. } => {
-                Probe::Unknown("`http` effects cannot be probed; decide whether it happened".into())
-            }
+            return Probe::NotHappened;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn scale_doubles_and_halves_and_never_reaches_zero() {
-        assert_eq!(super::scale(5000, 0), 5000);
-        assert_eq!(super::scale(5000, 1), 10000);
-        assert_eq!(super::scale(5000, -1), 2500);
-        assert_eq!(super::scale(5000, -20), 1);
-        assert_eq!(super::scale(u64::MAX, 4), u64::MAX);
+        let e = Effect {
+            step: s,
+            index: step,
+            kind,
+            target,
+            key,
+        };
+        self.backends.probe(&e).await
     }
 }

@@ -15,10 +15,12 @@ pub(super) const POLL: Duration = Duration::from_millis(200);
 
 /// The drill world a run acts on, with where its effects are recorded.
 pub struct SimWorld<E: EffectLog> {
-    world: SharedWorld,
-    effects: E,
-    baseline: Baseline,
-    progress: Progress,
+    pub(super) world: SharedWorld,
+    pub(super) effects: E,
+    pub(super) baseline: Baseline,
+    pub(super) progress: Progress,
+    /// What stands in for each of the plan's targets.
+    pub(super) binding: super::sim_bind::Binding,
 }
 
 impl<E: EffectLog> SimWorld<E> {
@@ -32,10 +34,17 @@ impl<E: EffectLog> SimWorld<E> {
             effects,
             baseline,
             progress,
+            binding: Default::default(),
         }
     }
 
-    fn set_progress(&self, text: Option<String>) {
+    /// The world bound to a plan's targets by `binding`.
+    pub fn with_binding(mut self, binding: super::sim_bind::Binding) -> Self {
+        self.binding = binding;
+        self
+    }
+
+    pub(super) fn set_progress(&self, text: Option<String>) {
         if let Ok(mut p) = self.progress.lock() {
             *p = text;
         }
@@ -45,7 +54,7 @@ impl<E: EffectLog> SimWorld<E> {
         &self.effects
     }
 
-    fn with_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> Result<T, String> {
+    pub(super) fn with_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> Result<T, String> {
         let mut w = self
             .world
             .lock()
@@ -54,14 +63,14 @@ impl<E: EffectLog> SimWorld<E> {
     }
 
     /// Evaluates a check on a `sim` target against the world as it is now.
-    pub fn evaluate(&self, check: &Check) -> CheckOutcome {
+    pub fn check_world(&self, check: &Check) -> CheckOutcome {
         let baseline = &self.baseline;
         self.with_world(|w| evaluate(w, check, baseline))
             .unwrap_or_else(CheckOutcome::Inconclusive)
     }
 
     /// Whether the world effect keyed `key` was recorded.
-    pub async fn probe(&mut self, key: &str) -> Probe {
+    pub async fn probe_marker(&mut self, key: &str) -> Probe {
         match self.effects.contains(key).await {
             Ok(true) => Probe::Happened,
             Ok(false) => Probe::NotHappened,
@@ -118,12 +127,14 @@ impl<E: EffectLog> SimWorld<E> {
         })
     }
 
-    /// Applies an action's controls, records its marker, and waits for what it set in
-    /// motion (a rollout, a snapshot) to finish. Failing once a control is applied, it
-    /// says so (a rollback undoes it).
-    pub async fn act(&mut self, action: &SimAction, key: &str) -> Result<(), Failure> {
-        let controls = self.controls(action)?;
-        let snapshots_before = self.with_world(|w| w.state().snapshots.len())?;
+    /// Applies `controls` to the world and records them under `key`, durably, so a resumed
+    /// drill replays them. Failing once a control is applied, it says what landed (`what`).
+    pub async fn record_controls(
+        &mut self,
+        key: &str,
+        controls: Vec<WorldControl>,
+        what: &str,
+    ) -> Result<(), Failure> {
         let mut applied = 0;
         let world_ms = self.with_world(|w| -> Result<u64, String> {
             for c in &controls {
@@ -132,17 +143,29 @@ impl<E: EffectLog> SimWorld<E> {
             }
             Ok(w.elapsed().as_millis() as u64)
         })?;
-        let landed = (applied > 0).then(|| format!("{} applied", action.name()));
+        let landed = (applied > 0).then(|| format!("{what} applied"));
         let fail = |e: String| Failure::after(landed.clone(), e);
         let world_ms = world_ms.map_err(fail)?;
         self.effects
             .record(&SimEffect {
                 key: key.to_string(),
                 world_ms,
-                controls: controls.clone(),
+                controls,
             })
             .await
-            .map_err(fail)?;
+            .map_err(fail)
+    }
+
+    /// Applies an action's controls, records its marker, and waits for what it set in
+    /// motion (a rollout, a snapshot) to finish. Failing once a control is applied, it
+    /// says so (a rollback undoes it).
+    pub async fn act(&mut self, action: &SimAction, key: &str) -> Result<(), Failure> {
+        let controls = self.controls(action)?;
+        let snapshots_before = self.with_world(|w| w.state().snapshots.len())?;
+        self.record_controls(key, controls.clone(), action.name())
+            .await?;
+        let landed = Some(format!("{} applied", action.name()));
+        let fail = |e: String| Failure::after(landed.clone(), e);
         match action {
             SimAction::RevertApp { .. } => {
                 let Some(WorldControl::SetAppRevision(rev)) = controls.first() else {

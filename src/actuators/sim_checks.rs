@@ -141,11 +141,27 @@ pub fn evaluate(world: &World, check: &Check, baseline: &Baseline) -> CheckOutco
                 CheckOutcome::Pass
             }
         }
+        // The drill's checksum covers the table's rows (their keys), not column values.
         CheckKind::TableChecksum { table } => {
-            CheckOutcome::Inconclusive(format!("checksum of {table} is not simulated in drills"))
+            if db_down {
+                return CheckOutcome::Inconclusive(format!(
+                    "checksum of {table}: source sim:db is down"
+                ));
+            }
+            if !crate::world::tables::has_table(s, table) {
+                return CheckOutcome::Inconclusive(format!("relation \"{table}\" does not exist"));
+            }
+            if s.migration.rows_total == baseline.rows {
+                CheckOutcome::Pass
+            } else {
+                CheckOutcome::Fail(format!("checksum of {table} differs from the baseline"))
+            }
         }
-        CheckKind::Sql { .. } => {
-            CheckOutcome::Inconclusive("sql checks need a real database".into())
+        CheckKind::Sql { query, expect } => {
+            if db_down {
+                return CheckOutcome::Inconclusive("sql check: source sim:db is down".into());
+            }
+            super::sim_pg::evaluate_sql(s, query, expect)
         }
         CheckKind::Promql { .. } => {
             CheckOutcome::Inconclusive("promql checks need a real Prometheus".into())

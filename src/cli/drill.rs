@@ -97,11 +97,16 @@ fn from_source(file: SourceFile) -> Result<LoadedPlan, Report> {
     })
 }
 
-/// `loaded`, when a drill can bind every one of its targets to the simulated world;
+/// `loaded`, when a drill can bind every one of its targets to `scenario`'s world;
 /// otherwise the targets it cannot, located. A drill never reaches a real system.
-pub fn bound_to_drill(loaded: LoadedPlan) -> Result<LoadedPlan, Report> {
+pub fn bound_to_drill(loaded: LoadedPlan, scenario: &Scenario) -> Result<LoadedPlan, Report> {
+    let unbound: Vec<(String, String)> =
+        match crate::actuators::sim_bind::Binding::for_plan(&loaded.plan, scenario) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.into_iter().map(|e| (e.target, e.why)).collect(),
+        };
     let file = SourceFile::new(loaded.path.clone(), loaded.source.clone());
-    crate::plan::bind::unbindable(&file, &loaded.plan).map_err(Report::new)?;
+    crate::plan::bind::located(&file, &unbound).map_err(Report::new)?;
     Ok(loaded)
 }
 
@@ -114,13 +119,16 @@ pub fn load_scenario(
     let scenario =
         Scenario::load(scenario.unwrap_or(Scenario::default_name())).map_err(Report::new)?;
     let plan = match plan {
-        Some(p) => Some(bound_to_drill(load_plan(p)?)?),
+        Some(p) => Some(bound_to_drill(load_plan(p)?, &scenario)?),
         None => match scenario
             .plan
             .as_deref()
             .and_then(PlanOutline::builtin_source)
         {
-            Some((name, text)) => Some(from_source(SourceFile::new(name, text))?),
+            Some((name, text)) => Some(bound_to_drill(
+                from_source(SourceFile::new(name, text))?,
+                &scenario,
+            )?),
             None => None,
         },
     };

@@ -37,8 +37,11 @@ pub struct RunArgs {
     /// With --headless: JSON lines.
     #[arg(long)]
     pub json: bool,
-    /// The drill world the plan's `sim` targets bind to (name or file). Plans with `sim`
-    /// targets run on the default scenario without it; other plans run on real targets.
+    /// Rehearse the plan on the drill world: every target binds to the simulation and
+    /// nothing reaches a real system (implied by --scenario and by `sim` targets).
+    #[arg(long)]
+    pub drill: bool,
+    /// The drill world to bind the plan to (name or file; default: backfill-slot-fill).
     #[arg(long)]
     pub scenario: Option<String>,
     #[arg(long, default_value_t = 42)]
@@ -169,9 +172,9 @@ fn watched(world: Option<SharedWorld>, plan: &Plan, speed: f64) -> Result<Watche
     })
 }
 
-/// Whether a plan runs on the drill world: it has `sim` targets, or a scenario was named.
-fn binds_drill(plan: &Plan, scenario: Option<&str>) -> bool {
-    scenario.is_some() || plan.targets.values().any(|t| t.kind == TargetKind::Sim)
+/// Whether a plan runs on the drill world: asked for, a scenario named, or `sim` targets.
+fn binds_drill(plan: &Plan, drill: bool, scenario: Option<&str>) -> bool {
+    drill || scenario.is_some() || plan.targets.values().any(|t| t.kind == TargetKind::Sim)
 }
 
 /// Each target as the go-ahead layer names it before a real run: its kind and where it
@@ -246,22 +249,18 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
     let cfg = load_config(&args.ui)?;
     let loaded = load_plan(&args.plan)?;
     let operator = identity::operator(args.operator.as_deref());
-    let drill_plan = binds_drill(&loaded.plan, args.scenario.as_deref());
-    let loaded = if drill_plan {
-        super::drill::bound_to_drill(loaded)?
-    } else {
-        loaded
-    };
-    let drill = if drill_plan {
+    let drill_plan = binds_drill(&loaded.plan, args.drill, args.scenario.as_deref());
+    let (loaded, drill) = if drill_plan {
         let name = args
             .scenario
             .clone()
             .unwrap_or_else(|| Scenario::default_name().to_string());
         let scenario = Scenario::load(&name).map_err(Report::new)?;
+        let loaded = super::drill::bound_to_drill(loaded, &scenario)?;
         let world: SharedWorld = Arc::new(Mutex::new(World::new(&scenario, args.seed)));
-        Some((name, scenario, world))
+        (loaded, Some((name, scenario, world)))
     } else {
-        None
+        (loaded, None)
     };
     let world = drill.as_ref().map(|(_, _, w)| w.clone());
     let spec = RunSpec {

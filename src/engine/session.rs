@@ -12,7 +12,8 @@ use super::journal::replay;
 use super::state::{Final, OnFailure, RunState, Status, StepInfo};
 use super::store_journal::{StoreJournal, load};
 use crate::actuators::effects::SimEffect;
-use crate::actuators::{RunActuators, SimWorld, Steering};
+use crate::actuators::sim_bind::Binding;
+use crate::actuators::{Backends, RealBackends, RunActuators, SimWorld, Steering};
 use crate::config::diag::SourceFile;
 use crate::plan::{self, Plan};
 use crate::store::{LeaseOutcome, NewRun, RunRow, Store, StoreError, new_run_id};
@@ -69,8 +70,8 @@ pub const MIN_BATCH_SCALE: i32 = -10;
 pub const MAX_BATCH_SCALE: i32 = 4;
 
 /// The actuators of a run and the handles that steer them.
-struct Wired {
-    actuators: RunActuators<StoreJournal>,
+struct Wired<B: Backends> {
+    actuators: RunActuators<B>,
     progress: crate::engine::Progress,
     meter: crate::engine::Meter,
     stop: watch::Sender<bool>,
@@ -80,20 +81,19 @@ struct Wired {
     batch_scale: watch::Sender<i32>,
 }
 
-fn wire(
+/// The run's actuators around `backends`, which write their progress to `progress`.
+fn wire<B: Backends>(
     plan: Arc<Plan>,
-    world: Option<SharedWorld>,
-    journal: &StoreJournal,
     auto_confirm: bool,
-) -> Wired {
-    let progress: crate::engine::Progress = Arc::new(Mutex::new(None));
+    progress: crate::engine::Progress,
+    backends: B,
+) -> Wired<B> {
     let (confirms, confirm_rx) = mpsc::channel(8);
     let (answers, answer_rx) = mpsc::channel(8);
     let asking = crate::engine::AskCell::default();
     let (stop, stop_rx) = watch::channel(false);
     let (batch_scale, batch_rx) = watch::channel(0);
     let meter: crate::engine::Meter = Arc::new(Mutex::new(None));
-    let sim = world.map(|w| SimWorld::new(w, journal.clone(), progress.clone()));
     let steering = Steering {
         stop: stop_rx,
         batch_scale: batch_rx,
@@ -104,7 +104,7 @@ fn wire(
         asking: asking.clone(),
     };
     Wired {
-        actuators: RunActuators::new(plan, sim, journal.clone(), steering, progress.clone()),
+        actuators: RunActuators::new(plan, backends, steering, progress.clone()),
         progress,
         meter,
         stop,
@@ -113,6 +113,28 @@ fn wire(
         asking,
         batch_scale,
     }
+}
+
+/// The drill world a run binds to: the world, with the plan's targets bound to it. A
+/// binding that fails here was refused, located, before the run was asked for.
+fn drill_backends(
+    plan: &Plan,
+    scenario: &Scenario,
+    world: SharedWorld,
+    journal: &StoreJournal,
+    progress: &crate::engine::Progress,
+) -> Result<SimWorld<StoreJournal>, String> {
+    let binding = Binding::for_plan(plan, scenario).map_err(|errors| {
+        let why: Vec<String> = errors
+            .iter()
+            .map(|e| format!("target {}: {}", e.target, e.why))
+            .collect();
+        format!(
+            "the plan cannot be bound to the drill world: {}",
+            why.join("; ")
+        )
+    })?;
+    Ok(SimWorld::new(world, journal.clone(), progress.clone()).with_binding(binding))
 }
 
 /// The state machine's view of a plan, and how each step is executed.
@@ -263,12 +285,12 @@ async fn take_lease(store: &Store, run_id: &str, holder: &str) -> Result<(), Str
 }
 
 #[allow(clippy::too_many_arguments)]
-fn spawn_actor(
+fn spawn_actor<B: Backends + 'static>(
     store: Store,
     run_id: String,
     state: RunState,
     policies: Vec<ExecPolicy>,
-    actuators: RunActuators<StoreJournal>,
+    actuators: RunActuators<B>,
     journal: StoreJournal,
     progress: crate::engine::Progress,
     meter: crate::engine::Meter,
@@ -395,8 +417,35 @@ pub async fn start(
         run_id: run_id.clone(),
         step_ids: spec.plan.steps.iter().map(|s| s.id.clone()).collect(),
     };
+    let plan = spec.plan.clone();
+    let progress: crate::engine::Progress = Arc::new(Mutex::new(None));
+    match world {
+        Some(world) => {
+            let name = spec.scenario.clone().unwrap_or_default();
+            let scenario = Scenario::load(&name).map_err(|e| e.to_string())?;
+            let sim = drill_backends(&plan, &scenario, world, &journal, &progress)?;
+            let w = wire(plan, spec.auto_confirm, progress, sim);
+            started(store, spec, run_id, holder, journal, w, out).await
+        }
+        None => {
+            let real = RealBackends::new(&plan, journal.clone());
+            let w = wire(plan, spec.auto_confirm, progress, real);
+            started(store, spec, run_id, holder, journal, w, out).await
+        }
+    }
+}
+
+/// A new run's actor, once its actuators are wired.
+async fn started<B: Backends + 'static>(
+    store: &Store,
+    spec: RunSpec,
+    run_id: String,
+    holder: String,
+    journal: StoreJournal,
+    mut w: Wired<B>,
+    out: mpsc::Sender<EngineEvent>,
+) -> Result<RunHandle, String> {
     let (state, policies) = state_for(&spec.plan);
-    let mut w = wire(spec.plan.clone(), world, &journal, spec.auto_confirm);
     // What verify checks compare with: the targets as they are before anything runs.
     capture_baseline(&mut w, &journal, &out).await?;
     let (cmds, task) = spawn_actor(
@@ -440,8 +489,8 @@ pub struct Resumed {
 /// probing, then drives it again under a fresh lease.
 /// Captures what `verify` checks compare with, journals it, and says which targets could
 /// not give theirs. Only while nothing has run: later, the targets are no baseline.
-async fn capture_baseline(
-    w: &mut Wired,
+async fn capture_baseline<B: Backends>(
+    w: &mut Wired<B>,
     journal: &StoreJournal,
     out: &mpsc::Sender<EngineEvent>,
 ) -> Result<(), String> {
@@ -530,8 +579,69 @@ pub async fn resume(
         run_id: run_id.to_string(),
         step_ids: plan.steps.iter().map(|s| s.id.clone()).collect(),
     };
-    let world = drill.as_ref().map(|(_, w)| w.clone());
-    let mut w = wire(plan.clone(), world, &journal, auto_confirm);
+    let progress: crate::engine::Progress = Arc::new(Mutex::new(None));
+    let handle = match &drill {
+        Some((scenario, world)) => {
+            let sim = drill_backends(&plan, scenario, world.clone(), &journal, &progress)?;
+            let w = wire(plan.clone(), auto_confirm, progress, sim);
+            resumed(
+                store,
+                run_id,
+                &plan,
+                records,
+                replayed,
+                policies,
+                holder,
+                journal,
+                w,
+                exit_on_finish,
+                out,
+            )
+            .await?
+        }
+        None => {
+            let real = RealBackends::new(&plan, journal.clone());
+            let w = wire(plan.clone(), auto_confirm, progress, real);
+            resumed(
+                store,
+                run_id,
+                &plan,
+                records,
+                replayed,
+                policies,
+                holder,
+                journal,
+                w,
+                exit_on_finish,
+                out,
+            )
+            .await?
+        }
+    };
+    Ok(Resumed {
+        handle,
+        row,
+        plan,
+        drill,
+    })
+}
+
+/// A resumed run's actor, once its actuators are wired: its baseline and pre-images
+/// restored, an in-doubt step to settle first.
+#[allow(clippy::too_many_arguments)]
+async fn resumed<B: Backends + 'static>(
+    store: &Store,
+    run_id: &str,
+    plan: &Plan,
+    records: Vec<super::journal::Record>,
+    replayed: super::journal::Replayed,
+    policies: Vec<ExecPolicy>,
+    holder: String,
+    journal: StoreJournal,
+    mut w: Wired<B>,
+    exit_on_finish: bool,
+    out: mpsc::Sender<EngineEvent>,
+) -> Result<RunHandle, String> {
     let baseline = records.iter().rev().find_map(|r| match r {
         super::journal::Record::Baseline { data } => Some(data),
         _ => None,
@@ -573,17 +683,12 @@ pub async fn resume(
         super::journal::stopped_at(plan.steps.len(), &records),
         out,
     );
-    Ok(Resumed {
-        handle: RunHandle {
-            run_id: run_id.to_string(),
-            cmds,
-            confirms: w.confirms,
-            answers: w.answers,
-            batch_scale: w.batch_scale,
-            task,
-        },
-        row,
-        plan,
-        drill,
+    Ok(RunHandle {
+        run_id: run_id.to_string(),
+        cmds,
+        confirms: w.confirms,
+        answers: w.answers,
+        batch_scale: w.batch_scale,
+        task,
     })
 }

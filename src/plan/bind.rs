@@ -1,14 +1,17 @@
-//! Which of a plan's targets a drill can bind to the simulated world. Until every target
-//! kind has a binding, a drill refuses the others, located: a drill never reaches a real system.
+//! Where a drill's binding of a plan fails, located in the plan file: at the `kind` of
+//! each target the drill world cannot stand in for, before the terminal is taken.
 
 use toml::de::{DeTable, DeValue};
 
-use super::{Plan, PlanErrors, TargetKind};
+use super::PlanErrors;
 use crate::config::diag::SourceFile;
 
-/// Every target of `plan` (read from `file`) that the drill world cannot stand in for, as
-/// located errors at its `kind`; empty when the whole plan binds.
-pub fn unbindable(file: &SourceFile, plan: &Plan) -> Result<(), PlanErrors> {
+/// `unbound` (target name, why) as located errors at each target's `kind` in `file`;
+/// `Ok` when there are none.
+pub fn located(file: &SourceFile, unbound: &[(String, String)]) -> Result<(), PlanErrors> {
+    if unbound.is_empty() {
+        return Ok(());
+    }
     let doc = DeTable::parse(&file.text).ok();
     let targets = doc.as_ref().and_then(|d| {
         d.get_ref().iter().find_map(|(k, v)| match v.get_ref() {
@@ -16,37 +19,34 @@ pub fn unbindable(file: &SourceFile, plan: &Plan) -> Result<(), PlanErrors> {
             _ => None,
         })
     });
-    let mut errors = Vec::new();
-    for t in plan.targets.values().filter(|t| t.kind != TargetKind::Sim) {
-        let span = targets
-            .and_then(|ts| ts.iter().find(|(k, _)| k.get_ref().as_ref() == t.name))
-            .and_then(|(_, v)| match v.get_ref() {
-                DeValue::Table(fields) => fields
-                    .iter()
-                    .find(|(k, _)| k.get_ref().as_ref() == "kind")
-                    .map(|(_, v)| v.span()),
-                _ => None,
-            })
-            .unwrap_or(0..0);
-        errors.push(file.error_at(
-            span,
-            format!(
-                "target `{}` is a {} target, which the drill world cannot stand in for yet; \
-                 a drill never reaches a real system",
-                t.name,
-                t.kind.name()
-            ),
-            Some("drill a plan whose targets are `sim`, or run this one for real with `ebb run PLAN`".into()),
-        ));
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(PlanErrors {
-            name: file.name.clone(),
-            errors,
+    let errors = unbound
+        .iter()
+        .map(|(name, why)| {
+            let span = targets
+                .and_then(|ts| ts.iter().find(|(k, _)| k.get_ref().as_ref() == name))
+                .and_then(|(_, v)| match v.get_ref() {
+                    DeValue::Table(fields) => fields
+                        .iter()
+                        .find(|(k, _)| k.get_ref().as_ref() == "kind")
+                        .map(|(_, v)| v.span()),
+                    _ => None,
+                })
+                .unwrap_or(0..0);
+            file.error_at(
+                span,
+                format!("target `{name}` cannot be bound to the drill world: {why}"),
+                Some(
+                    "bind it in the scenario's [bind.targets] (primary, a replica, app, metrics, web); \
+                     a drill never reaches a real system"
+                        .into(),
+                ),
+            )
         })
-    }
+        .collect();
+    Err(PlanErrors {
+        name: file.name.clone(),
+        errors,
+    })
 }
 
 #[cfg(test)]
@@ -54,24 +54,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn real_targets_are_refused_at_their_kind() {
-        let src = "[plan]\nname = \"p\"\n\n[targets.db]\nkind = \"postgres\"\nurl = \"env:DB\"\n\n[targets.w]\nkind = \"sim\"\nobject = \"orders-db\"\n\n[[step]]\nid = \"a\"\nkind = \"manual\"\ninstruction = \"go\"\n";
+    fn unbound_targets_are_located_at_their_kind() {
+        let src = "[plan]\nname = \"p\"\n\n[targets.db]\nkind = \"postgres\"\nurl = \"env:DB\"\n";
         let file = SourceFile::new("p.toml", src);
-        let plan = Plan::parse(&file).unwrap();
-        let errors = unbindable(&file, &plan).unwrap_err().errors;
+        let errors = located(&file, &[("db".into(), "no primary".into())])
+            .unwrap_err()
+            .errors;
         assert_eq!(errors.len(), 1);
         assert!(
-            errors[0]
-                .line_form()
-                .starts_with("p.toml:5:8: target `db` is a postgres target"),
+            errors[0].line_form().starts_with(
+                "p.toml:5:8: target `db` cannot be bound to the drill world: no primary"
+            ),
             "{}",
             errors[0].line_form()
         );
-        let sim_only = src.replace(
-            "kind = \"postgres\"\nurl = \"env:DB\"",
-            "kind = \"sim\"\nobject = \"orders-db\"",
-        );
-        let file = SourceFile::new("p.toml", sim_only);
-        assert!(unbindable(&file, &Plan::parse(&file).unwrap()).is_ok());
+        assert!(located(&file, &[]).is_ok());
     }
 }

@@ -295,6 +295,21 @@ impl StepKind {
         }
     }
 
+    /// The backend that carries the step out: the one place that decides it. `None` for
+    /// manual, wait and verify steps, which the run itself carries out on any target.
+    pub fn backend(&self) -> Option<TargetKind> {
+        match self {
+            StepKind::Manual { .. } | StepKind::Wait { .. } | StepKind::Verify { .. } => None,
+            StepKind::Sql { .. } | StepKind::SqlBatches { .. } => Some(TargetKind::Postgres),
+            StepKind::StatefulsetRollback { .. }
+            | StepKind::Scale { .. }
+            | StepKind::Patch { .. }
+            | StepKind::Snapshot { .. } => Some(TargetKind::Kubernetes),
+            StepKind::Http { .. } => Some(TargetKind::Http),
+            StepKind::Sim(_) => Some(TargetKind::Sim),
+        }
+    }
+
     /// Whether the step changes a system (and so needs an `undo` to be rolled back).
     /// Manual, wait and verify only observe; snapshots only add.
     pub fn changes_state(&self) -> bool {

@@ -39,6 +39,8 @@ pub enum WorldControl {
     ResumeReplay {
         replica: String,
     },
+    /// A plan's change to a table (see `tables`).
+    Table(super::tables::TableChange),
 }
 
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -289,6 +291,7 @@ pub fn apply(
             };
             push_event(ev, now, Severity::Info, format!("{replica}: {what}"));
         }
+        WorldControl::Table(change) => super::tables::apply(s, change, now, ev)?,
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod model;
 pub mod pods;
 pub mod rng;
 pub mod scenario;
+pub mod tables;
 pub mod tick;
 
 use std::collections::VecDeque;
@@ -71,6 +72,8 @@ impl World {
         let running = ms.state == MigrationInitial::Running;
         let mut migration = Migration {
             name: ms.name.clone(),
+            table: ms.table.clone(),
+            columns: ms.columns.clone(),
             from_schema: ms.from_schema.clone(),
             to_schema: ms.to_schema.clone(),
             rows_total: ms.rows_total,
@@ -262,6 +265,7 @@ impl World {
             migration,
             snapshots,
             schema_version: ms.to_schema.clone(),
+            added_columns: Vec::new(),
         };
         // What was used at the start already includes the WAL the inactive slots hold.
         let held = state

@@ -221,6 +221,10 @@ impl App {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Migration {
     pub name: String,
+    /// The table the backfill writes, and the columns it fills (its rows_done rows of
+    /// them are not NULL; they exist while the schema is at `to_schema`).
+    pub table: String,
+    pub columns: Vec<String>,
     pub from_schema: String,
     pub to_schema: String,
     pub rows_total: u64,
@@ -267,6 +271,15 @@ pub struct Snapshot {
     pub ready_at: f64,
 }
 
+/// A column a plan's `sql` step added to a table of the drill world, and how many of its
+/// rows are not NULL.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AddedColumn {
+    pub table: String,
+    pub name: String,
+    pub filled: u64,
+}
+
 /// Everything the drill world is, at one instant.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorldState {
@@ -278,6 +291,8 @@ pub struct WorldState {
     pub migration: Migration,
     pub snapshots: Vec<Snapshot>,
     pub schema_version: String,
+    /// Columns added by plans during the drill.
+    pub added_columns: Vec<AddedColumn>,
 }
 
 #[cfg(test)]

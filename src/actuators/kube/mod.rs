@@ -6,6 +6,7 @@ mod merge;
 mod objects;
 mod pods;
 mod rollout;
+pub mod step;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -4,6 +4,7 @@
 mod batches;
 mod checks;
 mod lag;
+pub mod step;
 mod targets;
 
 use std::future::Future;

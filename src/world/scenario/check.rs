@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::raw::{RawApp, RawFault, RawFile, RawKind, RawMigration, S};
+use super::raw::{RawApp, RawBind, RawFault, RawFile, RawKind, RawMigration, S};
 use super::*;
 use crate::config::diag::{LocatedError, SourceFile};
 use crate::units::{parse_bytes, parse_duration};
@@ -209,7 +209,9 @@ impl Checker<'_> {
             faults.push(self.fault(f, &rep_names, &vol_names, &rev_names, app.replicas)?);
         }
 
+        let bind = self.bind(&raw.bind, &primary, &rep_names, &app)?;
         Ok(Scenario {
+            bind,
             name: raw.scenario.name,
             title: raw.scenario.title,
             description: raw.scenario.description,
@@ -222,6 +224,47 @@ impl Checker<'_> {
             app,
             migration,
             faults,
+        })
+    }
+
+    /// `[bind]`: each target names something the world has; flags name the app's flags.
+    fn bind(
+        &self,
+        b: &RawBind,
+        primary: &PrimarySpec,
+        rep_names: &[&str],
+        app: &AppSpec,
+    ) -> Result<BindSpec, LocatedError> {
+        let mut known: Vec<&str> = vec!["primary", primary.name.as_str()];
+        known.extend_from_slice(rep_names);
+        known.extend([
+            "app",
+            "cluster",
+            app.statefulset.as_str(),
+            "metrics",
+            "web",
+            "flags",
+        ]);
+        let mut targets = Vec::new();
+        for (name, value) in &b.targets {
+            self.lookup(value, "drill world node", &known)?;
+            targets.push((name.clone(), value.get_ref().clone()));
+        }
+        let flag_names: Vec<&str> = app.flags.iter().map(|f| f.name.as_str()).collect();
+        let mut flags = Vec::new();
+        for (text, flag) in &b.flags {
+            self.lookup(flag, "feature flag", &flag_names)?;
+            flags.push((text.clone(), flag.get_ref().clone()));
+        }
+        let statements = b
+            .statements
+            .iter()
+            .map(|(text, action)| (text.clone(), *action.get_ref()))
+            .collect();
+        Ok(BindSpec {
+            targets,
+            statements,
+            flags,
         })
     }
 
@@ -346,6 +389,8 @@ impl Checker<'_> {
         };
         Ok(MigrationSpec {
             name: m.name.clone(),
+            table: m.table.clone().unwrap_or_else(|| "orders".to_string()),
+            columns: m.columns.clone().unwrap_or_default(),
             from_schema: m.from_schema.clone(),
             to_schema: m.to_schema.clone(),
             rows_total: m.rows_total,

@@ -65,6 +65,28 @@ pub struct Scenario {
     pub app: AppSpec,
     pub migration: MigrationSpec,
     pub faults: Vec<FaultSpec>,
+    /// How a real plan's targets, statements and URLs bind to this world.
+    pub bind: BindSpec,
+}
+
+/// A scenario's `[bind]`: where a plan's names differ from the world's.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BindSpec {
+    /// `[bind.targets]`: plan target → `primary`, a replica, `app`, `metrics` or `web`.
+    pub targets: Vec<(String, String)>,
+    /// `[bind.statements]`: statement text → what it does to the world.
+    pub statements: Vec<(String, BoundAction)>,
+    /// `[bind.flags]`: text of an http step's URL (a variable's name) → a feature flag.
+    pub flags: Vec<(String, String)>,
+}
+
+/// What a bound statement does to the world.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BoundAction {
+    PauseBackfill,
+    ResumeBackfill,
+    DownMigration,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -164,6 +186,9 @@ pub enum MigrationInitial {
 #[derive(Clone, Debug, PartialEq)]
 pub struct MigrationSpec {
     pub name: String,
+    /// The table the backfill writes (default `orders`) and the columns it fills.
+    pub table: String,
+    pub columns: Vec<String>,
     pub from_schema: String,
     pub to_schema: String,
     pub rows_total: u64,

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{MigrationInitial, OutageSource, SnapshotInitial};
+use super::{BoundAction, MigrationInitial, OutageSource, SnapshotInitial};
 
 pub(super) type S = Spanned<String>;
 
@@ -25,6 +25,19 @@ pub(super) struct RawFile {
     pub(super) migration: RawMigration,
     #[serde(default)]
     pub(super) fault: Vec<RawFault>,
+    #[serde(default)]
+    pub(super) bind: RawBind,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBind {
+    #[serde(default)]
+    pub(super) targets: std::collections::BTreeMap<String, S>,
+    #[serde(default)]
+    pub(super) statements: std::collections::BTreeMap<String, Spanned<BoundAction>>,
+    #[serde(default)]
+    pub(super) flags: std::collections::BTreeMap<String, S>,
 }
 
 #[derive(Deserialize)]
@@ -117,6 +130,8 @@ pub(super) struct RawFlag {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawMigration {
     pub(super) name: String,
+    pub(super) table: Option<String>,
+    pub(super) columns: Option<Vec<String>>,
     pub(super) from_schema: String,
     pub(super) to_schema: String,
     pub(super) rows_total: u64,
