@@ -427,3 +427,37 @@ pub fn console_in(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every built-in scenario opens with the plan it names, embedded, bound to its world.
+    #[test]
+    fn every_builtin_scenario_opens_with_its_plan() {
+        for name in Scenario::builtin_names() {
+            let (scenario, plan) =
+                load_scenario(Some(name), None).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            let wanted = scenario.plan.clone().unwrap_or_default();
+            assert_eq!(wanted, format!("{name}.toml"), "{name} names its own plan");
+            let plan = plan.unwrap_or_else(|| panic!("{name} opens with no plan"));
+            assert_eq!(
+                plan.path,
+                format!("(embedded) examples/plans/{wanted}"),
+                "{name}"
+            );
+            assert!(!plan.outline.steps.is_empty(), "{name}");
+        }
+    }
+
+    /// The default drill (`ebb drill` with no arguments) opens with its plan too.
+    #[test]
+    fn the_default_drill_opens_with_its_plan() {
+        let (scenario, plan) = load_scenario(None, None).unwrap();
+        assert_eq!(scenario.name, Scenario::default_name());
+        assert_eq!(
+            plan.map(|p| p.outline.name.as_str().to_string()).as_deref(),
+            Some("orders-0042-rollback")
+        );
+    }
+}

@@ -40,10 +40,29 @@ pub struct PlanOutline {
 }
 
 /// Plans shipped in examples/plans/, embedded so the drill needs no files.
-const BUILTIN: &[(&str, &str)] = &[(
-    "backfill-slot-fill.toml",
-    include_str!("../../examples/plans/backfill-slot-fill.toml"),
-)];
+/// One per built-in scenario, named as its `plan =` says.
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        "backfill-slot-fill.toml",
+        include_str!("../../examples/plans/backfill-slot-fill.toml"),
+    ),
+    (
+        "abandoned-cdc-slot.toml",
+        include_str!("../../examples/plans/abandoned-cdc-slot.toml"),
+    ),
+    (
+        "crashloop-new-revision.toml",
+        include_str!("../../examples/plans/crashloop-new-revision.toml"),
+    ),
+    (
+        "migration-batch-failure.toml",
+        include_str!("../../examples/plans/migration-batch-failure.toml"),
+    ),
+    (
+        "network-partition-replica2.toml",
+        include_str!("../../examples/plans/network-partition-replica2.toml"),
+    ),
+];
 
 impl PlanOutline {
     /// The outline of a validated plan.
@@ -139,6 +158,25 @@ mod tests {
         assert_eq!(p.steps[0].id.as_str(), "pause-backfill");
         assert!(p.steps[0].has_undo);
         assert_eq!(p.gates, 1);
+    }
+
+    /// The shipped plans are written against real target kinds: a drill binds them.
+    #[test]
+    fn builtin_plans_use_real_target_kinds_only() {
+        for (name, _) in BUILTIN {
+            let p = PlanOutline::builtin(name).unwrap().unwrap();
+            assert!(!p.targets.is_empty(), "{name}");
+            for t in &p.targets {
+                assert!(!t.as_str().ends_with("(sim)"), "{name}: {}", t.as_str());
+            }
+            for s in &p.steps {
+                assert!(
+                    !s.kind.as_str().starts_with("sim."),
+                    "{name}: {}",
+                    s.id.as_str()
+                );
+            }
+        }
     }
 
     #[test]
