@@ -6,6 +6,7 @@ mod campaign;
 mod config;
 mod console_config;
 mod crash;
+mod drill_bind;
 mod drill_partial;
 mod e2e;
 mod e2e_console;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ebb::config::SourceFile;
-use ebb::plan::{CheckKind, OnFailure, Plan, PlanOutline, SimAction, StepKind, Undo};
+use ebb::plan::{CheckKind, OnFailure, Plan, PlanOutline, StepKind, Undo};
 use proptest::prelude::*;
 
 fn manifest() -> &'static Path {
@@ -43,18 +43,26 @@ fn every_example_plan_validates() {
 fn drill_plan_is_typed() {
     let plan = Plan::load(&manifest().join("examples/plans/backfill-slot-fill.toml")).unwrap();
     assert_eq!(plan.name, "orders-0042-rollback");
-    assert_eq!(plan.rto, Some(std::time::Duration::from_secs(900)));
+    assert_eq!(plan.rto, Some(std::time::Duration::from_secs(1800)));
     assert_eq!(plan.steps.len(), 8);
     let first = &plan.steps[0];
-    assert_eq!(first.kind, StepKind::Sim(SimAction::PauseBackfill));
-    assert_eq!(first.target.as_deref(), Some("db"));
+    let pause = "UPDATE backfill_jobs SET paused = true WHERE migration = '0042_split_address'";
+    assert_eq!(
+        first.kind,
+        StepKind::Sql {
+            statement: pause.into()
+        }
+    );
+    assert_eq!(first.target.as_deref(), Some("orders-db"));
     assert_eq!(first.on_failure, OnFailure::Pause);
     assert_eq!(first.backoff, std::time::Duration::from_secs(1));
     assert_eq!(
         first.undo,
         Some(Undo::Action {
-            target: Some("db".into()),
-            kind: StepKind::Sim(SimAction::ResumeBackfill)
+            target: Some("orders-db".into()),
+            kind: StepKind::Sql {
+                statement: pause.replace("true", "false")
+            }
         })
     );
     match &plan.gates[0].check.kind {
@@ -69,6 +77,12 @@ fn drill_plan_is_typed() {
     };
     assert!(
         matches!(checks[0].kind, CheckKind::RowCount { tolerance, .. } if (tolerance - 0.001).abs() < 1e-12)
+    );
+    // Real kinds only: a drill binds them to its world.
+    assert!(
+        plan.steps
+            .iter()
+            .all(|s| !matches!(s.kind, StepKind::Sim(_)))
     );
 }
 
@@ -187,7 +201,7 @@ fn digest_ignores_layout_and_comments_but_not_values() {
         std::fs::read_to_string(manifest().join("examples/plans/backfill-slot-fill.toml")).unwrap();
     let base = Plan::parse(&SourceFile::new("a.toml", text.clone())).unwrap();
     for (from, to) in [
-        ("rto = \"15m\"", "rto = \"16m\""),
+        ("rto = \"30m\"", "rto = \"31m\""),
         ("max = \"30s\"", "max = \"31s\""),
         ("id = \"snapshot-primary\"", "id = \"snapshot-primary2\""),
     ] {

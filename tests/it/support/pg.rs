@@ -44,7 +44,15 @@ impl PgCluster {
 
     /// initdb + start a primary. Panics (fails the test) when PostgreSQL is missing.
     pub fn start() -> PgCluster {
-        PgCluster::start_primary_node(false)
+        PgCluster::start_primary_node(false, "")
+    }
+
+    /// A primary with `conf` added to its postgresql.conf (later lines win, e.g.
+    /// `log_connections = on` or `wal_level = logical`), and `standbys` standbys.
+    pub fn start_configured(conf: &str, standbys: usize) -> PgCluster {
+        let mut c = PgCluster::start_primary_node(false, conf);
+        c.add_standbys(standbys);
+        c
     }
 
     /// A primary serving TLS (`ssl = on`) with a server certificate for `localhost` from
@@ -52,7 +60,7 @@ impl PgCluster {
     /// Plain connections still work, except to `CERT_DB` and `CLIENTCERT_DB`, which take
     /// only TLS with a client certificate the CA signed.
     pub fn start_tls(standbys: usize) -> PgCluster {
-        let mut c = PgCluster::start_primary_node(true);
+        let mut c = PgCluster::start_primary_node(true, "");
         c.add_standbys(standbys);
         c
     }
@@ -62,7 +70,7 @@ impl PgCluster {
         self.pki.as_ref().expect("cluster started without TLS")
     }
 
-    fn start_primary_node(tls: bool) -> PgCluster {
+    fn start_primary_node(tls: bool, extra: &str) -> PgCluster {
         let bin = bin_dir();
         let dir = tempfile::Builder::new()
             .prefix("ebb-pg-")
@@ -117,6 +125,7 @@ impl PgCluster {
             std::fs::write(&hba, format!("{rules}{rest}")).expect("write pg_hba.conf");
             pki
         });
+        conf.push_str(extra);
         append(&data.join("postgresql.conf"), &conf);
         let port = start_node(&bin, &data, dir.path());
         PgCluster {

@@ -192,6 +192,20 @@ impl PromStack {
         }
     }
 
+    /// Queries Prometheus has answered so far (`/api/v1/query` and `/api/v1/query_range`),
+    /// by its own `prometheus_http_requests_total`, read from `/metrics` (which is not one).
+    pub fn queries_answered(&self) -> f64 {
+        let body = http_get(self.port, "/metrics").expect("Prometheus /metrics");
+        body.lines()
+            .filter(|l| l.starts_with("prometheus_http_requests_total{"))
+            .filter(|l| {
+                l.contains("handler=\"/api/v1/query\"")
+                    || l.contains("handler=\"/api/v1/query_range\"")
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
     }
