@@ -19,7 +19,7 @@ fn setup() -> (Model, Keymap, Theme) {
     let keymap = keymap_by_name("default").unwrap();
     let theme = theme_by_name("dark").unwrap();
     let scenario = Scenario::load("crashloop-new-revision").unwrap();
-    let plan = PlanOutline::builtin("backfill-slot-fill.toml")
+    let plan = PlanOutline::builtin("crashloop-new-revision.toml")
         .unwrap()
         .unwrap();
     let model = model_at(&scenario, Some(plan), 42, 300, "oncall", &keymap);
@@ -61,12 +61,11 @@ fn asking(m: &Model) -> RunView {
         .map(|(i, s)| StepView {
             id: s.id.as_str().to_string(),
             status: match i {
-                0 => StepStatus::Applied,
-                1 => StepStatus::Running { attempt: 1 },
+                0 => StepStatus::Running { attempt: 1 },
                 _ => StepStatus::Pending,
             },
-            started_at: if i < 2 { at(200 + i as i64 * 40) } else { None },
-            finished_at: if i == 0 { at(230) } else { None },
+            started_at: if i == 0 { at(200) } else { None },
+            finished_at: None,
             stopped_at: None,
             landed: Default::default(),
         })
@@ -79,16 +78,16 @@ fn asking(m: &Model) -> RunView {
         pause: None,
         held: None,
         progress: Some(
-            "ordinal 2: pod orders-db-2 stuck (CrashLoopBackOff, 6 restarts); type its name to delete it"
+            "ordinal 2: pod orders-app-2 stuck (CrashLoopBackOff, 6 restarts); type its name to delete it"
                 .into(),
         ),
         batch: None,
         steps,
         ask: Some(Ask {
-            step: 1,
-            what: "delete pod orders-db-2 stuck on revision orders-db-7c9f (CrashLoopBackOff, 6 restarts)"
+            step: 0,
+            what: "delete pod orders-app-2 stuck on revision orders-app-7d9f (CrashLoopBackOff, 6 restarts)"
                 .into(),
-            word: "orders-db-2".into(),
+            word: "orders-app-2".into(),
         }),
     }
 }
@@ -103,10 +102,10 @@ fn the_plan_pane_shows_the_ask_and_how_to_answer_it() {
     panes::plan::render(&m, area, &t, true, &mut buf);
     let out = text(&buf);
     assert!(
-        out.contains("ASK delete pod orders-db-2 stuck on revision orders-db-7c9f"),
+        out.contains("ASK delete pod orders-app-2 stuck on revision orders-app-7d9f"),
         "{out}"
     );
-    assert!(out.contains("c, then type orders-db-2"), "{out}");
+    assert!(out.contains("c, then type orders-app-2"), "{out}");
     insta::assert_snapshot!("pane_plan_ask", out);
 }
 
@@ -117,7 +116,7 @@ fn the_confirm_key_asks_for_the_pod_name_and_only_it_answers() {
     update(&mut m, &k, Msg::Engine(EngineEvent::View(view)));
     assert!(press(&mut m, &k, KeyCode::Char('c')).is_empty());
     assert!(matches!(m.layers.last(), Some(Layer::Confirm { .. })));
-    for c in "orders-db-1".chars() {
+    for c in "orders-app-1".chars() {
         press(&mut m, &k, KeyCode::Char(c));
     }
     assert!(
@@ -129,21 +128,21 @@ fn the_confirm_key_asks_for_the_pod_name_and_only_it_answers() {
             .as_ref()
             .unwrap()
             .1
-            .contains("type orders-db-2 exactly")
+            .contains("type orders-app-2 exactly")
     );
     assert!(matches!(m.layers.last(), Some(Layer::Confirm { .. })));
     press(&mut m, &k, KeyCode::Esc);
     assert!(m.layers.is_empty());
     press(&mut m, &k, KeyCode::Char('c'));
-    for c in "orders-db-2".chars() {
+    for c in "orders-app-2".chars() {
         press(&mut m, &k, KeyCode::Char(c));
     }
     let cmds = press(&mut m, &k, KeyCode::Enter);
     assert_eq!(
         cmds,
         vec![Cmd::Engine(EngineRequest::Answer {
-            step: 1,
-            typed: "orders-db-2".into(),
+            step: 0,
+            typed: "orders-app-2".into(),
             by: m.operator.as_str().to_string(),
         })]
     );
@@ -156,7 +155,7 @@ fn the_audit_intent_of_the_answer_holds_the_typed_name_and_the_ask() {
     let view = asking(&m);
     update(&mut m, &k, Msg::Engine(EngineEvent::View(view)));
     press(&mut m, &k, KeyCode::Char('c'));
-    for c in "orders-db-2".chars() {
+    for c in "orders-app-2".chars() {
         press(&mut m, &k, KeyCode::Char(c));
     }
     let intent = ebb::app::intent::describe(
@@ -166,11 +165,11 @@ fn the_audit_intent_of_the_answer_holds_the_typed_name_and_the_ask() {
     );
     assert_eq!(intent.action, "run.confirm");
     assert!(intent.run_control);
-    assert_eq!(intent.args["typed_name"], "orders-db-2");
+    assert_eq!(intent.args["typed_name"], "orders-app-2");
     assert!(
         intent.args["ask"]
             .as_str()
             .unwrap()
-            .starts_with("delete pod orders-db-2")
+            .starts_with("delete pod orders-app-2")
     );
 }

@@ -161,7 +161,18 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         .unwrap_or(8)
         .min(24)
         + 2;
-    let kind_w = if inner.width >= 60 { 20 } else { 0 };
+    // The longest kind and two spaces (`statefulset_rollback` fills 20 columns).
+    let kind_w = if inner.width >= 60 {
+        plan.steps
+            .iter()
+            .map(|s| s.kind.as_str().chars().count())
+            .max()
+            .unwrap_or(4)
+            .min(20)
+            + 2
+    } else {
+        0
+    };
     for (i, step) in plan.steps.iter().enumerate().skip(start).take(rows) {
         let view = model.run.as_ref().and_then(|r| r.steps.get(i));
         let status = view
