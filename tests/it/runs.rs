@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::Stdio;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -153,42 +154,51 @@ fn detach_is_audited_like_any_control_line_and_leaves_the_run_resumable() {
 }
 
 #[test]
-fn a_drill_of_a_plan_with_real_targets_is_refused_before_anything_connects() {
+fn a_drill_never_connects_to_a_plans_real_target_and_refuses_one_it_cannot_bind() {
     // A listener standing in for the real database: a drill must never connect to it.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("postgres://ebb@{}/orders", listener.local_addr().unwrap());
     let dir = tempfile::tempdir().unwrap();
     let plan = "examples/postgres/backfill-region.toml";
-    for args in [
-        vec!["drill", "--plan", plan],
-        vec![
-            "run",
-            plan,
-            "--scenario",
-            "backfill-slot-fill",
-            "--headless",
-            "--yes",
-        ],
-    ] {
-        let out = ebb(dir.path())
-            .env("EBB_DEMO_DB_URL", &url)
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let err = flat(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(
-            err.contains("backfill-region.toml:14:8: target `db` is a postgres target"),
-            "{args:?}: {err}"
-        );
-        assert!(
-            listener.accept().is_err(),
-            "{args:?}: the drill connected to the real target"
-        );
-    }
-    assert!(runs(dir.path()).is_empty(), "no run was created");
+    // Bound by kind to the simulated primary: its steps act on the world only.
+    let mut c = ebb(dir.path());
+    c.env("EBB_DEMO_DB_URL", &url)
+        .args(["run", plan, "--scenario", "backfill-slot-fill"])
+        .args(["--headless", "--json", "--yes", "--speed", "100"]);
+    let mut h = Headless::start(c);
+    h.until(|v| v["View"]["steps"][1]["status"]["Running"].is_object());
+    h.send("detach");
+    assert!(h.wait_exit(Duration::from_secs(20)));
+    assert_eq!(runs(dir.path()).len(), 1);
+    assert!(
+        listener.accept().is_err(),
+        "the drill connected to the real target"
+    );
+    // A scenario that binds the postgres target to the app: refused before anything runs.
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/scenarios/backfill-slot-fill.toml"),
+    )
+    .unwrap();
+    let scenario = dir.path().join("app-db.toml");
+    std::fs::write(&scenario, format!("{text}\n[bind.targets]\ndb = \"app\"\n")).unwrap();
+    let out = ebb(dir.path())
+        .env("EBB_DEMO_DB_URL", &url)
+        .args(["run", plan, "--scenario"])
+        .arg(&scenario)
+        .args(["--headless", "--yes"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = flat(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("backfill-region.toml:14:8: target `db` cannot be bound to the drill world"),
+        "{err}"
+    );
+    assert!(listener.accept().is_err());
+    assert_eq!(runs(dir.path()).len(), 1, "no second run was created");
 }
 
 #[test]
