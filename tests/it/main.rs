@@ -7,6 +7,7 @@ mod config;
 mod console_config;
 mod crash;
 mod drill_partial;
+mod drill_pg;
 mod e2e;
 mod e2e_console;
 mod e2e_kube;
