@@ -4,9 +4,8 @@
 pub mod actor;
 pub mod actuator;
 pub mod journal;
-pub mod session;
+pub mod pre_image;
 pub mod state;
-pub mod store_journal;
 
 pub use actor::{Actor, Command, EngineEvent, ExecPolicy, RunView, StepView};
 pub use actuator::{
@@ -14,6 +13,7 @@ pub use actuator::{
     Progress, StopSignal,
 };
 pub use journal::{Journal, MemJournal, Record, replay};
+pub use pre_image::PreImageLog;
 pub use state::{
     Direction, Final, Landed, OnFailure, PauseReason, RunState, Status, StepInfo, StepStatus, Verb,
 };

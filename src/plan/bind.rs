@@ -4,7 +4,7 @@
 use toml::de::{DeTable, DeValue};
 
 use super::{Plan, PlanErrors, TargetKind};
-use crate::config::diag::SourceFile;
+use crate::diag::SourceFile;
 
 /// Every target of `plan` (read from `file`) that the drill world cannot stand in for, as
 /// located errors at its `kind`; empty when the whole plan binds.
