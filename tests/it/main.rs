@@ -21,6 +21,7 @@ mod kube_loopback;
 mod kube_partial;
 mod kube_run;
 mod kube_source;
+mod layers;
 mod pg_actuators;
 mod pg_checks;
 mod pg_partial;
