@@ -1,6 +1,7 @@
 //! The drill world as a target: `sim.*` steps become world controls (recorded as durable
 //! effect markers), and checks on `sim` targets read the world.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::effects::{EffectLog, SimEffect};
@@ -15,10 +16,12 @@ pub(super) const POLL: Duration = Duration::from_millis(200);
 
 /// The drill world a run acts on, with where its effects are recorded.
 pub struct SimWorld<E: EffectLog> {
-    world: SharedWorld,
-    effects: E,
+    pub(super) world: SharedWorld,
+    pub(super) effects: E,
     baseline: Baseline,
-    progress: Progress,
+    pub(super) progress: Progress,
+    /// What `patch` steps overwrote (by effect key), for their automatic undo.
+    pub(super) pre_images: BTreeMap<String, serde_json::Value>,
 }
 
 impl<E: EffectLog> SimWorld<E> {
@@ -32,10 +35,16 @@ impl<E: EffectLog> SimWorld<E> {
             effects,
             baseline,
             progress,
+            pre_images: BTreeMap::new(),
         }
     }
 
-    fn set_progress(&self, text: Option<String>) {
+    /// Restores a `patch` pre-image journaled in an earlier life of the run.
+    pub fn restore_pre_image(&mut self, key: &str, data: serde_json::Value) {
+        self.pre_images.insert(key.to_string(), data);
+    }
+
+    pub(super) fn set_progress(&self, text: Option<String>) {
         if let Ok(mut p) = self.progress.lock() {
             *p = text;
         }
@@ -45,7 +54,7 @@ impl<E: EffectLog> SimWorld<E> {
         &self.effects
     }
 
-    fn with_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> Result<T, String> {
+    pub(super) fn with_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> Result<T, String> {
         let mut w = self
             .world
             .lock()
@@ -67,6 +76,74 @@ impl<E: EffectLog> SimWorld<E> {
             Ok(false) => Probe::NotHappened,
             Err(e) => Probe::Unknown(e),
         }
+    }
+
+    /// Applies `controls` in order and records them as one effect keyed `key`, at the world
+    /// time they were applied. A control the world refuses stops there: those before it
+    /// stay applied and are recorded; the error says which was refused.
+    pub(super) async fn apply_recorded(
+        &mut self,
+        key: &str,
+        controls: Vec<WorldControl>,
+    ) -> Result<(), String> {
+        let (world_ms, applied, refused) = self.with_world(|w| {
+            let mut applied = Vec::new();
+            let mut refused = None;
+            for c in controls {
+                match w.apply(c.clone()) {
+                    Ok(()) => applied.push(c),
+                    Err(e) => {
+                        refused = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+            (w.elapsed().as_millis() as u64, applied, refused)
+        })?;
+        if !applied.is_empty() || refused.is_none() {
+            self.effects
+                .record(&SimEffect {
+                    key: key.to_string(),
+                    world_ms,
+                    controls: applied,
+                })
+                .await?;
+        }
+        match refused {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// `base`, or else `base.2`, `base.3`…: the first key no effect is recorded under (a
+    /// part of a step that happens again, e.g. a second deletion of the same pod).
+    pub(super) async fn fresh_key(&mut self, base: &str) -> Result<String, String> {
+        let mut key = base.to_string();
+        let mut n = 1;
+        while self.effects.contains(&key).await? {
+            n += 1;
+            key = format!("{base}.{n}");
+        }
+        Ok(key)
+    }
+
+    /// The state of the first snapshot of `volume` (named `name`, when given) among those
+    /// taken after the first `before`, if there is one.
+    pub(super) fn snapshot_state(
+        &self,
+        volume: &str,
+        before: usize,
+        name: Option<&str>,
+    ) -> Result<Option<SnapshotState>, String> {
+        self.with_world(|w| {
+            let st = w.state();
+            let vol = st.volumes.iter().position(|v| v.name == *volume);
+            st.snapshots
+                .iter()
+                .skip(before)
+                .find(|s| Some(s.volume) == vol && name.is_none_or(|n| s.name == n))
+                .map(|s| s.state)
+        })
     }
 
     /// The controls an action means in the world as it is now.
@@ -103,6 +180,7 @@ impl<E: EffectLog> SimWorld<E> {
             }],
             SimAction::Snapshot { volume } => vec![WorldControl::TakeSnapshot {
                 volume: volume.clone(),
+                name: None,
             }],
             SimAction::DropSlot { slot } => vec![WorldControl::DropSlot { name: slot.clone() }],
             SimAction::CreateSlot { slot, replica } => vec![WorldControl::CreateSlot {
@@ -171,15 +249,7 @@ impl<E: EffectLog> SimWorld<E> {
             }
             SimAction::Snapshot { volume } => loop {
                 let state = self
-                    .with_world(|w| {
-                        let st = w.state();
-                        let vol = st.volumes.iter().position(|v| v.name == *volume);
-                        st.snapshots
-                            .iter()
-                            .skip(snapshots_before)
-                            .find(|s| Some(s.volume) == vol)
-                            .map(|s| s.state)
-                    })
+                    .snapshot_state(volume, snapshots_before, None)
                     .map_err(fail)?;
                 match state {
                     Some(SnapshotState::Ready) => return Ok(()),

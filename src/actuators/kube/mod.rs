@@ -4,8 +4,9 @@
 mod api;
 mod merge;
 mod objects;
-mod pods;
+pub(crate) mod pods;
 mod rollout;
+pub(crate) mod wording;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -18,9 +19,11 @@ use crate::plan::{Plan, Target, TargetKind};
 
 pub use api::{CALL_TIMEOUT, Cluster, FIELD_MANAGER, KubeError};
 pub use merge::{pre_image, turning};
+pub(crate) use objects::CREATING_SNAPSHOT;
 pub use objects::{
     patch, probe_annotated, probe_snapshot, scale, snapshot, snapshot_name, undo_patch,
 };
+pub(crate) use rollout::{Rev, STUCK_GRACE, choose};
 pub use rollout::{probe_rollback, rollback};
 
 /// The annotation every write sets on the object it writes: the effect's idempotency key,
@@ -89,18 +92,18 @@ pub struct Guide<'a> {
 }
 
 impl Guide<'_> {
-    fn stop_requested(&self) -> bool {
+    pub(crate) fn stop_requested(&self) -> bool {
         *self.stop.borrow()
     }
 
-    fn report(&self, text: String) {
+    pub(crate) fn report(&self, text: String) {
         if let Ok(mut p) = self.progress.lock() {
             *p = Some(text);
         }
     }
 
     /// Raises (or withdraws, with `None`) the step's ask.
-    fn ask(&self, what: Option<(String, String)>) {
+    pub(crate) fn ask(&self, what: Option<(String, String)>) {
         if let Ok(mut a) = self.asking.lock() {
             a.ask = what.map(|(what, word)| crate::engine::Ask {
                 step: self.step,
@@ -111,7 +114,7 @@ impl Guide<'_> {
     }
 
     /// Leaves a line for the audit log (an engine note).
-    fn say(&self, text: String) {
+    pub(crate) fn say(&self, text: String) {
         if let Ok(mut a) = self.asking.lock() {
             a.notes.push(text);
         }
