@@ -18,8 +18,7 @@ use crate::engine::{Backends, Steering};
 use crate::plan::{self, Plan};
 use crate::sim::actuators::SimWorld;
 use crate::sim::bind::Binding;
-use crate::sim::effects::SimEffect;
-use crate::sim::world::{Scenario, SharedWorld, World};
+use crate::sim::world::{Scenario, SharedWorld};
 use crate::store::{LeaseOutcome, NewRun, RunRow, Store, StoreError, new_run_id};
 use crate::time::Timestamp;
 
@@ -191,24 +190,6 @@ pub fn lease_holder(operator: &str) -> String {
         crate::audit::record::hostname(),
         std::process::id()
     )
-}
-
-/// The drill world of a run: the scenario from its seed, with every journaled effect
-/// re-applied at the world time it happened.
-pub fn rebuild_world(scenario: &Scenario, seed: u64, effects: &[SimEffect]) -> World {
-    let mut world = World::new(scenario, seed);
-    let mut effects = effects.to_vec();
-    effects.sort_by_key(|e| e.world_ms);
-    for e in effects {
-        let now = world.elapsed().as_millis() as u64;
-        if e.world_ms > now {
-            world.step(Duration::from_millis(e.world_ms - now));
-        }
-        for c in e.controls {
-            let _ = world.apply(c);
-        }
-    }
-    world
 }
 
 /// Whether a lease holder is a process on this host that no longer exists (a console that
@@ -564,7 +545,9 @@ pub async fn resume(
         Some(name) => {
             let scenario = Scenario::load(name).map_err(|e| e.to_string())?;
             let seed = row.seed.unwrap_or(42);
-            let world: SharedWorld = Arc::new(Mutex::new(rebuild_world(&scenario, seed, &effects)));
+            let world: SharedWorld = Arc::new(Mutex::new(crate::sim::effects::rebuild_world(
+                &scenario, seed, &effects,
+            )));
             Some((scenario, world))
         }
         None => None,

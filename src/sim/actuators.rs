@@ -1,6 +1,7 @@
 //! The drill world as a target: `sim.*` steps become world controls (recorded as durable
 //! effect markers), and checks on `sim` targets read the world.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::checks::{Baseline, evaluate};
@@ -21,6 +22,8 @@ pub struct SimWorld<E: EffectLog> {
     pub(super) progress: Progress,
     /// What stands in for each of the plan's targets.
     pub(super) binding: super::bind::Binding,
+    /// What `patch` steps overwrote (by effect key), for their automatic undo.
+    pub(super) pre_images: BTreeMap<String, serde_json::Value>,
 }
 
 impl<E: EffectLog> SimWorld<E> {
@@ -35,6 +38,7 @@ impl<E: EffectLog> SimWorld<E> {
             baseline,
             progress,
             binding: Default::default(),
+            pre_images: BTreeMap::new(),
         }
     }
 
@@ -42,6 +46,11 @@ impl<E: EffectLog> SimWorld<E> {
     pub fn with_binding(mut self, binding: super::bind::Binding) -> Self {
         self.binding = binding;
         self
+    }
+
+    /// Restores a `patch` pre-image journaled in an earlier life of the run.
+    pub fn restore_pre_image(&mut self, key: &str, data: serde_json::Value) {
+        self.pre_images.insert(key.to_string(), data);
     }
 
     pub(super) fn set_progress(&self, text: Option<String>) {
@@ -78,6 +87,74 @@ impl<E: EffectLog> SimWorld<E> {
         }
     }
 
+    /// Applies `controls` in order and records them as one effect keyed `key`, at the world
+    /// time they were applied. A control the world refuses stops there: those before it
+    /// stay applied and are recorded; the error says which was refused.
+    pub(super) async fn apply_recorded(
+        &mut self,
+        key: &str,
+        controls: Vec<WorldControl>,
+    ) -> Result<(), String> {
+        let (world_ms, applied, refused) = self.with_world(|w| {
+            let mut applied = Vec::new();
+            let mut refused = None;
+            for c in controls {
+                match w.apply(c.clone()) {
+                    Ok(()) => applied.push(c),
+                    Err(e) => {
+                        refused = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+            (w.elapsed().as_millis() as u64, applied, refused)
+        })?;
+        if !applied.is_empty() || refused.is_none() {
+            self.effects
+                .record(&SimEffect {
+                    key: key.to_string(),
+                    world_ms,
+                    controls: applied,
+                })
+                .await?;
+        }
+        match refused {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// `base`, or else `base.2`, `base.3`…: the first key no effect is recorded under (a
+    /// part of a step that happens again, e.g. a second deletion of the same pod).
+    pub(super) async fn fresh_key(&mut self, base: &str) -> Result<String, String> {
+        let mut key = base.to_string();
+        let mut n = 1;
+        while self.effects.contains(&key).await? {
+            n += 1;
+            key = format!("{base}.{n}");
+        }
+        Ok(key)
+    }
+
+    /// The state of the first snapshot of `volume` (named `name`, when given) among those
+    /// taken after the first `before`, if there is one.
+    pub(super) fn snapshot_state(
+        &self,
+        volume: &str,
+        before: usize,
+        name: Option<&str>,
+    ) -> Result<Option<SnapshotState>, String> {
+        self.with_world(|w| {
+            let st = w.state();
+            let vol = st.volumes.iter().position(|v| v.name == *volume);
+            st.snapshots
+                .iter()
+                .skip(before)
+                .find(|s| Some(s.volume) == vol && name.is_none_or(|n| s.name == n))
+                .map(|s| s.state)
+        })
+    }
+
     /// The controls an action means in the world as it is now.
     fn controls(&self, action: &SimAction) -> Result<Vec<WorldControl>, String> {
         Ok(match action {
@@ -112,6 +189,7 @@ impl<E: EffectLog> SimWorld<E> {
             }],
             SimAction::Snapshot { volume } => vec![WorldControl::TakeSnapshot {
                 volume: volume.clone(),
+                name: None,
             }],
             SimAction::DropSlot { slot } => vec![WorldControl::DropSlot { name: slot.clone() }],
             SimAction::CreateSlot { slot, replica } => vec![WorldControl::CreateSlot {
@@ -194,15 +272,7 @@ impl<E: EffectLog> SimWorld<E> {
             }
             SimAction::Snapshot { volume } => loop {
                 let state = self
-                    .with_world(|w| {
-                        let st = w.state();
-                        let vol = st.volumes.iter().position(|v| v.name == *volume);
-                        st.snapshots
-                            .iter()
-                            .skip(snapshots_before)
-                            .find(|s| Some(s.volume) == vol)
-                            .map(|s| s.state)
-                    })
+                    .snapshot_state(volume, snapshots_before, None)
                     .map_err(fail)?;
                 match state {
                     Some(SnapshotState::Ready) => return Ok(()),

@@ -9,9 +9,10 @@ use super::actuators::{POLL, SimWorld};
 use super::effects::EffectLog;
 use super::world::WorldControl;
 use super::world::scenario::{BoundAction, Scenario};
+use crate::backends::kubernetes::step::{POD_TIMEOUT, guide};
 use crate::engine::{Backends, Effect, Steering};
 use crate::engine::{CheckOutcome, Ended, Failure, Probe, Progress};
-use crate::plan::{Check, Plan, Step, StepKind, TargetKind};
+use crate::plan::{Check, HttpUrl, Plan, SecretRef, Step, StepKind, TargetKind};
 
 /// What stands in for a plan's target in the drill world.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,6 +164,21 @@ impl Binding {
         })
     }
 
+    /// The flag `[bind.flags]` gives for an http step's URL: the first whose text is in
+    /// the URL's written form (a variable's name, a file's path, the URL or path itself).
+    pub fn flag_for(&self, url: &HttpUrl) -> Option<&str> {
+        let written = match url {
+            HttpUrl::Secret(SecretRef::Env(name)) => name.clone(),
+            HttpUrl::Secret(SecretRef::File(path)) => path.display().to_string(),
+            HttpUrl::Secret(SecretRef::Inline(u)) => u.clone(),
+            HttpUrl::Path(p) => p.clone(),
+        };
+        self.flags
+            .iter()
+            .find(|(text, _)| written.contains(text.as_str()))
+            .map(|(_, flag)| flag.as_str())
+    }
+
     /// The node `target` is bound to (postgres targets default to the primary).
     pub fn node(&self, target: Option<&str>) -> Node {
         target
@@ -185,32 +201,50 @@ impl<E: EffectLog> Backends for SimWorld<E> {
                 self.sql(&node, statement, e.key).await
             }
             StepKind::SqlBatches { .. } => self.sql_batches(e, steering, progress).await,
-            StepKind::StatefulsetRollback { .. }
-            | StepKind::Scale { .. }
-            | StepKind::Patch { .. }
-            | StepKind::Snapshot { .. }
-            | StepKind::Http { .. } => Err(format!(
-                "`{}` steps are not bound to the drill world yet",
-                e.kind.name()
-            )
-            .into()),
+            StepKind::StatefulsetRollback {
+                statefulset,
+                to_revision,
+            } => {
+                let timeout = e.step.timeout.unwrap_or(POD_TIMEOUT);
+                let mut g = guide(steering, progress, e.index, e.key, timeout);
+                self.statefulset_rollback(statefulset, to_revision, &mut g)
+                    .await
+            }
+            StepKind::Scale { object, replicas } => self.scale(object, *replicas, e.key).await,
+            StepKind::Patch { object, patch } => self.patch(object, patch, e.index, e.key).await,
+            StepKind::Snapshot { volume } => {
+                let mut g = guide(steering, progress, e.index, e.key, POD_TIMEOUT);
+                self.snapshot(volume, &mut g).await
+            }
+            StepKind::Http {
+                request,
+                expect_status,
+            } => {
+                let flag = self.binding.flag_for(&request.url).map(str::to_string);
+                self.http(e.target, request, *expect_status, flag.as_deref(), e.key)
+                    .await
+            }
             StepKind::Manual { .. } | StepKind::Wait { .. } | StepKind::Verify { .. } => {
                 Err(format!("no backend carries out `{}` steps", e.kind.name()).into())
             }
         }
     }
 
-    async fn undo_auto(&mut self, step: &Step, _key: &str) -> Result<Ended, Failure> {
-        Err(format!(
-            "`{}` steps have no automatic undo in the drill world",
-            step.kind.name()
-        )
-        .into())
+    async fn undo_auto(&mut self, step: &Step, key: &str) -> Result<Ended, Failure> {
+        let StepKind::Patch { object, .. } = &step.kind else {
+            return Err(format!("`{}` steps have no automatic undo", step.kind.name()).into());
+        };
+        let applied = key.strip_suffix("/undo").unwrap_or(key);
+        self.undo_patch(object, applied, key).await
     }
 
     async fn probe(&mut self, e: &Effect<'_>) -> Probe {
         match e.kind {
             StepKind::SqlBatches { .. } => self.probe_batches(e.key).await,
+            StepKind::StatefulsetRollback { .. }
+            | StepKind::Scale { .. }
+            | StepKind::Patch { .. }
+            | StepKind::Snapshot { .. } => self.probe_kube(e.kind, e.key).await,
             _ => self.probe_marker(e.key).await,
         }
     }
@@ -238,5 +272,7 @@ impl<E: EffectLog> Backends for SimWorld<E> {
 
     fn restore_baseline(&mut self, _data: &serde_json::Value) {}
 
-    fn restore_pre_image(&mut self, _key: &str, _data: serde_json::Value) {}
+    fn restore_pre_image(&mut self, key: &str, data: serde_json::Value) {
+        SimWorld::restore_pre_image(self, key, data);
+    }
 }

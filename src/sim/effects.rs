@@ -55,3 +55,25 @@ impl PreImageLog for MemEffects {
         Ok(())
     }
 }
+
+/// The drill world of a run: the scenario from its seed, with every journaled effect
+/// re-applied at the world time it happened.
+pub fn rebuild_world(
+    scenario: &crate::sim::world::Scenario,
+    seed: u64,
+    effects: &[SimEffect],
+) -> crate::sim::world::World {
+    let mut world = crate::sim::world::World::new(scenario, seed);
+    let mut effects = effects.to_vec();
+    effects.sort_by_key(|e| e.world_ms);
+    for e in effects {
+        let now = world.elapsed().as_millis() as u64;
+        if e.world_ms > now {
+            world.step(std::time::Duration::from_millis(e.world_ms - now));
+        }
+        for c in e.controls {
+            let _ = world.apply(c);
+        }
+    }
+    world
+}

@@ -5,6 +5,8 @@ pub mod actuators;
 pub mod bind;
 pub mod checks;
 pub mod effects;
+pub mod http;
+pub mod kubernetes;
 pub mod postgres;
 pub mod source;
 pub mod sql;

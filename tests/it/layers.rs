@@ -33,9 +33,15 @@ const LAYERS: &[&[&str]] = &[
     &["cli"],
 ];
 
-/// The backend folders (`src/backends/NAME/`) that `sim` may use: the drill's PromQL is
-/// judged with the prometheus backend's judge and sample types, which open no client.
-const SIM_MAY_USE: &[&str] = &["backends/prometheus"];
+/// The backend folders (`src/backends/NAME/`) that `sim` may use, for what opens no client:
+/// the drill's PromQL is judged with the prometheus backend's judge and sample types; its
+/// kubernetes and http steps share the real ones' revision choice, wording and status check.
+/// (No real client can be built in a drill regardless: a drill's backends are `SimWorld`.)
+const SIM_MAY_USE: &[&str] = &[
+    "backends/prometheus",
+    "backends/kubernetes",
+    "backends/http",
+];
 
 /// Where a `crate::` path points: its first segment and, when there is one, the second.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

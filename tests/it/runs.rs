@@ -153,39 +153,73 @@ fn detach_is_audited_like_any_control_line_and_leaves_the_run_resumable() {
 }
 
 #[test]
-fn a_drill_of_a_plan_with_real_targets_is_refused_before_anything_connects() {
+fn a_drill_of_a_plan_with_real_targets_runs_on_the_world_and_never_connects() {
     // A listener standing in for the real database: a drill must never connect to it.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("postgres://ebb@{}/orders", listener.local_addr().unwrap());
     let dir = tempfile::tempdir().unwrap();
     let plan = "examples/postgres/backfill-region.toml";
-    for args in [
-        vec!["drill", "--plan", plan],
-        vec![
+    let out = ebb(dir.path())
+        .env("EBB_DEMO_DB_URL", &url)
+        .args([
             "run",
             plan,
+            "--drill",
             "--scenario",
-            "backfill-slot-fill",
-            "--headless",
-            "--yes",
-        ],
+            "crashloop-new-revision",
+        ])
+        .args(["--headless", "--yes", "--speed", "100"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = flat(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", flat(&out.stderr));
+    assert!(text.contains("run finished: completed"), "{text}");
+    assert!(
+        listener.accept().is_err(),
+        "the drill connected to the real target"
+    );
+}
+
+#[test]
+fn a_plan_the_drill_world_cannot_bind_is_refused_located_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    // A scenario that binds the plan's postgres target to the world's series.
+    let text = std::fs::read_to_string("examples/scenarios/crashloop-new-revision.toml").unwrap();
+    let mut doc: toml::Table = toml::from_str(&text).unwrap();
+    let bind = doc
+        .entry("bind")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let targets = bind
+        .as_table_mut()
+        .unwrap()
+        .entry("targets")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    targets
+        .as_table_mut()
+        .unwrap()
+        .insert("db".into(), toml::Value::String("metrics".into()));
+    let scenario = dir.path().join("scenario.toml");
+    std::fs::write(&scenario, toml::to_string(&doc).unwrap()).unwrap();
+    let plan = "examples/postgres/backfill-region.toml";
+    for args in [
+        vec!["drill", "--plan", plan, "--scenario"],
+        vec!["run", plan, "--headless", "--yes", "--scenario"],
     ] {
         let out = ebb(dir.path())
-            .env("EBB_DEMO_DB_URL", &url)
             .args(&args)
+            .arg(&scenario)
             .stdin(Stdio::null())
             .output()
             .unwrap();
         let err = flat(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(
-            err.contains("backfill-region.toml:14:8: target `db` is a postgres target"),
+            err.contains(
+                "backfill-region.toml:14:8: target `db` cannot be bound to the drill world"
+            ),
             "{args:?}: {err}"
-        );
-        assert!(
-            listener.accept().is_err(),
-            "{args:?}: the drill connected to the real target"
         );
     }
     assert!(runs(dir.path()).is_empty(), "no run was created");

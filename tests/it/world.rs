@@ -66,6 +66,7 @@ fn controls_replay_deterministically() {
         w.apply(WorldControl::PauseBackfill).unwrap();
         w.apply(WorldControl::TakeSnapshot {
             volume: "pgdata-orders-db-0".into(),
+            name: None,
         })
         .unwrap();
         w.step(Duration::from_secs(60));

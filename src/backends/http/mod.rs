@@ -81,8 +81,8 @@ impl HttpTargets {
         key: &str,
     ) -> Result<(), String> {
         let client = self.client_for(target)?;
-        let (url, shown) = match &req.url {
-            HttpUrl::Secret(s) => (s.resolve()?, format!("<{}>", s.origin())),
+        let url = match &req.url {
+            HttpUrl::Secret(s) => s.resolve()?,
             HttpUrl::Path(path) => {
                 let name = target.ok_or("a path URL needs the step's http target")?;
                 let base = match self.bases.get(name) {
@@ -90,13 +90,10 @@ impl HttpTargets {
                     Some(Err(e)) => return Err(e.clone()),
                     None => return Err(format!("{name} is not an http target of this plan")),
                 };
-                (
-                    format!("{}{path}", base.trim_end_matches('/')),
-                    format!("{name}{path}"),
-                )
+                format!("{}{path}", base.trim_end_matches('/'))
             }
         };
-        let what = format!("{} {shown}", req.method);
+        let what = request_shown(req, target);
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| format!("{what}: not an HTTP method"))?;
         let mut builder = client.request(method, &url).header("Idempotency-Key", key);
@@ -122,17 +119,31 @@ impl HttpTargets {
             };
             format!("{what}: {kind} ({})", tls::describe(&e, Client::Https))
         })?;
-        let status = response.status().as_u16();
-        let ok = match expect {
-            Some(want) => status == want,
-            None => (200..300).contains(&status),
-        };
-        if ok {
-            Ok(())
-        } else {
-            let want = expect.map_or("2xx".to_string(), |w| w.to_string());
-            Err(format!("{what} returned {status} (expected {want})"))
-        }
+        expected(&what, response.status().as_u16(), expect)
+    }
+}
+
+/// A request as messages name it: its method, and the secret's origin (`<env:NAME>`) or
+/// the target and path; never a secret's value.
+pub(crate) fn request_shown(req: &HttpRequest, target: Option<&str>) -> String {
+    let shown = match &req.url {
+        HttpUrl::Secret(s) => format!("<{}>", s.origin()),
+        HttpUrl::Path(path) => format!("{}{path}", target.unwrap_or_default()),
+    };
+    format!("{} {shown}", req.method)
+}
+
+/// `Ok` when `status` is `expect` (any 2xx when `None`).
+pub(crate) fn expected(what: &str, status: u16, expect: Option<u16>) -> Result<(), String> {
+    let ok = match expect {
+        Some(want) => status == want,
+        None => (200..300).contains(&status),
+    };
+    if ok {
+        Ok(())
+    } else {
+        let want = expect.map_or("2xx".to_string(), |w| w.to_string());
+        Err(format!("{what} returned {status} (expected {want})"))
     }
 }
 

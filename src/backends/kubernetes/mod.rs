@@ -5,13 +5,14 @@ mod api;
 pub mod connect;
 mod merge;
 mod objects;
-mod pods;
+pub(crate) mod pods;
 pub mod rbac;
 pub mod resource;
 mod rollout;
 pub mod source;
 pub mod step;
 pub mod volume_usage;
+pub(crate) mod wording;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -25,10 +26,12 @@ use crate::plan::{Plan, Target, TargetKind};
 pub use api::{CALL_TIMEOUT, Cluster, FIELD_MANAGER, KubeError};
 pub use connect::{ConnectError, Connected, connect};
 pub use merge::{pre_image, turning};
+pub(crate) use objects::CREATING_SNAPSHOT;
 pub use objects::{
     patch, probe_annotated, probe_snapshot, scale, snapshot, snapshot_name, undo_patch,
 };
 pub use resource::{ObjectRef, Resource};
+pub(crate) use rollout::{Rev, STUCK_GRACE, choose};
 pub use rollout::{probe_rollback, rollback};
 
 /// The annotation every write sets on the object it writes: the effect's idempotency key,
@@ -97,18 +100,18 @@ pub struct Guide<'a> {
 }
 
 impl Guide<'_> {
-    fn stop_requested(&self) -> bool {
+    pub(crate) fn stop_requested(&self) -> bool {
         *self.stop.borrow()
     }
 
-    fn report(&self, text: String) {
+    pub(crate) fn report(&self, text: String) {
         if let Ok(mut p) = self.progress.lock() {
             *p = Some(text);
         }
     }
 
     /// Raises (or withdraws, with `None`) the step's ask.
-    fn ask(&self, what: Option<(String, String)>) {
+    pub(crate) fn ask(&self, what: Option<(String, String)>) {
         if let Ok(mut a) = self.asking.lock() {
             a.ask = what.map(|(what, word)| crate::engine::Ask {
                 step: self.step,
@@ -119,7 +122,7 @@ impl Guide<'_> {
     }
 
     /// Leaves a line for the audit log (an engine note).
-    fn say(&self, text: String) {
+    pub(crate) fn say(&self, text: String) {
         if let Ok(mut a) = self.asking.lock() {
             a.notes.push(text);
         }

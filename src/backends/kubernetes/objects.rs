@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::api::{Cluster, KubeError};
 use super::merge::{pre_image, with_annotation};
-use super::{Guide, STEP_ANNOTATION, settle};
+use super::{Guide, STEP_ANNOTATION, settle, wording};
 use crate::backends::kubernetes::{ObjectRef, Resource};
 use crate::engine::{Ended, Failure, PreImageLog, Probe};
 
@@ -67,7 +67,7 @@ pub async fn patch<E: PreImageLog>(
         let image = pre_image(&current, patch);
         log.keep_pre_image(step, key, &image)
             .await
-            .map_err(|e| format!("{object}: cannot journal its pre-image, not patching: {e}"))?;
+            .map_err(|e| wording::pre_image_not_kept(object, &e))?;
         pre_images.insert(key.to_string(), image);
     }
     let write = c
@@ -91,9 +91,9 @@ pub async fn undo_patch(
     pre_images: &BTreeMap<String, Value>,
 ) -> Result<Ended, Failure> {
     let (r, name) = resource_of(object)?;
-    let image = pre_images.get(applied_key).ok_or_else(|| {
-        format!("{object}: no pre-image was journaled for {applied_key}; restore it by hand")
-    })?;
+    let image = pre_images
+        .get(applied_key)
+        .ok_or_else(|| wording::no_pre_image(object, applied_key))?;
     let run = async {
         let current = c.get(&r, &name).await?;
         if !marked(&current, undo_key) {
@@ -155,15 +155,18 @@ fn claims() -> ApiResource {
     }
 }
 
+/// Where a snapshot step is before its VolumeSnapshot exists.
+pub(crate) const CREATING_SNAPSHOT: &str = "creating the snapshot";
+
 /// Creates a VolumeSnapshot of claim `volume` (or finds the one this effect created) and
 /// waits until it is ready to use.
 /// Once the snapshot exists, stopping or failing says so (a rollback runs the undo).
 pub async fn snapshot(c: &Cluster, volume: &str, g: &mut Guide<'_>) -> Result<Ended, Failure> {
     let name = snapshot_name(g.key);
-    let what = format!("volumesnapshot/{name} of pvc/{volume}");
-    let mut at = "creating the snapshot".to_string();
+    let what = wording::snapshot_of(&name, volume);
+    let mut at = CREATING_SNAPSHOT.to_string();
     let r = take_snapshot(c, volume, &name, g, &mut at).await;
-    let landed = (at != "creating the snapshot").then(|| format!("volumesnapshot/{name} created"));
+    let landed = (at != CREATING_SNAPSHOT).then(|| wording::snapshot_landed(&name));
     settle(&at, &what, landed, r)
 }
 
@@ -176,9 +179,7 @@ async fn take_snapshot(
 ) -> Result<Ended, KubeError> {
     let vs = volume_snapshots();
     if c.get_opt(&claims(), volume).await?.is_none() {
-        return Err(KubeError::Failed(format!(
-            "persistentvolumeclaim {volume} not found"
-        )));
+        return Err(KubeError::Failed(wording::no_claim(volume)));
     }
     let object = json!({
         "apiVersion": vs.api_version,
@@ -191,7 +192,7 @@ async fn take_snapshot(
         "spec": { "source": { "persistentVolumeClaimName": volume } },
     });
     match c.create(&vs, object).await {
-        Ok(_) => g.say(format!("created volumesnapshot/{name} of pvc/{volume}")),
+        Ok(_) => g.say(wording::snapshot_created_note(name, volume)),
         Err(KubeError::Exists(_)) => {
             let found = c.get(&vs, name).await?;
             if !marked(&found, g.key) {
@@ -202,7 +203,7 @@ async fn take_snapshot(
         }
         Err(e) => return Err(e),
     }
-    *at = format!("waiting for volumesnapshot/{name} to be ready");
+    *at = wording::snapshot_waiting_at(name);
     loop {
         let found = c.get(&vs, name).await?;
         let status = &found["status"];
@@ -212,13 +213,11 @@ async fn take_snapshot(
         if let Some(msg) = status["error"]["message"].as_str() {
             return Err(KubeError::Failed(format!("the snapshot failed: {msg}")));
         }
-        g.report(format!(
-            "volumesnapshot/{name} of pvc/{volume}: waiting for readyToUse"
-        ));
+        g.report(wording::snapshot_waiting(name, volume));
         if g.stop_requested() {
             return Ok(Ended::stopped_after(
                 at.clone(),
-                Some(format!("volumesnapshot/{name} created")),
+                Some(wording::snapshot_landed(name)),
             ));
         }
         g.pause().await;

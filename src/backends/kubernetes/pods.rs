@@ -36,23 +36,32 @@ impl PodState {
                 .map(str::to_string)
         });
         let phase = status["phase"].as_str().unwrap_or("Unknown");
-        let mut detail = match (waiting, ready) {
-            (Some(w), _) => w,
-            (None, true) => "Ready".to_string(),
-            (None, false) if phase == "Running" => "Running, not ready".to_string(),
-            (None, false) => phase.to_string(),
-        };
-        if restarts > 0 {
-            let s = if restarts == 1 { "" } else { "s" };
-            detail.push_str(&format!(", {restarts} restart{s}"));
-        }
         PodState {
             name: meta["name"].as_str().unwrap_or("").to_string(),
             uid: meta["uid"].as_str().map(str::to_string),
             revision: meta["labels"][REVISION_LABEL].as_str().map(str::to_string),
             ready,
             terminating: !meta["deletionTimestamp"].is_null(),
-            detail,
+            detail: detail(waiting, ready, phase, restarts),
+        }
+    }
+
+    /// A pod of the drill world, described as its object would be: `waiting` is its
+    /// container's waiting reason (`ContainerCreating`, `CrashLoopBackOff`).
+    pub fn simulated(
+        name: String,
+        revision: &str,
+        ready: bool,
+        waiting: Option<&str>,
+        restarts: u64,
+    ) -> PodState {
+        PodState {
+            name,
+            uid: None,
+            revision: Some(revision.to_string()),
+            ready,
+            terminating: false,
+            detail: detail(waiting.map(str::to_string), ready, "Running", restarts),
         }
     }
 
@@ -63,6 +72,21 @@ impl PodState {
     pub fn revision_or_unknown(&self) -> &str {
         self.revision.as_deref().unwrap_or("an unknown revision")
     }
+}
+
+/// `CrashLoopBackOff, 6 restarts`, `Running, not ready`, `Pending`.
+fn detail(waiting: Option<String>, ready: bool, phase: &str, restarts: u64) -> String {
+    let mut detail = match (waiting, ready) {
+        (Some(w), _) => w,
+        (None, true) => "Ready".to_string(),
+        (None, false) if phase == "Running" => "Running, not ready".to_string(),
+        (None, false) => phase.to_string(),
+    };
+    if restarts > 0 {
+        let s = if restarts == 1 { "" } else { "s" };
+        detail.push_str(&format!(", {restarts} restart{s}"));
+    }
+    detail
 }
 
 #[cfg(test)]

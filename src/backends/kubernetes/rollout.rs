@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::api::{Cluster, KubeError, controller_revisions, pods};
 use super::merge::turning;
 use super::pods::PodState;
+use super::wording::{self, moved};
 use super::{Guide, REVISION_ANNOTATION, STEP_ANNOTATION, settle};
 use crate::engine::{Ended, Failure, Probe};
 use crate::plan::Revision;
@@ -44,10 +45,10 @@ fn partition(sts: &Value) -> u64 {
 }
 
 /// One ControllerRevision of the StatefulSet.
-struct Rev {
-    name: String,
-    number: i64,
-    template: Value,
+pub(crate) struct Rev {
+    pub(crate) name: String,
+    pub(crate) number: i64,
+    pub(crate) template: Value,
 }
 
 /// The StatefulSet's ControllerRevisions (owned by it, or named after it when unowned).
@@ -80,7 +81,12 @@ async fn revisions(c: &Cluster, sts: &str) -> Result<Vec<Rev>, KubeError> {
 
 /// The revision to roll back to: the highest numbered below the update revision's, or the
 /// one named (by name, or by the hash after `{sts}-`).
-fn choose(revs: Vec<Rev>, sts: &str, current: &str, to: &Revision) -> Result<Rev, KubeError> {
+pub(crate) fn choose(
+    revs: Vec<Rev>,
+    sts: &str,
+    current: &str,
+    to: &Revision,
+) -> Result<Rev, KubeError> {
     let known = || {
         let mut names: Vec<&str> = revs.iter().map(|r| r.name.as_str()).collect();
         names.sort();
@@ -127,14 +133,6 @@ pub async fn rollback(
     settle(&at, &format!("statefulset/{name}"), landed, r)
 }
 
-/// What of a rollback to `target` is in place at partition `p` of `n`.
-fn moved(target: &str, p: u64, n: u64) -> String {
-    format!(
-        "template at {target}, {} of {n} ordinals released",
-        n.saturating_sub(p)
-    )
-}
-
 async fn run(
     c: &Cluster,
     name: &str,
@@ -165,10 +163,7 @@ async fn run(
             });
             c.merge_patch(&res, name, &patch).await?;
             *landed = Some(moved(&rev.name, n, n));
-            g.say(format!(
-                "statefulset/{name}: template set to revision {} (from {current}), partition {n}",
-                rev.name
-            ));
+            g.say(wording::template_set(name, &rev.name, current, n));
             rev.name
         }
     };
@@ -193,7 +188,7 @@ async fn run(
         });
         c.merge_patch(&res, name, &patch).await?;
         *landed = Some(moved(&target, p - 1, n));
-        g.report(format!("statefulset/{name}: partition {}", p - 1));
+        g.report(wording::partition_lowered(name, p - 1));
     }
 }
 
@@ -239,14 +234,7 @@ async fn wait_for_pod(
                 if since.elapsed() >= STUCK_GRACE && asked.as_ref() != Some(p) {
                     // Answers typed for an earlier ask do not carry over to this one.
                     while g.answers.try_recv().is_ok() {}
-                    g.ask(Some((
-                        format!(
-                            "delete pod {pod_name} stuck on revision {} ({})",
-                            p.revision_or_unknown(),
-                            p.detail
-                        ),
-                        pod_name.clone(),
-                    )));
+                    g.ask(Some((wording::stuck_ask(p), pod_name.clone())));
                     asked = Some(p.clone());
                 }
             }
@@ -257,25 +245,24 @@ async fn wait_for_pod(
                 }
             }
         }
-        g.report(match &asked {
-            Some(_) => format!(
-                "ordinal {ordinal}: pod {pod_name} stuck ({state}); type its name to delete it"
-            ),
-            None if !caught_up => {
-                format!("ordinal {ordinal}: waiting for the controller to take revision {target}")
-            }
-            None => {
-                format!("ordinal {ordinal}: pod {pod_name} {state}; waiting for Ready on {update}")
-            }
-        });
+        g.report(wording::waiting(
+            ordinal,
+            &pod_name,
+            asked.is_some(),
+            caught_up,
+            target,
+            &state,
+            update,
+        ));
         // A human is being asked: the pod's timeout waits for them.
         if asked.is_none() && Instant::now() >= deadline {
             g.ask(None);
-            return Err(KubeError::Failed(format!(
-                "pod {pod_name} not Ready on revision {update} after {}: {state} (on {})",
-                crate::units::fmt_duration(g.pod_timeout),
-                pod.as_ref()
-                    .map_or("no revision", |p| p.revision_or_unknown()),
+            return Err(KubeError::Failed(wording::pod_timeout(
+                &pod_name,
+                update,
+                g.pod_timeout,
+                &state,
+                pod.as_ref(),
             )));
         }
         let answer = {
@@ -290,17 +277,11 @@ async fn wait_for_pod(
             && step == g.step
         {
             if typed.trim() != pod_name {
-                g.say(format!(
-                    "not deleting pod {pod_name}: the confirmation typed {typed:?}, not its name"
-                ));
+                g.say(wording::not_deleting(&pod_name, &typed));
                 continue;
             }
             c.delete_pod(&pod_name, p.uid.as_deref()).await?;
-            g.say(format!(
-                "deleted pod {pod_name} stuck on revision {} ({}), confirmed by typing its name; the controller recreates it on {update}",
-                p.revision_or_unknown(),
-                p.detail
-            ));
+            g.say(wording::deleted(p, update));
             g.ask(None);
             asked = None;
             stuck_since = None;

@@ -1,7 +1,9 @@
 //! What an operator (through the drill actuators) can do to the world: pause the backfill,
-//! roll pods back, down-migrate, flip flags, snapshot volumes, drop or recreate slots.
+//! roll pods back, scale or delete them, down-migrate, flip flags, snapshot volumes, drop or
+//! recreate slots, deliver webhooks.
 
 use super::model::{Slot, Snapshot, WorldState};
+use super::pods;
 use super::{Events, push_event};
 use crate::sources::{MigrationPhase, Severity, SnapshotState};
 
@@ -24,6 +26,9 @@ pub enum WorldControl {
     },
     TakeSnapshot {
         volume: String,
+        /// The snapshot's name (a kubernetes step's VolumeSnapshot); `None`: numbered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
     },
     DropSlot {
         name: String,
@@ -41,6 +46,23 @@ pub enum WorldControl {
     },
     /// A plan's change to a table (see `tables`).
     Table(super::tables::TableChange),
+    /// Sets the StatefulSet's replica count: pods are removed from the highest ordinal, or
+    /// added on the revision their ordinal gets.
+    ScaleApp(u32),
+    /// Deletes an app pod; the controller recreates it (how a stuck pod gets unstuck).
+    DeletePod {
+        ordinal: u32,
+    },
+    /// A patch of fields the world does not model: recorded, with no effect but its event.
+    PatchUnmodelled {
+        object: String,
+        fields: Vec<String>,
+    },
+    /// A webhook request, delivered (`to`: the host, or where its URL is read from).
+    DeliverWebhook {
+        method: String,
+        to: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -211,14 +233,14 @@ pub fn apply(
                 format!("flag {name} turned {state}"),
             );
         }
-        WorldControl::TakeSnapshot { volume } => {
+        WorldControl::TakeSnapshot { volume, name } => {
             let i = s
                 .volumes
                 .iter()
                 .position(|v| v.name == volume)
                 .ok_or_else(|| unknown("volume", &volume))?;
             let n = s.snapshots.iter().filter(|x| x.volume == i).count() + 1;
-            let name = format!("{volume}-snap-{n}");
+            let name = name.unwrap_or_else(|| format!("{volume}-snap-{n}"));
             // Copying takes time in proportion to the data: 20 s plus 1 s per GiB.
             let secs = 20.0 + s.volumes[i].used / (1024.0 * 1024.0 * 1024.0);
             push_event(
@@ -292,6 +314,23 @@ pub fn apply(
             push_event(ev, now, Severity::Info, format!("{replica}: {what}"));
         }
         WorldControl::Table(change) => super::tables::apply(s, change, now, ev)?,
+        WorldControl::ScaleApp(n) => pods::scale(&mut s.app, n, now, ev),
+        WorldControl::DeletePod { ordinal } => pods::delete(&mut s.app, ordinal, now, ev)?,
+        WorldControl::PatchUnmodelled { object, fields } => push_event(
+            ev,
+            now,
+            Severity::Info,
+            format!(
+                "{object} patched ({}): not modelled in the drill world",
+                fields.join(", ")
+            ),
+        ),
+        WorldControl::DeliverWebhook { method, to } => push_event(
+            ev,
+            now,
+            Severity::Info,
+            format!("webhook {method} {to} delivered"),
+        ),
     }
     Ok(())
 }

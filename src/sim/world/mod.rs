@@ -235,6 +235,7 @@ impl World {
                 restarts: 0,
                 next_restart_at: 0.0,
                 backoff: 0.0,
+                stuck: a.stuck_pods.contains(&o),
             })
             .collect();
         // A finished rollout: every pod already runs the update revision.

@@ -175,11 +175,19 @@ pub struct Pod {
     pub next_restart_at: f64,
     /// Current CrashLoopBackOff delay, seconds.
     pub backoff: f64,
+    /// Not Ready on an old revision, the controller does not replace it until it is deleted
+    /// (kubernetes/kubernetes#67250); a recreated pod is not stuck.
+    pub stuck: bool,
 }
 
 impl Pod {
     pub fn ready(&self) -> bool {
         self.restarting_until.is_none() && !self.crashloop
+    }
+
+    /// Stuck and not Ready: the rolling update waits for it until it is deleted.
+    pub fn held(&self) -> bool {
+        self.stuck && !self.ready()
     }
 }
 

@@ -1,8 +1,9 @@
 //! The app side of a sub-step: the StatefulSet's rolling update, CrashLoopBackOff with
 //! back-off, and the error rate that follows from revisions, schema, flags and the database.
 
+use super::WorldError;
 use super::faults::Effects;
-use super::model::WorldState;
+use super::model::{App, Pod, WorldState};
 use super::rng::Jitter;
 use super::{Events, push_event};
 use crate::sources::Severity;
@@ -17,20 +18,18 @@ pub fn app(s: &mut WorldState, fx: &Effects, rng: &mut Jitter, now: f64, ev: &mu
             pod.restarting_until = None;
         }
     }
-    // Rolling update: one pod at a time, highest ordinal first.
+    // Rolling update: one pod at a time, highest ordinal first, of the ordinals at or above
+    // the partition (those below keep the revision they run). A stuck pod holds it.
     if a.pods.iter().all(|p| p.restarting_until.is_none()) {
         let next = (0..a.pods.len())
             .rev()
-            .find(|&i| a.pods[i].revision != a.desired_revision(a.pods[i].ordinal));
-        if let Some(i) = next {
-            let desired = a.desired_revision(a.pods[i].ordinal).to_string();
+            .find(|&i| a.pods[i].ordinal >= a.partition && a.pods[i].revision != a.update_revision);
+        if let Some(i) = next
+            && !a.pods[i].held()
+        {
+            let desired = a.update_revision.clone();
             let name = a.pod_name(a.pods[i].ordinal);
-            let pod = &mut a.pods[i];
-            pod.revision = desired.clone();
-            pod.restarting_until = Some(now + POD_START);
-            pod.crashloop = false;
-            pod.restarts = 0;
-            pod.backoff = 0.0;
+            replace(&mut a.pods[i], &desired, now);
             push_event(
                 ev,
                 now,
@@ -110,6 +109,68 @@ pub fn app(s: &mut WorldState, fx: &Effects, rng: &mut Jitter, now: f64, ev: &mu
             format!("{}: error rate back to {:.1}%", a.statefulset, rate * 100.0),
         );
     }
+}
+
+/// A new pod in place of `pod`, starting on `revision`.
+fn replace(pod: &mut Pod, revision: &str, now: f64) {
+    pod.revision = revision.to_string();
+    pod.restarting_until = Some(now + POD_START);
+    pod.crashloop = false;
+    pod.restarts = 0;
+    pod.backoff = 0.0;
+    pod.stuck = false;
+}
+
+/// Deletes pod `ordinal`; the controller recreates it on the revision its ordinal gets.
+pub fn delete(a: &mut App, ordinal: u32, now: f64, ev: &mut Events) -> Result<(), WorldError> {
+    let name = a.pod_name(ordinal);
+    let revision = a.desired_revision(ordinal).to_string();
+    let pod = a
+        .pods
+        .iter_mut()
+        .find(|p| p.ordinal == ordinal)
+        .ok_or_else(|| WorldError::Unknown {
+            what: "pod",
+            name: name.clone(),
+        })?;
+    replace(pod, &revision, now);
+    push_event(
+        ev,
+        now,
+        Severity::Warn,
+        format!("{name}: deleted; recreated on {revision}"),
+    );
+    Ok(())
+}
+
+/// Scales the app to `replicas` pods: the highest ordinals go first, new ones start on the
+/// revision their ordinal gets.
+pub fn scale(a: &mut App, replicas: u32, now: f64, ev: &mut Events) {
+    let before = a.pods.len();
+    a.pods.retain(|p| p.ordinal < replicas);
+    for o in before as u32..replicas {
+        let mut pod = Pod {
+            ordinal: o,
+            revision: String::new(),
+            restarting_until: None,
+            crashloop: false,
+            restarts: 0,
+            next_restart_at: 0.0,
+            backoff: 0.0,
+            stuck: false,
+        };
+        replace(&mut pod, a.desired_revision(o), now);
+        a.pods.push(pod);
+    }
+    push_event(
+        ev,
+        now,
+        Severity::Info,
+        format!(
+            "{} scaled from {before} to {replicas} replicas",
+            a.statefulset
+        ),
+    );
 }
 
 /// Share of requests failing: incompatible revisions, flags against the wrong schema,

@@ -264,14 +264,18 @@ fn snapshot_becomes_ready() {
     let mut w = World::new(&scenario("1MiB/s", "50MiB/s", 10_000, "paused", ""), 1);
     w.apply(WorldControl::TakeSnapshot {
         volume: "pg".into(),
+        name: None,
     })
     .unwrap();
     assert_eq!(w.state().snapshots[0].state, SnapshotState::Pending);
     run(&mut w, 120);
     assert_eq!(w.state().snapshots[0].state, SnapshotState::Ready);
     assert!(
-        w.apply(WorldControl::TakeSnapshot { volume: "x".into() })
-            .is_err()
+        w.apply(WorldControl::TakeSnapshot {
+            volume: "x".into(),
+            name: None,
+        })
+        .is_err()
     );
 }
 
@@ -447,4 +451,98 @@ fn steps_are_split_and_carried() {
     assert_eq!(a.elapsed(), Duration::from_secs(3));
     assert_eq!(a.state_digest(), b.state_digest());
     assert_eq!(a, b);
+}
+
+#[test]
+fn stuck_pods_are_read_from_the_app_table() {
+    let text = include_str!("../../../tests/invalid/scenarios/stuck-pod-out-of-range.toml")
+        .replace("[1, 4]", "[1, 3]");
+    let sc = match Scenario::parse(&SourceFile::new("t.toml", text)) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(sc.app.stuck_pods, [1, 3]);
+    let w = World::new(&sc, 1);
+    let stuck: Vec<u32> = w
+        .state()
+        .app
+        .pods
+        .iter()
+        .filter(|p| p.stuck)
+        .map(|p| p.ordinal)
+        .collect();
+    assert_eq!(stuck, [1, 3]);
+}
+
+#[test]
+fn a_stuck_pod_holds_the_rollout_until_it_is_deleted() {
+    let extra = r#"
+[[fault]]
+at = "0s"
+kind = "crashloop"
+revision = "new"
+"#;
+    let mut sc = scenario("1MiB/s", "50MiB/s", 10_000, "paused", extra);
+    sc.app.stuck_pods = vec![3];
+    let mut w = World::new(&sc, 1);
+    run(&mut w, 30);
+    w.apply(WorldControl::SetAppRevision("old".into())).unwrap();
+    run(&mut w, 120);
+    let revisions = |w: &World| -> Vec<String> {
+        w.state()
+            .app
+            .pods
+            .iter()
+            .map(|p| p.revision.clone())
+            .collect()
+    };
+    // The controller waits for pod 3, highest first: nothing below it moves either.
+    assert_eq!(revisions(&w), ["new", "new", "new", "new"]);
+    w.apply(WorldControl::DeletePod { ordinal: 3 }).unwrap();
+    assert!(!w.state().app.pods[3].stuck && !w.state().app.pods[3].ready());
+    run(&mut w, 120);
+    assert_eq!(revisions(&w), ["old", "old", "old", "old"]);
+    assert!(w.state().app.pods.iter().all(|p| p.ready()));
+    assert!(
+        w.apply(WorldControl::DeletePod { ordinal: 9 })
+            .unwrap_err()
+            .to_string()
+            .contains("app-9")
+    );
+}
+
+#[test]
+fn pods_below_the_partition_keep_their_revision() {
+    let mut sc = scenario("1MiB/s", "50MiB/s", 10_000, "paused", "");
+    // A half-done rollout: pods 0 and 1 on old (below the partition), 2 and 3 on new.
+    sc.app.partition = 2;
+    let mut w = World::new(&sc, 1);
+    let on = |w: &World, rev: &str| -> Vec<u32> {
+        let a = &w.state().app;
+        a.pods
+            .iter()
+            .filter(|p| p.revision == rev)
+            .map(|p| p.ordinal)
+            .collect()
+    };
+    assert_eq!(on(&w, "new"), [2, 3]);
+    // Raising the partition reverts nothing.
+    w.apply(WorldControl::SetAppPartition(4)).unwrap();
+    run(&mut w, 60);
+    assert_eq!(on(&w, "new"), [2, 3]);
+    w.apply(WorldControl::SetAppPartition(1)).unwrap();
+    run(&mut w, 60);
+    assert_eq!(on(&w, "new"), [1, 2, 3]);
+}
+
+#[test]
+fn scaling_removes_the_highest_ordinals_and_adds_starting_pods() {
+    let mut w = World::new(&scenario("1MiB/s", "50MiB/s", 10_000, "paused", ""), 1);
+    w.apply(WorldControl::ScaleApp(2)).unwrap();
+    assert_eq!(w.state().app.pods.len(), 2);
+    w.apply(WorldControl::ScaleApp(3)).unwrap();
+    let p = &w.state().app.pods[2];
+    assert!(p.ordinal == 2 && p.revision == "new" && !p.ready());
+    run(&mut w, 30);
+    assert!(w.state().app.pods.iter().all(|p| p.ready()));
 }

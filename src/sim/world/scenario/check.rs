@@ -329,6 +329,24 @@ impl Checker<'_> {
                     .unwrap_or(0.3),
             });
         }
+        let mut stuck_pods = Vec::new();
+        for p in a.stuck_pods.iter().flatten() {
+            let o = *p.get_ref();
+            if o >= replicas {
+                return self.err(
+                    p.span(),
+                    format!(
+                        "stuck pod ordinal {o} is out of range; the app has {replicas} pods (0..{})",
+                        replicas - 1
+                    ),
+                    None,
+                );
+            }
+            if stuck_pods.contains(&o) {
+                return self.err(p.span(), format!("pod ordinal {o} is listed twice"), None);
+            }
+            stuck_pods.push(o);
+        }
         Ok(AppSpec {
             statefulset: a.statefulset.clone(),
             replicas,
@@ -343,6 +361,7 @@ impl Checker<'_> {
                 .unwrap_or(0.002),
             revisions,
             flags,
+            stuck_pods,
         })
     }
 

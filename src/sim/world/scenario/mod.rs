@@ -171,8 +171,12 @@ pub struct AppSpec {
     pub current_revision: String,
     pub update_revision: String,
     pub base_error_rate: f64,
+    /// Listed newest first: `previous` is the one after the update revision.
     pub revisions: Vec<RevisionSpec>,
     pub flags: Vec<FlagSpec>,
+    /// Ordinals of pods that, not Ready on an old revision, are not replaced by the
+    /// controller until deleted (kubernetes/kubernetes#67250).
+    pub stuck_pods: Vec<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]

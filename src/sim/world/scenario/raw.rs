@@ -107,6 +107,8 @@ pub(super) struct RawApp {
     pub(super) revision: Vec<RawRevision>,
     #[serde(default)]
     pub(super) flag: Vec<RawFlag>,
+    /// Ordinals of pods the controller leaves stuck on their revision while not Ready.
+    pub(super) stuck_pods: Option<Vec<Spanned<u32>>>,
 }
 
 #[derive(Deserialize)]
