@@ -20,14 +20,15 @@ use kube::runtime::watcher::Event;
 use serde_json::json;
 
 use ebb::app::{Model, Msg, PaneId, update};
+use ebb::backends::kubernetes::source::KubeTarget;
+use ebb::backends::kubernetes::source::cache::{Change, KubeCache};
+use ebb::backends::source::SourceTarget;
 use ebb::cli::console::console_model;
 use ebb::cli::screenshot::{SCREENSHOT_EPOCH, render_buffer};
 use ebb::cli::watch::Watch;
 use ebb::config::{keymap_by_name, theme_by_name};
 use ebb::plan::{SecretRef, Target, TargetKind};
-use ebb::sources::kube::cache::{Change, KubeCache};
-use ebb::sources::kube::{ClaimStatus, KubeSnapshot, KubeTarget};
-use ebb::sources::target::SourceTarget;
+use ebb::sources::kube::{ClaimStatus, KubeSnapshot};
 use ebb::sources::{Observation, Payload, SourceId};
 use ebb::text::DisplayText;
 
@@ -200,7 +201,7 @@ fn watch_to_screen() -> (Duration, Duration) {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Observation>(64);
     let _task = {
         let _in_runtime = rt.enter();
-        ebb::sources::kube::spawn(target, tx)
+        ebb::backends::kubernetes::source::spawn(target, tx)
     };
     let mut wait_for = |model: &mut Model, marker: &str| {
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -14,12 +14,12 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ebb::actuators::pg::{
+use ebb::backends::postgres::source::{PgMemory, observe};
+use ebb::backends::postgres::{
     BatchControl, BatchSpec, BatchesDone, PgBaseline, ensure_schema, evaluate, run_batches,
 };
 use ebb::engine::{CheckOutcome, Progress};
 use ebb::plan::{Check, CheckKind};
-use ebb::sources::pg::{PgMemory, observe};
 use ebb::time::Timestamp;
 use pg::PgCluster;
 use sqlx::Connection;

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ebb::config::SourceFile;
+use ebb::diag::SourceFile;
 use ebb::plan::Plan;
 
 /// A plan with `n` steps cycling through the step kinds, with checks and undos.

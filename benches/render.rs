@@ -15,11 +15,11 @@ use ebb::app::{Msg, update};
 use ebb::cli::screenshot::{SCREENSHOT_EPOCH, model_at, render_buffer};
 use ebb::config::{keymap_by_name, theme_by_name};
 use ebb::plan::PlanOutline;
+use ebb::sim::world::Scenario;
 use ebb::sources::{
     Observation, Payload, ReplicaState, ReplicaStatus, ReplicationSnapshot, SourceId,
 };
 use ebb::text::DisplayText;
-use ebb::world::Scenario;
 
 /// World seconds replayed before rendering: the middle of the incident.
 const AT: u64 = 300;

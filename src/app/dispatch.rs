@@ -3,7 +3,7 @@
 
 use crate::action::Action;
 use crate::config::keymap::Mode;
-use crate::sources::sim::DrillCommand;
+use crate::sim::source::DrillCommand;
 use crate::text::DisplayText;
 
 use super::model::{Layer, Model, PaneId, TimelineKind};

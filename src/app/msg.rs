@@ -3,8 +3,8 @@
 use crate::action::Action;
 use crate::config::keymap::KeyChord;
 use crate::engine::{EngineEvent, Verb};
+use crate::sim::source::DrillCommand;
 use crate::sources::Observation;
-use crate::sources::sim::DrillCommand;
 use crate::time::Timestamp;
 
 /// Where an action came from; recorded with it.

@@ -15,20 +15,20 @@ use super::link::{self, Start};
 use super::{UiArgs, identity};
 use crate::app::EngineRequest;
 use crate::app::{DrillState, Model, TimelineKind};
-use crate::config::diag::SourceFile;
 use crate::config::{self, LoadOptions};
+use crate::diag::SourceFile;
 use crate::engine::Status;
-use crate::engine::session::RunSpec;
 use crate::plan::Plan;
 use crate::plan::PlanOutline;
-use crate::sources::sim;
+use crate::runner::session::RunSpec;
+use crate::sim;
+use crate::sim::world::SharedWorld;
+use crate::sim::world::{Scenario, World};
 use crate::store::Store;
 use crate::text::DisplayText;
 use crate::time::Timestamp;
 use crate::tui::event_loop::{self, Exit, LoopIo};
 use crate::tui::recorder::Recorder;
-use crate::world::SharedWorld;
-use crate::world::{Scenario, World};
 
 /// How often the sim source reports, in real time.
 pub const SIM_INTERVAL: Duration = Duration::from_secs(1);
@@ -101,7 +101,7 @@ fn from_source(file: SourceFile) -> Result<LoadedPlan, Report> {
 /// otherwise the targets it cannot, located. A drill never reaches a real system.
 pub fn bound_to_drill(loaded: LoadedPlan, scenario: &Scenario) -> Result<LoadedPlan, Report> {
     let unbound: Vec<(String, String)> =
-        match crate::actuators::sim_bind::Binding::for_plan(&loaded.plan, scenario) {
+        match crate::sim::bind::Binding::for_plan(&loaded.plan, scenario) {
             Ok(_) => Vec::new(),
             Err(errors) => errors.into_iter().map(|e| (e.target, e.why)).collect(),
         };
@@ -283,7 +283,7 @@ pub enum Watched {
     /// The drill world, at a speed.
     Drill(SharedWorld, f64),
     /// Real servers, one source task each.
-    Servers(Vec<crate::sources::target::SourceTarget>),
+    Servers(Vec<crate::backends::source::SourceTarget>),
 }
 
 /// Runs the console (on a drill world when given), with a run link when there is a plan.
@@ -347,7 +347,13 @@ pub fn console_in(
         let (drill, sources) = match watched {
             Watched::Drill(world, speed) => (
                 Some(cmd_tx),
-                vec![sim::spawn(world, speed, SIM_INTERVAL, obs_tx, cmd_rx)],
+                vec![sim::source::spawn(
+                    world,
+                    speed,
+                    SIM_INTERVAL,
+                    obs_tx,
+                    cmd_rx,
+                )],
             ),
             // One task per server; none of them can hold up the screen.
             Watched::Servers(targets) => {

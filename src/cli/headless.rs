@@ -10,8 +10,8 @@ use tokio::sync::mpsc;
 use crate::action::Action;
 use crate::app::{ActionSource, Cmd, EngineRequest, Layer, Model, Msg, update};
 use crate::config::keymap::Keymap;
-use crate::engine::session::RunHandle;
 use crate::engine::{Command, EngineEvent, Final, Status};
+use crate::runner::session::RunHandle;
 use crate::text::{DisplayText, sanitize};
 use crate::tui::recorder::{Recorder, dispatch_recorded};
 
@@ -158,7 +158,7 @@ fn print_event(ev: &EngineEvent, json: bool, last_status: &mut Option<Status>) {
         EngineEvent::View(v) => {
             if *last_status != Some(v.status) {
                 *last_status = Some(v.status);
-                let mut line = format!("state {}", crate::engine::session::status_word(v.status));
+                let mut line = format!("state {}", crate::runner::session::status_word(v.status));
                 if let (Status::Paused, Some(p)) = (v.status, &v.pause) {
                     line.push_str(&format!(" ({} by {})", sanitize(&p.text), sanitize(&p.by)));
                 }
@@ -166,7 +166,7 @@ fn print_event(ev: &EngineEvent, json: bool, last_status: &mut Option<Status>) {
             }
         }
         EngineEvent::Exited { status } => {
-            println!("exited {}", crate::engine::session::status_word(*status))
+            println!("exited {}", crate::runner::session::status_word(*status))
         }
     }
 }

@@ -7,10 +7,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::app::EngineRequest;
-use crate::engine::session::{self, RunHandle, RunSpec};
 use crate::engine::{Command, EngineEvent};
+use crate::runner::session::{self, RunHandle, RunSpec};
+use crate::sim::world::SharedWorld;
 use crate::store::Store;
-use crate::world::SharedWorld;
 
 /// How long leaving waits for the run to reach a safe point.
 pub const DETACH_WAIT: Duration = Duration::from_secs(5);

@@ -51,7 +51,7 @@ fn check(args: &CheckArgs) -> Result<ExitCode, miette::Report> {
         match result {
             Ok(plan) if args.rbac => {
                 eprintln!("{}", summary(&plan));
-                print!("{}", crate::plan::rbac::rbac(&plan));
+                print!("{}", crate::backends::kubernetes::rbac::rbac(&plan));
             }
             Ok(plan) => println!("{}", summary(&plan)),
             Err(errors) => print_errors(errors),

@@ -13,13 +13,13 @@ use super::drill::{Watched, console, console_in, drill_model, load_config, load_
 use super::link::Start;
 use super::{UiArgs, headless, identity};
 use crate::action::Action;
-use crate::engine::session::{self, RunSpec};
 use crate::plan::{Plan, PlanOutline, TargetKind};
-use crate::sources::sim;
+use crate::runner::session::{self, RunSpec};
+use crate::sim;
+use crate::sim::world::{Scenario, SharedWorld, World};
 use crate::store::{Store, spec_from_env};
 use crate::time::Timestamp;
 use crate::tui::recorder::Recorder;
-use crate::world::{Scenario, SharedWorld, World};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -139,7 +139,7 @@ struct Ticker(
     Option<(
         tokio::task::JoinHandle<()>,
         tokio::task::JoinHandle<()>,
-        mpsc::Sender<sim::DrillCommand>,
+        mpsc::Sender<sim::source::DrillCommand>,
     )>,
 );
 
@@ -159,7 +159,7 @@ fn tick_world(world: Option<SharedWorld>, speed: f64) -> Ticker {
     let (obs_tx, mut obs_rx) = mpsc::channel(64);
     let (cmd_tx, cmd_rx) = mpsc::channel(4);
     // No screen to pace: tick the world finer so waits end closer to when they should.
-    let source = sim::spawn(world, speed, HEADLESS_TICK, obs_tx, cmd_rx);
+    let source = sim::source::spawn(world, speed, HEADLESS_TICK, obs_tx, cmd_rx);
     let drain = tokio::spawn(async move { while obs_rx.recv().await.is_some() {} });
     Ticker(Some((source, drain, cmd_tx)))
 }
@@ -441,7 +441,7 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
 #[cfg(test)]
 mod where_tests {
     use super::*;
-    use crate::config::diag::SourceFile;
+    use crate::diag::SourceFile;
 
     #[test]
     fn the_go_ahead_names_where_each_target_points_without_credentials() {

@@ -13,10 +13,10 @@ use super::drill::{SIM_INTERVAL, drill_model, load_scenario};
 use crate::app::{Model, Msg, update};
 use crate::config::{self, keymap::Keymap, theme::Theme};
 use crate::plan::PlanOutline;
-use crate::sources::sim;
+use crate::sim;
+use crate::sim::world::{Scenario, World};
 use crate::time::Timestamp;
 use crate::tui::{svg, view};
-use crate::world::{Scenario, World};
 
 /// The wall-clock instant screenshots start at, so they are the same on every machine.
 pub const SCREENSHOT_EPOCH: Timestamp = Timestamp(1_795_489_200_000); // 2026-11-24T03:00:00Z
@@ -82,7 +82,7 @@ pub fn model_at(
 ) -> Model {
     let mut world = World::new(scenario, seed);
     let mut model = drill_model(scenario, plan, operator, seed, 1.0, SCREENSHOT_EPOCH);
-    for obs in sim::replay(&mut world, SCREENSHOT_EPOCH, at, SIM_INTERVAL) {
+    for obs in sim::source::replay(&mut world, SCREENSHOT_EPOCH, at, SIM_INTERVAL) {
         let t = obs.at;
         update(&mut model, keymap, Msg::Tick(t));
         update(&mut model, keymap, Msg::Observation(obs));

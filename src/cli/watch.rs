@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use miette::Report;
 
-use crate::config::diag::SourceFile;
+use crate::backends::kubernetes::source::KubeTarget;
+use crate::backends::postgres::source::PgTarget;
+use crate::backends::prometheus::source::PromTarget;
+use crate::backends::source::SourceTarget;
 use crate::config::targets::{self, DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
+use crate::diag::SourceFile;
 use crate::plan::{Plan, PlanOutline, SecretRef, Target, TargetKind};
-use crate::sources::kube::KubeTarget;
-use crate::sources::pg::PgTarget;
-use crate::sources::prom::PromTarget;
-use crate::sources::target::SourceTarget;
 
 /// The servers to watch and, for a plan file, the plan.
 #[derive(Debug)]

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::diag::{LocatedError, SourceFile};
 use crate::config::paths;
+use crate::diag::{LocatedError, SourceFile};
 
 /// The themes or the keymaps one can name.
 #[derive(Clone, Debug)]
@@ -68,7 +68,7 @@ impl Catalog {
     /// The message for a name that is neither a user file nor a preset.
     pub fn unknown(&self, name: &str) -> (String, Option<String>) {
         let names = self.names();
-        let help = crate::config::suggest::did_you_mean(name, names.iter().map(String::as_str));
+        let help = crate::suggest::did_you_mean(name, names.iter().map(String::as_str));
         (
             format!(
                 "unknown {} `{name}`; available: {}",

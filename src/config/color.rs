@@ -72,7 +72,7 @@ fn parse_str(s: &str) -> Result<Color, (String, Option<String>)> {
     if let Ok(n) = inner.parse::<i64>() {
         return index(n).map_err(|m| (m, None));
     }
-    let help = crate::config::suggest::did_you_mean(&lower, NAMES.iter().map(|(n, _)| *n));
+    let help = crate::suggest::did_you_mean(&lower, NAMES.iter().map(|(n, _)| *n));
     Err((format!("unknown colour `{s}`; {EXPECTED}"), help))
 }
 

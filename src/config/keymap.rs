@@ -15,9 +15,9 @@ use toml::Spanned;
 
 use crate::action::Action;
 use crate::config::catalog::{self, Catalog, Extends};
-use crate::config::diag::{LocatedError, SourceFile};
 pub use crate::config::keys::KeyChord;
-use crate::config::suggest;
+use crate::diag::{LocatedError, SourceFile};
+use crate::suggest;
 
 /// The value that removes a binding.
 pub const UNBIND: &str = "none";

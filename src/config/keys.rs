@@ -143,7 +143,7 @@ impl KeyChord {
             }
             _ => named_key(rest).ok_or_else(|| {
                 let lower = rest.to_ascii_lowercase();
-                match crate::config::suggest::closest(&lower, NAMED.iter().map(|(n, _)| *n)) {
+                match crate::suggest::closest(&lower, NAMED.iter().map(|(n, _)| *n)) {
                     Some(near) => format!("unknown key `{rest}`; did you mean `{near}`?"),
                     None => format!(
                         "unknown key `{rest}`; expected a single character, a key name or f1–f12"

@@ -1,5 +1,5 @@
 //! Configuration read from files: themes, keymaps and their embedded presets, XDG paths,
-//! and the located diagnostics every file error is reported with.
+//! and the console's targets file; every file error is located (`crate::diag`).
 //!
 //! `load` picks the theme (`--theme` name or path; else `mono` under NO_COLOR; else `dark`) and
 //! the keymap (`--keymap`; else `default`), resolves `extends`, and applies the user's
@@ -12,20 +12,18 @@
 
 pub(crate) mod catalog;
 pub mod color;
-pub mod diag;
 pub mod keymap;
 pub mod keys;
 pub mod paths;
 pub mod presets;
 pub mod secrets;
-pub mod snippet;
-pub mod suggest;
 pub mod targets;
 pub mod theme;
 
 use std::path::PathBuf;
 
-pub use diag::{LocatedError, SourceFile};
+use crate::diag::{LocatedError, SourceFile};
+
 pub use keymap::{ESSENTIAL, Keymap, Lookup, Mode};
 pub use keys::{KeyChord, parse_sequence, sequence_to_string};
 pub use paths::no_color_from_env;

@@ -34,8 +34,8 @@ use miette::Diagnostic;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::diag::{LocatedError, SourceFile};
 use super::secrets::SECRET_HELP;
+use crate::diag::{LocatedError, SourceFile};
 use crate::plan::secret::{CA_HELP, parse_ca};
 use crate::plan::{SecretRef, TargetKind};
 use crate::units::parse_duration;
@@ -82,7 +82,7 @@ pub struct TargetsErrors {
 /// A report shows the first errors of a flood, then how many more, as plan reports do.
 impl Diagnostic for TargetsErrors {
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        let max = super::diag::MAX_ERRORS_SHOWN;
+        let max = crate::diag::MAX_ERRORS_SHOWN;
         match self.errors.len().saturating_sub(max) {
             0 => None,
             n => Some(Box::new(format!("the first {max} are shown, and {n} more"))),
@@ -93,7 +93,7 @@ impl Diagnostic for TargetsErrors {
         Some(Box::new(
             self.errors
                 .iter()
-                .take(super::diag::MAX_ERRORS_SHOWN)
+                .take(crate::diag::MAX_ERRORS_SHOWN)
                 .map(|e| e as &dyn Diagnostic),
         ))
     }

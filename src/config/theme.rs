@@ -13,8 +13,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::catalog::{self, Catalog, Extends};
-use crate::config::diag::{LocatedError, SourceFile};
-use crate::config::{color, suggest};
+use crate::config::color;
+use crate::diag::{LocatedError, SourceFile};
+use crate::suggest;
 
 macro_rules! theme_slots {
     ($( $slot:ident : $doc:literal, )*) => {

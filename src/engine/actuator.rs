@@ -30,6 +30,24 @@ pub struct BatchFigures {
     pub holding: Option<String>,
 }
 
+/// `planned` keys per batch times 2^`exponent`, at least 1.
+pub fn scale(planned: u64, exponent: i32) -> u64 {
+    if exponent >= 0 {
+        planned.saturating_mul(1 << exponent.min(20))
+    } else {
+        (planned >> (-exponent).min(63)).max(1)
+    }
+}
+
+/// What of a batched step landed, as the run reports it: `n batches applied`.
+pub fn batches_landed(n: u64) -> Option<String> {
+    match n {
+        0 => None,
+        1 => Some("1 batch applied".to_string()),
+        n => Some(format!("{n} batches applied")),
+    }
+}
+
 /// Where a batched step's actuator writes its figures, read by the actor.
 pub type Meter = Arc<Mutex<Option<BatchFigures>>>;
 
@@ -165,4 +183,16 @@ pub trait Actuators: Send {
     ) -> impl Future<Output = Result<Ended, Failure>> + Send;
     /// Asks the target whether the effect keyed `key` happened.
     fn probe(&mut self, step: usize, key: &str, undo: bool) -> impl Future<Output = Probe> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn scale_doubles_and_halves_and_never_reaches_zero() {
+        assert_eq!(super::scale(5000, 0), 5000);
+        assert_eq!(super::scale(5000, 1), 10000);
+        assert_eq!(super::scale(5000, -1), 2500);
+        assert_eq!(super::scale(5000, -20), 1);
+        assert_eq!(super::scale(u64::MAX, 4), u64::MAX);
+    }
 }

@@ -3,17 +3,19 @@
 
 pub mod actor;
 pub mod actuator;
+pub mod backends;
 pub mod journal;
-pub mod session;
+pub mod pre_image;
 pub mod state;
-pub mod store_journal;
 
 pub use actor::{Actor, Command, EngineEvent, ExecPolicy, RunView, StepView};
 pub use actuator::{
     Actuators, Ask, AskCell, Asking, BatchFigures, CheckOutcome, Ended, Failure, Meter, Probe,
     Progress, StopSignal,
 };
+pub use backends::{Backends, Effect, Steering};
 pub use journal::{Journal, MemJournal, Record, replay};
+pub use pre_image::PreImageLog;
 pub use state::{
     Direction, Final, Landed, OnFailure, PauseReason, RunState, Status, StepInfo, StepStatus, Verb,
 };

@@ -4,7 +4,7 @@
 use toml::de::{DeTable, DeValue};
 
 use super::PlanErrors;
-use crate::config::diag::SourceFile;
+use crate::diag::SourceFile;
 
 /// `unbound` (target name, why) as located errors at each target's `kind` in `file`;
 /// `Ok` when there are none.

@@ -8,7 +8,7 @@ use toml::Spanned;
 use super::model::TargetKind;
 use super::raw::RawCheck;
 use super::values::Ctx;
-use crate::config::suggest::did_you_mean;
+use crate::suggest::did_you_mean;
 
 /// A condition on a target that holds or not (or cannot be evaluated: inconclusive).
 #[derive(Clone, Debug, PartialEq)]

@@ -8,8 +8,8 @@ use toml::de::{DeTable, DeValue};
 use super::raw::{
     RawCheck, RawGate, RawHeader, RawPlan, RawRequest, RawStep, RawTarget, RawThrottle,
 };
-use crate::config::diag::{LocatedError, SourceFile};
-use crate::config::suggest::did_you_mean;
+use crate::diag::{LocatedError, SourceFile};
+use crate::suggest::did_you_mean;
 
 /// Every key the plan's shapes do not take, in file order. A file that does not parse as
 /// TOML yields none here: its syntax error is reported by the typed parse.

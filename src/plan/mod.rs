@@ -28,7 +28,6 @@ mod keys;
 mod model;
 pub mod outline;
 mod raw;
-pub mod rbac;
 pub mod secret;
 pub mod shown;
 mod step_kinds;
@@ -45,7 +44,7 @@ pub use model::{
 pub use outline::{PlanOutline, StepMark, StepOutline};
 pub use step_kinds::step_kind_names;
 
-use crate::config::diag::{LocatedError, SourceFile};
+use crate::diag::{LocatedError, SourceFile};
 
 /// Every error of one plan file, in file order (shown: the first
 /// [`shown::MAX_ERRORS_SHOWN`], then a count; see `shown.rs`).

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::{Plan, PlanErrors};
-use crate::config::diag::{LocatedError, SourceFile};
+use crate::diag::{LocatedError, SourceFile};
 use crate::text::DisplayText;
 
 /// Where a step stands in a run. Until the engine drives plans every step is `Pending`.

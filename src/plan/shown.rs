@@ -5,7 +5,7 @@ use miette::Diagnostic;
 
 use super::PlanErrors;
 
-pub use crate::config::diag::MAX_ERRORS_SHOWN;
+pub use crate::diag::MAX_ERRORS_SHOWN;
 
 impl PlanErrors {
     /// Errors not shown in a report.
@@ -36,7 +36,7 @@ impl Diagnostic for PlanErrors {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::diag::SourceFile;
+    use crate::diag::SourceFile;
     use crate::plan::Plan;
 
     #[test]

@@ -11,7 +11,7 @@ use super::model::{
 };
 use super::raw::{RawRequest, RawStep, S};
 use super::values::Ctx;
-use crate::config::suggest::did_you_mean;
+use crate::suggest::did_you_mean;
 
 use TargetKind::{Http, Kubernetes, Postgres, Sim};
 

@@ -9,8 +9,8 @@ use super::model::{Gate, HttpUrl, OnFailure, Plan, Step, StepKind, Target, Targe
 use super::raw::{RawPlan, RawStep, RawTarget, RawUndo, S};
 use super::step_kinds::{Place, step_kind_names};
 use super::values::Ctx;
-use crate::config::diag::LocatedError;
-use crate::config::suggest::did_you_mean;
+use crate::diag::LocatedError;
+use crate::suggest::did_you_mean;
 
 /// Kinds that change nothing that needs compensating (see `StepKind::changes_state`).
 const READ_ONLY_KINDS: [&str; 5] = ["manual", "wait", "verify", "snapshot", "sim.snapshot"];
@@ -373,7 +373,7 @@ impl Ctx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::diag::SourceFile;
+    use crate::diag::SourceFile;
     use crate::plan::{HeaderValue, SecretRef};
 
     const HEAD: &str = "[plan]\nname = \"p\"\n\n[targets.db]\nkind = \"postgres\"\nurl = \"env:DB\"\n\n[targets.k8s]\nkind = \"kubernetes\"\n\n[targets.flags]\nkind = \"http\"\nurl = \"file:/run/secrets/flags\"\n\n";

@@ -9,8 +9,8 @@ use toml::Spanned;
 
 use super::model::{SecretRef, TargetKind};
 use super::raw::S;
-use crate::config::diag::{LocatedError, SourceFile};
-use crate::config::suggest::did_you_mean;
+use crate::diag::{LocatedError, SourceFile};
+use crate::suggest::did_you_mean;
 use crate::units::parse_duration;
 
 pub(super) const SECRET_HELP: &str = "secrets come from env: or file:, e.g. \"env:ORDERS_DB_URL\" or \"file:/run/secrets/orders-db-url\"";

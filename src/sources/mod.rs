@@ -1,11 +1,7 @@
-//! What the panes show: each source is a task that observes one target and sends
-//! `Observation`s (a payload plus the time it was observed). `sim` observes the drill world.
+//! What the panes show: the `Observation`s (a payload plus the time it was observed) that
+//! each source task sends; the tasks live with their backend (`backends`) or in `sim`.
 
 pub mod kube;
-pub mod pg;
-pub mod prom;
-pub mod sim;
-pub mod target;
 
 use std::time::Duration;
 

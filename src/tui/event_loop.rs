@@ -18,8 +18,8 @@ use crate::app::{Cmd, EngineRequest, Model, Msg, resolve_key, update};
 use crate::config::keymap::{KeyChord, Keymap};
 use crate::config::theme::Theme;
 use crate::engine::EngineEvent;
+use crate::sim::source::DrillCommand;
 use crate::sources::Observation;
-use crate::sources::sim::DrillCommand;
 use crate::time::Timestamp;
 
 /// The shortest time between two frames (30 frames a second at most).

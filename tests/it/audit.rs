@@ -917,7 +917,7 @@ async fn run_control_comes_back_by_itself_once_the_audit_log_is_writable_again()
     let raw = env.raw().await;
     let keymap = ebb::config::keymap_by_name("default").unwrap();
     let theme = ebb::config::theme_by_name("dark").unwrap();
-    let scenario = ebb::world::Scenario::load("backfill-slot-fill").unwrap();
+    let scenario = ebb::sim::world::Scenario::load("backfill-slot-fill").unwrap();
     let mut m = model_at(&scenario, None, 42, 60, "oncall", &keymap);
     let mut rec = Recorder::new(Ok(open_log(&s, &env.key, "s-ui").await), None);
     let header = |m: &ebb::app::Model| {

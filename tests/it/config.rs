@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use ebb::action::Action;
 use ebb::config::{
-    self, KeyChord, LoadOptions, LocatedError, Lookup, Mode, SourceFile, check_keymap_file,
-    check_theme_file, keymap_by_name, theme_by_name,
+    self, KeyChord, LoadOptions, Lookup, Mode, check_keymap_file, check_theme_file, keymap_by_name,
+    theme_by_name,
 };
+use ebb::diag::{LocatedError, SourceFile};
 use ratatui::style::{Color, Modifier, Style};
 
 fn invalid_dir(kind: &str) -> PathBuf {

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use ebb::cli::watch;
-use ebb::config::SourceFile;
 use ebb::config::targets;
+use ebb::diag::SourceFile;
 
 #[test]
 fn the_example_console_file_parses() {

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -44,10 +44,43 @@ fn finished(v: &Value) -> Option<&str> {
     v["View"]["status"]["Finished"].as_str()
 }
 
+/// Ends a run that is still going after `LIMIT` (SIGTERM: it pauses, prints and exits), so
+/// a drill stuck without printing fails with what it printed instead of hanging the test.
+struct Watchdog(Arc<AtomicBool>);
+
+impl Watchdog {
+    fn new(pid: u32) -> Watchdog {
+        let done = Arc::new(AtomicBool::new(false));
+        let seen = done.clone();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while start.elapsed() < LIMIT {
+                if seen.load(Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            if !seen.load(Ordering::SeqCst) {
+                let _ = std::process::Command::new("kill")
+                    .arg(pid.to_string())
+                    .status();
+            }
+        });
+        Watchdog(done)
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 /// Drives a headless run to its end as a facilitator would: answers each ask with the
 /// word it names, and goes on (`run`) after a pause for an inconclusive check. Any other
 /// pause fails the test. Returns the last view.
 fn drive_to_end(h: &mut Headless) -> Value {
+    let _watchdog = Watchdog::new(h.pid());
     let start = Instant::now();
     let mut goes_on = 0;
     loop {
@@ -102,7 +135,7 @@ fn assert_completed(scenario: &str) {
 
 #[test]
 fn each_shipped_plan_passes_plan_check() {
-    for scenario in ebb::world::Scenario::builtin_names() {
+    for scenario in ebb::sim::world::Scenario::builtin_names() {
         let plan = plan_path(scenario);
         let out = ebb(Path::new("/tmp"))
             .args(["plan", "check"])

@@ -2,9 +2,9 @@
 //! no input panics, every error is located inside its file, and every report renders short,
 //! huge lines included. Shrunk failures are kept in `proptest-regressions/it/fuzz.txt`.
 
-use ebb::config::diag::{LocatedError, SourceFile};
+use ebb::diag::{LocatedError, SourceFile};
 use ebb::plan::Plan;
-use ebb::world::Scenario;
+use ebb::sim::world::Scenario;
 use proptest::prelude::*;
 
 /// The file types, each with its valid seeds and its parser (errors as located errors).

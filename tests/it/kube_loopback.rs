@@ -24,7 +24,7 @@ async fn client(api: &KubeApi, dir: &tempfile::TempDir) -> kube::Client {
         context: None,
         namespace: None,
     };
-    let connected = ebb::k8s::connect(&target, Duration::from_secs(5))
+    let connected = ebb::backends::kubernetes::connect(&target, Duration::from_secs(5))
         .await
         .unwrap();
     assert_eq!(connected.namespace, "shop");

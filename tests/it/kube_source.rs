@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
+use ebb::backends::kubernetes::source::{self as kube, KubeTarget};
 use ebb::plan::{SecretRef, Target, TargetKind};
-use ebb::sources::kube::{self, KubeSnapshot, KubeTarget};
+use ebb::sources::kube::KubeSnapshot;
 use ebb::sources::{Observation, Payload, SnapshotState};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -339,8 +340,8 @@ async fn five_thousand_pods_and_claims_are_listed_in_pages() {
 
 #[tokio::test]
 async fn volume_usage_checks_on_a_kubernetes_target_read_the_stats_summary() {
-    use ebb::actuators::kube::KubeTargets;
-    use ebb::actuators::volume_usage::evaluate;
+    use ebb::backends::kubernetes::KubeTargets;
+    use ebb::backends::kubernetes::volume_usage::evaluate;
     use ebb::engine::CheckOutcome;
     let api = KubeApi::start();
     let dir = tempfile::tempdir().unwrap();
@@ -358,8 +359,7 @@ async fn volume_usage_checks_on_a_kubernetes_target_read_the_stats_summary() {
          [[step]]\nid = \"s\"\nkind = \"manual\"\ndescription = \"look\"\n",
         kubeconfig.display()
     );
-    let plan =
-        ebb::plan::Plan::parse(&ebb::config::diag::SourceFile::new("p.toml", &text)).unwrap();
+    let plan = ebb::plan::Plan::parse(&ebb::diag::SourceFile::new("p.toml", &text)).unwrap();
     let cluster = KubeTargets::for_plan(&plan)
         .cluster(Some("k8s"))
         .await

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ebb::actuators::pg::{
+use ebb::backends::postgres::{
     BatchControl, BatchSpec, BatchesDone, apply_sql, ensure_schema, probe, run_batches,
 };
 use ebb::engine::{Probe, Progress};
@@ -435,7 +435,7 @@ async fn batches_retry_a_lock_that_is_released_in_time() {
 
 #[test]
 fn lag_throttle_holds_above_the_limit_and_goes_below_the_low_mark() {
-    use ebb::actuators::pg::{LagThrottle, StandbyLag};
+    use ebb::backends::postgres::{LagThrottle, StandbyLag};
     use std::time::Instant;
     let standby = |lsn: &str, bytes: u64, lag: Option<f64>| StandbyLag {
         name: "s1/42".into(),

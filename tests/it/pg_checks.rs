@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use ebb::actuators::pg::{PgBaseline, ensure_schema, evaluate};
+use ebb::backends::postgres::{PgBaseline, ensure_schema, evaluate};
 use ebb::engine::CheckOutcome;
 use ebb::plan::{Check, CheckKind};
 use sqlx::postgres::{PgPool, PgPoolOptions};

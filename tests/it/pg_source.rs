@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use ebb::sources::pg::{self, PgMemory, PgTarget};
+use ebb::backends::postgres::source::{self as pg, PgMemory, PgTarget};
 use ebb::sources::{
     MigrationSnapshot, Observation, Payload, ReplicaState, ReplicaStatus, ReplicationSnapshot,
     StorageSnapshot,

@@ -6,14 +6,14 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use ebb::actuators::pg::PgTargets;
 use ebb::app::{Msg, update};
+use ebb::backends::postgres::PgTargets;
+use ebb::backends::postgres::source::{self as pg, PgTarget};
+use ebb::backends::source::SourceTarget;
 use ebb::cli::console::console_model;
 use ebb::cli::screenshot::{SCREENSHOT_EPOCH, render_buffer};
 use ebb::cli::watch::Watch;
 use ebb::config::{keymap_by_name, theme_by_name};
-use ebb::sources::pg::{self, PgTarget};
-use ebb::sources::target::SourceTarget;
 use ebb::sources::{Observation, Payload};
 use sqlx::Connection;
 use tokio::sync::mpsc;
@@ -97,8 +97,7 @@ async fn verify_full_with_the_right_ca_connects_source_and_pool_named_ebb() {
          [[step]]\nid = \"s\"\nkind = \"manual\"\ndescription = \"look\"\n",
         secret.display()
     );
-    let plan =
-        ebb::plan::Plan::parse(&ebb::config::diag::SourceFile::new("p.toml", &text)).unwrap();
+    let plan = ebb::plan::Plan::parse(&ebb::diag::SourceFile::new("p.toml", &text)).unwrap();
     let targets = PgTargets::for_plan(&plan);
     let pool = targets.pool("db").unwrap();
     let mut held = pool.acquire().await.expect("a pooled TLS connection");

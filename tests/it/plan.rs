@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ebb::config::SourceFile;
+use ebb::diag::SourceFile;
 use ebb::plan::{CheckKind, OnFailure, Plan, PlanOutline, StepKind, Undo};
 use proptest::prelude::*;
 
@@ -394,7 +394,7 @@ proptest! {
 fn rbac_of_a_kubernetes_plan_is_least_privilege() {
     let plan = Plan::load(&manifest().join("examples/plans/orders-app-statefulset-rollback.toml"))
         .unwrap();
-    let yaml = ebb::plan::rbac::rbac(&plan);
+    let yaml = ebb::backends::kubernetes::rbac::rbac(&plan);
     // Writes are limited to the objects the steps name.
     let rule = |resource: &str, names: &str, verbs: &str| {
         format!(
@@ -427,7 +427,7 @@ fn rbac_of_a_kubernetes_plan_is_least_privilege() {
     insta::assert_snapshot!("rbac_statefulset_rollback", yaml);
 
     let pg = Plan::load(&manifest().join("examples/postgres/backfill-region.toml")).unwrap();
-    assert!(ebb::plan::rbac::rbac(&pg).contains("needs no Kubernetes RBAC"));
+    assert!(ebb::backends::kubernetes::rbac::rbac(&pg).contains("needs no Kubernetes RBAC"));
 
     let out = ebb(&[
         "plan",

@@ -3,11 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use ebb::actuators::prom::evaluate;
+use ebb::backends::prometheus::check::evaluate;
+use ebb::backends::prometheus::client::PromClient;
+use ebb::backends::prometheus::source::{PromTarget, spawn};
 use ebb::engine::CheckOutcome;
 use ebb::plan::{CheckKind, CompareOp};
-use ebb::sources::prom::client::PromClient;
-use ebb::sources::prom::{PromTarget, spawn};
 use ebb::sources::{Observation, Payload};
 use sqlx::Connection;
 use tokio::sync::mpsc;
@@ -416,7 +416,7 @@ fn the_prometheus_examples_are_valid() {
         panic!("the first gate is a promql check");
     };
     assert_eq!(*for_, Some(Duration::from_secs(30)));
-    let file = ebb::config::SourceFile::read(&root.join("console.toml")).unwrap();
+    let file = ebb::diag::SourceFile::read(&root.join("console.toml")).unwrap();
     let targets = ebb::config::targets::parse(&file).unwrap();
     let kinds: Vec<_> = targets.targets.iter().map(|t| t.kind).collect();
     assert_eq!(

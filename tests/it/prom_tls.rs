@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ebb::actuators::http::HttpTargets;
-use ebb::actuators::prom::{PromTargets, evaluate};
+use ebb::backends::http::HttpTargets;
+use ebb::backends::prometheus::check::{PromTargets, evaluate};
+use ebb::backends::prometheus::source::{PromTarget, spawn};
 use ebb::engine::CheckOutcome;
 use ebb::plan::{CheckKind, CompareOp, HttpRequest, HttpUrl, Plan};
 use ebb::sources::Payload;
-use ebb::sources::prom::{PromTarget, spawn};
 use tokio::sync::mpsc;
 
 use crate::support::certs::{SERVER_NAME, TestPki};
@@ -61,7 +61,7 @@ impl Lab {
              [[step]]\nid = \"s\"\nkind = \"manual\"\ndescription = \"look\"\n",
             url = url.display()
         );
-        Plan::parse(&ebb::config::diag::SourceFile::new("p.toml", &text)).unwrap()
+        Plan::parse(&ebb::diag::SourceFile::new("p.toml", &text)).unwrap()
     }
 }
 

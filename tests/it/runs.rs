@@ -3,7 +3,6 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -154,51 +153,76 @@ fn detach_is_audited_like_any_control_line_and_leaves_the_run_resumable() {
 }
 
 #[test]
-fn a_drill_never_connects_to_a_plans_real_target_and_refuses_one_it_cannot_bind() {
+fn a_drill_of_a_plan_with_real_targets_runs_on_the_world_and_never_connects() {
     // A listener standing in for the real database: a drill must never connect to it.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("postgres://ebb@{}/orders", listener.local_addr().unwrap());
     let dir = tempfile::tempdir().unwrap();
     let plan = "examples/postgres/backfill-region.toml";
-    // Bound by kind to the simulated primary: its steps act on the world only.
-    let mut c = ebb(dir.path());
-    c.env("EBB_DEMO_DB_URL", &url)
-        .args(["run", plan, "--scenario", "backfill-slot-fill"])
-        .args(["--headless", "--json", "--yes", "--speed", "100"]);
-    let mut h = Headless::start(c);
-    h.until(|v| v["View"]["steps"][1]["status"]["Running"].is_object());
-    h.send("detach");
-    assert!(h.wait_exit(Duration::from_secs(20)));
-    assert_eq!(runs(dir.path()).len(), 1);
+    let out = ebb(dir.path())
+        .env("EBB_DEMO_DB_URL", &url)
+        .args([
+            "run",
+            plan,
+            "--drill",
+            "--scenario",
+            "crashloop-new-revision",
+        ])
+        .args(["--headless", "--yes", "--speed", "100"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = flat(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", flat(&out.stderr));
+    assert!(text.contains("run finished: completed"), "{text}");
     assert!(
         listener.accept().is_err(),
         "the drill connected to the real target"
     );
-    // A scenario that binds the postgres target to the app: refused before anything runs.
-    let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples/scenarios/backfill-slot-fill.toml"),
-    )
-    .unwrap();
-    let scenario = dir.path().join("app-db.toml");
-    std::fs::write(&scenario, format!("{text}\n[bind.targets]\ndb = \"app\"\n")).unwrap();
-    let out = ebb(dir.path())
-        .env("EBB_DEMO_DB_URL", &url)
-        .args(["run", plan, "--scenario"])
-        .arg(&scenario)
-        .args(["--headless", "--yes"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let err = flat(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("backfill-region.toml:14:8: target `db` cannot be bound to the drill world"),
-        "{err}"
-    );
-    assert!(listener.accept().is_err());
-    assert_eq!(runs(dir.path()).len(), 1, "no second run was created");
+}
+
+#[test]
+fn a_plan_the_drill_world_cannot_bind_is_refused_located_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    // A scenario that binds the plan's postgres target to the world's series.
+    let text = std::fs::read_to_string("examples/scenarios/crashloop-new-revision.toml").unwrap();
+    let mut doc: toml::Table = toml::from_str(&text).unwrap();
+    let bind = doc
+        .entry("bind")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let targets = bind
+        .as_table_mut()
+        .unwrap()
+        .entry("targets")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    targets
+        .as_table_mut()
+        .unwrap()
+        .insert("db".into(), toml::Value::String("metrics".into()));
+    let scenario = dir.path().join("scenario.toml");
+    std::fs::write(&scenario, toml::to_string(&doc).unwrap()).unwrap();
+    let plan = "examples/postgres/backfill-region.toml";
+    for args in [
+        vec!["drill", "--plan", plan, "--scenario"],
+        vec!["run", plan, "--headless", "--yes", "--scenario"],
+    ] {
+        let out = ebb(dir.path())
+            .args(&args)
+            .arg(&scenario)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = flat(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(
+                "backfill-region.toml:14:8: target `db` cannot be bound to the drill world"
+            ),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(runs(dir.path()).is_empty(), "no run was created");
 }
 
 #[test]

@@ -4,8 +4,8 @@
 use ebb::cli::screenshot::{model_at, render_buffer};
 use ebb::config::{keymap_by_name, preset_theme_names, theme_by_name};
 use ebb::plan::PlanOutline;
+use ebb::sim::world::Scenario;
 use ebb::tui::svg::to_svg;
-use ebb::world::Scenario;
 
 /// The arguments every committed screenshot is made with (see README, "Screenshots").
 pub const AT: u64 = 300;

@@ -9,9 +9,9 @@ use ebb::config::theme::Theme;
 use ebb::config::{keymap_by_name, theme_by_name};
 use ebb::engine::{Ask, Direction, EngineEvent, RunView, Status, StepStatus, StepView};
 use ebb::plan::PlanOutline;
+use ebb::sim::world::Scenario;
 use ebb::time::Timestamp;
 use ebb::tui::panes;
-use ebb::world::Scenario;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 

@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use ebb::app::{Model, Msg, update};
+use ebb::backends::postgres::source::PgTarget;
+use ebb::backends::prometheus::source::PromTarget;
+use ebb::backends::source::SourceTarget;
 use ebb::cli::console::console_model;
 use ebb::cli::screenshot::{SCREENSHOT_EPOCH, render_buffer};
 use ebb::cli::watch::Watch;
 use ebb::config::{keymap_by_name, theme_by_name};
-use ebb::sources::pg::PgTarget;
-use ebb::sources::prom::PromTarget;
-use ebb::sources::target::SourceTarget;
 use ebb::sources::{
     MigrationPhase, MigrationSnapshot, MigrationStatus, Observation, Payload, ReplicaState,
     ReplicaStatus, ReplicationSnapshot, SlotStatus, SourceId, StorageSnapshot, VolumeStatus,

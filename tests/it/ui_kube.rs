@@ -5,6 +5,9 @@
 use std::time::Duration;
 
 use ebb::app::{Model, Msg, PaneId, update};
+use ebb::backends::kubernetes::source::KubeTarget;
+use ebb::backends::postgres::source::PgTarget;
+use ebb::backends::source::SourceTarget;
 use ebb::cli::console::console_model;
 use ebb::cli::screenshot::{SCREENSHOT_EPOCH, render_buffer};
 use ebb::cli::watch::Watch;
@@ -12,9 +15,7 @@ use ebb::config::keymap::Keymap;
 use ebb::config::theme::Theme;
 use ebb::config::{keymap_by_name, theme_by_name};
 use ebb::plan::{Target, TargetKind};
-use ebb::sources::kube::{ClaimStatus, KubeSnapshot, KubeTarget, RolloutStatus};
-use ebb::sources::pg::PgTarget;
-use ebb::sources::target::SourceTarget;
+use ebb::sources::kube::{ClaimStatus, KubeSnapshot, RolloutStatus};
 use ebb::sources::{
     Observation, Payload, PodStatus, SnapshotState, SnapshotStatus, SourceId, StorageSnapshot,
     VolumeStatus,

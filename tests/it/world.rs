@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ebb::config::diag::SourceFile;
-use ebb::sources::sim::{observe, replay};
+use ebb::diag::SourceFile;
+use ebb::sim::source::{observe, replay};
+use ebb::sim::world::{Scenario, World, WorldControl};
 use ebb::sources::{Observation, Payload};
 use ebb::time::Timestamp;
-use ebb::world::{Scenario, World, WorldControl};
 
 fn default_scenario() -> Scenario {
     match Scenario::builtin(Scenario::default_name()) {
@@ -66,6 +66,7 @@ fn controls_replay_deterministically() {
         w.apply(WorldControl::PauseBackfill).unwrap();
         w.apply(WorldControl::TakeSnapshot {
             volume: "pgdata-orders-db-0".into(),
+            name: None,
         })
         .unwrap();
         w.step(Duration::from_secs(60));
@@ -149,10 +150,12 @@ fn every_builtin_runs_thirty_minutes_sanely() {
                 check_sane(name, t, &obs);
             }
         }
-        let has_outage = sc
-            .faults
-            .iter()
-            .any(|f| matches!(f.fault, ebb::world::scenario::Fault::SourceOutage { .. }));
+        let has_outage = sc.faults.iter().any(|f| {
+            matches!(
+                f.fault,
+                ebb::sim::world::scenario::Fault::SourceOutage { .. }
+            )
+        });
         assert_eq!(saw_error, has_outage, "{name}: outages show as errors");
     }
 }

@@ -141,3 +141,42 @@ fn trim_speed(s: f64) -> String {
         format!("{s}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::DrillState;
+    use crate::text::DisplayText;
+    use crate::time::Timestamp;
+
+    fn header_text(model: &Model, width: u16) -> String {
+        let area = Rect::new(0, 0, width, 1);
+        let mut buf = Buffer::empty(area);
+        render(model, area, &Theme::default(), &mut buf);
+        (0..width)
+            .map(|x| buf[(x, 0)].symbol().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn every_drill_screen_says_drill_and_a_real_run_never_does() {
+        let now = Timestamp(1_796_000_000_000);
+        let mut real = Model::new(
+            DisplayText::new("run: orders"),
+            DisplayText::new("ana"),
+            now,
+        );
+        real.runnable = true;
+        let mut drill = real.clone();
+        drill.drill = Some(DrillState {
+            scenario: DisplayText::new("backfill-slot-fill"),
+            title: DisplayText::new("Backfill"),
+            speed: 1.0,
+            frozen: false,
+        });
+        for width in [60, 80, 120, 160] {
+            assert!(header_text(&drill, width).contains("DRILL"), "{width}");
+            assert!(!header_text(&real, width).contains("DRILL"), "{width}");
+        }
+    }
+}

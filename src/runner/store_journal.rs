@@ -1,0 +1,116 @@
+//! The journal and the drill's effect markers on the store: each record is one committed
+//! row of the run's journal, keyed so the same intent can never be written twice.
+
+use crate::engine::{Journal, PreImageLog, Record};
+use crate::sim::effects::{EffectLog, SimEffect};
+use crate::store::{JournalEntry, Store};
+use crate::time::Timestamp;
+
+/// The kind of the rows that mark drill-world effects.
+pub const SIM_EFFECT: &str = "sim.effect";
+
+/// One run's journal in the store. Cheap to clone (the store is a pool).
+#[derive(Clone, Debug)]
+pub struct StoreJournal {
+    pub store: Store,
+    pub run_id: String,
+    /// Step ids by index, for the `step_id` column.
+    pub step_ids: Vec<String>,
+}
+
+impl Journal for StoreJournal {
+    async fn append(&mut self, record: &Record) -> Result<(), String> {
+        let data = serde_json::to_value(record).map_err(|e| e.to_string())?;
+        let entry = JournalEntry {
+            kind: record.kind().to_string(),
+            step_id: record.step().and_then(|i| self.step_ids.get(i).cloned()),
+            idempotency_key: record.key(),
+            data,
+            at: Timestamp::now().0,
+        };
+        self.store
+            .append(&self.run_id, &entry)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl EffectLog for StoreJournal {
+    async fn record(&mut self, effect: &SimEffect) -> Result<(), String> {
+        let entry = JournalEntry {
+            kind: SIM_EFFECT.to_string(),
+            step_id: None,
+            idempotency_key: Some(effect.key.clone()),
+            data: serde_json::to_value(effect).map_err(|e| e.to_string())?,
+            at: Timestamp::now().0,
+        };
+        self.store
+            .append(&self.run_id, &entry)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    async fn contains(&mut self, key: &str) -> Result<bool, String> {
+        let rows = self
+            .store
+            .journal(&self.run_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(rows
+            .iter()
+            .any(|r| r.kind == SIM_EFFECT && r.idempotency_key.as_deref() == Some(key)))
+    }
+}
+
+impl PreImageLog for StoreJournal {
+    async fn keep_pre_image(
+        &mut self,
+        step: usize,
+        key: &str,
+        data: &serde_json::Value,
+    ) -> Result<(), String> {
+        let record = Record::PreImage {
+            step,
+            key: key.to_string(),
+            data: data.clone(),
+        };
+        Journal::append(self, &record).await
+    }
+}
+
+/// A run's journal as read back: its records in order with the store's seq of each, and
+/// the drill world's effects.
+pub struct Loaded {
+    pub records: Vec<Record>,
+    pub seqs: Vec<i64>,
+    pub effects: Vec<SimEffect>,
+}
+
+/// Reads a run's records and effects back from the store, in order.
+pub async fn load(store: &Store, run_id: &str) -> Result<Loaded, String> {
+    let rows = store.journal(run_id).await.map_err(|e| e.to_string())?;
+    let mut records = Vec::new();
+    let mut seqs = Vec::new();
+    let mut effects = Vec::new();
+    for r in rows {
+        if r.kind == SIM_EFFECT {
+            effects.push(
+                serde_json::from_value(r.data)
+                    .map_err(|e| format!("journal row {}: {e}", r.seq))?,
+            );
+        } else {
+            records.push(
+                serde_json::from_value(r.data)
+                    .map_err(|e| format!("journal row {}: {e}", r.seq))?,
+            );
+            seqs.push(r.seq);
+        }
+    }
+    Ok(Loaded {
+        records,
+        seqs,
+        effects,
+    })
+}
