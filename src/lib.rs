@@ -18,6 +18,7 @@ pub mod logging;
 pub mod pg_options;
 pub mod plan;
 pub mod redact;
+pub mod sim;
 pub mod sources;
 pub mod store;
 pub mod text;
