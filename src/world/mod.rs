@@ -68,7 +68,7 @@ pub struct World {
 }
 
 /// Sub-steps between two scrapes of the world into its series.
-const SCRAPE_STEPS: u64 = (SCRAPE_INTERVAL / DT) as u64;
+const SCRAPE_STEPS: u64 = (SCRAPE_INTERVAL / DT + 0.5) as u64;
 
 /// The LSN the drill starts at (an arbitrary 1 TiB of history).
 const START_LSN: f64 = 1024.0 * 1024.0 * 1024.0 * 1024.0;
@@ -330,7 +330,7 @@ impl World {
     /// Every `SCRAPE_INTERVAL` of world time the drill's Prometheus samples the world,
     /// unless it is down (a `source_outage` of the app source): then its series have a gap.
     fn scrape(&mut self, now: f64) {
-        if self.steps % SCRAPE_STEPS == 0 && !self.effects.outage(OutageSource::App) {
+        if self.steps.is_multiple_of(SCRAPE_STEPS) && !self.effects.outage(OutageSource::App) {
             series::record(&mut self.series, now, &self.state, &self.metrics);
         }
     }

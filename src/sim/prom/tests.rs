@@ -175,7 +175,7 @@ fn an_app_source_outage_is_a_prometheus_that_does_not_answer() {
         .zip(samples.iter().skip(1))
         .map(|(a, b)| b.0 - a.0)
         .fold(0.0, f64::max);
-    assert!(gap >= 30.0 && gap <= 30.0 + SCRAPE_INTERVAL, "{gap}");
+    assert!((30.0..=30.0 + SCRAPE_INTERVAL).contains(&gap), "{gap}");
     assert_eq!(eval(&shared(w), &plan_promql()), CheckOutcome::Pass);
 }
 
@@ -210,4 +210,24 @@ fn same_seed_same_series_and_counters_only_grow() {
         counters, 16,
         "requests and errors for 4 pods, and as http codes 200/500"
     );
+}
+
+#[test]
+fn the_metric_prefix_defaults_to_the_statefulset_and_only_ready_pods_serve() {
+    let text = SCENARIO.replace("metrics = \"orders_api\"", "");
+    let crash = "[[fault]]\nat = \"10s\"\nkind = \"crashloop\"\npod = 0\n";
+    let sc = Scenario::parse(&SourceFile::new("t.toml", format!("{text}\n{crash}")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sc.app.metrics, "orders_app");
+    let mut w = World::new(&sc, 3);
+    w.step(Duration::from_secs(90));
+    assert_eq!(w.series().named("orders_api_requests_total").count(), 0);
+    let per_pod = |pod: &str| {
+        value(
+            &w,
+            &format!("rate(orders_app_requests_total{{pod=\"{pod}\"}}[1m])"),
+        )
+    };
+    assert_eq!(per_pod("orders-app-0"), 0.0, "crashlooping since 10 s");
+    assert!((per_pod("orders-app-1") - 50.0).abs() < 1e-9);
 }
