@@ -2,6 +2,7 @@
 //! `min`/`avg`/`count` by/without, arithmetic and comparisons; anything else is `Unsupported`.
 
 pub mod eval;
+mod lex;
 pub mod parse;
 
 use std::collections::BTreeMap;
