@@ -1,4 +1,4 @@
-//! The PromQL subset's parser: a lexer and a precedence-climbing parser into `Expr`, with
+//! The PromQL subset's parser: precedence climbing over the lexer's tokens into `Expr`, with
 //! Prometheus's type rules; constructs outside the subset are `Unsupported`, naming them.
 
 use regex::Regex;
