@@ -1,10 +1,13 @@
 //! Checks on prometheus targets: `promql` (instant, or over its `for` window with a range
 //! query) and `volume_usage` (kubelet volume stats); a server that does not answer is inconclusive.
+//! The same checks run on a real server and on the drill's (`PromApi`), so both agree.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::client::{PromClient, PromError, quote};
+use super::client::{Sample, Series};
 use super::judge;
 use crate::engine::CheckOutcome;
 use crate::plan::{CheckKind, CompareOp, Plan, TargetKind};
@@ -61,10 +64,53 @@ impl PromTargets {
     }
 }
 
-/// Evaluates one check on the Prometheus server of target `target`.
-pub async fn evaluate(client: &PromClient, target: &str, kind: &CheckKind) -> CheckOutcome {
-    let unanswered = |e: PromError| {
-        CheckOutcome::Inconclusive(format!("{target}: {}", redact_str(&e.to_string())))
+/// What a check asks of a Prometheus: a real server (`PromClient`) or the drill's
+/// (`sim::prom::SimProm`, which answers from the world's series at world time).
+pub trait PromApi {
+    /// An instant query now: one sample per series (a scalar is one unlabelled sample).
+    fn query(&self, promql: &str) -> impl Future<Output = Result<Vec<Sample>, PromError>> + Send;
+
+    /// A range query from `start` to `end` (in `now`'s clock) every `step`.
+    fn query_range(
+        &self,
+        promql: &str,
+        start: f64,
+        end: f64,
+        step: Duration,
+    ) -> impl Future<Output = Result<Vec<Series>, PromError>> + Send;
+
+    /// Now, in the clock of the server's series: unix seconds, or world seconds in a drill.
+    fn now(&self) -> f64;
+}
+
+impl PromApi for PromClient {
+    fn query(&self, promql: &str) -> impl Future<Output = Result<Vec<Sample>, PromError>> + Send {
+        PromClient::query(self, promql)
+    }
+
+    fn query_range(
+        &self,
+        promql: &str,
+        start: f64,
+        end: f64,
+        step: Duration,
+    ) -> impl Future<Output = Result<Vec<Series>, PromError>> + Send {
+        PromClient::query_range(self, promql, start, end, step)
+    }
+
+    fn now(&self) -> f64 {
+        unix_now()
+    }
+}
+
+/// Evaluates one check on the Prometheus of target `target`.
+pub async fn evaluate<P: PromApi>(client: &P, target: &str, kind: &CheckKind) -> CheckOutcome {
+    let unanswered = |e: PromError| match e {
+        // Its text says what the facilitator needs; the target adds nothing.
+        PromError::Unsupported { .. } => {
+            CheckOutcome::Inconclusive(redact_str(&e.to_string()).into_owned())
+        }
+        e => CheckOutcome::Inconclusive(format!("{target}: {}", redact_str(&e.to_string()))),
     };
     match kind {
         CheckKind::Promql {
@@ -82,7 +128,7 @@ pub async fn evaluate(client: &PromClient, target: &str, kind: &CheckKind) -> Ch
             threshold,
             for_: Some(window),
         } => {
-            let end = unix_now();
+            let end = client.now();
             let start = end - window.as_secs_f64();
             let step = step_for(*window);
             match client.query_range(query, start, end, step).await {

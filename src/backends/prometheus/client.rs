@@ -55,6 +55,9 @@ pub enum PromError {
     Decode { server: String, detail: String },
     #[error("{server}: {detail}")]
     Http { server: String, detail: String },
+    /// The drill's Prometheus does not evaluate this query (outside its PromQL subset).
+    #[error("the drill world does not evaluate `{query}`: {what}; the facilitator decides")]
+    Unsupported { query: String, what: String },
 }
 
 /// A Prometheus server's HTTP API. The base URL may carry `user:password@` (sent as basic

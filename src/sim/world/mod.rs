@@ -17,6 +17,7 @@ pub use control::{WorldControl, WorldError};
 pub use model::WorldState;
 pub use scenario::{OutageSource, Scenario};
 
+use crate::sim::series::{self, SCRAPE_INTERVAL, SeriesStore};
 use crate::sources::{MigrationPhase, ReplicaState, Severity, SnapshotState};
 use faults::{Effects, FaultRun};
 use model::{
@@ -60,7 +61,15 @@ pub struct World {
     faults: Vec<FaultRun>,
     effects: Effects,
     events: Events,
+    /// What the drill's Prometheus scraped from the world (not part of `state_digest`:
+    /// it follows from the state's history).
+    series: SeriesStore,
+    /// Prefix of the app's counters (`[app] metrics`).
+    metrics: String,
 }
+
+/// Sub-steps between two scrapes of the world into its series.
+const SCRAPE_STEPS: u64 = (SCRAPE_INTERVAL / DT + 0.5) as u64;
 
 /// The LSN the drill starts at (an arbitrary 1 TiB of history).
 const START_LSN: f64 = 1024.0 * 1024.0 * 1024.0 * 1024.0;
@@ -282,6 +291,10 @@ impl World {
         let mut events = Events::new();
         let effects = faults::advance(&mut faults, &mut state, 0.0, &mut events);
         tick::settle(&mut state, 0.0);
+        let mut store = SeriesStore::new();
+        if !effects.outage(OutageSource::App) {
+            series::seed(&mut store, 0.0, &state, &sc.app.metrics);
+        }
         World {
             name: sc.name.clone(),
             steps: 0,
@@ -291,6 +304,8 @@ impl World {
             faults,
             effects,
             events,
+            series: store,
+            metrics: sc.app.metrics.clone(),
         }
     }
 
@@ -309,10 +324,30 @@ impl World {
                 &mut self.events,
             );
             self.steps += 1;
+            self.series.advance_traffic(&self.state, DT);
             let now = self.now();
             self.effects =
                 faults::advance(&mut self.faults, &mut self.state, now, &mut self.events);
+            self.scrape(now);
         }
+    }
+
+    /// Every `SCRAPE_INTERVAL` of world time the drill's Prometheus samples the world,
+    /// unless it is down (a `source_outage` of the app source): then its series have a gap.
+    fn scrape(&mut self, now: f64) {
+        if self.steps.is_multiple_of(SCRAPE_STEPS) && !self.effects.outage(OutageSource::App) {
+            series::record(&mut self.series, now, &self.state, &self.metrics);
+        }
+    }
+
+    /// The series the drill's Prometheus holds, in world seconds.
+    pub fn series(&self) -> &SeriesStore {
+        &self.series
+    }
+
+    /// World time, seconds (the drill's Prometheus answers at this time).
+    pub fn now_secs(&self) -> f64 {
+        self.now()
     }
 
     /// World time, seconds.

@@ -348,7 +348,8 @@ impl Checker<'_> {
             stuck_pods.push(o);
         }
         Ok(AppSpec {
-            statefulset: a.statefulset.clone(),
+            statefulset: a.statefulset.get_ref().clone(),
+            metrics: self.metrics_prefix(a)?,
             replicas,
             partition,
             current_revision: a.current_revision.get_ref().clone(),
@@ -363,6 +364,40 @@ impl Checker<'_> {
             flags,
             stuck_pods,
         })
+    }
+
+    /// `[app] metrics`, or the statefulset's name with `-` as `_`: a Prometheus metric name.
+    fn metrics_prefix(&self, a: &RawApp) -> Result<String, LocatedError> {
+        let valid = |n: &str| {
+            let mut chars = n.chars();
+            chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+        };
+        match &a.metrics {
+            Some(m) if valid(m.get_ref()) => Ok(m.get_ref().clone()),
+            Some(m) => self.err(
+                m.span(),
+                format!("metrics {:?} is not a Prometheus metric name prefix", m.get_ref()),
+                Some("use letters, digits, `_` and `:`, not starting with a digit, e.g. \"orders_api\"".into()),
+            ),
+            None => {
+                let derived = a.statefulset.get_ref().replace('-', "_");
+                if valid(&derived) {
+                    Ok(derived)
+                } else {
+                    self.err(
+                        a.statefulset.span(),
+                        format!(
+                            "the statefulset name {:?} does not make a Prometheus metric name",
+                            a.statefulset.get_ref()
+                        ),
+                        Some("give the app's metric prefix: metrics = \"orders_api\"".into()),
+                    )
+                }
+            }
+        }
     }
 
     fn migration(

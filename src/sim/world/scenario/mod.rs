@@ -166,6 +166,9 @@ pub struct FlagSpec {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AppSpec {
     pub statefulset: String,
+    /// Prefix of the app's counters in the drill's Prometheus: `<metrics>_requests_total`,
+    /// `<metrics>_errors_total`. Defaults to the statefulset name with `-` as `_`.
+    pub metrics: String,
     pub replicas: u32,
     pub partition: u32,
     pub current_revision: String,

@@ -97,7 +97,9 @@ pub(super) struct RawSnapshot {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawApp {
-    pub(super) statefulset: String,
+    pub(super) statefulset: S,
+    /// Prefix of the app's metric names (`<metrics>_requests_total`).
+    pub(super) metrics: Option<S>,
     pub(super) replicas: Spanned<u32>,
     #[serde(default)]
     pub(super) partition: Option<Spanned<u32>>,
