@@ -1,7 +1,7 @@
 //! Rollback plans: the TOML file model, its validation into typed structs (every error
 //! located, all reported at once), the canonical digest, and the outline the Plan pane shows.
 //!
-//! Format decisions (examples/plans/ has one plan per target family):
+//! Format decisions (examples/plans/ has a plan per built-in scenario, on real kinds):
 //! - `[targets.NAME]`: `kind` postgres | kubernetes | prometheus | http | sim. `url` is
 //!   required for postgres, prometheus and http, optional for kubernetes (a kubeconfig),
 //!   refused for sim, and is always `env:NAME` or `file:PATH`, never inline. Kubernetes
