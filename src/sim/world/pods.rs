@@ -24,8 +24,14 @@ pub fn app(s: &mut WorldState, fx: &Effects, rng: &mut Jitter, now: f64, ev: &mu
         let next = (0..a.pods.len())
             .rev()
             .find(|&i| a.pods[i].ordinal >= a.partition && a.pods[i].revision != a.update_revision);
+        // A stuck pod on a crashing revision holds it from the first instant, before this
+        // sub-step has marked it crashlooping (a rollback can start at world time 0).
+        let crashing = |p: &super::model::Pod| {
+            fx.crash_pods.contains(&p.ordinal) || fx.crash_revisions.contains(&p.revision)
+        };
         if let Some(i) = next
             && !a.pods[i].held()
+            && !(a.pods[i].stuck && crashing(&a.pods[i]))
         {
             let desired = a.update_revision.clone();
             let name = a.pod_name(a.pods[i].ordinal);
