@@ -569,42 +569,29 @@ pub async fn resume(
         step_ids: plan.steps.iter().map(|s| s.id.clone()).collect(),
     };
     let progress: crate::engine::Progress = Arc::new(Mutex::new(None));
+    let resuming = Resuming {
+        store,
+        run_id,
+        plan: &plan,
+        records,
+        replayed,
+        policies,
+        holder,
+        journal: journal.clone(),
+        exit_on_finish,
+        out,
+    };
     let handle = match &drill {
         Some((scenario, world)) => {
             let sim = drill_backends(&plan, scenario, world.clone(), &journal, &progress)?;
             let w = wire(plan.clone(), auto_confirm, progress, sim);
-            resumed(
-                store,
-                run_id,
-                &plan,
-                records,
-                replayed,
-                policies,
-                holder,
-                journal,
-                w,
-                exit_on_finish,
-                out,
-            )
-            .await?
+            resuming.drive(w).await?
         }
         None => {
             let real = RealBackends::new(&plan, journal.clone());
-            let w = wire(plan.clone(), auto_confirm, progress, real);
-            resumed(
-                store,
-                run_id,
-                &plan,
-                records,
-                replayed,
-                policies,
-                holder,
-                journal,
-                w,
-                exit_on_finish,
-                out,
-            )
-            .await?
+            resuming
+                .drive(wire(plan.clone(), auto_confirm, progress, real))
+                .await?
         }
     };
     Ok(Resumed {
@@ -615,70 +602,85 @@ pub async fn resume(
     })
 }
 
-/// A resumed run's actor, once its actuators are wired: its baseline and pre-images
-/// restored, an in-doubt step to settle first.
-#[allow(clippy::too_many_arguments)]
-async fn resumed<B: Backends + 'static>(
-    store: &Store,
-    run_id: &str,
-    plan: &Plan,
+/// What a resumed run's actor needs besides its actuators.
+struct Resuming<'a> {
+    store: &'a Store,
+    run_id: &'a str,
+    plan: &'a Plan,
     records: Vec<crate::engine::journal::Record>,
     replayed: crate::engine::journal::Replayed,
     policies: Vec<ExecPolicy>,
     holder: String,
     journal: StoreJournal,
-    mut w: Wired<B>,
     exit_on_finish: bool,
     out: mpsc::Sender<EngineEvent>,
-) -> Result<RunHandle, String> {
-    let baseline = records.iter().rev().find_map(|r| match r {
-        crate::engine::journal::Record::Baseline { data } => Some(data),
-        _ => None,
-    });
-    let untouched = !records.iter().any(|r| {
-        matches!(
-            r,
-            crate::engine::journal::Record::Intent { .. }
-                | crate::engine::journal::Record::UndoIntent { .. }
-        )
-    });
-    match baseline {
-        Some(data) => w.actuators.restore_baseline(data),
-        // Killed before its baseline was journaled, and nothing has run since: the targets
-        // are still as they were, so the baseline is taken now. Once a step has begun it
-        // cannot be, and checks against it stay inconclusive for a human to decide.
-        None if untouched => capture_baseline(&mut w, &journal, &out).await?,
-        None => {}
-    }
-    // What `patch` steps overwrote, for their automatic undo after a restart.
-    for r in &records {
-        if let crate::engine::journal::Record::PreImage { key, data, .. } = r {
-            w.actuators.restore_pre_image(key, data.clone());
+}
+
+impl Resuming<'_> {
+    /// The resumed run's actor, once its actuators are wired: its baseline and pre-images
+    /// restored, an in-doubt step to settle first.
+    async fn drive<B: Backends + 'static>(self, mut w: Wired<B>) -> Result<RunHandle, String> {
+        let Resuming {
+            store,
+            run_id,
+            plan,
+            records,
+            replayed,
+            policies,
+            holder,
+            journal,
+            exit_on_finish,
+            out,
+        } = self;
+        let baseline = records.iter().rev().find_map(|r| match r {
+            crate::engine::journal::Record::Baseline { data } => Some(data),
+            _ => None,
+        });
+        let untouched = !records.iter().any(|r| {
+            matches!(
+                r,
+                crate::engine::journal::Record::Intent { .. }
+                    | crate::engine::journal::Record::UndoIntent { .. }
+            )
+        });
+        match baseline {
+            Some(data) => w.actuators.restore_baseline(data),
+            // Killed before its baseline was journaled, and nothing has run since: the targets
+            // are still as they were, so the baseline is taken now. Once a step has begun it
+            // cannot be, and checks against it stay inconclusive for a human to decide.
+            None if untouched => capture_baseline(&mut w, &journal, &out).await?,
+            None => {}
         }
+        // What `patch` steps overwrote, for their automatic undo after a restart.
+        for r in &records {
+            if let crate::engine::journal::Record::PreImage { key, data, .. } = r {
+                w.actuators.restore_pre_image(key, data.clone());
+            }
+        }
+        let (cmds, task) = spawn_actor(
+            store.clone(),
+            run_id.to_string(),
+            replayed.state,
+            policies,
+            w.actuators,
+            journal,
+            w.progress,
+            w.meter,
+            w.asking,
+            w.stop,
+            holder,
+            exit_on_finish,
+            replayed.in_doubt,
+            crate::engine::journal::stopped_at(plan.steps.len(), &records),
+            out,
+        );
+        Ok(RunHandle {
+            run_id: run_id.to_string(),
+            cmds,
+            confirms: w.confirms,
+            answers: w.answers,
+            batch_scale: w.batch_scale,
+            task,
+        })
     }
-    let (cmds, task) = spawn_actor(
-        store.clone(),
-        run_id.to_string(),
-        replayed.state,
-        policies,
-        w.actuators,
-        journal,
-        w.progress,
-        w.meter,
-        w.asking,
-        w.stop,
-        holder,
-        exit_on_finish,
-        replayed.in_doubt,
-        crate::engine::journal::stopped_at(plan.steps.len(), &records),
-        out,
-    );
-    Ok(RunHandle {
-        run_id: run_id.to_string(),
-        cmds,
-        confirms: w.confirms,
-        answers: w.answers,
-        batch_scale: w.batch_scale,
-        task,
-    })
 }

@@ -11,9 +11,9 @@ use super::world::WorldControl;
 use super::world::model::{App, Pod};
 use crate::backends::kubernetes::ObjectRef;
 use crate::backends::kubernetes::pods::PodState;
+use crate::backends::kubernetes::stuck::StuckWatch;
 use crate::backends::kubernetes::{
-    CREATING_SNAPSHOT, Guide, KubeError, Rev, STUCK_GRACE, choose, pre_image, snapshot_name,
-    wording,
+    CREATING_SNAPSHOT, Guide, KubeError, Rev, choose, pre_image, snapshot_name, wording,
 };
 use crate::engine::{Ended, Failure, Probe};
 use crate::plan::{Revision, StepKind};
@@ -248,8 +248,7 @@ impl<E: EffectLog> SimWorld<E> {
     ) -> Result<bool, String> {
         let pod_name = format!("{sts}-{ordinal}");
         let mut deadline = self.world_time()? + g.pod_timeout;
-        let mut stuck_since: Option<Duration> = None;
-        let mut asked: Option<PodState> = None;
+        let mut watch = StuckWatch::default();
         loop {
             if g.stop_requested() {
                 g.ask(None);
@@ -267,40 +266,22 @@ impl<E: EffectLog> SimWorld<E> {
             let state = pod
                 .as_ref()
                 .map_or("absent".to_string(), |p| p.detail.clone());
-            match &pod {
-                Some(p) if p.on(&update) && p.ready => {
-                    g.ask(None);
-                    return Ok(true);
-                }
-                Some(p) if !p.on(&update) && !p.ready => {
-                    let since = *stuck_since.get_or_insert(now);
-                    if now.saturating_sub(since) >= STUCK_GRACE && asked.as_ref() != Some(p) {
-                        // Answers typed for an earlier ask do not carry over to this one.
-                        while g.answers.try_recv().is_ok() {}
-                        g.ask(Some((wording::stuck_ask(p), pod_name.clone())));
-                        asked = Some(p.clone());
-                    }
-                }
-                _ => {
-                    stuck_since = None;
-                    if asked.take().is_some() {
-                        g.ask(None);
-                    }
-                }
-            }
             // The simulated controller takes a new update revision at once.
             let caught_up = true;
+            if watch.observe(g, &pod_name, pod.as_ref(), &update, caught_up, now) {
+                return Ok(true);
+            }
             g.report(wording::waiting(
                 ordinal,
                 &pod_name,
-                asked.is_some(),
+                watch.asked().is_some(),
                 caught_up,
                 target,
                 &state,
                 &update,
             ));
             // A human is being asked: the pod's timeout waits for them.
-            if asked.is_none() && now >= deadline {
+            if watch.asked().is_none() && now >= deadline {
                 g.ask(None);
                 return Err(wording::pod_timeout(
                     &pod_name,
@@ -327,7 +308,7 @@ impl<E: EffectLog> SimWorld<E> {
                 }
                 None => None,
             };
-            if let (Some((step, typed)), Some(p)) = (answer, &asked)
+            if let (Some((step, typed)), Some(p)) = (answer, watch.asked().cloned())
                 && step == g.step
             {
                 if typed.trim() != pod_name {
@@ -341,10 +322,8 @@ impl<E: EffectLog> SimWorld<E> {
                     ordinal: ordinal as u32,
                 };
                 self.apply_recorded(&key, vec![delete]).await?;
-                g.say(wording::deleted(p, &update));
-                g.ask(None);
-                asked = None;
-                stuck_since = None;
+                g.say(wording::deleted(&p, &update));
+                watch.deleted(g);
                 deadline = self.world_time()? + g.pod_timeout;
             }
         }

@@ -11,6 +11,7 @@ pub mod resource;
 mod rollout;
 pub mod source;
 pub mod step;
+pub(crate) mod stuck;
 pub mod volume_usage;
 pub(crate) mod wording;
 

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::api::{Cluster, KubeError, controller_revisions, pods};
 use super::merge::turning;
 use super::pods::PodState;
+use super::stuck::StuckWatch;
 use super::wording::{self, moved};
 use super::{Guide, REVISION_ANNOTATION, STEP_ANNOTATION, settle};
 use crate::engine::{Ended, Failure, Probe};
@@ -204,8 +205,8 @@ async fn wait_for_pod(
 ) -> Result<bool, KubeError> {
     let pod_name = format!("{sts}-{ordinal}");
     let mut deadline = Instant::now() + g.pod_timeout;
-    let mut stuck_since: Option<Instant> = None;
-    let mut asked: Option<PodState> = None;
+    let started = Instant::now();
+    let mut watch = StuckWatch::default();
     loop {
         if g.stop_requested() {
             g.ask(None);
@@ -224,38 +225,27 @@ async fn wait_for_pod(
         let state = pod
             .as_ref()
             .map_or("absent".to_string(), |p| p.detail.clone());
-        match &pod {
-            Some(p) if caught_up && p.on(update) && p.ready && !p.terminating => {
-                g.ask(None);
-                return Ok(true);
-            }
-            Some(p) if caught_up && !p.on(update) && !p.ready && !p.terminating => {
-                let since = *stuck_since.get_or_insert_with(Instant::now);
-                if since.elapsed() >= STUCK_GRACE && asked.as_ref() != Some(p) {
-                    // Answers typed for an earlier ask do not carry over to this one.
-                    while g.answers.try_recv().is_ok() {}
-                    g.ask(Some((wording::stuck_ask(p), pod_name.clone())));
-                    asked = Some(p.clone());
-                }
-            }
-            _ => {
-                stuck_since = None;
-                if asked.take().is_some() {
-                    g.ask(None);
-                }
-            }
+        if watch.observe(
+            g,
+            &pod_name,
+            pod.as_ref(),
+            update,
+            caught_up,
+            started.elapsed(),
+        ) {
+            return Ok(true);
         }
         g.report(wording::waiting(
             ordinal,
             &pod_name,
-            asked.is_some(),
+            watch.asked().is_some(),
             caught_up,
             target,
             &state,
             update,
         ));
         // A human is being asked: the pod's timeout waits for them.
-        if asked.is_none() && Instant::now() >= deadline {
+        if watch.asked().is_none() && Instant::now() >= deadline {
             g.ask(None);
             return Err(KubeError::Failed(wording::pod_timeout(
                 &pod_name,
@@ -273,7 +263,7 @@ async fn wait_for_pod(
                 a = answers.recv() => a,
             }
         };
-        if let (Some((step, typed)), Some(p)) = (answer, &asked)
+        if let (Some((step, typed)), Some(p)) = (answer, watch.asked().cloned())
             && step == g.step
         {
             if typed.trim() != pod_name {
@@ -281,10 +271,8 @@ async fn wait_for_pod(
                 continue;
             }
             c.delete_pod(&pod_name, p.uid.as_deref()).await?;
-            g.say(wording::deleted(p, update));
-            g.ask(None);
-            asked = None;
-            stuck_since = None;
+            g.say(wording::deleted(&p, update));
+            watch.deleted(g);
             deadline = Instant::now() + g.pod_timeout;
         }
     }
