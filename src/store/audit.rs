@@ -1,12 +1,9 @@
 //! The audit log's rows: an append that reads the chain head and inserts in one write
 //! transaction (so consoles sharing a store serialize on the head), and ordered reads.
 
-use sqlx::Row;
-
-use super::{Backend, Store, StoreError};
-
-/// The PostgreSQL advisory lock key appenders take for the transaction ("ebb.audi").
-const PG_AUDIT_LOCK: i64 = 0x6562_622e_6175_6469;
+use super::db::Db;
+use super::dialect::{Args, Col, Dialect, Lock, Q};
+use super::{Store, StoreError, discard_on_error};
 
 /// The newest row's seq and hash, read inside the append transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,142 +41,116 @@ impl Store {
     where
         F: FnOnce(Option<AuditHead>) -> Result<Vec<AuditRow>, E>,
     {
-        match &self.backend {
-            Backend::Sqlite(pool) => {
-                let mut conn = pool.acquire().await?;
-                let result = append_sqlite(&mut conn, build).await;
-                super::discard_on_error(&mut conn, &result);
-                result
-            }
-            Backend::Postgres(pool) => {
-                let mut conn = pool.acquire().await?;
-                let result = append_postgres(&mut conn, build).await;
-                super::discard_on_error(&mut conn, &result);
-                result
-            }
-        }
+        dispatch!(self, append(build))
     }
 
     /// The newest row's seq and hash, if any.
     pub async fn audit_head(&self) -> Result<Option<AuditHead>, StoreError> {
-        const SQL: &str = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
-        let head: Option<(i64, String)> = match &self.backend {
-            Backend::Sqlite(pool) => sqlx::query_as(SQL).fetch_optional(pool).await?,
-            Backend::Postgres(pool) => sqlx::query_as(SQL).fetch_optional(pool).await?,
-        };
-        Ok(head.map(to_head))
+        dispatch!(self, head())
     }
 
     /// Rows matching `q`, in seq order.
     pub async fn audit_rows(&self, q: AuditQuery) -> Result<Vec<AuditRow>, StoreError> {
-        const SQL: &str = "SELECT seq, at_ns, session, kind, record, prev_hash, hash FROM audit
-                           WHERE seq > $1 ORDER BY seq LIMIT $2";
-        let after = i64::try_from(q.after_seq).unwrap_or(i64::MAX);
-        let limit = q
-            .limit
-            .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
-        macro_rules! rows {
-            ($pool:expr) => {{
-                let rows = sqlx::query(SQL)
-                    .bind(after)
-                    .bind(limit)
-                    .fetch_all($pool)
-                    .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(AuditRow {
-                            seq: r.try_get::<i64, _>("seq")? as u64,
-                            at_ns: r.try_get("at_ns")?,
-                            session: r.try_get("session")?,
-                            kind: r.try_get("kind")?,
-                            record: r.try_get("record")?,
-                            prev_hash: r.try_get("prev_hash")?,
-                            hash: r.try_get("hash")?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, sqlx::Error>>()?
-            }};
-        }
-        Ok(match &self.backend {
-            Backend::Sqlite(pool) => rows!(pool),
-            Backend::Postgres(pool) => rows!(pool),
-        })
+        dispatch!(self, rows(q))
     }
 }
 
 type Appended<E> = Result<Result<Vec<AuditRow>, E>, StoreError>;
 
-async fn append_sqlite<F, E>(conn: &mut sqlx::SqliteConnection, build: F) -> Appended<E>
+async fn append<DB: Dialect, F, E>(db: &Db<'_, DB>, build: F) -> Appended<E>
 where
     F: FnOnce(Option<AuditHead>) -> Result<Vec<AuditRow>, E>,
 {
-    use sqlx::Connection;
-    // IMMEDIATE takes the write lock before the head is read.
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    let head: Option<(i64, String)> =
-        sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
-            .await?;
-    let rows = match build(head.map(to_head)) {
+    let mut conn = db.conn().await?;
+    let result = append_on(db, &mut conn, build).await;
+    discard_on_error(&mut conn, &result);
+    result
+}
+
+async fn append_on<DB: Dialect, F, E>(
+    db: &Db<'_, DB>,
+    conn: &mut DB::Connection,
+    build: F,
+) -> Appended<E>
+where
+    F: FnOnce(Option<AuditHead>) -> Result<Vec<AuditRow>, E>,
+{
+    // SQLite: IMMEDIATE takes the write lock before the head is read. PostgreSQL: a
+    // transaction-scoped advisory lock, taken before the head is read, held to commit.
+    let mut tx = db.begin_write(conn, Lock::Audit).await?;
+    let head = db.fetch_optional_on(&mut tx, sqlx::query(HEAD)).await?;
+    let head = head.as_ref().map(to_head).transpose()?;
+    let rows = match build(head) {
         Ok(rows) => rows,
-        Err(e) => return Ok(Err(e)),
+        Err(e) => {
+            db.abandon(tx);
+            return Ok(Err(e));
+        }
     };
     for r in &rows {
-        insert(r).execute(&mut *tx).await?;
+        db.execute_on(&mut tx, insert(r)).await?;
     }
-    tx.commit().await?;
+    db.commit(tx).await?;
     Ok(Ok(rows))
 }
 
-async fn append_postgres<F, E>(conn: &mut sqlx::PgConnection, build: F) -> Appended<E>
-where
-    F: FnOnce(Option<AuditHead>) -> Result<Vec<AuditRow>, E>,
-{
-    use sqlx::Connection;
-    let mut tx = conn.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(PG_AUDIT_LOCK)
-        .execute(&mut *tx)
-        .await?;
-    let head: Option<(i64, String)> =
-        sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
-            .await?;
-    let rows = match build(head.map(to_head)) {
-        Ok(rows) => rows,
-        Err(e) => return Ok(Err(e)),
-    };
-    for r in &rows {
-        insert(r).execute(&mut *tx).await?;
-    }
-    tx.commit().await?;
-    Ok(Ok(rows))
+const HEAD: &str = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+
+async fn head<DB: Dialect>(db: &Db<'_, DB>) -> Result<Option<AuditHead>, StoreError> {
+    let row = db.fetch_optional(sqlx::query(HEAD)).await?;
+    Ok(row.as_ref().map(to_head).transpose()?)
+}
+
+async fn rows<DB: Dialect>(db: &Db<'_, DB>, q: AuditQuery) -> Result<Vec<AuditRow>, StoreError> {
+    let after = i64::try_from(q.after_seq).unwrap_or(i64::MAX);
+    let limit = q
+        .limit
+        .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
+    let q = sqlx::query(
+        "SELECT seq, at_ns, session, kind, record, prev_hash, hash FROM audit
+         WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .arg(after)
+    .arg(limit);
+    let rows = db.fetch_all(q).await?;
+    let rows = rows
+        .iter()
+        .map(|r| {
+            Ok(AuditRow {
+                seq: r.col::<i64>("seq")? as u64,
+                at_ns: r.col("at_ns")?,
+                session: r.col("session")?,
+                kind: r.col("kind")?,
+                record: r.col("record")?,
+                prev_hash: r.col("prev_hash")?,
+                hash: r.col("hash")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(rows)
 }
 
 /// The INSERT of one row, bound.
-fn insert<DB: sqlx::Database>(
-    r: &AuditRow,
-) -> sqlx::query::Query<'_, DB, <DB as sqlx::Database>::Arguments>
-where
-    i64: sqlx::Encode<'static, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    sqlx::query(INSERT)
-        .bind(r.seq as i64)
-        .bind(r.at_ns)
-        .bind(r.session.as_str())
-        .bind(r.kind.as_str())
-        .bind(r.record.as_str())
-        .bind(r.prev_hash.as_str())
-        .bind(r.hash.as_str())
+fn insert<DB: Dialect>(r: &AuditRow) -> Q<DB> {
+    sqlx::query(
+        "INSERT INTO audit (seq, at_ns, session, kind, record, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .arg(r.seq as i64)
+    .arg(r.at_ns)
+    .arg(r.session.as_str())
+    .arg(r.kind.as_str())
+    .arg(r.record.as_str())
+    .arg(r.prev_hash.as_str())
+    .arg(r.hash.as_str())
 }
 
-const INSERT: &str = "INSERT INTO audit (seq, at_ns, session, kind, record, prev_hash, hash)
-                      VALUES ($1, $2, $3, $4, $5, $6, $7)";
-
-fn to_head((seq, hash): (i64, String)) -> AuditHead {
-    AuditHead {
-        seq: seq as u64,
-        hash,
-    }
+fn to_head<R: Col>(r: &R) -> Result<AuditHead, sqlx::Error>
+where
+    R::Database: Dialect,
+{
+    Ok(AuditHead {
+        seq: r.col::<i64>("seq")? as u64,
+        hash: r.col("hash")?,
+    })
 }

@@ -1,14 +1,33 @@
-//! The durable store behind runs: the journal, run rows and leases, in SQLite (default)
-//! or PostgreSQL, behind one async API; every write is committed before it returns.
+//! The durable store behind runs: the journal, run rows, leases and the audit log, in SQLite
+//! (default) or PostgreSQL, behind one async API; every write commits before it returns.
+
+/// Runs one dialect-generic operation, `f(&Db, args…)`, on whichever pool the store has
+/// (the operations themselves are written once, against [`dialect::Dialect`]).
+macro_rules! dispatch {
+    ($self:ident, $($f:ident)::+ ( $($arg:expr),* )) => {
+        match &$self.backend {
+            $crate::store::Backend::Sqlite(pool) => {
+                $($f)::+(&$crate::store::db::Db::new(pool, &$self.sent), $($arg),*).await
+            }
+            $crate::store::Backend::Postgres(pool) => {
+                $($f)::+(&$crate::store::db::Db::new(pool, &$self.sent), $($arg),*).await
+            }
+        }
+    };
+}
 
 mod audit;
+mod db;
+mod dialect;
 mod journal;
 mod lease;
 mod paths;
 mod postgres;
+mod runs;
 mod sqlite;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use audit::{AuditHead, AuditQuery, AuditRow};
@@ -80,22 +99,14 @@ pub struct Store {
     backend: Backend,
     durability: Durability,
     identity: String,
+    /// Statements sent since open, by every clone ([`Store::statements`]).
+    sent: Arc<AtomicU64>,
 }
 
 #[derive(Clone, Debug)]
 enum Backend {
     Sqlite(sqlx::SqlitePool),
     Postgres(sqlx::PgPool),
-}
-
-/// Runs one backend call on whichever pool the store has.
-macro_rules! dispatch {
-    ($self:ident, $f:ident ( $($arg:expr),* )) => {
-        match &$self.backend {
-            Backend::Sqlite(pool) => sqlite::$f(pool, $($arg),*).await,
-            Backend::Postgres(pool) => postgres::$f(pool, $($arg),*).await,
-        }
-    };
 }
 
 impl Store {
@@ -115,6 +126,7 @@ impl Store {
             backend,
             durability,
             identity,
+            sent: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -139,32 +151,32 @@ impl Store {
 
     /// Records a new run in state [`INITIAL_STATE`]; an existing id is `RunExists`.
     pub async fn create_run(&self, run: &NewRun) -> Result<(), StoreError> {
-        dispatch!(self, create_run(run))
+        dispatch!(self, runs::create_run(run))
     }
 
     pub async fn run(&self, id: &str) -> Result<Option<RunRow>, StoreError> {
-        dispatch!(self, run(id))
+        dispatch!(self, runs::run(id))
     }
 
     /// All runs, newest first.
     pub async fn runs(&self) -> Result<Vec<RunRow>, StoreError> {
-        dispatch!(self, runs())
+        dispatch!(self, runs::runs())
     }
 
     /// Sets a run's state and `updated_at`; an unknown id is `NoSuchRun`.
     pub async fn set_run_state(&self, id: &str, state: &str, at: i64) -> Result<(), StoreError> {
-        dispatch!(self, set_run_state(id, state, at))
+        dispatch!(self, runs::set_run_state(id, state, at))
     }
 
     /// Journals `e` for `run_id` and returns its sequence number (one more than the
     /// run's last). The same `(idempotency_key, kind)` twice is `Duplicate` and uses no seq.
     pub async fn append(&self, run_id: &str, e: &JournalEntry) -> Result<i64, StoreError> {
-        dispatch!(self, append(run_id, e))
+        dispatch!(self, runs::append(run_id, e))
     }
 
     /// A run's journal in sequence order.
     pub async fn journal(&self, run_id: &str) -> Result<Vec<JournalRecord>, StoreError> {
-        dispatch!(self, journal(run_id))
+        dispatch!(self, runs::journal(run_id))
     }
 
     /// Takes the run's lease for `ttl_ms` if it is free, expired, or already `holder`'s
@@ -176,7 +188,7 @@ impl Store {
         now: i64,
         ttl_ms: i64,
     ) -> Result<LeaseOutcome, StoreError> {
-        dispatch!(self, acquire_lease(run_id, holder, now, ttl_ms))
+        dispatch!(self, runs::acquire_lease(run_id, holder, now, ttl_ms))
     }
 
     /// Extends `holder`'s lease to `now + ttl_ms`; false if `holder` no longer holds it.
@@ -187,12 +199,19 @@ impl Store {
         now: i64,
         ttl_ms: i64,
     ) -> Result<bool, StoreError> {
-        dispatch!(self, renew_lease(run_id, holder, now, ttl_ms))
+        dispatch!(self, runs::renew_lease(run_id, holder, now, ttl_ms))
     }
 
     /// Gives the lease up if `holder` has it; otherwise does nothing.
     pub async fn release_lease(&self, run_id: &str, holder: &str) -> Result<(), StoreError> {
-        dispatch!(self, release_lease(run_id, holder))
+        dispatch!(self, runs::release_lease(run_id, holder))
+    }
+
+    /// How many statements this store (all its clones) has sent since it was opened, for
+    /// benchmarks: one per statement, `BEGIN` and `COMMIT` included. A transaction an
+    /// error cuts short is rolled back by the driver, uncounted.
+    pub fn statements(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
     }
 
     /// Closes the pool, waiting for connections to finish (SQLite checkpoints its WAL).
@@ -257,17 +276,6 @@ fn parse_seed(s: Option<String>) -> Result<Option<u64>, StoreError> {
         })
     })
     .transpose()
-}
-
-/// True when `e` is a unique violation of the constraint or index named `name`
-/// (PostgreSQL names it; SQLite names the columns, so `columns` is matched instead).
-fn is_unique_violation(e: &sqlx::Error, name: &str, columns: &str) -> bool {
-    match e.as_database_error() {
-        Some(db) if db.is_unique_violation() => {
-            db.constraint() == Some(name) || db.message().contains(columns)
-        }
-        _ => false,
-    }
 }
 
 #[cfg(test)]
