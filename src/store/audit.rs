@@ -1,6 +1,7 @@
 //! The audit log's rows: an append that reads the chain head and inserts in one write
 //! transaction (so consoles sharing a store serialize on the head), and ordered reads.
 
+use super::bus::{NewRequest, insert_request};
 use super::db::Db;
 use super::dialect::{Args, Col, Dialect, Lock, Q};
 use super::{Store, StoreError, discard_on_error};
@@ -41,7 +42,25 @@ impl Store {
     where
         F: FnOnce(Option<AuditHead>) -> Result<Vec<AuditRow>, E>,
     {
-        dispatch!(self, append(build))
+        Ok(self
+            .audit_append_with_request(build, None)
+            .await?
+            .map(|(rows, _)| rows))
+    }
+
+    /// Like [`Store::audit_append`], and in the same transaction inserts `request` (when
+    /// Some) with `audit_seq` the seq of the last row `build` returned (of the head when it
+    /// returned none: 0 on an empty log); returns the rows and the request's id. Either
+    /// both commit or neither.
+    pub async fn audit_append_with_request<F, E>(
+        &self,
+        build: F,
+        request: Option<&NewRequest>,
+    ) -> Result<Result<(Vec<AuditRow>, Option<i64>), E>, StoreError>
+    where
+        F: FnOnce(Option<AuditHead>) -> Result<Vec<AuditRow>, E>,
+    {
+        dispatch!(self, append(build, request))
     }
 
     /// The newest row's seq and hash, if any.
@@ -55,14 +74,18 @@ impl Store {
     }
 }
 
-type Appended<E> = Result<Result<Vec<AuditRow>, E>, StoreError>;
+type Appended<E> = Result<Result<(Vec<AuditRow>, Option<i64>), E>, StoreError>;
 
-async fn append<DB: Dialect, F, E>(db: &Db<'_, DB>, build: F) -> Appended<E>
+async fn append<DB: Dialect, F, E>(
+    db: &Db<'_, DB>,
+    build: F,
+    request: Option<&NewRequest>,
+) -> Appended<E>
 where
     F: FnOnce(Option<AuditHead>) -> Result<Vec<AuditRow>, E>,
 {
     let mut conn = db.conn().await?;
-    let result = append_on(db, &mut conn, build).await;
+    let result = append_on(db, &mut conn, build, request).await;
     discard_on_error(&mut conn, &result);
     result
 }
@@ -71,6 +94,7 @@ async fn append_on<DB: Dialect, F, E>(
     db: &Db<'_, DB>,
     conn: &mut DB::Connection,
     build: F,
+    request: Option<&NewRequest>,
 ) -> Appended<E>
 where
     F: FnOnce(Option<AuditHead>) -> Result<Vec<AuditRow>, E>,
@@ -80,6 +104,7 @@ where
     let mut tx = db.begin_write(conn, Lock::Audit).await?;
     let head = db.fetch_optional_on(&mut tx, sqlx::query(HEAD)).await?;
     let head = head.as_ref().map(to_head).transpose()?;
+    let head_seq = head.as_ref().map_or(0, |h| h.seq);
     let rows = match build(head) {
         Ok(rows) => rows,
         Err(e) => {
@@ -90,8 +115,20 @@ where
     for r in &rows {
         db.execute_on(&mut tx, insert(r)).await?;
     }
+    let id = match request {
+        Some(req) => {
+            let audit_seq = rows.last().map_or(head_seq, |r| r.seq);
+            let audit_seq = i64::try_from(audit_seq).unwrap_or(i64::MAX);
+            let row = db
+                .fetch_one_on(&mut tx, insert_request(req, audit_seq))
+                .await?;
+            db.announce_on(&mut tx, &req.run_id).await?;
+            Some(row.col::<i64>("id")?)
+        }
+        None => None,
+    };
     db.commit(tx).await?;
-    Ok(Ok(rows))
+    Ok(Ok((rows, id)))
 }
 
 const HEAD: &str = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";

@@ -1,6 +1,7 @@
-//! How the store's operations send statements: on a pool, in write transactions that
-//! serialize as the dialect says, each one counted (`Store::statements`).
+//! How the store's operations send statements: a pool and the store's statement counter,
+//! write transactions that serialize and announce as the dialect says, every statement counted.
 
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::pool::PoolConnection;
@@ -87,7 +88,7 @@ impl<'s, DB: Dialect> Db<'s, DB> {
     pub(super) async fn begin_write<'c>(
         &self,
         conn: &'c mut DB::Connection,
-        lock: Lock,
+        lock: Lock<'_>,
     ) -> Result<Transaction<'c, DB>, sqlx::Error> {
         self.count();
         // An owned SqlStr: a `&'static str` argument would be captured in the future, and
@@ -108,5 +109,74 @@ impl<'s, DB: Dialect> Db<'s, DB> {
     pub(super) fn abandon(&self, tx: Transaction<'_, DB>) {
         self.count();
         drop(tx);
+    }
+
+    /// Announces, inside the transaction on `conn`, that `run_id` changed (delivered when
+    /// it commits). Nothing on a dialect without notifications.
+    pub(super) async fn announce_on(
+        &self,
+        conn: &mut DB::Connection,
+        run_id: &str,
+    ) -> Result<(), sqlx::Error> {
+        if let Some(q) = DB::announce(run_id) {
+            self.execute_on(conn, q).await?;
+        }
+        Ok(())
+    }
+
+    /// Where a write that announces itself runs: a transaction where the dialect
+    /// announces (so the notification goes with the commit), the connection itself
+    /// where it does not (a single statement needs no transaction there).
+    pub(super) async fn begin_announced<'c>(
+        &self,
+        conn: &'c mut DB::Connection,
+    ) -> Result<Announced<'c, DB>, sqlx::Error> {
+        if !DB::ANNOUNCES {
+            return Ok(Announced::Plain(conn));
+        }
+        Ok(Announced::Tx(self.begin_write(conn, Lock::Rows).await?))
+    }
+
+    /// Announces `run_id` (when Some) and commits what `begin_announced` began.
+    pub(super) async fn finish(
+        &self,
+        w: Announced<'_, DB>,
+        run_id: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        match w {
+            Announced::Plain(_) => Ok(()),
+            Announced::Tx(mut tx) => {
+                if let Some(run_id) = run_id {
+                    self.announce_on(&mut tx, run_id).await?;
+                }
+                self.commit(tx).await
+            }
+        }
+    }
+}
+
+/// A write in progress from [`Db::begin_announced`]; derefs to its connection.
+pub(super) enum Announced<'c, DB: Dialect> {
+    Plain(&'c mut DB::Connection),
+    Tx(Transaction<'c, DB>),
+}
+
+impl<DB: Dialect> Deref for Announced<'_, DB> {
+    type Target = DB::Connection;
+
+    fn deref(&self) -> &DB::Connection {
+        match self {
+            Announced::Plain(c) => c,
+            Announced::Tx(tx) => tx,
+        }
+    }
+}
+
+impl<DB: Dialect> DerefMut for Announced<'_, DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        match self {
+            Announced::Plain(c) => c,
+            Announced::Tx(tx) => tx,
+        }
     }
 }

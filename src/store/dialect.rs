@@ -20,10 +20,12 @@ pub(super) trait Dialect:
     + Bind<i64>
     + for<'a> Bind<&'a str>
     + for<'a> Bind<Option<&'a str>>
+    + Bind<Option<i64>>
     + for<'a> Bind<Json<&'a serde_json::Value>>
     + Get<i64>
     + Get<String>
     + Get<Option<String>>
+    + Get<Option<i64>>
     + Get<Json<serde_json::Value>>
 {
     /// Opens a write transaction. SQLite's `BEGIN IMMEDIATE` takes the database's write
@@ -36,7 +38,14 @@ pub(super) trait Dialect:
 
     /// The statement, run right after [`Dialect::BEGIN_WRITE`], that serializes the
     /// writers of `lock`; None when beginning already did.
-    fn serialize(lock: Lock) -> Option<Q<Self>>;
+    fn serialize(lock: Lock<'_>) -> Option<Q<Self>>;
+
+    /// Whether writes announce the run they changed ([`Dialect::announce`]).
+    const ANNOUNCES: bool;
+
+    /// The statement announcing, in the writing transaction (so it is delivered at
+    /// commit), that `run_id` changed; None when the dialect has no notifications.
+    fn announce(run_id: &str) -> Option<Q<Self>>;
 
     /// Whether `e` is a unique violation of `index`.
     fn is_unique_violation(e: &sqlx::Error, index: Unique) -> bool;
@@ -46,11 +55,13 @@ pub(super) trait Dialect:
 
 /// What a write transaction serializes on, besides SQLite's one write lock.
 #[derive(Clone, Copy, Debug)]
-pub(super) enum Lock {
+pub(super) enum Lock<'a> {
     /// Nothing more: the transaction's statements lock what they read ([`Dialect::FOR_UPDATE`]).
     Rows,
     /// The audit log's head: one appender at a time.
     Audit,
+    /// One run's event stream: one pusher at a time per run.
+    RunEvents(&'a str),
 }
 
 /// A unique index or constraint, as each dialect names it in its errors.
@@ -62,14 +73,26 @@ pub(super) struct Unique {
     pub columns: &'static str,
 }
 
+/// The channel PostgreSQL writers announce changes on; the payload is the run id.
+pub(super) const BUS_CHANNEL: &str = "ebb_bus";
+
 /// The PostgreSQL advisory lock key audit appenders take for the transaction ("ebb.audi").
 const PG_AUDIT_LOCK: i64 = 0x6562_622e_6175_6469;
+
+/// The first key of the two-key advisory lock on a run's event stream ("ebbe"); the
+/// second is the run id's hash.
+const PG_RUN_EVENTS_LOCK: i32 = 0x6562_6265;
 
 impl Dialect for Sqlite {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const FOR_UPDATE: &'static str = "";
+    const ANNOUNCES: bool = false;
 
-    fn serialize(_: Lock) -> Option<Q<Self>> {
+    fn serialize(_: Lock<'_>) -> Option<Q<Self>> {
+        None
+    }
+
+    fn announce(_: &str) -> Option<Q<Self>> {
         None
     }
 
@@ -88,14 +111,28 @@ impl Dialect for Sqlite {
 impl Dialect for Postgres {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const ANNOUNCES: bool = true;
 
-    fn serialize(lock: Lock) -> Option<Q<Self>> {
+    fn serialize(lock: Lock<'_>) -> Option<Q<Self>> {
         match lock {
             Lock::Rows => None,
             Lock::Audit => {
                 Some(sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PG_AUDIT_LOCK))
             }
+            Lock::RunEvents(run_id) => Some(
+                sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                    .bind(PG_RUN_EVENTS_LOCK)
+                    .bind(run_id),
+            ),
         }
+    }
+
+    fn announce(run_id: &str) -> Option<Q<Self>> {
+        Some(
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(BUS_CHANNEL)
+                .bind(run_id),
+        )
     }
 
     fn is_unique_violation(e: &sqlx::Error, index: Unique) -> bool {

@@ -13,7 +13,8 @@ pub enum LeaseOutcome {
 // The SQL is the same in both dialects (`$n` parameters work in SQLite too).
 
 /// $1 run, $2 holder, $3 now, $4 expires_at. Returns a row only when the caller got it:
-/// the lease was free, had expired (`expires_at <= now`), or was already the caller's.
+/// the lease was free, had expired (`expires_at <= now`), or was already the caller's
+/// (then `acquired_at` is the earlier one's: it is `now` only when the lease changed hands).
 pub(super) const ACQUIRE: &str = "\
 INSERT INTO leases (run_id, holder, acquired_at, expires_at) VALUES ($1, $2, $3, $4)
 ON CONFLICT (run_id) DO UPDATE SET
@@ -22,7 +23,7 @@ ON CONFLICT (run_id) DO UPDATE SET
                        THEN leases.acquired_at ELSE excluded.acquired_at END,
     expires_at = excluded.expires_at
 WHERE leases.holder = excluded.holder OR leases.expires_at <= excluded.acquired_at
-RETURNING holder";
+RETURNING holder, acquired_at";
 
 /// $1 run. Who holds the lease, when `ACQUIRE` returned nothing.
 pub(super) const HOLDER: &str = "SELECT holder, expires_at FROM leases WHERE run_id = $1";

@@ -1,5 +1,5 @@
-//! The durable store behind runs: the journal, run rows, leases and the audit log, in SQLite
-//! (default) or PostgreSQL, behind one async API; every write commits before it returns.
+//! The durable store behind runs: journal, runs, leases, the audit log and the run bus, in
+//! SQLite (default) or PostgreSQL, behind one async API; every write commits before it returns.
 
 /// Runs one dialect-generic operation, `f(&Db, args…)`, on whichever pool the store has
 /// (the operations themselves are written once, against [`dialect::Dialect`]).
@@ -17,6 +17,7 @@ macro_rules! dispatch {
 }
 
 mod audit;
+mod bus;
 mod db;
 mod dialect;
 mod journal;
@@ -31,6 +32,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use audit::{AuditHead, AuditQuery, AuditRow};
+pub use bus::{ConsoleRow, LeaseRow, NewRequest, RequestRow, RunEventRow, RunViewRow};
 pub use journal::{INITIAL_STATE, JournalEntry, JournalRecord, NewRun, RunRow};
 pub use lease::LeaseOutcome;
 pub use paths::{default_path, open_failed, spec_from_env};

@@ -1,12 +1,12 @@
 //! Runs, their journal and their leases, written once for both dialects: appends to one
-//! run serialize on its row; a lease is taken by one conditional upsert.
+//! run serialize on its row, writes announce the run on the bus where the dialect does.
 
 use sqlx::types::Json;
 
 use super::db::Db;
 use super::dialect::{Args, Col, Dialect, Lock, Unique};
 use super::{
-    INITIAL_STATE, JournalEntry, JournalRecord, LeaseOutcome, NewRun, RunRow, StoreError,
+    INITIAL_STATE, JournalEntry, JournalRecord, LeaseOutcome, LeaseRow, NewRun, RunRow, StoreError,
     discard_on_error, lease, parse_seed,
 };
 
@@ -93,13 +93,16 @@ pub(super) async fn set_run_state<DB: Dialect>(
     state: &str,
     at: i64,
 ) -> Result<(), StoreError> {
+    let mut conn = db.conn().await?;
+    let mut w = db.begin_announced(&mut conn).await?;
     let q = sqlx::query("UPDATE runs SET state = $2, updated_at = $3 WHERE id = $1")
         .arg(id)
         .arg(state)
         .arg(at);
-    if db.execute(q).await? == 0 {
+    if db.execute_on(&mut w, q).await? == 0 {
         return Err(StoreError::NoSuchRun(id.to_string()));
     }
+    db.finish(w, Some(id)).await?;
     Ok(())
 }
 
@@ -148,6 +151,7 @@ async fn append_on<DB: Dialect>(
         }
         Err(err) => return Err(err.into()),
     }
+    db.announce_on(&mut tx, run_id).await?;
     db.commit(tx).await?;
     Ok(seq)
 }
@@ -219,17 +223,26 @@ pub(super) async fn acquire_lease<DB: Dialect>(
     now: i64,
     ttl_ms: i64,
 ) -> Result<LeaseOutcome, StoreError> {
+    let mut conn = db.conn().await?;
     for _ in 0..lease::ATTEMPTS {
+        let mut w = db.begin_announced(&mut conn).await?;
         let q = sqlx::query(lease::ACQUIRE)
             .arg(run_id)
             .arg(holder)
             .arg(now)
             .arg(now.saturating_add(ttl_ms));
-        if db.fetch_optional(q).await?.is_some() {
+        let got = db.fetch_optional_on(&mut w, q).await?;
+        // A renewal by the holder keeps its acquired_at and changes no one's view.
+        let changed_hands = match &got {
+            Some(row) => row.col::<i64>("acquired_at")? == now,
+            None => false,
+        };
+        db.finish(w, changed_hands.then_some(run_id)).await?;
+        if got.is_some() {
             return Ok(LeaseOutcome::Acquired);
         }
         let held = db
-            .fetch_optional(sqlx::query(lease::HOLDER).arg(run_id))
+            .fetch_optional_on(&mut conn, sqlx::query(lease::HOLDER).arg(run_id))
             .await?;
         if let Some(row) = held {
             return Ok(LeaseOutcome::HeldBy {
@@ -242,6 +255,8 @@ pub(super) async fn acquire_lease<DB: Dialect>(
     Err(StoreError::LeaseChurn(run_id.to_string()))
 }
 
+/// Not announced: renewals come every few seconds and change nothing a console shows
+/// but the expiry.
 pub(super) async fn renew_lease<DB: Dialect>(
     db: &Db<'_, DB>,
     run_id: &str,
@@ -261,7 +276,28 @@ pub(super) async fn release_lease<DB: Dialect>(
     run_id: &str,
     holder: &str,
 ) -> Result<(), StoreError> {
-    db.execute(sqlx::query(lease::RELEASE).arg(run_id).arg(holder))
+    let mut conn = db.conn().await?;
+    let mut w = db.begin_announced(&mut conn).await?;
+    let released = db
+        .execute_on(&mut w, sqlx::query(lease::RELEASE).arg(run_id).arg(holder))
         .await?;
+    db.finish(w, (released > 0).then_some(run_id)).await?;
     Ok(())
+}
+
+/// Who holds the run's lease (expired or not), if anyone.
+pub(super) async fn lease<DB: Dialect>(
+    db: &Db<'_, DB>,
+    run_id: &str,
+) -> Result<Option<LeaseRow>, StoreError> {
+    let q = sqlx::query("SELECT holder, acquired_at, expires_at FROM leases WHERE run_id = $1")
+        .arg(run_id);
+    let Some(row) = db.fetch_optional(q).await? else {
+        return Ok(None);
+    };
+    Ok(Some(LeaseRow {
+        holder: row.col("holder")?,
+        acquired_at: row.col("acquired_at")?,
+        expires_at: row.col("expires_at")?,
+    }))
 }
