@@ -4,9 +4,10 @@
 use serde::Serialize;
 use sqlx::types::Json;
 
+use super::changes::Changes;
 use super::db::Db;
 use super::dialect::{Args, Col, Dialect, Lock, Q};
-use super::{Store, StoreError, runs};
+use super::{Backend, Store, StoreError, runs};
 
 /// A request for the runner, inserted with the audit intent that asked for it.
 #[derive(Clone, Debug, PartialEq)]
@@ -182,6 +183,14 @@ impl Store {
     /// holder: compare `expires_at` with the time).
     pub async fn lease(&self, run_id: &str) -> Result<Option<LeaseRow>, StoreError> {
         dispatch!(self, runs::lease(run_id))
+    }
+
+    /// A feed of "something in the store may have changed" (see [`Changes`]).
+    pub async fn changes(&self) -> Result<Changes, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(pool) => Changes::sqlite(pool, self.sent.clone()).await,
+            Backend::Postgres(pool) => Changes::postgres(pool, self.sent.clone()).await,
+        }
     }
 }
 

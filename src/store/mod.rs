@@ -18,6 +18,7 @@ macro_rules! dispatch {
 
 mod audit;
 mod bus;
+mod changes;
 mod db;
 mod dialect;
 mod journal;
@@ -33,6 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use audit::{AuditHead, AuditQuery, AuditRow};
 pub use bus::{ConsoleRow, LeaseRow, NewRequest, RequestRow, RunEventRow, RunViewRow};
+pub use changes::Changes;
 pub use journal::{INITIAL_STATE, JournalEntry, JournalRecord, NewRun, RunRow};
 pub use lease::LeaseOutcome;
 pub use paths::{default_path, open_failed, spec_from_env};
@@ -209,9 +211,10 @@ impl Store {
         dispatch!(self, runs::release_lease(run_id, holder))
     }
 
-    /// How many statements this store (all its clones) has sent since it was opened, for
-    /// benchmarks: one per statement, `BEGIN` and `COMMIT` included. A transaction an
-    /// error cuts short is rolled back by the driver, uncounted.
+    /// How many statements this store (all its clones) has sent since it was opened, the
+    /// change feeds' polls included, for benchmarks of the watcher budget: one per
+    /// statement, `BEGIN` and `COMMIT` included, and a listener's (re-)`LISTEN`. A
+    /// transaction an error cuts short is rolled back by the driver, uncounted.
     pub fn statements(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
     }
