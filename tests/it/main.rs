@@ -2,6 +2,7 @@
 
 mod audit;
 mod bounds;
+mod bus;
 mod campaign;
 mod config;
 mod console_config;
