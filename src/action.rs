@@ -72,6 +72,8 @@ actions! {
     DrillFaster => "drill.faster", "drill: run the world faster";
     DrillSlower => "drill.slower", "drill: run the world slower";
     DrillFreeze => "drill.freeze", "drill: freeze or unfreeze the world clock";
+    ConsoleDetach => "console.detach", "leave: the run goes on as its plan's on_detach says";
+    RunPauseDetach => "run.pause_detach", "leave: pause the run at the next safe point, then detach";
 }
 
 impl Action {
@@ -97,6 +99,8 @@ impl Action {
             Action::ConfirmSubmit => 16,
             Action::NoteOpen => 17,
             Action::NoteSave => 18,
+            Action::ConsoleDetach => 19,
+            Action::RunPauseDetach => 20,
             _ => return None,
         })
     }
@@ -130,6 +134,8 @@ impl Action {
             Action::ConfirmSubmit => "confirm",
             Action::NoteOpen => "note",
             Action::NoteSave => "save note",
+            Action::ConsoleDetach => "detach",
+            Action::RunPauseDetach => "pause and detach",
             _ => self.name(),
         }
     }
@@ -158,6 +164,8 @@ impl Action {
                 | Action::RunResolveHappened
                 | Action::RunResolveNotHappened
                 | Action::NoteSave
+                | Action::ConsoleDetach
+                | Action::RunPauseDetach
         )
     }
 }

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod backends;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod diag;
 pub mod engine;
 pub mod input;

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// What stands in the text where something was removed.
 pub const REMOVED_MARK: char = '\u{FFFD}';
@@ -73,6 +73,15 @@ impl fmt::Display for DisplayText {
 impl Serialize for DisplayText {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.raw_escaped())
+    }
+}
+
+/// Text read back from the store (the run bus): it crossed a process boundary, so it is
+/// sanitized again at this ingress. What was escaped stays visible as its escape.
+impl<'de> Deserialize<'de> for DisplayText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(DisplayText::new(&s))
     }
 }
 

@@ -28,6 +28,9 @@ pub fn dispatch(model: &mut Model, action: Action, source: ActionSource) -> Vec<
         );
         model.push_timeline(model.now, TimelineKind::Action, DisplayText::new(&text));
     }
+    if let Some(cmds) = super::team::leave(model, action) {
+        return cmds;
+    }
     apply(model, action, &source)
 }
 
@@ -211,6 +214,8 @@ fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
         Action::DrillFaster | Action::DrillSlower | Action::DrillFreeze => {
             return drill(model, action);
         }
+        // Leaving a run a runner drives: `team::leave` takes these before `apply`.
+        Action::ConsoleDetach | Action::RunPauseDetach => {}
     }
     Vec::new()
 }

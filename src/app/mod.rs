@@ -11,10 +11,12 @@ pub mod msg;
 pub mod note;
 pub mod palette;
 pub mod paste;
+pub mod team;
 pub mod update;
 
 pub use dispatch::dispatch;
 pub use input::{on_key, resolve_key};
 pub use model::{DrillState, Figure, Layer, Model, PaneId, TimelineEntry, TimelineKind};
 pub use msg::{ActionSource, Cmd, EngineRequest, Msg};
+pub use team::{Attached, Role, RunnerSeen, Team, TeamSeen};
 pub use update::update;

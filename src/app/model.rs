@@ -119,6 +119,8 @@ pub enum Layer {
     Note {
         editor: Box<super::note::NoteEditor>,
     },
+    /// Leaving a run a runner drives: detach, or pause and detach.
+    Leave,
 }
 
 impl Layer {
@@ -128,6 +130,7 @@ impl Layer {
             Layer::Palette { .. } => Mode::Palette,
             Layer::Confirm { .. } => Mode::Confirm,
             Layer::Note { .. } => Mode::Note,
+            Layer::Leave => Mode::Leave,
         }
     }
 }
@@ -177,6 +180,8 @@ pub struct Model {
     pub source_errors: BTreeMap<SourceId, (Timestamp, DisplayText)>,
     /// Newest first.
     pub timeline: VecDeque<TimelineEntry>,
+    /// Set when the console is attached to a run a runner process drives.
+    pub team: Option<super::team::Team>,
 }
 
 impl Model {
@@ -208,6 +213,7 @@ impl Model {
             lag_history: BTreeMap::new(),
             source_errors: BTreeMap::new(),
             timeline: VecDeque::new(),
+            team: None,
         }
     }
 

@@ -1,8 +1,7 @@
 //! Messages into `update` and commands out of it. Time only ever arrives in a message.
 
 use crate::action::Action;
-use crate::config::keymap::KeyChord;
-use crate::engine::{EngineEvent, Verb};
+use crate::engine::EngineEvent;
 use crate::sim::source::DrillCommand;
 use crate::sources::Observation;
 use crate::time::Timestamp;
@@ -37,8 +36,6 @@ pub enum Msg {
     /// The clock moved (1 Hz, and with every other message from the loop).
     Tick(Timestamp),
     Observation(Observation),
-    /// A key, already normalised.
-    Key(KeyChord),
     /// Text the terminal delivered as one bracketed paste: it goes to the focused text
     /// field only, never to the keymap.
     Paste(String),
@@ -46,51 +43,11 @@ pub enum Msg {
     Signal(&'static str),
     /// From the run's engine.
     Engine(EngineEvent),
+    /// Who is attached to the run a runner drives, and whether its runner is alive.
+    Team(super::team::TeamSeen),
 }
 
-/// What the console asks of the run's engine; the operator is attached by dispatch.
-#[derive(Clone, Debug, PartialEq)]
-pub enum EngineRequest {
-    Verb {
-        verb: Verb,
-        by: String,
-    },
-    /// Confirms the manual step with this index.
-    Confirm {
-        step: usize,
-        by: String,
-    },
-    /// Allows what the step in flight asked (deleting a stuck pod), with the word the
-    /// responder typed.
-    Answer {
-        step: usize,
-        typed: String,
-        by: String,
-    },
-    /// Halve (`larger: false`) or double the batch size of the running batched step,
-    /// from its next batch on.
-    BatchSize {
-        larger: bool,
-        by: String,
-    },
-    /// The console is going away: pause at the next safe point and stop driving.
-    Detach {
-        reason: String,
-    },
-}
-
-impl EngineRequest {
-    /// The action name it carries out, for the audit record of what became of it.
-    pub fn action_name(&self) -> String {
-        match self {
-            EngineRequest::Verb { verb, .. } => format!("run.{}", verb.name()),
-            EngineRequest::Confirm { .. } | EngineRequest::Answer { .. } => "run.confirm".into(),
-            EngineRequest::BatchSize { larger: true, .. } => "run.batch.larger".into(),
-            EngineRequest::BatchSize { larger: false, .. } => "run.batch.smaller".into(),
-            EngineRequest::Detach { .. } => "run.detach".into(),
-        }
-    }
-}
+pub use crate::engine::EngineRequest;
 
 /// Effects `update` asks the loop to carry out.
 #[derive(Clone, Debug, PartialEq)]

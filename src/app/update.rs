@@ -6,14 +6,13 @@ use crate::engine::EngineEvent;
 use crate::sources::{Observation, Payload, Severity};
 use crate::text::DisplayText;
 
-use super::input::on_key;
 use super::model::{Figure, LAG_HISTORY, Model, TimelineKind};
 use super::msg::{Cmd, Msg};
 
 /// How long a flash message stays.
 const FLASH_MS: i64 = 5_000;
 
-pub fn update(model: &mut Model, keymap: &Keymap, msg: Msg) -> Vec<Cmd> {
+pub fn update(model: &mut Model, _keymap: &Keymap, msg: Msg) -> Vec<Cmd> {
     match msg {
         Msg::Tick(now) => {
             model.now = model.now.max(now);
@@ -28,13 +27,16 @@ pub fn update(model: &mut Model, keymap: &Keymap, msg: Msg) -> Vec<Cmd> {
             observe(model, obs);
             Vec::new()
         }
-        Msg::Key(key) => on_key(model, keymap, key),
         Msg::Paste(text) => {
             super::paste::on_paste(model, &text);
             Vec::new()
         }
         Msg::Engine(ev) => {
             engine_event(model, ev);
+            Vec::new()
+        }
+        Msg::Team(t) => {
+            super::team::seen(model, t);
             Vec::new()
         }
         Msg::Signal(name) => {

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::SigningKey;
 
-use crate::store::{AuditQuery, Store};
+use crate::store::{AuditQuery, NewRequest, Store};
 
 use super::AuditError;
 use super::chain::{Head, seal, to_row};
@@ -120,6 +120,20 @@ impl AuditLog {
             .ok_or_else(|| AuditError::Corrupt("nothing was appended".into()))
     }
 
+    /// Appends one record and, in the same transaction, a request for a run's runner whose
+    /// `audit_seq` is that record's seq; returns the request's id once both committed.
+    pub async fn append_with_request(
+        &self,
+        rec: NewRecord,
+        request: &NewRequest,
+    ) -> Result<i64, AuditError> {
+        let kind = rec.kind.into();
+        let (_, id) = self
+            .write_with(vec![self.pending(kind, rec)], Some(request))
+            .await?;
+        id.ok_or_else(|| AuditError::Corrupt("the request was not inserted".into()))
+    }
+
     /// Writes a signed checkpoint covering the current head.
     pub async fn checkpoint(&self) -> Result<(), AuditError> {
         self.write(vec![Pending::Checkpoint]).await.map(|_| ())
@@ -170,38 +184,50 @@ impl AuditLog {
 
     /// One transaction: genesis first if the log is empty, then `items` in order.
     async fn write(&self, items: Vec<Pending>) -> Result<Vec<u64>, AuditError> {
+        self.write_with(items, None).await.map(|(seqs, _)| seqs)
+    }
+
+    /// `write`, with a request row inserted in the same transaction.
+    async fn write_with(
+        &self,
+        items: Vec<Pending>,
+        request: Option<&NewRequest>,
+    ) -> Result<(Vec<u64>, Option<i64>), AuditError> {
         let inner = &self.inner;
         let mut checkpoint_at = None;
-        let rows = inner
+        let (rows, request_id) = inner
             .store
-            .audit_append(|head| {
-                let mut head = Head::from_store(head)?;
-                let mut rows = Vec::with_capacity(items.len() + 1);
-                let at_ns = now_ns();
-                if head.seq == 0 {
-                    let mut g = genesis(inner, at_ns);
-                    head = seal(&mut g, head);
-                    rows.push(to_row(&g)?);
-                }
-                for item in items {
-                    let mut r = match item {
-                        Pending::Record(r) => *r,
-                        Pending::Checkpoint => {
-                            let mut r = genesis(inner, at_ns);
-                            r.kind = sign(&inner.key, head);
-                            r
-                        }
-                    };
-                    r.at_ns = at_ns;
-                    let is_checkpoint = matches!(r.kind, RecordKind::Checkpoint { .. });
-                    head = seal(&mut r, head);
-                    if is_checkpoint {
-                        checkpoint_at = Some((r.seq, r.hash.clone()));
+            .audit_append_with_request(
+                |head| {
+                    let mut head = Head::from_store(head)?;
+                    let mut rows = Vec::with_capacity(items.len() + 1);
+                    let at_ns = now_ns();
+                    if head.seq == 0 {
+                        let mut g = genesis(inner, at_ns);
+                        head = seal(&mut g, head);
+                        rows.push(to_row(&g)?);
                     }
-                    rows.push(to_row(&r)?);
-                }
-                Ok::<_, AuditError>(rows)
-            })
+                    for item in items {
+                        let mut r = match item {
+                            Pending::Record(r) => *r,
+                            Pending::Checkpoint => {
+                                let mut r = genesis(inner, at_ns);
+                                r.kind = sign(&inner.key, head);
+                                r
+                            }
+                        };
+                        r.at_ns = at_ns;
+                        let is_checkpoint = matches!(r.kind, RecordKind::Checkpoint { .. });
+                        head = seal(&mut r, head);
+                        if is_checkpoint {
+                            checkpoint_at = Some((r.seq, r.hash.clone()));
+                        }
+                        rows.push(to_row(&r)?);
+                    }
+                    Ok::<_, AuditError>(rows)
+                },
+                request,
+            )
             .await??;
         if let (Some(path), Some((seq, hash))) = (&inner.witness, checkpoint_at) {
             let genesis = if inner.genesis_hash.is_empty() {
@@ -214,7 +240,7 @@ impl AuditLog {
                 tracing::warn!(error = %e, path = %path.display(), "cannot update the audit witness");
             }
         }
-        Ok(rows.iter().map(|r| r.seq).collect())
+        Ok((rows.iter().map(|r| r.seq).collect(), request_id))
     }
 }
 

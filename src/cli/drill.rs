@@ -16,6 +16,7 @@ use super::{UiArgs, identity};
 use crate::app::EngineRequest;
 use crate::app::{DrillState, Model, TimelineKind};
 use crate::config::{self, LoadOptions};
+use crate::control::{Delivery, Recorder};
 use crate::diag::SourceFile;
 use crate::engine::Status;
 use crate::plan::Plan;
@@ -28,7 +29,6 @@ use crate::store::Store;
 use crate::text::DisplayText;
 use crate::time::Timestamp;
 use crate::tui::event_loop::{self, Exit, LoopIo};
-use crate::tui::recorder::Recorder;
 
 /// How often the sim source reports, in real time.
 pub const SIM_INTERVAL: Duration = Duration::from_secs(1);
@@ -373,6 +373,8 @@ pub fn console_in(
             drill,
             engine: link.as_ref().map(|_| req_tx.clone()),
             engine_events: link.as_ref().map(|_| ev_rx),
+            delivery: Delivery::Local,
+            followed: None,
         };
         let mut model = model;
         // The Timeline starts from the audit log: what was done before this console opened
@@ -415,7 +417,13 @@ pub fn console_in(
             run.run_id, run.run_id
         );
     }
-    Ok(match exit {
+    Ok(exit_code(exit, unsealed))
+}
+
+/// The exit status of a console that ended with `exit`; a session that could not be
+/// sealed exits 5.
+pub fn exit_code(exit: Exit, unsealed: bool) -> ExitCode {
+    match exit {
         // The session's end is not on record: say so in the exit status too.
         Exit::Quit if unsealed => ExitCode::from(super::EXIT_UNSEALED),
         Exit::Quit => ExitCode::SUCCESS,
@@ -431,7 +439,7 @@ pub fn console_in(
             eprintln!("ebb: the terminal went away.");
             ExitCode::from(129)
         }
-    })
+    }
 }
 
 #[cfg(test)]

@@ -10,10 +10,10 @@ use tokio::sync::mpsc;
 use crate::action::Action;
 use crate::app::{ActionSource, Cmd, EngineRequest, Layer, Model, Msg, update};
 use crate::config::keymap::Keymap;
+use crate::control::{Delivery, Recorder, dispatch_recorded};
 use crate::engine::{Command, EngineEvent, Final, Status};
 use crate::runner::session::RunHandle;
 use crate::text::{DisplayText, sanitize};
-use crate::tui::recorder::{Recorder, dispatch_recorded};
 
 /// What a control line asks for: an action, and for reasoned verbs the reason.
 pub fn parse_line(line: &str) -> Result<(Action, Option<String>), String> {
@@ -71,7 +71,8 @@ async fn go_ahead(model: &mut Model, rec: &mut Recorder, source: ActionSource) -
             ..
         })
     ) {
-        return dispatch_recorded(model, rec, Action::ConfirmSubmit, source).await;
+        return dispatch_recorded(model, rec, &Delivery::Local, Action::ConfirmSubmit, source)
+            .await;
     }
     Vec::new()
 }
@@ -85,7 +86,7 @@ pub async fn dispatch_line(
 ) -> Result<Vec<Cmd>, String> {
     let (action, reason) = parse_line(line)?;
     let source = ActionSource::Headless(line.trim().to_string());
-    let mut cmds = dispatch_recorded(model, rec, action, source.clone()).await;
+    let mut cmds = dispatch_recorded(model, rec, &Delivery::Local, action, source.clone()).await;
     cmds.extend(go_ahead(model, rec, source.clone()).await);
     if reason.is_none() && matches!(model.layers.last(), Some(Layer::Confirm { .. })) {
         // An ask is open and the line did not type its word.
@@ -101,7 +102,16 @@ pub async fn dispatch_line(
         if let Some(Layer::Confirm { input, .. }) = model.layers.last_mut() {
             *input = reason;
         }
-        cmds.extend(dispatch_recorded(model, rec, Action::ConfirmSubmit, source.clone()).await);
+        cmds.extend(
+            dispatch_recorded(
+                model,
+                rec,
+                &Delivery::Local,
+                Action::ConfirmSubmit,
+                source.clone(),
+            )
+            .await,
+        );
         // A control line is an explicit, scripted command: the plan's name that a person
         // types for the most dangerous verbs is filled in, and recorded as typed.
         let pending = match model.layers.last() {
@@ -116,7 +126,10 @@ pub async fn dispatch_line(
             if let Some(Layer::Confirm { input, .. }) = model.layers.last_mut() {
                 *input = name;
             }
-            cmds.extend(dispatch_recorded(model, rec, Action::ConfirmSubmit, source).await);
+            cmds.extend(
+                dispatch_recorded(model, rec, &Delivery::Local, Action::ConfirmSubmit, source)
+                    .await,
+            );
         }
         // A refused confirmation leaves the layer: headless has no one to type into it.
         if matches!(model.layers.last(), Some(Layer::Confirm { .. })) {
@@ -271,7 +284,14 @@ pub async fn drive(
     eprintln!("ebb: run {run_id}; after a crash or a lost session: ebb resume {run_id}");
 
     if let Some(a) = first {
-        let mut cmds = dispatch_recorded(&mut model, &mut rec, a, ActionSource::System).await;
+        let mut cmds = dispatch_recorded(
+            &mut model,
+            &mut rec,
+            &Delivery::Local,
+            a,
+            ActionSource::System,
+        )
+        .await;
         cmds.extend(go_ahead(&mut model, &mut rec, ActionSource::System).await);
         forward(cmds, &handle, &mut rec).await;
     }

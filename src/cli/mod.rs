@@ -1,6 +1,7 @@
 //! Command-line entry: parse arguments, pick a mode, wire the parts together.
 //! Every file error is reported (located) here, before the terminal is taken over.
 
+pub mod attach;
 pub mod audit;
 pub mod console;
 pub mod drill;
@@ -37,8 +38,16 @@ pub enum Command {
     Console(console::ConsoleArgs),
     /// Run a rollback plan (against the drill world in this release): console, or --headless.
     Run(run::RunArgs),
-    /// Continue a run after a crash or a dropped session, without re-applying a step.
+    /// Continue a run whose runner is gone (crash, reboot): a new runner, without
+    /// re-applying a step; this console attaches.
     Resume(run::ResumeArgs),
+    /// Drive a run from this terminal: a console on a run that a runner drives.
+    Attach(attach::AttachArgs),
+    /// Watch a run from this terminal, read-only: run-control keys are refused (and audited).
+    Watch(attach::AttachArgs),
+    /// The process that drives one run (started by `ebb run` and `ebb resume`).
+    #[command(hide = true)]
+    Runner(attach::RunnerArgs),
     /// The runs in the store, and each run's journal.
     Runs(runs::RunsArgs),
     /// Render a drill screen to SVG with the same view code as the TUI.
@@ -78,6 +87,9 @@ pub fn main() -> ExitCode {
         Command::Screenshot(a) => screenshot::run(a),
         Command::Run(a) => run::run(a),
         Command::Resume(a) => run::resume(a),
+        Command::Attach(a) => attach::attach(a),
+        Command::Watch(a) => attach::watch(a),
+        Command::Runner(a) => attach::runner(a),
         Command::Runs(a) => runs::run(a),
         Command::Plan(a) => plan::run(a),
         Command::Audit(a) => audit::run(a),

@@ -9,17 +9,17 @@ use clap::Args;
 use miette::{IntoDiagnostic, Report};
 use tokio::sync::mpsc;
 
-use super::drill::{Watched, console, console_in, drill_model, load_config, load_plan, open_audit};
+use super::drill::{Watched, console_in, drill_model, load_config, load_plan, open_audit};
 use super::link::Start;
 use super::{UiArgs, headless, identity};
 use crate::action::Action;
+use crate::control::Recorder;
 use crate::plan::{Plan, PlanOutline, TargetKind};
 use crate::runner::session::{self, RunSpec};
 use crate::sim;
 use crate::sim::world::{Scenario, SharedWorld, World};
 use crate::store::{Store, spec_from_env};
 use crate::time::Timestamp;
-use crate::tui::recorder::Recorder;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -219,7 +219,7 @@ fn location(url: &str, with_database: bool) -> String {
 }
 
 /// The console's model for a run on real targets.
-fn real_model(plan: &Plan, outline: PlanOutline, operator: &str) -> crate::app::Model {
+pub(super) fn real_model(plan: &Plan, outline: PlanOutline, operator: &str) -> crate::app::Model {
     let now = Timestamp::now();
     let mut model = crate::app::Model::new(
         crate::text::DisplayText::new(&format!("run: {}", plan.name)),
@@ -287,13 +287,39 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
     };
     model.operator_annotation = args.operator.clone();
     if !args.headless {
-        let watched = watched(world.clone(), &loaded.plan, args.speed)?;
-        return console(
-            model,
+        // A runner process drives the run; this console attaches to it as its driver.
+        drop(model);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .into_diagnostic()?;
+        let run_id = rt.block_on(async {
+            let store = Store::open(&store_spec)
+                .await
+                .map_err(|e| miette::miette!("{}", crate::store::open_failed(&store_spec, &e)))?;
+            let run_id = session::create(&store, &spec)
+                .await
+                .map_err(|e| miette::miette!("{e}"))?;
+            super::attach::spawn_runner(
+                &store,
+                &store_spec,
+                &run_id,
+                args.speed,
+                args.yes,
+                args.operator.as_deref(),
+            )
+            .await
+            .map_err(|e| miette::miette!("{e}"))?;
+            store.close().await;
+            Ok::<_, Report>(run_id)
+        })?;
+        drop(rt);
+        return super::attach::console_on(
+            &run_id,
+            crate::app::Role::Driver,
+            &store_spec,
             &cfg,
-            watched,
-            Some(Start::New { spec, world }),
-            store_spec,
+            args.operator.as_deref(),
         );
     }
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -349,6 +375,48 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
         .enable_all()
         .build()
         .into_diagnostic()?;
+    if !args.headless {
+        // A new runner drives the run (settling an in-doubt step first); this console
+        // attaches to it as its driver.
+        rt.block_on(async {
+            let store = Store::open(&store_spec)
+                .await
+                .map_err(|e| miette::miette!("{}", crate::store::open_failed(&store_spec, &e)))?;
+            if store.run(&args.run_id).await.map_err(|e| miette::miette!("{e}"))?.is_none() {
+                return Err(miette::miette!(
+                    "no run {}; `ebb runs list` shows the runs in this store",
+                    args.run_id
+                ));
+            }
+            if let Some(holder) = super::attach::live_runner(&store, &args.run_id).await {
+                return Err(miette::miette!(
+                    "run {} is driven by the runner {holder}, which is alive; `ebb attach {}` drives it from here",
+                    args.run_id,
+                    args.run_id
+                ));
+            }
+            super::attach::spawn_runner(
+                &store,
+                &store_spec,
+                &args.run_id,
+                args.speed,
+                args.yes,
+                args.operator.as_deref(),
+            )
+            .await
+            .map_err(|e| miette::miette!("cannot resume {}: {e}", args.run_id))?;
+            store.close().await;
+            Ok::<_, Report>(())
+        })?;
+        drop(rt);
+        return super::attach::console_on(
+            &args.run_id,
+            crate::app::Role::Driver,
+            &store_spec,
+            &cfg,
+            args.operator.as_deref(),
+        );
+    }
     let (ev_tx, ev_rx) = mpsc::channel(256);
     let resumed = rt.block_on(async {
         let store = Store::open(&store_spec)

@@ -45,6 +45,21 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, Report> {
         match args.command {
             RunsCommand::List { json } => {
                 let runs = store.runs().await.into_diagnostic()?;
+                let now = Timestamp::now().0;
+                let consoles = store.consoles(None).await.into_diagnostic()?;
+                let mut runners = std::collections::BTreeMap::new();
+                for r in &runs {
+                    if let Some(l) = store.lease(&r.id).await.into_diagnostic()? {
+                        runners.insert(r.id.clone(), l);
+                    }
+                }
+                let runner_of = |id: &str| {
+                    runners.get(id).map(|l| {
+                        let (host, pid) = crate::runner::bus::holder_place(&l.holder).unwrap_or_default();
+                        (l.holder.clone(), host, pid, crate::runner::bus::runner_alive(l, now))
+                    })
+                };
+                let consoles_of = |id: &str| consoles.iter().filter(|c| c.run_id == id).collect::<Vec<_>>();
                 if json {
                     let v: Vec<_> = runs
                         .iter()
@@ -53,6 +68,13 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, Report> {
                                 "id": r.id, "plan": r.plan_name, "digest": r.plan_digest, "state": r.state,
                                 "scenario": r.scenario, "seed": r.seed, "operator": r.operator,
                                 "created_at": Timestamp(r.created_at).rfc3339(), "updated_at": Timestamp(r.updated_at).rfc3339(),
+                                "runner": runner_of(&r.id).map(|(holder, host, pid, alive)| serde_json::json!({
+                                    "holder": holder, "host": host, "pid": pid, "alive": alive,
+                                })),
+                                "consoles": consoles_of(&r.id).iter().map(|c| serde_json::json!({
+                                    "id": c.id, "operator": c.operator, "host": c.host, "pid": c.pid, "role": c.role,
+                                    "attached_at": Timestamp(c.attached_at).rfc3339(),
+                                })).collect::<Vec<_>>(),
                             })
                         })
                         .collect();
@@ -60,16 +82,31 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, Report> {
                 } else if runs.is_empty() {
                     println!("no runs in {spec}");
                 } else {
-                    println!("{:<26} {:<12} {:<28} {:<22} OPERATOR", "RUN", "STATE", "PLAN", "UPDATED");
-                    for r in runs {
+                    println!(
+                        "{:<26} {:<12} {:<28} {:<22} {:<16} {:<28} CONSOLES",
+                        "RUN", "STATE", "PLAN", "UPDATED", "OPERATOR", "RUNNER"
+                    );
+                    for r in &runs {
+                        let runner = match runner_of(&r.id) {
+                            Some((_, host, pid, true)) => format!("{host}:{pid} alive"),
+                            Some((_, host, pid, false)) => format!("{host}:{pid} gone"),
+                            None => "-".to_string(),
+                        };
+                        let attached = consoles_of(&r.id)
+                            .iter()
+                            .map(|c| format!("{}@{} ({})", c.operator, c.host, c.role))
+                            .collect::<Vec<_>>();
+                        let attached = if attached.is_empty() { "-".to_string() } else { attached.join(", ") };
                         // Names come from plan files and the store: sanitized for the terminal.
                         println!(
-                            "{:<26} {:<12} {:<28} {:<22} {}",
+                            "{:<26} {:<12} {:<28} {:<22} {:<16} {:<28} {}",
                             sanitize(&r.id),
                             sanitize(&r.state),
                             sanitize(&r.plan_name),
                             Timestamp(r.updated_at).rfc3339(),
-                            sanitize(&r.operator)
+                            sanitize(&r.operator),
+                            sanitize(&runner),
+                            sanitize(&attached),
                         );
                     }
                 }

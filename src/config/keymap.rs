@@ -32,6 +32,8 @@ pub enum Mode {
     Confirm,
     /// The note editor: free text recorded in the audit log.
     Note,
+    /// Leaving a run a runner drives: detach, or pause and detach.
+    Leave,
 }
 
 impl Mode {
@@ -41,6 +43,7 @@ impl Mode {
         Mode::Palette,
         Mode::Confirm,
         Mode::Note,
+        Mode::Leave,
     ];
 
     /// The table name in keymap files.
@@ -51,6 +54,7 @@ impl Mode {
             Mode::Palette => "palette",
             Mode::Confirm => "confirm",
             Mode::Note => "note",
+            Mode::Leave => "leave",
         }
     }
 
@@ -580,6 +584,7 @@ pub const ESSENTIAL: &[(Mode, Action)] = &[
     (Mode::Palette, Action::LayerClose),
     (Mode::Confirm, Action::LayerClose),
     (Mode::Note, Action::LayerClose),
+    (Mode::Leave, Action::LayerClose),
 ];
 
 /// Fails when the finished keymap lacks an essential binding; the error points at the last

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::actuator::{
@@ -53,7 +53,7 @@ pub enum Command {
 }
 
 /// One step as the Plan pane shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepView {
     pub id: String,
     pub status: StepStatus,
@@ -69,7 +69,7 @@ pub struct StepView {
 }
 
 /// Everything the screen and the headless printer need of a run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunView {
     pub run_id: String,
     pub status: Status,
@@ -91,7 +91,7 @@ pub struct RunView {
 /// Out of the actor.
 // Views are the common event; boxing them would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum EngineEvent {
     View(RunView),
     Note {

@@ -19,7 +19,7 @@ pub enum CheckOutcome {
 }
 
 /// Figures of a batched step in flight, for the Migration pane.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BatchFigures {
     pub rows_done: u64,
     pub rows_total: u64,
@@ -53,7 +53,7 @@ pub type Meter = Arc<Mutex<Option<BatchFigures>>>;
 
 /// A question an actuator puts to the responder before a dangerous effect (deleting a pod
 /// stuck on a broken revision): what it would do, and the word to type to allow it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Ask {
     pub step: usize,
     pub what: String,

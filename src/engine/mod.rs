@@ -6,6 +6,7 @@ pub mod actuator;
 pub mod backends;
 pub mod journal;
 pub mod pre_image;
+pub mod request;
 pub mod state;
 
 pub use actor::{Actor, Command, EngineEvent, ExecPolicy, RunView, StepView};
@@ -16,6 +17,7 @@ pub use actuator::{
 pub use backends::{Backends, Effect, Steering};
 pub use journal::{Journal, MemJournal, Record, replay};
 pub use pre_image::PreImageLog;
+pub use request::EngineRequest;
 pub use state::{
     Direction, Final, Landed, OnFailure, PauseReason, RunState, Status, StepInfo, StepStatus, Verb,
 };

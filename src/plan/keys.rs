@@ -172,7 +172,10 @@ mod tests {
     fn fields_come_from_the_derive() {
         assert!(fields_of::<RawCheck>().contains(&"for"));
         assert!(fields_of::<RawStep>().contains(&"statement"));
-        assert_eq!(fields_of::<RawHeader>(), &["name", "description", "rto"]);
+        assert_eq!(
+            fields_of::<RawHeader>(),
+            &["name", "description", "rto", "on_detach"]
+        );
     }
 
     #[test]

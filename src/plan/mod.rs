@@ -38,8 +38,8 @@ use std::path::Path;
 
 pub use check_kinds::{Check, CheckKind, CompareOp, check_kind_names};
 pub use model::{
-    Gate, HeaderValue, HttpRequest, HttpUrl, OnFailure, Plan, Revision, SecretRef, SimAction, Step,
-    StepKind, Target, TargetKind, Throttle, Undo,
+    Gate, HeaderValue, HttpRequest, HttpUrl, OnDetach, OnFailure, Plan, Revision, SecretRef,
+    SimAction, Step, StepKind, Target, TargetKind, Throttle, Undo,
 };
 pub use outline::{PlanOutline, StepMark, StepOutline};
 pub use step_kinds::step_kind_names;

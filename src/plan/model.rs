@@ -14,6 +14,8 @@ pub struct Plan {
     pub description: String,
     /// Recovery time objective: how long the rollback may take, for display and alerts.
     pub rto: Option<Duration>,
+    /// What the run does once no driving console is attached to it.
+    pub on_detach: OnDetach,
     /// The name the file was read under (a path, or `(embedded) examples/plans/…`).
     pub source_name: String,
     pub targets: BTreeMap<String, Target>,
@@ -31,6 +33,29 @@ impl Plan {
 
     pub fn step(&self, id: &str) -> Option<&Step> {
         self.steps.iter().find(|s| s.id == id)
+    }
+}
+
+/// `on_detach` in `[plan]`: what a run does when its last driving console goes away.
+/// Either way, manual steps and asks wait for someone to attach.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnDetach {
+    /// Pause at the next safe point (the default).
+    #[default]
+    Pause,
+    /// Go on.
+    Continue,
+}
+
+impl OnDetach {
+    pub const ALL: [(&'static str, OnDetach); 2] =
+        [("pause", OnDetach::Pause), ("continue", OnDetach::Continue)];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OnDetach::Pause => "pause",
+            OnDetach::Continue => "continue",
+        }
     }
 }
 

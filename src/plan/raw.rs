@@ -27,6 +27,7 @@ pub(super) struct RawHeader {
     pub(super) name: S,
     pub(super) description: Option<S>,
     pub(super) rto: Option<S>,
+    pub(super) on_detach: Option<S>,
 }
 
 #[derive(Deserialize)]

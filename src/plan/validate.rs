@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use toml::Spanned;
 
-use super::model::{Gate, HttpUrl, OnFailure, Plan, Step, StepKind, Target, TargetKind, Undo};
+use super::model::{
+    Gate, HttpUrl, OnDetach, OnFailure, Plan, Step, StepKind, Target, TargetKind, Undo,
+};
 use super::raw::{RawPlan, RawStep, RawTarget, RawUndo, S};
 use super::step_kinds::{Place, step_kind_names};
 use super::values::Ctx;
@@ -38,6 +40,22 @@ impl Ctx<'_> {
             }
         }
         let rto = header.rto.as_ref().and_then(|r| self.duration(r, "rto"));
+        let on_detach = match &header.on_detach {
+            None => OnDetach::Pause,
+            Some(o) => match OnDetach::ALL.iter().find(|(n, _)| n == o.get_ref()) {
+                Some((_, d)) => *d,
+                None => {
+                    let help = did_you_mean(o.get_ref(), OnDetach::ALL.iter().map(|(n, _)| *n))
+                        .unwrap_or_else(|| "on_detach is pause or continue".into());
+                    self.err(
+                        o.span(),
+                        format!("unknown on_detach {:?}", o.get_ref()),
+                        Some(help),
+                    );
+                    OnDetach::Pause
+                }
+            },
+        };
 
         // Record every declared name first so later references resolve whatever the order.
         for (name, t) in &raw.targets {
@@ -108,6 +126,7 @@ impl Ctx<'_> {
                 .map(|d| d.get_ref().clone())
                 .unwrap_or_default(),
             rto,
+            on_detach,
             source_name: self.file.name.clone(),
             targets,
             gates,

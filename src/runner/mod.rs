@@ -1,7 +1,10 @@
-//! A run put together: the actuators that route each step and check of a run to its
-//! backend or the drill world, the run's journal on the store, and the session that starts runs.
+//! A run hosted: the session that wires plan, store journal, lease and actuators around
+//! one actor; the runner's loop that takes requests from the store; what it publishes.
 
 pub mod actuators;
+pub mod audit;
+pub mod bus;
+pub mod host;
 pub mod session;
 pub mod store_journal;
 

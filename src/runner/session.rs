@@ -194,7 +194,7 @@ pub fn lease_holder(operator: &str) -> String {
 
 /// Whether a lease holder is a process on this host that no longer exists (a console that
 /// crashed or was killed): its lease may be taken over at once instead of after expiry.
-fn holder_is_dead_here(holder: &str) -> bool {
+pub fn holder_is_dead_here(holder: &str) -> bool {
     let ours = lease_holder("x");
     let host_of = |h: &str| {
         h.rsplit_once('@')
@@ -366,14 +366,9 @@ fn spawn_actor<B: Backends + 'static>(
     (ctx, task)
 }
 
-/// Starts a new run of `spec` (on `world` when it binds a drill world). Nothing is
-/// applied until a verb arrives.
-pub async fn start(
-    store: &Store,
-    spec: RunSpec,
-    world: Option<SharedWorld>,
-    out: mpsc::Sender<EngineEvent>,
-) -> Result<RunHandle, String> {
+/// Records a new run of `spec` (state `created`) and returns its id; nothing runs yet. A
+/// runner process (`ebb runner`) then drives it, as a resume of a run with no journal.
+pub async fn create(store: &Store, spec: &RunSpec) -> Result<String, String> {
     let mut run_id = new_run_id(Timestamp::now().0);
     for _ in 0..5 {
         let row = NewRun {
@@ -388,11 +383,23 @@ pub async fn start(
             at: Timestamp::now().0,
         };
         match store.create_run(&row).await {
-            Ok(()) => break,
+            Ok(()) => return Ok(run_id),
             Err(StoreError::RunExists(_)) => run_id = new_run_id(Timestamp::now().0),
             Err(e) => return Err(e.to_string()),
         }
     }
+    Err("could not find a free run id".into())
+}
+
+/// Starts a new run of `spec` (on `world` when it binds a drill world). Nothing is
+/// applied until a verb arrives.
+pub async fn start(
+    store: &Store,
+    spec: RunSpec,
+    world: Option<SharedWorld>,
+    out: mpsc::Sender<EngineEvent>,
+) -> Result<RunHandle, String> {
+    let run_id = create(store, &spec).await?;
     let holder = lease_holder(&spec.operator);
     take_lease(store, &run_id, &holder).await?;
     tracing::info!(run = %run_id, plan = %spec.plan.name, digest = %spec.plan.digest(), %holder, "run started");

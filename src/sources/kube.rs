@@ -1,13 +1,13 @@
 //! What a Kubernetes target reports to the panes: its StatefulSets' rollouts, its
 //! PersistentVolumeClaims with usage, and its VolumeSnapshots — one figure per target.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::sources::{PodStatus, SnapshotStatus};
 use crate::text::DisplayText;
 
 /// One namespace of one Kubernetes target, as its watches last saw it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct KubeSnapshot {
     pub namespace: DisplayText,
     /// In name order.
@@ -20,7 +20,7 @@ pub struct KubeSnapshot {
 
 /// A StatefulSet's rollout: readiness, revisions and partition, and its pods that are
 /// not ready.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RolloutStatus {
     pub name: DisplayText,
     /// Desired replicas (`spec.replicas`).
@@ -43,7 +43,7 @@ impl RolloutStatus {
 }
 
 /// One PersistentVolumeClaim: its phase, size and, when the kubelet reported it, usage.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClaimStatus {
     pub name: DisplayText,
     /// `Bound`, `Pending` or `Lost`.

@@ -5,13 +5,13 @@ pub mod kube;
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::text::DisplayText;
 use crate::time::Timestamp;
 
 /// Which source an observation came from, e.g. `sim:db` or `pg:orders`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SourceId(pub String);
 
 impl SourceId {
@@ -22,7 +22,7 @@ impl SourceId {
 }
 
 /// One reading of one source, stamped with when it was taken.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
     pub source: SourceId,
     pub at: Timestamp,
@@ -31,7 +31,7 @@ pub struct Observation {
     pub payload: Payload,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Payload {
     Replication(ReplicationSnapshot),
     Storage(StorageSnapshot),
@@ -59,7 +59,7 @@ impl Payload {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReplicationSnapshot {
     pub primary: DisplayText,
     /// WAL written per second on the primary.
@@ -67,7 +67,7 @@ pub struct ReplicationSnapshot {
     pub replicas: Vec<ReplicaStatus>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReplicaState {
     Streaming,
     Catchup,
@@ -76,7 +76,7 @@ pub enum ReplicaState {
     Disconnected,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReplicaStatus {
     pub name: DisplayText,
     pub state: ReplicaState,
@@ -87,14 +87,14 @@ pub struct ReplicaStatus {
     pub replay_paused: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StorageSnapshot {
     pub volumes: Vec<VolumeStatus>,
     pub slots: Vec<SlotStatus>,
     pub snapshots: Vec<SnapshotStatus>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VolumeStatus {
     pub name: DisplayText,
     /// What uses it, e.g. `orders-db-0 data+wal`.
@@ -105,7 +105,7 @@ pub struct VolumeStatus {
     pub growth_bytes_per_sec: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SlotStatus {
     pub name: DisplayText,
     pub active: bool,
@@ -115,14 +115,14 @@ pub struct SlotStatus {
     pub wal_status: DisplayText,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SnapshotState {
     Pending,
     Ready,
     Failed,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotStatus {
     pub name: DisplayText,
     pub volume: DisplayText,
@@ -130,14 +130,14 @@ pub struct SnapshotStatus {
     pub created_at: Timestamp,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MigrationSnapshot {
     /// Current schema version of the database, e.g. `0042`.
     pub schema_version: DisplayText,
     pub migrations: Vec<MigrationStatus>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MigrationPhase {
     Running,
     /// Held by itself; `throttle` says why.
@@ -148,7 +148,7 @@ pub enum MigrationPhase {
     RolledBack,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MigrationStatus {
     pub name: DisplayText,
     pub phase: MigrationPhase,
@@ -163,7 +163,7 @@ pub struct MigrationStatus {
     pub error: Option<DisplayText>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AppSnapshot {
     pub statefulset: DisplayText,
     pub replicas: u32,
@@ -176,7 +176,7 @@ pub struct AppSnapshot {
     pub pods: Vec<PodStatus>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PodStatus {
     pub name: DisplayText,
     pub revision: DisplayText,
@@ -187,14 +187,14 @@ pub struct PodStatus {
     pub reason: Option<DisplayText>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Severity {
     Info,
     Warn,
     Crit,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SourceEvent {
     pub at: Timestamp,
     pub severity: Severity,

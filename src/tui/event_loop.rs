@@ -11,12 +11,12 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until};
 
-use super::recorder::{Recorder, dispatch_recorded};
 use super::terminal::TerminalGuard;
 use super::view;
 use crate::app::{Cmd, EngineRequest, Model, Msg, resolve_key, update};
 use crate::config::keymap::{KeyChord, Keymap};
 use crate::config::theme::Theme;
+use crate::control::{Delivery, Recorder, dispatch_recorded};
 use crate::engine::EngineEvent;
 use crate::sim::source::DrillCommand;
 use crate::sources::Observation;
@@ -34,6 +34,10 @@ pub struct LoopIo {
     /// Requests to the run's engine, and its events back.
     pub engine: Option<mpsc::Sender<EngineRequest>>,
     pub engine_events: Option<mpsc::Receiver<EngineEvent>>,
+    /// Where run control goes: this process's engine, or a runner through the store.
+    pub delivery: Delivery,
+    /// What the console follows of a run a runner drives (view, events, team).
+    pub followed: Option<mpsc::Receiver<Msg>>,
 }
 
 /// How the loop ended.
@@ -72,10 +76,12 @@ pub async fn run(
     let exit = loop {
         let frame_due = last_frame + MIN_FRAME;
         let mut msgs: Vec<Msg> = Vec::new();
+        // Keys never reach `update`: they go through the one door (`control`).
+        let mut keys: Vec<KeyChord> = Vec::new();
         let mut exit: Option<Exit> = None;
         tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => msgs.push(Msg::Key(KeyChord::from_event(&k))),
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => keys.push(KeyChord::from_event(&k)),
                 Some(Ok(Event::Paste(text))) => msgs.push(Msg::Paste(text)),
                 Some(Ok(Event::Resize(_, _))) => dirty = true,
                 Some(Ok(_)) => {}
@@ -102,6 +108,17 @@ pub async fn run(
                 }
                 None => io.engine_events = None,
             },
+            m = recv_followed(&mut io.followed) => match m {
+                Some(m) => {
+                    msgs.push(m);
+                    if let Some(rx) = io.followed.as_mut() {
+                        while let Ok(m) = rx.try_recv() {
+                            msgs.push(m);
+                        }
+                    }
+                }
+                None => io.followed = None,
+            },
             _ = clock.tick() => dirty = true,
             _ = hup.recv() => exit = Some(Exit::Signal("SIGHUP")),
             _ = term.recv() => exit = Some(Exit::Signal("SIGTERM")),
@@ -121,83 +138,40 @@ pub async fn run(
             break e;
         }
         let mut quit = false;
+        let mut cmds_of_keys = Vec::new();
+        for k in keys {
+            dirty = true;
+            if let Some((action, source)) = resolve_key(&mut model, keymap, k) {
+                cmds_of_keys.extend(
+                    dispatch_recorded(&mut model, &mut io.recorder, &io.delivery, action, source)
+                        .await,
+                );
+            }
+        }
         if !msgs.is_empty() {
             dirty = true;
             msgs.push(Msg::Tick(Timestamp::now()));
         } else if dirty {
             msgs.push(Msg::Tick(Timestamp::now()));
         }
+        for cmd in cmds_of_keys {
+            quit |= carry_out(cmd, &mut model, io).await;
+        }
         for msg in msgs {
             let cmds = match msg {
-                // Keys go through the one door: recorded, then applied.
-                Msg::Key(k) => match resolve_key(&mut model, keymap, k) {
-                    Some((action, source)) => {
-                        dispatch_recorded(&mut model, &mut io.recorder, action, source).await
-                    }
-                    None => Vec::new(),
-                },
                 Msg::Engine(ev) => {
                     io.recorder.engine(&ev).await;
                     let was_down = model.audit_down.is_some();
                     model.audit_down = io.recorder.down.clone();
                     if was_down && model.audit_down.is_none() {
-                        model.flash = Some((model.now, super::recorder::AUDIT_BACK.to_string()));
+                        model.flash = Some((model.now, crate::control::AUDIT_BACK.to_string()));
                     }
                     update(&mut model, keymap, Msg::Engine(ev))
                 }
                 other => update(&mut model, keymap, other),
             };
             for cmd in cmds {
-                match cmd {
-                    Cmd::Quit => quit = true,
-                    Cmd::Drill(c) => {
-                        let sent = match &io.drill {
-                            Some(tx) => tx.try_send(c).map_err(|e| match e {
-                                mpsc::error::TrySendError::Full(_) => "the drill world is busy",
-                                mpsc::error::TrySendError::Closed(_) => {
-                                    "the drill world has stopped"
-                                }
-                            }),
-                            None => Err("there is no drill world"),
-                        };
-                        if let Err(why) = sent {
-                            io.recorder.undelivered("drill", why).await;
-                            model.flash =
-                                Some((model.now, format!("not delivered: {why}; try again")));
-                        }
-                    }
-                    Cmd::Note(text) => {
-                        if let Err(why) = io.recorder.note(&text).await {
-                            model.flash =
-                                Some((model.now, format!("the note could not be recorded: {why}")));
-                        }
-                    }
-                    Cmd::Engine(r) => match &io.engine {
-                        Some(tx) => {
-                            let name = r.action_name();
-                            if let Err(e) = tx.try_send(r) {
-                                let why = match e {
-                                    mpsc::error::TrySendError::Full(_) => "the run engine is busy",
-                                    mpsc::error::TrySendError::Closed(_) => {
-                                        "the run engine has stopped"
-                                    }
-                                };
-                                io.recorder.undelivered(&name, why).await;
-                                model.audit_down = io.recorder.down.clone();
-                                model.flash = Some((
-                                    model.now,
-                                    format!("{name} not delivered: {why}; try again"),
-                                ));
-                            }
-                        }
-                        None => {
-                            model.flash = Some((
-                                model.now,
-                                "no plan is loaded: run control needs a plan".into(),
-                            ))
-                        }
-                    },
-                }
+                quit |= carry_out(cmd, &mut model, io).await;
             }
         }
         if quit {
@@ -211,6 +185,61 @@ pub async fn run(
     };
     drop(guard);
     Ok((model, exit))
+}
+
+/// Carries out one effect `update` or the door asked for; true when it is to quit.
+async fn carry_out(cmd: Cmd, model: &mut Model, io: &mut LoopIo) -> bool {
+    match cmd {
+        Cmd::Quit => return true,
+        Cmd::Drill(c) => {
+            let sent = match &io.drill {
+                Some(tx) => tx.try_send(c).map_err(|e| match e {
+                    mpsc::error::TrySendError::Full(_) => "the drill world is busy",
+                    mpsc::error::TrySendError::Closed(_) => "the drill world has stopped",
+                }),
+                None => Err("there is no drill world"),
+            };
+            if let Err(why) = sent {
+                io.recorder.undelivered("drill", why).await;
+                model.flash = Some((model.now, format!("not delivered: {why}; try again")));
+            }
+        }
+        Cmd::Note(text) => {
+            if let Err(why) = io.recorder.note(&text).await {
+                model.flash = Some((model.now, format!("the note could not be recorded: {why}")));
+            }
+        }
+        Cmd::Engine(r) => match &io.engine {
+            Some(tx) => {
+                let name = r.action_name();
+                if let Err(e) = tx.try_send(r) {
+                    let why = match e {
+                        mpsc::error::TrySendError::Full(_) => "the run engine is busy",
+                        mpsc::error::TrySendError::Closed(_) => "the run engine has stopped",
+                    };
+                    io.recorder.undelivered(&name, why).await;
+                    model.audit_down = io.recorder.down.clone();
+                    model.flash =
+                        Some((model.now, format!("{name} not delivered: {why}; try again")));
+                }
+            }
+            None => {
+                model.flash = Some((
+                    model.now,
+                    "no plan is loaded: run control needs a plan".into(),
+                ))
+            }
+        },
+    }
+    false
+}
+
+/// The next message followed from the store, or never when the console follows nothing.
+async fn recv_followed(rx: &mut Option<mpsc::Receiver<Msg>>) -> Option<Msg> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The next engine event, or never when there is no engine.

@@ -4,7 +4,6 @@
 pub mod event_loop;
 pub mod overlay;
 pub mod panes;
-pub mod recorder;
 pub mod svg;
 pub mod terminal;
 pub mod view;

@@ -66,6 +66,7 @@ pub fn render(model: &Model, keymap: &Keymap, theme: &Theme, area: Rect, buf: &m
                 )
             }
             Layer::Note { editor } => overlay::note::render(keymap, editor, body, theme, buf),
+            Layer::Leave => overlay::leave::render(keymap, model, body, theme, buf),
         }
     }
 }

@@ -911,7 +911,7 @@ async fn run_control_comes_back_by_itself_once_the_audit_log_is_writable_again()
     use ebb::action::Action;
     use ebb::app::ActionSource;
     use ebb::cli::screenshot::{model_at, render_buffer};
-    use ebb::tui::recorder::{Recorder, dispatch_recorded};
+    use ebb::control::{Delivery, Recorder, dispatch_recorded};
     let env = Env::new();
     let s = populate(&env).await;
     let raw = env.raw().await;
@@ -931,6 +931,7 @@ async fn run_control_comes_back_by_itself_once_the_audit_log_is_writable_again()
         let cmds = dispatch_recorded(
             &mut m,
             &mut rec,
+            &Delivery::Local,
             Action::RunPause,
             ActionSource::Key("p".into()),
         )
@@ -946,6 +947,7 @@ async fn run_control_comes_back_by_itself_once_the_audit_log_is_writable_again()
     dispatch_recorded(
         &mut m,
         &mut rec,
+        &Delivery::Local,
         Action::RunPause,
         ActionSource::Key("p".into()),
     )

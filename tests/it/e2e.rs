@@ -71,9 +71,6 @@ impl Console {
             .expect("openpty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_ebb"));
         cmd.args(args);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
         cmd.cwd(home.path());
         cmd.env("TERM", "xterm-256color");
         cmd.env("HOME", home.path());
@@ -81,6 +78,10 @@ impl Console {
         cmd.env("XDG_STATE_HOME", &state);
         cmd.env_remove("NO_COLOR");
         cmd.env_remove("RUST_LOG");
+        // The caller's environment last: it may share a store or a key between consoles.
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pair.slave.spawn_command(cmd).expect("spawn ebb");
         // Only the child holds the slave now, so the reader sees EOF when the child is gone.
         drop(pair.slave);
@@ -144,11 +145,11 @@ impl Console {
         thread::sleep(ESC_GAP);
     }
 
-    fn pid(&self) -> libc::pid_t {
+    pub(crate) fn pid(&self) -> libc::pid_t {
         self.child.process_id().expect("child pid") as libc::pid_t
     }
 
-    fn signal(&self, sig: libc::c_int) {
+    pub(crate) fn signal(&self, sig: libc::c_int) {
         // SAFETY: kill(2) with our own child's pid and a valid signal number.
         let rc = unsafe { libc::kill(self.pid(), sig) };
         assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());

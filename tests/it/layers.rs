@@ -29,6 +29,8 @@ const LAYERS: &[&[&str]] = &[
     &["backends", "sim"],
     &["runner"],
     &["app"],
+    // The one door: audit intent + request, delivery, following the runner.
+    &["control"],
     &["tui", "logging"],
     &["cli"],
 ];

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyModifiers};
+use ebb::app::on_key;
 use ebb::app::{Model, Msg, PaneId, update};
 use ebb::cli::screenshot::{SCREENSHOT_EPOCH, model_at, render_buffer};
 use ebb::config::keymap::{KeyChord, Keymap};
@@ -48,13 +49,13 @@ fn text(buf: &Buffer) -> String {
 }
 
 fn key(model: &mut Model, keymap: &Keymap, code: KeyCode) {
-    update(
+    on_key(
         model,
         keymap,
-        Msg::Key(KeyChord {
+        KeyChord {
             code,
             mods: KeyModifiers::NONE,
-        }),
+        },
     );
 }
 
@@ -193,13 +194,13 @@ fn dangerous_verbs_ask_for_a_reason_then_reach_the_engine() {
     assert_eq!(m.mode(), ebb::config::keymap::Mode::Confirm);
     insta::assert_snapshot!("confirm_abort", text(&render_buffer(&m, &k, &t, 160, 48)));
     // Enter with no reason is refused and the layer stays.
-    let cmds = update(
+    let cmds = on_key(
         &mut m,
         &k,
-        Msg::Key(KeyChord {
+        KeyChord {
             code: KeyCode::Enter,
             mods: KeyModifiers::NONE,
-        }),
+        },
     );
     assert!(cmds.is_empty());
     assert_eq!(m.mode(), ebb::config::keymap::Mode::Confirm);
@@ -225,13 +226,13 @@ fn dangerous_verbs_ask_for_a_reason_then_reach_the_engine() {
     for c in "-rollback".chars() {
         ch(&mut m, &k, c);
     }
-    let cmds = update(
+    let cmds = on_key(
         &mut m,
         &k,
-        Msg::Key(KeyChord {
+        KeyChord {
             code: KeyCode::Enter,
             mods: KeyModifiers::NONE,
-        }),
+        },
     );
     assert_eq!(
         cmds,
@@ -251,13 +252,13 @@ fn dangerous_verbs_ask_for_a_reason_then_reach_the_engine() {
             .contains("run.abort: wrong release")
     );
     // Pause needs no reason.
-    let cmds = update(
+    let cmds = on_key(
         &mut m,
         &k,
-        Msg::Key(KeyChord {
+        KeyChord {
             code: KeyCode::Char('p'),
             mods: KeyModifiers::NONE,
-        }),
+        },
     );
     assert_eq!(
         cmds,
@@ -448,13 +449,13 @@ fn notes_are_typed_in_an_editor_and_come_out_as_a_command() {
         intent.args["text"],
         "replica-1 lag is from the backfill\npausing it first"
     );
-    let cmds = update(
+    let cmds = on_key(
         &mut m,
         &k,
-        Msg::Key(KeyChord {
+        KeyChord {
             code: KeyCode::Char('s'),
             mods: KeyModifiers::CONTROL,
-        }),
+        },
     );
     assert_eq!(
         cmds,
@@ -477,12 +478,13 @@ fn notes_are_typed_in_an_editor_and_come_out_as_a_command() {
 async fn run_control_fails_closed_when_the_audit_log_cannot_be_written() {
     use ebb::action::Action;
     use ebb::app::ActionSource;
-    use ebb::tui::recorder::{Recorder, dispatch_recorded};
+    use ebb::control::{Delivery, Recorder, dispatch_recorded};
     let (mut m, k, t) = setup(300);
     let mut rec = Recorder::new(Err("disk full".into()), None);
     let cmds = dispatch_recorded(
         &mut m,
         &mut rec,
+        &Delivery::Local,
         Action::RunPause,
         ActionSource::Key("p".into()),
     )
@@ -497,6 +499,7 @@ async fn run_control_fails_closed_when_the_audit_log_cannot_be_written() {
     dispatch_recorded(
         &mut m,
         &mut rec,
+        &Delivery::Local,
         Action::Zoom,
         ActionSource::Key("z".into()),
     )
@@ -600,13 +603,13 @@ fn batch_size_keys_reach_the_engine_only_while_a_batched_step_runs() {
     use ebb::engine::{BatchFigures, Direction, EngineEvent, RunView, Status};
     let (mut m, k, _) = setup(300);
     let press = |m: &mut Model, c: char| {
-        update(
+        on_key(
             m,
             &k,
-            Msg::Key(KeyChord {
+            KeyChord {
                 code: KeyCode::Char(c),
                 mods: KeyModifiers::NONE,
-            }),
+            },
         )
     };
     press(&mut m, 'b');

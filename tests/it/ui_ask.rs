@@ -2,6 +2,7 @@
 //! confirm layer for it, and only the asked word goes to the engine as the answer.
 
 use crossterm::event::{KeyCode, KeyModifiers};
+use ebb::app::on_key;
 use ebb::app::{Cmd, EngineRequest, Layer, Model, Msg, update};
 use ebb::cli::screenshot::{SCREENSHOT_EPOCH, model_at};
 use ebb::config::keymap::{KeyChord, Keymap};
@@ -39,13 +40,13 @@ fn text(buf: &Buffer) -> String {
 }
 
 fn press(m: &mut Model, k: &Keymap, code: KeyCode) -> Vec<Cmd> {
-    update(
+    on_key(
         m,
         k,
-        Msg::Key(KeyChord {
+        KeyChord {
             code,
             mods: KeyModifiers::NONE,
-        }),
+        },
     )
 }
 

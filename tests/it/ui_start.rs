@@ -2,6 +2,7 @@
 //! plan and its targets, enter starts the run, esc cancels. Drills keep `r` as one key.
 
 use crossterm::event::{KeyCode, KeyModifiers};
+use ebb::app::on_key;
 use ebb::app::{Cmd, EngineRequest, Layer, Model, Msg, update};
 use ebb::config::keymap::{KeyChord, Keymap};
 use ebb::config::{keymap_by_name, theme_by_name};
@@ -31,13 +32,13 @@ fn real_model() -> (Model, Keymap) {
 }
 
 fn press(m: &mut Model, k: &Keymap, code: KeyCode) -> Vec<Cmd> {
-    update(
+    on_key(
         m,
         k,
-        Msg::Key(KeyChord {
+        KeyChord {
             code,
             mods: KeyModifiers::NONE,
-        }),
+        },
     )
 }
 

@@ -3,6 +3,7 @@
 
 pub mod confirm;
 pub mod help;
+pub mod leave;
 pub mod note;
 pub mod palette;
 pub mod start;

@@ -26,11 +26,33 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
         ));
         left.push(Span::styled(" │ ", h));
     }
+    // A run a runner drives: whether this console only watches, and a runner that is gone.
+    if let Some(team) = &model.team {
+        if team.role == crate::app::Role::Watcher {
+            left.push(Span::styled(
+                " WATCHING ",
+                h.add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            ));
+            left.push(Span::styled(" │ ", h));
+        }
+        if team.runner.as_ref().is_some_and(|r| !r.alive) {
+            let run = model
+                .run
+                .as_ref()
+                .map(|r| r.run_id.as_str())
+                .unwrap_or("RUN");
+            left.push(Span::styled(
+                format!(" ✖ RUNNER GONE: ebb resume {run} "),
+                theme.crit.add_modifier(Modifier::REVERSED),
+            ));
+            left.push(Span::styled(" │ ", h));
+        }
+    }
     match &model.drill {
         Some(d) => {
             left.push(Span::styled("DRILL ", h.add_modifier(Modifier::BOLD)));
             left.push(Span::styled(format!("{} ", d.scenario), h));
-            if area.width >= 120 && model.audit_down.is_none() {
+            if area.width >= 120 && model.audit_down.is_none() && model.team.is_none() {
                 left.push(Span::styled(format!("— {} ", d.title), h));
             }
             let clock = if d.frozen {
@@ -60,6 +82,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
             },
             h,
         ),
+        Span::styled(attached(model), h),
         Span::styled(format!("│ up {up} "), h),
     ];
     let left_min: usize = left
@@ -69,7 +92,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
         .sum::<usize>()
         .min(40);
     let mut budget = (area.width as usize).saturating_sub(left_min + clock.width());
-    let mut keep = [false; 3];
+    let mut keep = [false; 4];
     for (i, part) in optional.iter().enumerate() {
         if part.width() <= budget {
             budget -= part.width();
@@ -100,6 +123,16 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
             },
             buf,
         );
+    }
+}
+
+/// Who is attached to a run a runner drives (`│ 2 attached: a@h1 (driver), b@h2 (watcher)`).
+fn attached(model: &Model) -> String {
+    match &model.team {
+        Some(t) if !t.consoles.is_empty() => {
+            format!("│ {} attached: {} ", t.consoles.len(), t.who())
+        }
+        _ => String::new(),
     }
 }
 

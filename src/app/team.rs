@@ -1,0 +1,130 @@
+//! Who else is on a run a runner drives: this console's role, the consoles attached, the
+//! runner and whether it is alive; and leaving it (`q`): detach, or pause and detach.
+
+use serde::{Deserialize, Serialize};
+
+use crate::action::Action;
+use crate::engine::Verb;
+
+use super::model::{Layer, Model};
+use super::msg::{Cmd, EngineRequest};
+
+/// What a console may do on a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Drives: run control goes to the runner (`ebb run`, `ebb attach`).
+    Driver,
+    /// Watches: run-control keys are refused, and the refusal is audited (`ebb watch`).
+    Watcher,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Driver => "driver",
+            Role::Watcher => "watcher",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Role {
+        if s == "watcher" {
+            Role::Watcher
+        } else {
+            Role::Driver
+        }
+    }
+}
+
+/// One console attached to the run, as the store lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attached {
+    pub operator: String,
+    pub host: String,
+    pub role: Role,
+    /// This console.
+    pub me: bool,
+}
+
+/// The run's runner as last seen: its lease holder, and whether it is alive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunnerSeen {
+    /// `operator@host:pid`.
+    pub holder: String,
+    pub alive: bool,
+}
+
+/// The team on a run: set when the console is attached to a run a runner drives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Team {
+    pub role: Role,
+    /// The plan's `on_detach`: what the run does once no driving console is left.
+    pub on_detach: String,
+    pub consoles: Vec<Attached>,
+    /// `None` before the first look, or when nobody holds the run's lease.
+    pub runner: Option<RunnerSeen>,
+}
+
+impl Team {
+    pub fn new(role: Role, on_detach: &str) -> Team {
+        Team {
+            role,
+            on_detach: on_detach.to_string(),
+            consoles: Vec::new(),
+            runner: None,
+        }
+    }
+
+    /// `alice (driver), bob@b2 (watcher)`: who is attached, this console first.
+    pub fn who(&self) -> String {
+        let mut v: Vec<&Attached> = self.consoles.iter().collect();
+        v.sort_by_key(|c| !c.me);
+        v.iter()
+            .map(|c| format!("{}@{} ({})", c.operator, c.host, c.role.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// What the follower learned about the team, for `update`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TeamSeen {
+    pub consoles: Vec<Attached>,
+    pub runner: Option<RunnerSeen>,
+}
+
+pub(super) fn seen(model: &mut Model, t: TeamSeen) {
+    if let Some(team) = model.team.as_mut() {
+        team.consoles = t.consoles;
+        team.runner = t.runner;
+    }
+}
+
+/// Leaving, for a driving console of a run a runner drives: `q` asks first. `None` when
+/// the action is not about leaving (or this console does not drive such a run).
+pub(super) fn leave(model: &mut Model, action: Action) -> Option<Vec<Cmd>> {
+    let drives = model.team.as_ref().is_some_and(|t| t.role == Role::Driver);
+    match action {
+        Action::Quit if drives && !matches!(model.layers.last(), Some(Layer::Leave)) => {
+            model.layers.push(Layer::Leave);
+            Some(Vec::new())
+        }
+        Action::ConsoleDetach => {
+            model.layers.retain(|l| !matches!(l, Layer::Leave));
+            model.quit = true;
+            Some(vec![Cmd::Quit])
+        }
+        Action::RunPauseDetach => {
+            model.layers.retain(|l| !matches!(l, Layer::Leave));
+            model.quit = true;
+            Some(vec![
+                Cmd::Engine(EngineRequest::Verb {
+                    verb: Verb::Pause,
+                    by: model.operator.as_str().to_string(),
+                }),
+                Cmd::Quit,
+            ])
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,205 @@
+//! The one door every action goes through: its intent is recorded before it takes effect;
+//! for a run a runner drives, run control becomes a request row in the same transaction.
+
+use crate::action::Action;
+use crate::app::intent::{Intent, describe};
+use crate::app::{ActionSource, Cmd, EngineRequest, Model, Role, dispatch};
+use crate::audit::NewRecord;
+use crate::store::NewRequest;
+use crate::time::Timestamp;
+
+use super::recorder::Recorder;
+
+/// What the operator is told when the audit log takes writes again after being down.
+pub const AUDIT_BACK: &str = "the audit log is writable again: run control is back";
+
+/// Where run control goes from this console.
+#[derive(Clone, Debug)]
+pub enum Delivery {
+    /// This process hosts the run's engine (a drill, headless): requests come back as
+    /// commands for the loop to hand over.
+    Local,
+    /// A runner process drives the run: a request row in the store, written with its intent.
+    Bus(BusLink),
+}
+
+/// A console's place on a run that a runner drives.
+#[derive(Clone, Debug)]
+pub struct BusLink {
+    pub run_id: String,
+    /// This console's id (its audit session).
+    pub console: String,
+    pub role: Role,
+}
+
+/// The one door: records the intent of `action`, then applies it. When the record cannot
+/// be committed, run control is refused and the screen says why; viewing keeps working.
+/// Once a record commits again, AUDIT DOWN leaves the header and the operator is told.
+pub async fn dispatch_recorded(
+    model: &mut Model,
+    rec: &mut Recorder,
+    delivery: &Delivery,
+    action: Action,
+    source: ActionSource,
+) -> Vec<Cmd> {
+    let was_down = model.audit_down.is_some();
+    let cmds = match delivery {
+        Delivery::Local => through_local(model, rec, action, source).await,
+        Delivery::Bus(link) => through_bus(model, rec, link, action, source).await,
+    };
+    if was_down && model.audit_down.is_none() {
+        // Replace a stale refusal (or nothing); keep what the action itself said.
+        let stale = model
+            .flash
+            .as_ref()
+            .is_none_or(|(_, m)| m.contains("the audit log cannot be written"));
+        if stale {
+            model.flash = Some((model.now, AUDIT_BACK.to_string()));
+        }
+    }
+    cmds
+}
+
+fn refused_for_audit(model: &mut Model, intent: &Intent, why: &str) {
+    model.flash = Some((
+        model.now,
+        format!(
+            "{} refused: the audit log cannot be written ({why})",
+            intent.action
+        ),
+    ));
+}
+
+async fn outcome(rec: &mut Recorder, intent: &Intent, text: &str) {
+    let mut out = NewRecord::outcome(&intent.action, text);
+    out.run_id = intent.run_id.clone();
+    out.step_id = intent.step_id.clone();
+    let _ = rec.append(out).await;
+}
+
+/// What became of a run-control action that sent nothing: a confirm layer still open, or
+/// nothing to act on.
+fn held_back(model: &Model) -> String {
+    match &model.flash {
+        Some((_, msg)) => format!("not sent: {msg}"),
+        None => "awaiting confirmation".to_string(),
+    }
+}
+
+async fn through_local(
+    model: &mut Model,
+    rec: &mut Recorder,
+    action: Action,
+    source: ActionSource,
+) -> Vec<Cmd> {
+    let intent = describe(model, action, &source);
+    let result = rec.intent(&intent).await;
+    model.audit_down = rec.down.clone();
+    match result {
+        Ok(()) if intent.run_control => {
+            let cmds = dispatch(model, action, source);
+            // Handed to the engine (whose answer is recorded when it comes), or held back.
+            let text = if cmds.iter().any(|c| matches!(c, Cmd::Engine(_))) {
+                "sent to the engine".to_string()
+            } else {
+                held_back(model)
+            };
+            outcome(rec, &intent, &text).await;
+            cmds
+        }
+        Ok(()) => dispatch(model, action, source),
+        Err(why) if intent.run_control => {
+            // A refused verb leaves its confirm layer: the reason is not lost.
+            refused_for_audit(model, &intent, &why);
+            Vec::new()
+        }
+        Err(_) => dispatch(model, action, source),
+    }
+}
+
+async fn through_bus(
+    model: &mut Model,
+    rec: &mut Recorder,
+    link: &BusLink,
+    action: Action,
+    source: ActionSource,
+) -> Vec<Cmd> {
+    let intent = describe(model, action, &source);
+    if !intent.run_control {
+        let result = rec.intent(&intent).await;
+        model.audit_down = rec.down.clone();
+        let _ = result;
+        return dispatch(model, action, source);
+    }
+    // What the action would do, tried on a copy: the model changes only once its record
+    // (and its request, if it makes one) has committed.
+    let mut trial = model.clone();
+    let mut cmds = dispatch(&mut trial, action, source);
+    let requests: Vec<EngineRequest> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            Cmd::Engine(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    cmds.retain(|c| !matches!(c, Cmd::Engine(_)));
+    let Some(request) = requests.into_iter().next() else {
+        // Nothing for the runner yet (a confirm layer opened, or nothing to act on).
+        match rec.intent(&intent).await {
+            Ok(()) => {
+                *model = trial;
+                model.audit_down = None;
+                outcome(rec, &intent, &held_back(model)).await;
+                return cmds;
+            }
+            Err(why) => {
+                model.audit_down = rec.down.clone();
+                refused_for_audit(model, &intent, &why);
+                return Vec::new();
+            }
+        }
+    };
+    if link.role == Role::Watcher {
+        // Recorded, refused here, and the refusal recorded: a watcher never drives.
+        let result = rec.intent(&intent).await;
+        model.audit_down = rec.down.clone();
+        if result.is_ok() {
+            outcome(
+                rec,
+                &intent,
+                "refused: this console watches (ebb watch), it does not drive",
+            )
+            .await;
+        }
+        model.layers.clear();
+        model.flash = Some((
+            model.now,
+            format!(
+                "{} refused: this console only watches; `ebb attach {}` drives the run",
+                intent.action, link.run_id
+            ),
+        ));
+        return Vec::new();
+    }
+    let new = NewRequest {
+        run_id: link.run_id.clone(),
+        console: link.console.clone(),
+        operator: model.operator.as_str().to_string(),
+        action: intent.action.clone(),
+        body: serde_json::to_value(&request).unwrap_or(serde_json::Value::Null),
+        at: Timestamp::now().0,
+    };
+    match rec.intent_with_request(&intent, &new).await {
+        Ok(id) => {
+            *model = trial;
+            model.audit_down = None;
+            tracing::debug!(request = id, action = %new.action, "request sent to the runner");
+            cmds
+        }
+        Err(why) => {
+            model.audit_down = rec.down.clone();
+            refused_for_audit(model, &intent, &why);
+            Vec::new()
+        }
+    }
+}

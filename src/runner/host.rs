@@ -1,0 +1,426 @@
+//! The runner's loop: takes a run's requests from the store in order, checks and applies
+//! them, publishes the run's view (≤ 10 a second) and events, and acts on `on_detach`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::audit::EngineAudit;
+use super::bus::Published;
+use super::session::RunHandle;
+use crate::audit::{EntryKind, NewRecord};
+use crate::engine::{Command, EngineEvent, EngineRequest, RunView, Status, Verb};
+use crate::plan::OnDetach;
+use crate::sources::{Observation, SourceId};
+use crate::store::{ConsoleRow, RequestRow, Store};
+use crate::time::Timestamp;
+
+/// The shortest time between two writes of the run-view row (10 a second at most).
+pub const VIEW_EVERY: Duration = Duration::from_millis(100);
+/// The shortest time between two published observations of one drill source.
+const OBSERVATION_EVERY: Duration = Duration::from_millis(900);
+/// A console that has not said it is there for this long is taken as lost.
+pub const CONSOLE_LOST_AFTER: Duration = Duration::from_secs(20);
+/// How often consoles are looked at with nothing else happening.
+const LOOK_EVERY: Duration = Duration::from_secs(1);
+/// A finished (or never started) run's runner leaves once no console has been attached
+/// for this long; `ebb resume` brings one back (for a rollback, say).
+const IDLE_EXIT: Duration = Duration::from_secs(60);
+
+/// Everything the runner's loop works with.
+pub struct Hosted {
+    pub store: Store,
+    pub run_id: String,
+    pub handle: RunHandle,
+    pub events: mpsc::Receiver<EngineEvent>,
+    pub audit: EngineAudit,
+    pub on_detach: OnDetach,
+    /// A drill world's observations, published for the consoles' panes.
+    pub observations: Option<mpsc::Receiver<Observation>>,
+    /// `operator@host:pid`, as in the lease.
+    pub holder: String,
+}
+
+/// Hosts the run until its engine stops; returns the run's last status.
+pub async fn host(h: Hosted) -> Status {
+    let Hosted {
+        store,
+        run_id,
+        handle,
+        mut events,
+        audit,
+        on_detach,
+        mut observations,
+        holder,
+    } = h;
+    let mut r = Runner {
+        store: store.clone(),
+        run_id,
+        handle,
+        audit,
+        on_detach,
+        holder,
+        last_request: 0,
+        view: None,
+        view_dirty: false,
+        view_at: Instant::now() - VIEW_EVERY,
+        status: Status::NotStarted,
+        drivers_seen: false,
+        drivers: 0,
+        alone_since: Some(Instant::now()),
+        published: BTreeMap::new(),
+    };
+    let mut changes = match store.changes().await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(error = %e, "no change feed: the runner polls every second");
+            None
+        }
+    };
+    r.note("runner started", crate::sources::Severity::Info)
+        .await;
+    let mut look = tokio::time::interval(LOOK_EVERY);
+    look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut observations_open = observations.is_some();
+    loop {
+        let view_due = r.view_at + VIEW_EVERY;
+        tokio::select! {
+            ev = events.recv() => match ev {
+                Some(ev) => {
+                    let exited = matches!(ev, EngineEvent::Exited { .. });
+                    r.engine_event(ev).await;
+                    if exited {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            o = recv_opt(&mut observations), if observations_open => match o {
+                Some(o) => r.observation(o).await,
+                None => observations_open = false,
+            },
+            _ = next_change(&mut changes) => r.take_requests().await,
+            _ = look.tick() => {
+                r.take_requests().await;
+                if r.look_at_consoles().await {
+                    break;
+                }
+            }
+            _ = tokio::time::sleep_until(view_due), if r.view_dirty => r.flush_view().await,
+        }
+    }
+    r.flush_view().await;
+    // The actor has stopped (finished and left, detached, or lost its lease).
+    r.status
+}
+
+async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_change(changes: &mut Option<crate::store::Changes>) {
+    match changes {
+        Some(c) => {
+            c.next().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+struct Runner {
+    store: Store,
+    run_id: String,
+    handle: RunHandle,
+    audit: EngineAudit,
+    on_detach: OnDetach,
+    holder: String,
+    last_request: i64,
+    view: Option<RunView>,
+    view_dirty: bool,
+    view_at: Instant,
+    status: Status,
+    /// Whether a driving console has been attached since the last time none was.
+    drivers_seen: bool,
+    drivers: usize,
+    /// Since when no console at all has been attached.
+    alone_since: Option<Instant>,
+    published: BTreeMap<SourceId, Instant>,
+}
+
+impl Runner {
+    async fn engine_event(&mut self, ev: EngineEvent) {
+        if let Err(why) = self.audit.record(&ev).await {
+            tracing::error!(error = %why, "the runner cannot write the audit log");
+        }
+        match ev {
+            EngineEvent::View(v) => {
+                self.status = v.status;
+                self.view = Some(v);
+                self.view_dirty = true;
+                if self.view_at.elapsed() >= VIEW_EVERY {
+                    self.flush_view().await;
+                }
+            }
+            other => {
+                // Keep the order consoles see: the view as it was, then the event.
+                self.flush_view().await;
+                self.publish(Published::Engine(other)).await;
+            }
+        }
+    }
+
+    async fn flush_view(&mut self) {
+        if !self.view_dirty {
+            return;
+        }
+        let Some(v) = &self.view else { return };
+        let body = match serde_json::to_value(v) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot encode the run view");
+                return;
+            }
+        };
+        match self
+            .store
+            .put_run_view(&self.run_id, Timestamp::now().0, &body)
+            .await
+        {
+            Ok(_) => self.view_dirty = false,
+            Err(e) => tracing::warn!(error = %e, "cannot publish the run view"),
+        }
+        self.view_at = Instant::now();
+    }
+
+    async fn publish(&self, p: Published) {
+        let body = match serde_json::to_value(&p) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot encode a run event");
+                return;
+            }
+        };
+        if let Err(e) = self
+            .store
+            .push_run_event(&self.run_id, Timestamp::now().0, &body)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot publish a run event");
+        }
+    }
+
+    async fn note(&self, text: &str, severity: crate::sources::Severity) {
+        self.publish(Published::Engine(EngineEvent::Note {
+            at: Timestamp::now(),
+            severity,
+            text: text.to_string(),
+        }))
+        .await;
+    }
+
+    /// A drill world's observations, at most about one a second per source.
+    async fn observation(&mut self, o: Observation) {
+        let due = self
+            .published
+            .get(&o.source)
+            .is_none_or(|at| at.elapsed() >= OBSERVATION_EVERY);
+        let events = matches!(o.payload, crate::sources::Payload::Events(_));
+        if due || events {
+            if !events {
+                self.published.insert(o.source.clone(), Instant::now());
+            }
+            self.publish(Published::Observation(o)).await;
+        }
+    }
+
+    /// Takes the run's pending requests in order: checks, applies and records each.
+    async fn take_requests(&mut self) {
+        let rows = match self
+            .store
+            .pending_requests(&self.run_id, self.last_request)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read requests");
+                return;
+            }
+        };
+        if rows.is_empty() {
+            return;
+        }
+        let consoles = self
+            .store
+            .consoles(Some(&self.run_id))
+            .await
+            .unwrap_or_default();
+        for row in rows {
+            self.last_request = row.id;
+            let verdict = self.check(&row, &consoles).await;
+            let (state, outcome) = match verdict {
+                Err(why) => ("refused", format!("refused: {why}")),
+                Ok(req) => match self.apply(req).await {
+                    Ok(()) => ("applied", format!("applied by the runner {}", self.holder)),
+                    Err(why) => ("refused", format!("refused: {why}")),
+                },
+            };
+            let at = Timestamp::now().0;
+            if let Err(e) = self.store.decide_request(row.id, state, &outcome, at).await {
+                tracing::warn!(error = %e, request = row.id, "cannot record a request's outcome");
+            }
+            let mut rec = NewRecord::outcome(&row.action, &outcome);
+            rec.run_id = Some(self.run_id.clone());
+            rec.args = json!({
+                "request": row.id,
+                "intent_seq": row.audit_seq,
+                "console": row.console,
+                "requested_by": row.operator,
+            });
+            let _ = self.audit.append(rec).await;
+        }
+    }
+
+    /// Whether the request may be applied: its console drives the run, and this runner
+    /// still holds the run's lease. Roles come with the policy.
+    async fn check(
+        &self,
+        row: &RequestRow,
+        consoles: &[ConsoleRow],
+    ) -> Result<EngineRequest, String> {
+        match consoles.iter().find(|c| c.id == row.console) {
+            Some(c) if c.role == "watcher" => {
+                return Err("the console that sent it only watches the run".into());
+            }
+            Some(_) => {}
+            None => return Err("the console that sent it is not attached to the run".into()),
+        }
+        match self.store.lease(&self.run_id).await {
+            Ok(Some(l)) if l.holder == self.holder => {}
+            Ok(_) => return Err("this runner no longer holds the run's lease".into()),
+            Err(e) => return Err(format!("cannot read the run's lease: {e}")),
+        }
+        serde_json::from_value(row.body.clone())
+            .map_err(|e| format!("a request this runner cannot read: {e}"))
+    }
+
+    async fn apply(&self, req: EngineRequest) -> Result<(), String> {
+        let h = &self.handle;
+        let delivered = match req {
+            EngineRequest::Verb { verb, by } => {
+                h.cmds.send(Command::Verb { verb, by }).await.is_ok()
+            }
+            EngineRequest::Confirm { step, .. } => h.confirms.send(step).await.is_ok(),
+            EngineRequest::Answer { step, typed, .. } => {
+                h.answers.send((step, typed)).await.is_ok()
+            }
+            EngineRequest::BatchSize { larger, .. } => {
+                h.scale_batches(larger);
+                !h.batch_scale.is_closed()
+            }
+            EngineRequest::Detach { .. } => {
+                return Err("a console cannot detach the runner; it detaches itself".into());
+            }
+        };
+        if delivered {
+            Ok(())
+        } else {
+            Err("the run's engine has stopped".into())
+        }
+    }
+
+    /// Marks silent consoles lost, and acts on `on_detach` when the last driving console
+    /// goes. True when the runner should stop (a settled run nobody is attached to).
+    async fn look_at_consoles(&mut self) -> bool {
+        let Ok(consoles) = self.store.consoles(Some(&self.run_id)).await else {
+            return false;
+        };
+        let now = Timestamp::now().0;
+        let lost_before = now - CONSOLE_LOST_AFTER.as_millis() as i64;
+        let mut drivers = 0;
+        let mut attached = 0;
+        for c in &consoles {
+            if c.seen_at < lost_before {
+                let how = format!("lost: no heartbeat for {} s", CONSOLE_LOST_AFTER.as_secs());
+                let _ = self.store.detach_console(&c.id, now, &how).await;
+                let rec = NewRecord {
+                    kind: EntryKind::Engine,
+                    action: Some("console.lost".into()),
+                    run_id: Some(self.run_id.clone()),
+                    outcome: Some(how),
+                    args: json!({ "console": c.id, "operator": c.operator, "host": c.host, "pid": c.pid }),
+                    ..NewRecord::default()
+                };
+                let _ = self.audit.append(rec).await;
+                continue;
+            }
+            attached += 1;
+            if c.role == "driver" {
+                drivers += 1;
+            }
+        }
+        if drivers > 0 {
+            self.drivers_seen = true;
+        } else if self.drivers_seen && self.drivers > 0 {
+            self.drivers_seen = false;
+            self.on_last_driver_gone().await;
+        }
+        self.drivers = drivers;
+        if attached > 0 {
+            self.alone_since = None;
+        } else if self.alone_since.is_none() {
+            self.alone_since = Some(Instant::now());
+        }
+        let settled = matches!(self.status, Status::Finished(_) | Status::NotStarted);
+        let idle = self.alone_since.is_some_and(|t| t.elapsed() >= IDLE_EXIT);
+        if settled && idle {
+            self.note(
+                "no console attached to a settled run: the runner leaves (`ebb resume` brings one back)",
+                crate::sources::Severity::Info,
+            )
+            .await;
+            let _ = self
+                .handle
+                .cmds
+                .send(Command::Detach {
+                    reason: "no console attached".into(),
+                })
+                .await;
+        }
+        false
+    }
+
+    async fn on_last_driver_gone(&mut self) {
+        let active = matches!(self.status, Status::Running | Status::Pausing);
+        let text = match (self.on_detach, active) {
+            (OnDetach::Pause, true) => {
+                "every driving console left: pausing at the next safe point (on_detach = \"pause\")"
+            }
+            (OnDetach::Continue, true) => {
+                "every driving console left: the run goes on (on_detach = \"continue\"); manual steps and asks wait for someone to attach"
+            }
+            (_, false) => "every driving console left; the run waits for someone to attach",
+        };
+        self.note(text, crate::sources::Severity::Warn).await;
+        let mut rec = NewRecord::outcome("run.on_detach", text);
+        rec.kind = EntryKind::Engine;
+        rec.run_id = Some(self.run_id.clone());
+        rec.args = json!({ "on_detach": self.on_detach.name() });
+        let _ = self.audit.append(rec).await;
+        if self.on_detach == OnDetach::Pause && active {
+            let _ = self
+                .handle
+                .cmds
+                .send(Command::Verb {
+                    verb: Verb::Pause,
+                    by: "on_detach".into(),
+                })
+                .await;
+        }
+    }
+}
