@@ -549,6 +549,39 @@ fn apply(modes: &mut [Vec<(Vec<KeyChord>, Action)>], layer: &Layer) {
     }
 }
 
+/// Tables newer than a keymap file (a complete keymap written before `[leave]` existed,
+/// with no `extends`) come from the default preset, so an upgrade never breaks it.
+fn fill_missing_tables<'a>(
+    modes: &mut [Vec<(Vec<KeyChord>, Action)>],
+    layers: impl Iterator<Item = &'a Layer> + Clone,
+) {
+    const NEWER: &[Mode] = &[Mode::Leave];
+    for mode in NEWER {
+        let written = layers
+            .clone()
+            .any(|l| l.modes.iter().any(|(m, _, _)| m == mode));
+        if written {
+            continue;
+        }
+        let preset = super::presets::KEYMAPS
+            .iter()
+            .find(|(n, _)| *n == super::presets::DEFAULT_KEYMAP)
+            .and_then(|(n, text)| Layer::parse(SourceFile::new(format!("{n}.toml"), *text)).ok());
+        if let Some(preset) = preset {
+            let only: Layer = Layer {
+                modes: preset
+                    .modes
+                    .iter()
+                    .filter(|(m, _, _)| m == mode)
+                    .cloned()
+                    .collect(),
+                ..preset
+            };
+            apply(modes, &only);
+        }
+    }
+}
+
 /// Resolves a keymap file through its `extends` chain, then applies `overlays` in order.
 pub(crate) fn resolve(
     top: SourceFile,
@@ -569,6 +602,7 @@ pub(crate) fn resolve(
     for layer in chain.iter().chain(overlays.iter()) {
         apply(&mut modes, layer);
     }
+    fill_missing_tables(&mut modes, chain.iter().chain(overlays.iter()));
     let keymap = Keymap {
         name,
         modes: modes.into_iter().map(ModeMap::build).collect(),
@@ -648,6 +682,24 @@ mod tests {
     }
 
     const BASE: &str = "[main]\nq = \"app.quit\"\n\"g g\" = \"scroll.top\"\n\"g e\" = \"scroll.bottom\"\n\"ctrl-w w\" = \"pane.focus_next\"\nG = \"scroll.bottom\"\n[help]\nesc = \"layer.close\"\n[palette]\nesc = \"layer.close\"\n[confirm]\nesc = \"layer.close\"\n[note]\nesc = \"layer.close\"\n";
+
+    /// A complete keymap written before `[leave]` existed still leaves the leave layer.
+    #[test]
+    fn a_keymap_without_newer_tables_gets_the_presets() {
+        let m = km(BASE).unwrap();
+        assert_eq!(
+            m.lookup(Mode::Leave, &[], k("esc")),
+            Lookup::Action(Action::LayerClose)
+        );
+        assert_eq!(
+            m.lookup(Mode::Leave, &[], k("d")),
+            Lookup::Action(Action::ConsoleDetach)
+        );
+        // A keymap that writes the table keeps its own.
+        let own = format!("{BASE}[leave]\nx = \"layer.close\"\n");
+        let m = km(&own).unwrap();
+        assert_eq!(m.lookup(Mode::Leave, &[], k("d")), Lookup::NoMatch);
+    }
 
     #[test]
     fn lookup_walks_chords() {

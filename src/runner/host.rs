@@ -150,7 +150,8 @@ struct Runner {
     drivers: usize,
     /// Since when no console at all has been attached.
     alone_since: Option<Instant>,
-    published: BTreeMap<SourceId, Instant>,
+    /// When each source's figure of each kind was last published.
+    published: BTreeMap<(SourceId, &'static str), Instant>,
 }
 
 impl Runner {
@@ -226,15 +227,26 @@ impl Runner {
 
     /// A drill world's observations, at most about one a second per source.
     async fn observation(&mut self, o: Observation) {
+        use crate::sources::Payload;
+        let kind = match &o.payload {
+            Payload::Replication(_) => "replication",
+            Payload::Storage(_) => "storage",
+            Payload::Migrations(_) => "migrations",
+            Payload::App(_) => "app",
+            Payload::Kube(_) => "kube",
+            // Events and errors are never dropped.
+            Payload::Events(_) | Payload::Error(_) => {
+                self.publish(Published::Observation(o)).await;
+                return;
+            }
+        };
+        let key = (o.source.clone(), kind);
         let due = self
             .published
-            .get(&o.source)
+            .get(&key)
             .is_none_or(|at| at.elapsed() >= OBSERVATION_EVERY);
-        let events = matches!(o.payload, crate::sources::Payload::Events(_));
-        if due || events {
-            if !events {
-                self.published.insert(o.source.clone(), Instant::now());
-            }
+        if due {
+            self.published.insert(key, Instant::now());
             self.publish(Published::Observation(o)).await;
         }
     }

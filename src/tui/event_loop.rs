@@ -197,6 +197,9 @@ async fn carry_out(cmd: Cmd, model: &mut Model, io: &mut LoopIo) -> bool {
                     mpsc::error::TrySendError::Full(_) => "the drill world is busy",
                     mpsc::error::TrySendError::Closed(_) => "the drill world has stopped",
                 }),
+                None if matches!(io.delivery, Delivery::Bus(_)) => Err(
+                    "the drill world runs in the run's runner; its speed is set with `ebb run --speed`",
+                ),
                 None => Err("there is no drill world"),
             };
             if let Err(why) = sent {
