@@ -89,7 +89,7 @@ pub fn console_on(
         .build()
         .into_diagnostic()?;
     let result = rt.block_on(async {
-        let store = Store::open(store_spec)
+        let store = Store::open_for_console(store_spec)
             .await
             .map_err(|e| miette::miette!("{}", crate::store::open_failed(store_spec, &e)))?;
         let row = store
@@ -150,6 +150,7 @@ pub fn console_on(
             store.clone(),
             run_id.to_string(),
             console.clone(),
+            role,
             follow_tx,
         );
         let mut io = LoopIo {

@@ -17,11 +17,13 @@ const CATCH_UP: i64 = 400;
 /// How often the team (consoles, runner) is looked at again with nothing changing.
 const TEAM_EVERY: Duration = Duration::from_secs(2);
 
-/// Follows `run_id` for console `console` until `out` closes.
+/// Follows `run_id` for console `console` until `out` closes. A watcher sends no
+/// requests, so it does not look for their outcomes.
 pub fn spawn(
     store: Store,
     run_id: String,
     console: String,
+    role: Role,
     out: mpsc::Sender<Msg>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -29,18 +31,14 @@ pub fn spawn(
             store,
             run_id,
             console,
+            role,
+            failing: None,
             view: 0,
             event: 0,
             decided: 0,
             team: None,
         };
-        let mut changes = match f.store.changes().await {
-            Ok(c) => Some(c),
-            Err(e) => {
-                tracing::warn!(error = %e, "no change feed: polling every second");
-                None
-            }
-        };
+        let mut wakes = crate::runner::bus::wakes(&f.store, &f.run_id).await;
         f.event = f
             .store
             .last_run_event(&f.run_id)
@@ -58,11 +56,14 @@ pub fn spawn(
                 f.team(&out).await;
                 last_team = tokio::time::Instant::now();
             }
-            match changes.as_mut() {
-                Some(c) => {
-                    let _ = tokio::time::timeout(TEAM_EVERY, c.next()).await;
-                }
-                None => tokio::time::sleep(Duration::from_secs(1)).await,
+            // A wake comes with every change, and at least every 2 s.
+            let woke = match wakes.as_mut() {
+                Some(w) => w.recv().await.is_some(),
+                None => false,
+            };
+            if !woke {
+                wakes = None;
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
     })
@@ -72,6 +73,9 @@ struct Follower {
     store: Store,
     run_id: String,
     console: String,
+    role: Role,
+    /// The store error being shown, so it is said once, and its end too.
+    failing: Option<String>,
     view: i64,
     event: i64,
     decided: i64,
@@ -85,10 +89,13 @@ impl Follower {
         // Events before the view: a note about a pause reads before the paused view.
         loop {
             let rows = match self.store.run_events(&self.run_id, self.event, 200).await {
-                Ok(r) => r,
+                Ok(r) => {
+                    self.recovered(out).await;
+                    r
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot read the run's events");
-                    break;
+                    self.failed(out, &e.to_string()).await;
+                    return any;
                 }
             };
             let n = rows.len();
@@ -99,8 +106,10 @@ impl Follower {
                     Ok(Published::Engine(ev)) => {
                         let _ = out.send(Msg::Engine(ev)).await;
                     }
-                    Ok(Published::Observation(o)) => {
-                        let _ = out.send(Msg::Observation(o)).await;
+                    Ok(Published::Observations(os)) => {
+                        for o in os {
+                            let _ = out.send(Msg::Observation(o)).await;
+                        }
                     }
                     Err(e) => {
                         tracing::warn!(seq = row.seq, error = %e, "an event this console cannot read")
@@ -121,6 +130,9 @@ impl Follower {
                 Err(e) => tracing::warn!(error = %e, "a run view this console cannot read"),
             }
         }
+        if self.role == Role::Watcher {
+            return any;
+        }
         if let Ok(rows) = self
             .store
             .decided_requests(&self.run_id, &self.console, self.decided)
@@ -139,6 +151,34 @@ impl Follower {
             }
         }
         any
+    }
+
+    /// Says on the Timeline, once, that the run cannot be followed, and why.
+    async fn failed(&mut self, out: &mpsc::Sender<Msg>, why: &str) {
+        tracing::warn!(error = %why, "cannot follow the run");
+        if self.failing.as_deref() == Some(why) {
+            return;
+        }
+        self.failing = Some(why.to_string());
+        let note = EngineEvent::Note {
+            at: Timestamp::now(),
+            severity: crate::sources::Severity::Crit,
+            text: format!(
+                "cannot follow the run through the store: {why}; what is shown may be stale"
+            ),
+        };
+        let _ = out.send(Msg::Engine(note)).await;
+    }
+
+    async fn recovered(&mut self, out: &mpsc::Sender<Msg>) {
+        if self.failing.take().is_some() {
+            let note = EngineEvent::Note {
+                at: Timestamp::now(),
+                severity: crate::sources::Severity::Info,
+                text: "following the run through the store again".into(),
+            };
+            let _ = out.send(Msg::Engine(note)).await;
+        }
     }
 
     async fn team(&mut self, out: &mpsc::Sender<Msg>) {

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::EngineEvent;
 use crate::sources::Observation;
-use crate::store::LeaseRow;
+use tokio::sync::mpsc;
+
+use crate::store::{LeaseRow, Store};
 
 /// One entry of a run's event stream (`Store::push_run_event`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -15,8 +17,9 @@ use crate::store::LeaseRow;
 pub enum Published {
     /// A note, refusal or exit of the run's engine (views go to the run-view row).
     Engine(EngineEvent),
-    /// A drill world's observation, for the panes of every attached console.
-    Observation(Observation),
+    /// A drill world's observations (about a second's worth), for the panes of every
+    /// attached console.
+    Observations(Vec<Observation>),
 }
 
 /// `operator@host:pid` → `(host, pid)`.
@@ -33,4 +36,36 @@ pub fn runner_alive(lease: &LeaseRow, now_ms: i64) -> bool {
         return false;
     }
     !super::session::holder_is_dead_here(&lease.holder)
+}
+
+/// The store's change feed on a task of its own, as a channel that is safe to wait on in
+/// a `select!`: one wake per change that may concern `run_id` (a PostgreSQL notification
+/// names its run; others are dropped here), coalesced while one is pending, and at least
+/// one every 2 s. `None` when the store gives no feed (the caller polls).
+pub async fn wakes(store: &Store, run_id: &str) -> Option<mpsc::Receiver<()>> {
+    let mut changes = match store.changes().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "no change feed from the store: polling instead");
+            return None;
+        }
+    };
+    let (tx, rx) = mpsc::channel(1);
+    let run_id = run_id.to_string();
+    tokio::spawn(async move {
+        let mut quiet = tokio::time::Instant::now();
+        loop {
+            let about = changes.next().await;
+            let ours = about.as_deref().is_none_or(|r| r == run_id);
+            // Another run's change: no wake, unless none came for 2 s.
+            if !ours && quiet.elapsed() < std::time::Duration::from_secs(2) {
+                continue;
+            }
+            quiet = tokio::time::Instant::now();
+            if let Err(mpsc::error::TrySendError::Closed(())) = tx.try_send(()) {
+                return;
+            }
+        }
+    });
+    Some(rx)
 }

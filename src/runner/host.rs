@@ -1,7 +1,6 @@
 //! The runner's loop: takes a run's requests from the store in order, checks and applies
 //! them, publishes the run's view (≤ 10 a second) and events, and acts on `on_detach`.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::json;
@@ -14,14 +13,16 @@ use super::session::RunHandle;
 use crate::audit::{EntryKind, NewRecord};
 use crate::engine::{Command, EngineEvent, EngineRequest, RunView, Status, Verb};
 use crate::plan::OnDetach;
-use crate::sources::{Observation, SourceId};
+use crate::sources::Observation;
 use crate::store::{ConsoleRow, RequestRow, Store};
 use crate::time::Timestamp;
 
 /// The shortest time between two writes of the run-view row (10 a second at most).
 pub const VIEW_EVERY: Duration = Duration::from_millis(100);
-/// The shortest time between two published observations of one drill source.
+/// How often a drill world's figures are published, as one batch.
 const OBSERVATION_EVERY: Duration = Duration::from_millis(900);
+/// How long a changed view may settle before it is written.
+const VIEW_SETTLE: Duration = Duration::from_millis(15);
 /// A console that has not said it is there for this long is taken as lost.
 pub const CONSOLE_LOST_AFTER: Duration = Duration::from_secs(20);
 /// How often consoles are looked at with nothing else happening.
@@ -66,27 +67,26 @@ pub async fn host(h: Hosted) -> Status {
         last_request: 0,
         view: None,
         view_dirty: false,
+        dirty_since: Instant::now(),
         view_at: Instant::now() - VIEW_EVERY,
+        batch: Vec::new(),
+        batch_at: Instant::now(),
         status: Status::NotStarted,
         drivers_seen: false,
-        drivers: 0,
         alone_since: Some(Instant::now()),
-        published: BTreeMap::new(),
     };
-    let mut changes = match store.changes().await {
-        Ok(c) => Some(c),
-        Err(e) => {
-            tracing::warn!(error = %e, "no change feed: the runner polls every second");
-            None
-        }
-    };
+    // Without a feed, the one-second look below still takes requests.
+    let mut wakes = super::bus::wakes(&store, &r.run_id).await;
     r.note("runner started", crate::sources::Severity::Info)
         .await;
     let mut look = tokio::time::interval(LOOK_EVERY);
     look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut observations_open = observations.is_some();
     loop {
-        let view_due = r.view_at + VIEW_EVERY;
+        // A view is written once it has settled a moment (a pausing view followed at once
+        // by the paused one is one write), and at most every VIEW_EVERY.
+        let view_due = (r.view_at + VIEW_EVERY).max(r.dirty_since + VIEW_SETTLE);
+        let batch_due = r.batch_at + OBSERVATION_EVERY;
         tokio::select! {
             ev = events.recv() => match ev {
                 Some(ev) => {
@@ -99,10 +99,13 @@ pub async fn host(h: Hosted) -> Status {
                 None => break,
             },
             o = recv_opt(&mut observations), if observations_open => match o {
-                Some(o) => r.observation(o).await,
+                Some(o) => r.observation(o),
                 None => observations_open = false,
             },
-            _ = next_change(&mut changes) => r.take_requests().await,
+            w = recv_opt(&mut wakes) => match w {
+                Some(()) => r.take_requests().await,
+                None => wakes = None,
+            },
             _ = look.tick() => {
                 r.take_requests().await;
                 if r.look_at_consoles().await {
@@ -110,6 +113,7 @@ pub async fn host(h: Hosted) -> Status {
                 }
             }
             _ = tokio::time::sleep_until(view_due), if r.view_dirty => r.flush_view().await,
+            _ = tokio::time::sleep_until(batch_due), if !r.batch.is_empty() => r.flush_batch().await,
         }
     }
     r.flush_view().await;
@@ -124,15 +128,6 @@ async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
     }
 }
 
-async fn next_change(changes: &mut Option<crate::store::Changes>) {
-    match changes {
-        Some(c) => {
-            c.next().await;
-        }
-        None => std::future::pending().await,
-    }
-}
-
 struct Runner {
     store: Store,
     run_id: String,
@@ -143,15 +138,19 @@ struct Runner {
     last_request: i64,
     view: Option<RunView>,
     view_dirty: bool,
+    /// When the unwritten view first changed.
+    dirty_since: Instant,
     view_at: Instant,
+    /// A drill world's figures waiting to be published together: the newest of each
+    /// source and kind, and every event.
+    batch: Vec<Observation>,
+    batch_at: Instant,
     status: Status,
-    /// Whether a driving console has been attached since the last time none was.
+    /// Whether a driving console has been attached (seen, or its request applied) since
+    /// the last time none was.
     drivers_seen: bool,
-    drivers: usize,
     /// Since when no console at all has been attached.
     alone_since: Option<Instant>,
-    /// When each source's figure of each kind was last published.
-    published: BTreeMap<(SourceId, &'static str), Instant>,
 }
 
 impl Runner {
@@ -163,9 +162,9 @@ impl Runner {
             EngineEvent::View(v) => {
                 self.status = v.status;
                 self.view = Some(v);
-                self.view_dirty = true;
-                if self.view_at.elapsed() >= VIEW_EVERY {
-                    self.flush_view().await;
+                if !self.view_dirty {
+                    self.view_dirty = true;
+                    self.dirty_since = Instant::now();
                 }
             }
             other => {
@@ -225,29 +224,31 @@ impl Runner {
         .await;
     }
 
-    /// A drill world's observations, at most about one a second per source.
-    async fn observation(&mut self, o: Observation) {
-        use crate::sources::Payload;
-        let kind = match &o.payload {
-            Payload::Replication(_) => "replication",
-            Payload::Storage(_) => "storage",
-            Payload::Migrations(_) => "migrations",
-            Payload::App(_) => "app",
-            Payload::Kube(_) => "kube",
-            // Events and errors are never dropped.
-            Payload::Events(_) | Payload::Error(_) => {
-                self.publish(Published::Observation(o)).await;
-                return;
-            }
-        };
-        let key = (o.source.clone(), kind);
-        let due = self
-            .published
-            .get(&key)
-            .is_none_or(|at| at.elapsed() >= OBSERVATION_EVERY);
-        if due {
-            self.published.insert(key, Instant::now());
-            self.publish(Published::Observation(o)).await;
+    /// A drill world's observation, into the next batch: the newest figure of each source
+    /// and kind (an older one in the batch is replaced), and every event and error.
+    fn observation(&mut self, o: Observation) {
+        let kind = figure_kind(&o.payload);
+        if let Some(kind) = kind
+            && let Some(slot) = self
+                .batch
+                .iter_mut()
+                .find(|b| b.source == o.source && figure_kind(&b.payload) == Some(kind))
+        {
+            *slot = o;
+            return;
+        }
+        if self.batch.is_empty() {
+            self.batch_at = Instant::now();
+        }
+        self.batch.push(o);
+    }
+
+    /// Publishes the batch as one event: one wake for every console, about once a second.
+    async fn flush_batch(&mut self) {
+        let batch = std::mem::take(&mut self.batch);
+        self.batch_at = Instant::now();
+        if !batch.is_empty() {
+            self.publish(Published::Observations(batch)).await;
         }
     }
 
@@ -278,7 +279,10 @@ impl Runner {
             let (state, outcome) = match verdict {
                 Err(why) => ("refused", format!("refused: {why}")),
                 Ok(req) => match self.apply(req).await {
-                    Ok(()) => ("applied", format!("applied by the runner {}", self.holder)),
+                    Ok(()) => {
+                        self.drivers_seen = true;
+                        ("applied", format!("applied by the runner {}", self.holder))
+                    }
                     Err(why) => ("refused", format!("refused: {why}")),
                 },
             };
@@ -376,13 +380,14 @@ impl Runner {
                 drivers += 1;
             }
         }
+        // A driver that came and went between two looks still counts: it was seen when
+        // its request was applied.
         if drivers > 0 {
             self.drivers_seen = true;
-        } else if self.drivers_seen && self.drivers > 0 {
+        } else if self.drivers_seen {
             self.drivers_seen = false;
             self.on_last_driver_gone().await;
         }
-        self.drivers = drivers;
         if attached > 0 {
             self.alone_since = None;
         } else if self.alone_since.is_none() {
@@ -434,5 +439,18 @@ impl Runner {
                 })
                 .await;
         }
+    }
+}
+
+/// Which figure an observation carries; `None` for events and errors (never replaced).
+fn figure_kind(p: &crate::sources::Payload) -> Option<&'static str> {
+    use crate::sources::Payload;
+    match p {
+        Payload::Replication(_) => Some("replication"),
+        Payload::Storage(_) => Some("storage"),
+        Payload::Migrations(_) => Some("migrations"),
+        Payload::App(_) => Some("app"),
+        Payload::Kube(_) => Some("kube"),
+        Payload::Events(_) | Payload::Error(_) => None,
     }
 }

@@ -113,14 +113,31 @@ enum Backend {
     Postgres(sqlx::PgPool),
 }
 
+/// The PostgreSQL pool of a store opened with [`Store::open`].
+pub const PG_CONNECTIONS: u32 = 8;
+/// The PostgreSQL pool of a console's store ([`Store::open_for_console`]); its change
+/// feed listens on one more connection.
+pub const PG_CONSOLE_CONNECTIONS: u32 = 2;
+
 impl Store {
     /// Opens (creating and migrating when needed) the store named by `spec`: a
     /// `postgres://`/`postgresql://` URL, a `sqlite:` URL, or a plain file path.
     /// Refuses a database whose durability settings did not take.
     pub async fn open(spec: &str) -> Result<Store, StoreError> {
+        Store::open_with(spec, PG_CONNECTIONS).await
+    }
+
+    /// [`Store::open`] for a console attached to a run: a PostgreSQL pool of
+    /// [`PG_CONSOLE_CONNECTIONS`], so twenty consoles on one run (and its runner) stay well
+    /// inside a server's default 100 connections.
+    pub async fn open_for_console(spec: &str) -> Result<Store, StoreError> {
+        Store::open_with(spec, PG_CONSOLE_CONNECTIONS).await
+    }
+
+    async fn open_with(spec: &str, pg_connections: u32) -> Result<Store, StoreError> {
         let (backend, durability, identity) =
             if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
-                let (pool, d) = postgres::open(spec).await?;
+                let (pool, d) = postgres::open(spec, pg_connections).await?;
                 (Backend::Postgres(pool), d, postgres::identity(spec))
             } else {
                 let (pool, d) = sqlite::open(spec).await?;

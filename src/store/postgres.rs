@@ -12,7 +12,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/
 /// reported in seconds, not after the pool's retries.
 pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-pub(super) async fn open(spec: &str) -> Result<(PgPool, Durability), StoreError> {
+pub(super) async fn open(
+    spec: &str,
+    max_connections: u32,
+) -> Result<(PgPool, Durability), StoreError> {
     use sqlx::Connection;
     let open_err = |source| StoreError::Open {
         spec: redact(spec),
@@ -33,7 +36,8 @@ pub(super) async fn open(spec: &str) -> Result<(PgPool, Durability), StoreError>
         .map_err(open_err)?;
     let _ = first.close().await;
     let pool = PgPoolOptions::new()
-        .max_connections(8)
+        .max_connections(max_connections)
+        .idle_timeout(std::time::Duration::from_secs(60))
         .connect_with(options)
         .await
         .map_err(open_err)?;

@@ -420,9 +420,19 @@ fn on_detach_pause_and_continue() {
     });
     a.send(b"d");
     a.wait_exit();
-    team.eventually("the run paused by on_detach", || {
-        (team.run(&run)["state"] == "paused").then_some(())
-    });
+    let deadline = Instant::now() + DEADLINE;
+    while team.run(&run)["state"] != "paused" {
+        assert!(
+            Instant::now() < deadline,
+            "the run was not paused by on_detach: {}\n{:?}",
+            team.run(&run),
+            team.audit()
+                .iter()
+                .map(|r| format!("{} {} {}", r["seq"], r["action"], r["outcome"]))
+                .collect::<Vec<_>>()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
     assert!(record_with(&team.audit(), "run.on_detach", "pausing").is_some());
 
     // "continue": the run goes on without a console, up to the manual step that waits.
