@@ -325,11 +325,9 @@ pub fn console_in(
         mpsc::Receiver<crate::engine::EngineEvent>,
     ),
 ) -> Result<ExitCode, Report> {
-    let plan_digest = match &start {
-        Some(Start::New { spec, .. }) => Some(spec.plan.digest().to_string()),
-        Some(Start::Running(_, digest)) => Some(digest.clone()),
-        None => None,
-    };
+    let plan_digest = start
+        .as_ref()
+        .map(|Start::New { spec, .. }| spec.plan.digest().to_string());
     let exit = rt.block_on(async {
         // The audit log is opened before the terminal is taken; if it cannot be, the
         // console still shows everything but refuses run control (fail closed).

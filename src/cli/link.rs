@@ -15,15 +15,13 @@ use crate::store::Store;
 /// How long leaving waits for the run to reach a safe point.
 pub const DETACH_WAIT: Duration = Duration::from_secs(5);
 
-/// What the link starts, or resumes.
+/// What the link starts on the first run-control request.
 pub enum Start {
     New {
         spec: RunSpec,
         /// The drill world the plan's `sim` targets bind to, if any.
         world: Option<SharedWorld>,
     },
-    /// Already running (resumed), with its plan's digest for the audit records.
-    Running(RunHandle, String),
 }
 
 pub fn spawn(
@@ -33,10 +31,8 @@ pub fn spawn(
     events: mpsc::Sender<EngineEvent>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let (mut pending, mut handle) = match start {
-            Start::New { spec, world } => (Some((spec, world)), None),
-            Start::Running(h, _) => (None, Some(h)),
-        };
+        let Start::New { spec, world } = start;
+        let (mut pending, mut handle): (_, Option<RunHandle>) = (Some((spec, world)), None);
         while let Some(req) = requests.recv().await {
             if let EngineRequest::Detach { reason } = &req {
                 if let Some(h) = handle.take() {

@@ -9,8 +9,7 @@ use clap::Args;
 use miette::{IntoDiagnostic, Report};
 use tokio::sync::mpsc;
 
-use super::drill::{Watched, console_in, drill_model, load_config, load_plan, open_audit};
-use super::link::Start;
+use super::drill::{drill_model, load_config, load_plan, open_audit};
 use super::{UiArgs, headless, identity};
 use crate::action::Action;
 use crate::control::Recorder;
@@ -162,14 +161,6 @@ fn tick_world(world: Option<SharedWorld>, speed: f64) -> Ticker {
     let source = sim::source::spawn(world, speed, HEADLESS_TICK, obs_tx, cmd_rx);
     let drain = tokio::spawn(async move { while obs_rx.recv().await.is_some() {} });
     Ticker(Some((source, drain, cmd_tx)))
-}
-
-/// What the console watches: the drill world, or the plan's postgres and prometheus targets.
-fn watched(world: Option<SharedWorld>, plan: &Plan, speed: f64) -> Result<Watched, Report> {
-    Ok(match world {
-        Some(w) => Watched::Drill(w, speed),
-        None => Watched::Servers(super::watch::plan_sources(plan)?),
-    })
 }
 
 /// Whether a plan runs on the drill world: asked for, a scenario named, or `sim` targets.
@@ -422,24 +413,13 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
         let store = Store::open(&store_spec)
             .await
             .map_err(|e| miette::miette!("{}", crate::store::open_failed(&store_spec, &e)))?;
-        let audit = if args.headless {
-            match headless_audit(&store, args.operator.as_deref(), args.json).await {
-                Ok(a) => Some(a),
-                Err(code) => return Ok(Err(code)),
-            }
-        } else {
-            None
+        let audit = match headless_audit(&store, args.operator.as_deref(), args.json).await {
+            Ok(a) => Some(a),
+            Err(code) => return Ok(Err(code)),
         };
-        let resumed = session::resume(
-            &store,
-            &args.run_id,
-            &operator,
-            args.yes,
-            args.headless,
-            ev_tx,
-        )
-        .await
-        .map_err(|e| miette::miette!("cannot resume {}: {e}", args.run_id))?;
+        let resumed = session::resume(&store, &args.run_id, &operator, args.yes, true, ev_tx)
+            .await
+            .map_err(|e| miette::miette!("cannot resume {}: {e}", args.run_id))?;
         Ok::<_, Report>(Ok((resumed, audit)))
     })?;
     let (resumed, audit) = match resumed {
@@ -462,23 +442,6 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
     };
     model.timeline.clear();
     model.operator_annotation = args.operator.clone();
-    if !args.headless {
-        let watched = watched(world, &resumed.plan, args.speed)?;
-        // The resumed actor already sends to `ev_tx`; the console reads the other end.
-        let (dummy_tx, _) = mpsc::channel(1);
-        return console_in(
-            &rt,
-            model,
-            &cfg,
-            watched,
-            Some(Start::Running(
-                resumed.handle,
-                resumed.plan.digest().to_string(),
-            )),
-            store_spec,
-            (dummy_tx, ev_rx),
-        );
-    }
     let Some(audit) = audit else {
         return Err(miette::miette!(
             "a headless resume opens its audit log first"

@@ -14,8 +14,9 @@ use crate::time::Timestamp;
 
 /// How many of a run's latest events a console catches up on when it attaches.
 const CATCH_UP: i64 = 400;
-/// How often the team (consoles, runner) is looked at again with nothing changing.
-const TEAM_EVERY: Duration = Duration::from_secs(2);
+/// How often the team (consoles, the runner's liveness) is looked at: two statements,
+/// not worth making on every change of a busy run.
+const TEAM_EVERY: Duration = Duration::from_secs(3);
 
 /// Follows `run_id` for console `console` until `out` closes. A watcher sends no
 /// requests, so it does not look for their outcomes.
@@ -48,11 +49,11 @@ pub fn spawn(
             .max(0);
         let mut last_team = tokio::time::Instant::now() - TEAM_EVERY;
         loop {
-            let changed = f.pull(&out).await;
+            f.pull(&out).await;
             if out.is_closed() {
                 return;
             }
-            if changed || last_team.elapsed() >= TEAM_EVERY {
+            if last_team.elapsed() >= TEAM_EVERY {
                 f.team(&out).await;
                 last_team = tokio::time::Instant::now();
             }

@@ -17,12 +17,12 @@ use crate::sources::Observation;
 use crate::store::{ConsoleRow, RequestRow, Store};
 use crate::time::Timestamp;
 
-/// The shortest time between two writes of the run-view row (10 a second at most).
-pub const VIEW_EVERY: Duration = Duration::from_millis(100);
+/// The run-view row is written at most this many times in any second.
+pub const VIEWS_PER_SECOND: usize = 10;
 /// How often a drill world's figures are published, as one batch.
 const OBSERVATION_EVERY: Duration = Duration::from_millis(900);
 /// How long a changed view may settle before it is written.
-const VIEW_SETTLE: Duration = Duration::from_millis(15);
+const VIEW_SETTLE: Duration = Duration::from_millis(20);
 /// A console that has not said it is there for this long is taken as lost.
 pub const CONSOLE_LOST_AFTER: Duration = Duration::from_secs(20);
 /// How often consoles are looked at with nothing else happening.
@@ -68,7 +68,7 @@ pub async fn host(h: Hosted) -> Status {
         view: None,
         view_dirty: false,
         dirty_since: Instant::now(),
-        view_at: Instant::now() - VIEW_EVERY,
+        written: std::collections::VecDeque::new(),
         batch: Vec::new(),
         batch_at: Instant::now(),
         status: Status::NotStarted,
@@ -83,9 +83,7 @@ pub async fn host(h: Hosted) -> Status {
     look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut observations_open = observations.is_some();
     loop {
-        // A view is written once it has settled a moment (a pausing view followed at once
-        // by the paused one is one write), and at most every VIEW_EVERY.
-        let view_due = (r.view_at + VIEW_EVERY).max(r.dirty_since + VIEW_SETTLE);
+        let view_due = r.view_due();
         let batch_due = r.batch_at + OBSERVATION_EVERY;
         tokio::select! {
             ev = events.recv() => match ev {
@@ -140,7 +138,8 @@ struct Runner {
     view_dirty: bool,
     /// When the unwritten view first changed.
     dirty_since: Instant,
-    view_at: Instant,
+    /// When the view was written in the last second (at most VIEWS_PER_SECOND).
+    written: std::collections::VecDeque<Instant>,
     /// A drill world's figures waiting to be published together: the newest of each
     /// source and kind, and every event.
     batch: Vec<Observation>,
@@ -167,12 +166,16 @@ impl Runner {
                     self.dirty_since = Instant::now();
                 }
             }
-            other => {
-                // Keep the order consoles see: the view as it was, then the event.
-                self.flush_view().await;
-                self.publish(Published::Engine(other)).await;
-            }
+            // Consoles read events before the view, at every wake.
+            other => self.publish(Published::Engine(other)).await,
         }
+    }
+
+    /// When the changed view is to be written: once it has settled a moment (a pausing
+    /// view followed at once by the paused one is one write), and never more than
+    /// VIEWS_PER_SECOND times in any second.
+    fn view_due(&self) -> Instant {
+        view_due(&self.written, self.dirty_since)
     }
 
     async fn flush_view(&mut self) {
@@ -195,7 +198,15 @@ impl Runner {
             Ok(_) => self.view_dirty = false,
             Err(e) => tracing::warn!(error = %e, "cannot publish the run view"),
         }
-        self.view_at = Instant::now();
+        let now = Instant::now();
+        self.written.push_back(now);
+        while self
+            .written
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            self.written.pop_front();
+        }
     }
 
     async fn publish(&self, p: Published) {
@@ -452,5 +463,38 @@ fn figure_kind(p: &crate::sources::Payload) -> Option<&'static str> {
         Payload::App(_) => Some("app"),
         Payload::Kube(_) => Some("kube"),
         Payload::Events(_) | Payload::Error(_) => None,
+    }
+}
+
+/// When a view that changed at `dirty_since` may be written, given the writes of the last
+/// second (oldest first).
+fn view_due(written: &std::collections::VecDeque<Instant>, dirty_since: Instant) -> Instant {
+    let settled = dirty_since + VIEW_SETTLE;
+    match written.front() {
+        Some(oldest) if written.len() >= VIEWS_PER_SECOND => {
+            settled.max(*oldest + Duration::from_secs(1))
+        }
+        _ => settled,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_view_settles_then_is_written_at_most_ten_times_a_second() {
+        let t0 = Instant::now();
+        let mut written = std::collections::VecDeque::new();
+        // Nothing written lately: only the settle.
+        assert_eq!(view_due(&written, t0), t0 + VIEW_SETTLE);
+        for i in 0..VIEWS_PER_SECOND as u64 {
+            written.push_back(t0 + Duration::from_millis(10 * i));
+        }
+        // Ten in the last second: the next waits until the oldest is a second old.
+        let dirty = t0 + Duration::from_millis(200);
+        assert_eq!(view_due(&written, dirty), t0 + Duration::from_secs(1));
+        written.pop_front();
+        assert_eq!(view_due(&written, dirty), dirty + VIEW_SETTLE);
     }
 }
