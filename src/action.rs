@@ -74,6 +74,8 @@ actions! {
     DrillFreeze => "drill.freeze", "drill: freeze or unfreeze the world clock";
     ConsoleDetach => "console.detach", "leave: the run goes on as its plan's on_detach says";
     RunPauseDetach => "run.pause_detach", "leave: pause the run at the next safe point, then detach";
+    ApprovalApprove => "approval.approve", "approve the request that waits for a second person, with a reason";
+    ApprovalDeny => "approval.deny", "deny the request that waits for a second person, with a reason";
 }
 
 impl Action {
@@ -101,6 +103,8 @@ impl Action {
             Action::NoteSave => 18,
             Action::ConsoleDetach => 19,
             Action::RunPauseDetach => 20,
+            Action::ApprovalApprove => 21,
+            Action::ApprovalDeny => 22,
             _ => return None,
         })
     }
@@ -136,6 +140,8 @@ impl Action {
             Action::NoteSave => "save note",
             Action::ConsoleDetach => "detach",
             Action::RunPauseDetach => "pause and detach",
+            Action::ApprovalApprove => "approve",
+            Action::ApprovalDeny => "deny",
             _ => self.name(),
         }
     }
@@ -166,6 +172,8 @@ impl Action {
                 | Action::NoteSave
                 | Action::ConsoleDetach
                 | Action::RunPauseDetach
+                | Action::ApprovalApprove
+                | Action::ApprovalDeny
         )
     }
 }
@@ -180,6 +188,8 @@ impl Action {
                 | Action::RunSkip
                 | Action::RunResolveHappened
                 | Action::RunResolveNotHappened
+                | Action::ApprovalApprove
+                | Action::ApprovalDeny
         )
     }
 }

@@ -89,6 +89,9 @@ pub fn submit(model: &mut Model, source: &ActionSource) -> Vec<Cmd> {
                 });
                 return Vec::new();
             }
+            if matches!(verb_action, Action::ApprovalApprove | Action::ApprovalDeny) {
+                return super::team::submit_approval(model, verb_action, typed);
+            }
             typed
         }
         Some(reason) => {

@@ -31,6 +31,9 @@ pub fn dispatch(model: &mut Model, action: Action, source: ActionSource) -> Vec<
     if let Some(cmds) = super::team::leave(model, action) {
         return cmds;
     }
+    if let Some(cmds) = super::team::approval(model, action) {
+        return cmds;
+    }
     apply(model, action, &source)
 }
 
@@ -215,7 +218,10 @@ fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
             return drill(model, action);
         }
         // Leaving a run a runner drives: `team::leave` takes these before `apply`.
-        Action::ConsoleDetach | Action::RunPauseDetach => {}
+        Action::ConsoleDetach
+        | Action::RunPauseDetach
+        | Action::ApprovalApprove
+        | Action::ApprovalDeny => {}
     }
     Vec::new()
 }

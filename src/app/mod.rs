@@ -18,5 +18,5 @@ pub use dispatch::dispatch;
 pub use input::{on_key, resolve_key};
 pub use model::{DrillState, Figure, Layer, Model, PaneId, TimelineEntry, TimelineKind};
 pub use msg::{ActionSource, Cmd, EngineRequest, Msg};
-pub use team::{Attached, Role, RunnerSeen, Team, TeamSeen};
+pub use team::{Attached, PendingApproval, Role, RunnerSeen, Team, TeamSeen};
 pub use update::update;

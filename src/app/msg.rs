@@ -45,6 +45,8 @@ pub enum Msg {
     Engine(EngineEvent),
     /// Who is attached to the run a runner drives, and whether its runner is alive.
     Team(super::team::TeamSeen),
+    /// The requests that wait for a second person, as the runner last published them.
+    Approvals(Vec<super::team::PendingApproval>),
 }
 
 pub use crate::engine::EngineRequest;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::action::Action;
 use crate::engine::Verb;
+pub use crate::runner::bus::PendingApproval;
 
 use super::model::{Layer, Model};
 use super::msg::{Cmd, EngineRequest};
@@ -63,6 +64,10 @@ pub struct Team {
     pub consoles: Vec<Attached>,
     /// `None` before the first look, or when nobody holds the run's lease.
     pub runner: Option<RunnerSeen>,
+    /// Requests that wait for a second person, oldest first (as the runner publishes them).
+    pub pending: Vec<PendingApproval>,
+    /// The policy in force, as the console read it when it attached (`None`: no policy).
+    pub policy: Option<String>,
 }
 
 impl Team {
@@ -72,6 +77,8 @@ impl Team {
             on_detach: on_detach.to_string(),
             consoles: Vec::new(),
             runner: None,
+            pending: Vec::new(),
+            policy: None,
         }
     }
 
@@ -127,4 +134,65 @@ pub(super) fn leave(model: &mut Model, action: Action) -> Option<Vec<Cmd>> {
         }
         _ => None,
     }
+}
+
+pub(super) fn pending(model: &mut Model, pending: Vec<PendingApproval>) {
+    if let Some(team) = model.team.as_mut() {
+        team.pending = pending;
+    }
+}
+
+/// `a` / `d`: approve or deny the oldest request that waits for a second person; both
+/// ask for a typed reason first. `None` when the action is not about approvals.
+pub(super) fn approval(model: &mut Model, action: Action) -> Option<Vec<Cmd>> {
+    if !matches!(action, Action::ApprovalApprove | Action::ApprovalDeny) {
+        return None;
+    }
+    let first = model.team.as_ref().and_then(|t| t.pending.first().cloned());
+    match first {
+        Some(p) => {
+            model.flash = Some((
+                model.now,
+                format!("{} — type why you {}, then enter", p.asks(), verb(action)),
+            ));
+            model.layers.push(Layer::Confirm {
+                action,
+                input: String::new(),
+                reason: None,
+            });
+        }
+        None => model.flash = Some((model.now, "no request waits for approval".into())),
+    }
+    Some(Vec::new())
+}
+
+fn verb(action: Action) -> &'static str {
+    if action == Action::ApprovalApprove {
+        "approve it"
+    } else {
+        "deny it"
+    }
+}
+
+/// Enter in the approval's confirm layer: the typed reason goes with the approval.
+pub(super) fn submit_approval(model: &mut Model, action: Action, reason: String) -> Vec<Cmd> {
+    let Some(p) = model.team.as_ref().and_then(|t| t.pending.first().cloned()) else {
+        model.flash = Some((model.now, "the request no longer waits for approval".into()));
+        return Vec::new();
+    };
+    let by = model.operator.as_str().to_string();
+    let req = if action == Action::ApprovalApprove {
+        EngineRequest::Approve {
+            request: p.request,
+            reason,
+            by,
+        }
+    } else {
+        EngineRequest::Deny {
+            request: p.request,
+            reason,
+            by,
+        }
+    };
+    vec![Cmd::Engine(req)]
 }

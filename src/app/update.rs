@@ -39,6 +39,10 @@ pub fn update(model: &mut Model, _keymap: &Keymap, msg: Msg) -> Vec<Cmd> {
             super::team::seen(model, t);
             Vec::new()
         }
+        Msg::Approvals(p) => {
+            super::team::pending(model, p);
+            Vec::new()
+        }
         Msg::Signal(name) => {
             let text = format!("{name} received: leaving the console");
             model.push_timeline(model.now, TimelineKind::System, DisplayText::new(&text));

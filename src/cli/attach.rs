@@ -113,7 +113,13 @@ pub fn console_on(
         for e in audit_history(&store, 40).await.into_iter().rev() {
             model.timeline.push_back(e);
         }
-        model.team = Some(Team::new(role, plan.on_detach.name()));
+        let mut team = Team::new(role, plan.on_detach.name());
+        team.policy = match store.policy().await {
+            Ok(Some(p)) => Some(format!("policy v{} {}", p.version, p.digest)),
+            Ok(None) => None,
+            Err(e) => Some(format!("policy unreadable: {e}")),
+        };
+        model.team = Some(team);
         model.runnable = true;
         let audit = open_audit(&store, annotation).await;
         let console = match &audit {

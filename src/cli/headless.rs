@@ -214,50 +214,20 @@ async fn forward(cmds: Vec<Cmd>, handle: &RunHandle, rec: &mut Recorder) {
         let (name, sent) = match c {
             Cmd::Engine(r) => {
                 let name = r.action_name();
-                let sent = match r {
-                    EngineRequest::Verb { verb, by } => handle
-                        .cmds
-                        .try_send(Command::Verb { verb, by })
-                        .map_err(|e| busy_or_gone(&e)),
-                    EngineRequest::Confirm { step, .. } => {
-                        handle.confirms.try_send(step).map_err(|e| busy_or_gone(&e))
-                    }
-                    EngineRequest::Answer { step, typed, .. } => handle
-                        .answers
-                        .try_send((step, typed))
-                        .map_err(|e| busy_or_gone(&e)),
-                    EngineRequest::BatchSize { larger, .. } => {
-                        handle.scale_batches(larger);
-                        Ok(())
-                    }
-                    EngineRequest::Detach { reason } => handle
-                        .cmds
-                        .try_send(Command::Detach { reason })
-                        .map_err(|e| busy_or_gone(&e)),
-                };
+                let sent = handle.deliver(r);
                 (name, sent)
             }
             Cmd::Quit => {
                 let reason = "asked to detach".to_string();
-                let sent = handle
-                    .cmds
-                    .try_send(Command::Detach { reason })
-                    .map_err(|e| busy_or_gone(&e));
+                let sent = handle.deliver(EngineRequest::Detach { reason });
                 ("run.detach".to_string(), sent)
             }
             Cmd::Note(_) | Cmd::Drill(_) => continue,
         };
         if let Err(why) = sent {
-            rec.undelivered(&name, why).await;
+            rec.undelivered(&name, &why).await;
             eprintln!("ebb: {name} was not delivered: {why}");
         }
-    }
-}
-
-fn busy_or_gone<T>(e: &mpsc::error::TrySendError<T>) -> &'static str {
-    match e {
-        mpsc::error::TrySendError::Full(_) => "the run engine is busy; send it again",
-        mpsc::error::TrySendError::Closed(_) => "the run engine has stopped",
     }
 }
 

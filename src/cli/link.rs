@@ -82,18 +82,9 @@ pub fn spawn(
             if let Some(h) = &handle {
                 let name = req.action_name();
                 let delivered = match req {
-                    EngineRequest::Verb { verb, by } => {
-                        h.cmds.send(Command::Verb { verb, by }).await.is_ok()
-                    }
-                    EngineRequest::Confirm { step, .. } => h.confirms.send(step).await.is_ok(),
-                    EngineRequest::Answer { step, typed, .. } => {
-                        h.answers.send((step, typed)).await.is_ok()
-                    }
-                    EngineRequest::BatchSize { larger, .. } => {
-                        h.scale_batches(larger);
-                        !h.batch_scale.is_closed()
-                    }
+                    // Leaving: the detach above handles it.
                     EngineRequest::Detach { .. } => true,
+                    req => h.deliver(req).is_ok(),
                 };
                 if !delivered {
                     // The console recorded this as sent: say it never arrived (audited as

@@ -107,6 +107,9 @@ impl Follower {
                     Ok(Published::Engine(ev)) => {
                         let _ = out.send(Msg::Engine(ev)).await;
                     }
+                    Ok(Published::Approvals(p)) => {
+                        let _ = out.send(Msg::Approvals(p)).await;
+                    }
                     Ok(Published::Observations(os)) => {
                         for o in os {
                             let _ = out.send(Msg::Observation(o)).await;

@@ -35,6 +35,20 @@ pub enum EngineRequest {
     Detach {
         reason: String,
     },
+    /// A second person approves the request `request` that waits for approval (the
+    /// policy's `needs_second_person`), with a typed reason. The runner, not the engine,
+    /// takes it.
+    Approve {
+        request: i64,
+        reason: String,
+        by: String,
+    },
+    /// … or denies it: the request is dropped.
+    Deny {
+        request: i64,
+        reason: String,
+        by: String,
+    },
 }
 
 impl EngineRequest {
@@ -46,6 +60,8 @@ impl EngineRequest {
             EngineRequest::BatchSize { larger: true, .. } => "run.batch.larger".into(),
             EngineRequest::BatchSize { larger: false, .. } => "run.batch.smaller".into(),
             EngineRequest::Detach { .. } => "run.detach".into(),
+            EngineRequest::Approve { .. } => "approval.approve".into(),
+            EngineRequest::Deny { .. } => "approval.deny".into(),
         }
     }
 }

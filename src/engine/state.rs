@@ -143,6 +143,17 @@ impl Verb {
             Verb::Resolve { .. } => "resolve",
         }
     }
+
+    /// The typed reason the verb carries, if it has one.
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            Verb::Abort { reason }
+            | Verb::Rollback { reason }
+            | Verb::Skip { reason }
+            | Verb::Resolve { reason, .. } => Some(reason.clone()),
+            Verb::Run | Verb::Pause | Verb::Step | Verb::Retry => None,
+        }
+    }
 }
 
 /// What the executor should do now.

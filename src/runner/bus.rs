@@ -20,6 +20,46 @@ pub enum Published {
     /// A drill world's observations (about a second's worth), for the panes of every
     /// attached console.
     Observations(Vec<Observation>),
+    /// The requests that wait for a second person, whenever that list changes.
+    Approvals(Vec<PendingApproval>),
+}
+
+/// A request the runner holds until enough approvers (not the requester) approve it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingApproval {
+    /// The request's id in the store.
+    pub request: i64,
+    /// Who asked (the unix user, as the audit log names them).
+    pub requester: String,
+    /// The action asked for, e.g. `run.rollback`.
+    pub action: String,
+    /// The requester's typed reason, if the action has one.
+    pub reason: String,
+    /// Approvals still needed.
+    pub needed: u32,
+    /// Who approved so far.
+    pub approved_by: Vec<String>,
+    /// When it was asked (ms since the epoch) and when it expires.
+    pub since: i64,
+    pub expires: i64,
+}
+
+impl PendingApproval {
+    /// `alice asks to roll back: disk filling`.
+    pub fn asks(&self) -> String {
+        let what = match self.action.as_str() {
+            "run.rollback" => "roll back".to_string(),
+            "run.abort" => "abort".to_string(),
+            "run.skip" => "skip a step".to_string(),
+            a if a.starts_with("run.resolve") => "settle an in-doubt step".to_string(),
+            a => a.trim_start_matches("run.").replace(['.', '_'], " "),
+        };
+        if self.reason.is_empty() {
+            format!("{} asks to {what}", self.requester)
+        } else {
+            format!("{} asks to {what}: {}", self.requester, self.reason)
+        }
+    }
 }
 
 /// `operator@host:pid` → `(host, pid)`.

@@ -8,11 +8,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::audit::EngineAudit;
-use super::bus::Published;
+use super::bus::{PendingApproval, Published};
 use super::session::RunHandle;
 use crate::audit::{EntryKind, NewRecord};
 use crate::engine::{Command, EngineEvent, EngineRequest, RunView, Status, Verb};
 use crate::plan::OnDetach;
+use crate::policy::{Decision, Identity};
 use crate::sources::Observation;
 use crate::store::{ConsoleRow, RequestRow, Store};
 use crate::time::Timestamp;
@@ -30,6 +31,25 @@ const LOOK_EVERY: Duration = Duration::from_secs(1);
 /// A finished (or never started) run's runner leaves once no console has been attached
 /// for this long; `ebb resume` brings one back (for a rollback, say).
 const IDLE_EXIT: Duration = Duration::from_secs(60);
+
+/// What became of a request.
+enum Taken {
+    /// Applied; the text adds how (after approval, or an approval counted).
+    Applied(String),
+    Refused(String),
+    /// Held until this many approvers approve it; it stays pending in the store.
+    Awaiting(u32),
+}
+
+impl Taken {
+    fn state(&self) -> Option<&'static str> {
+        match self {
+            Taken::Applied(_) => Some("applied"),
+            Taken::Refused(_) => Some("refused"),
+            Taken::Awaiting(_) => None,
+        }
+    }
+}
 
 /// Everything the runner's loop works with.
 pub struct Hosted {
@@ -74,6 +94,7 @@ pub async fn host(h: Hosted) -> Status {
         status: Status::NotStarted,
         drivers_seen: false,
         alone_since: Some(Instant::now()),
+        gate: super::gate::Gate::default(),
     };
     // Without a feed, the one-second look below still takes requests.
     let mut wakes = super::bus::wakes(&store, &r.run_id).await;
@@ -105,6 +126,7 @@ pub async fn host(h: Hosted) -> Status {
                 None => wakes = None,
             },
             _ = look.tick() => {
+                r.expire().await;
                 r.take_requests().await;
                 if r.look_at_consoles().await {
                     break;
@@ -150,6 +172,8 @@ struct Runner {
     drivers_seen: bool,
     /// Since when no console at all has been attached.
     alone_since: Option<Instant>,
+    /// The policy in force and the requests that wait for approval.
+    gate: super::gate::Gate,
 }
 
 impl Runner {
@@ -284,32 +308,199 @@ impl Runner {
             .consoles(Some(&self.run_id))
             .await
             .unwrap_or_default();
+        if let Err(e) = self.gate.refresh(&self.store).await {
+            tracing::warn!(error = %e, "cannot read the policy");
+        }
         for row in rows {
             self.last_request = row.id;
-            let verdict = self.check(&row, &consoles).await;
-            let (state, outcome) = match verdict {
-                Err(why) => ("refused", format!("refused: {why}")),
-                Ok(req) => match self.apply(req).await {
-                    Ok(()) => {
-                        self.drivers_seen = true;
-                        ("applied", format!("applied by the runner {}", self.holder))
-                    }
-                    Err(why) => ("refused", format!("refused: {why}")),
-                },
+            let taken = match self.check(&row, &consoles).await {
+                Err(why) => Taken::Refused(why),
+                Ok(req) => self.take(&row, req).await,
             };
-            let at = Timestamp::now().0;
-            if let Err(e) = self.store.decide_request(row.id, state, &outcome, at).await {
-                tracing::warn!(error = %e, request = row.id, "cannot record a request's outcome");
+            let outcome = match &taken {
+                Taken::Applied(how) => format!("applied by the runner {}{how}", self.holder),
+                Taken::Refused(why) => format!("refused: {why}"),
+                Taken::Awaiting(n) => {
+                    format!("awaits approval by {n} approver(s), not the requester")
+                }
+            };
+            if let Some(state) = taken.state() {
+                self.decide(&row, state, &outcome).await;
             }
-            let mut rec = NewRecord::outcome(&row.action, &outcome);
-            rec.run_id = Some(self.run_id.clone());
-            rec.args = json!({
-                "request": row.id,
-                "intent_seq": row.audit_seq,
-                "console": row.console,
-                "requested_by": row.operator,
-            });
-            let _ = self.audit.append(rec).await;
+            self.record(&row, &outcome, json!({})).await;
+        }
+    }
+
+    /// Marks a request applied or refused in the store.
+    async fn decide(&self, row: &RequestRow, state: &str, outcome: &str) {
+        let at = Timestamp::now().0;
+        if let Err(e) = self.store.decide_request(row.id, state, outcome, at).await {
+            tracing::warn!(error = %e, request = row.id, "cannot record a request's outcome");
+        }
+    }
+
+    /// The audit record of what became of a request, naming it and its intent.
+    async fn record(&self, row: &RequestRow, outcome: &str, extra: serde_json::Value) {
+        let mut rec = NewRecord::outcome(&row.action, outcome);
+        rec.run_id = Some(self.run_id.clone());
+        rec.args = json!({
+            "request": row.id,
+            "intent_seq": row.audit_seq,
+            "console": row.console,
+            "requested_by": row.operator,
+        });
+        if let (Some(args), Some(more)) = (rec.args.as_object_mut(), extra.as_object()) {
+            args.extend(more.clone());
+        }
+        let _ = self.audit.append(rec).await;
+    }
+
+    /// A checked request under the policy: applied, refused, held for approval, or (an
+    /// approval) counted toward the request it approves.
+    async fn take(&mut self, row: &RequestRow, req: EngineRequest) -> Taken {
+        let (who, _) = match super::gate::requester(&self.store, row).await {
+            Ok(w) => w,
+            Err(why) => return Taken::Refused(why),
+        };
+        match self.gate.decide(&who, &row.action) {
+            Decision::Deny { reason } => return Taken::Refused(reason),
+            Decision::NeedsApproval { approvals } => {
+                let now = Timestamp::now().0;
+                let reason = match &req {
+                    EngineRequest::Verb { verb, .. } => verb.reason().unwrap_or_default(),
+                    _ => String::new(),
+                };
+                self.gate.awaiting.push(super::gate::Awaiting {
+                    row: row.clone(),
+                    requester: who.clone(),
+                    pending: PendingApproval {
+                        request: row.id,
+                        requester: who.user.clone(),
+                        action: row.action.clone(),
+                        reason,
+                        needed: approvals,
+                        approved_by: Vec::new(),
+                        since: now,
+                        expires: now + self.gate.timeout_ms(),
+                    },
+                });
+                self.publish_approvals().await;
+                return Taken::Awaiting(approvals);
+            }
+            Decision::Allow => {}
+        }
+        match req {
+            EngineRequest::Approve {
+                request, reason, ..
+            } => self.approve(request, &who, &reason).await,
+            EngineRequest::Deny {
+                request, reason, ..
+            } => self.deny(request, &who, &reason).await,
+            req => match self.apply(req).await {
+                Ok(()) => {
+                    self.drivers_seen = true;
+                    Taken::Applied(String::new())
+                }
+                Err(why) => Taken::Refused(why),
+            },
+        }
+    }
+
+    async fn publish_approvals(&self) {
+        self.publish(Published::Approvals(self.gate.pending()))
+            .await;
+    }
+
+    /// An approval of request `id`: counted when the approver is not its requester; the
+    /// request is applied once it has enough.
+    async fn approve(&mut self, id: i64, approver: &Identity, reason: &str) -> Taken {
+        let Some(i) = self.gate.awaiting.iter().position(|a| a.row.id == id) else {
+            return Taken::Refused(format!("request {id} does not wait for approval"));
+        };
+        let a = &mut self.gate.awaiting[i];
+        if a.requester.user == approver.user {
+            return Taken::Refused(
+                "approving your own request is refused: another approver must".into(),
+            );
+        }
+        if a.pending.approved_by.contains(&approver.user) {
+            return Taken::Refused(format!("{} approved request {id} already", approver.user));
+        }
+        a.pending.approved_by.push(approver.user.clone());
+        let (got, needed) = (a.pending.approved_by.len() as u32, a.pending.needed);
+        if got < needed {
+            self.publish_approvals().await;
+            return Taken::Applied(format!(" (approval {got} of {needed} for request {id})"));
+        }
+        let a = self.gate.awaiting.remove(i);
+        self.publish_approvals().await;
+        let by = a.pending.approved_by.join(", ");
+        let applied = match serde_json::from_value::<EngineRequest>(a.row.body.clone()) {
+            Ok(req) => self.apply(req).await,
+            Err(e) => Err(format!("a request this runner cannot read: {e}")),
+        };
+        let (state, outcome) = match applied {
+            Ok(()) => (
+                "applied",
+                format!(
+                    "applied by the runner {} after approval by {by} ({reason})",
+                    self.holder
+                ),
+            ),
+            Err(why) => ("refused", format!("refused after approval by {by}: {why}")),
+        };
+        self.decide(&a.row, state, &outcome).await;
+        self.record(
+            &a.row,
+            &outcome,
+            json!({ "approved_by": a.pending.approved_by, "approval_reason": reason }),
+        )
+        .await;
+        Taken::Applied(format!(" (approved request {id})"))
+    }
+
+    /// A denial of request `id`: the request is dropped.
+    async fn deny(&mut self, id: i64, approver: &Identity, reason: &str) -> Taken {
+        let Some(i) = self.gate.awaiting.iter().position(|a| a.row.id == id) else {
+            return Taken::Refused(format!("request {id} does not wait for approval"));
+        };
+        if self.gate.awaiting[i].requester.user == approver.user {
+            return Taken::Refused(
+                "denying your own request is refused: another approver must".into(),
+            );
+        }
+        let a = self.gate.awaiting.remove(i);
+        self.publish_approvals().await;
+        let outcome = format!("refused: denied by {}: {reason}", approver.user);
+        self.decide(&a.row, "refused", &outcome).await;
+        self.record(
+            &a.row,
+            &outcome,
+            json!({ "denied_by": approver.user, "denial_reason": reason }),
+        )
+        .await;
+        Taken::Applied(format!(" (denied request {id})"))
+    }
+
+    /// Requests that waited for approval longer than the policy's timeout are dropped.
+    async fn expire(&mut self) {
+        let now = Timestamp::now().0;
+        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.gate.awaiting)
+            .into_iter()
+            .partition(|a| a.pending.expires <= now);
+        self.gate.awaiting = kept;
+        if gone.is_empty() {
+            return;
+        }
+        self.publish_approvals().await;
+        for a in gone {
+            let outcome = format!(
+                "refused: expired, no approval within {} s",
+                (a.pending.expires - a.pending.since) / 1000
+            );
+            self.decide(&a.row, "refused", &outcome).await;
+            self.record(&a.row, &outcome, json!({ "expired": true }))
+                .await;
         }
     }
 
@@ -337,28 +528,10 @@ impl Runner {
     }
 
     async fn apply(&self, req: EngineRequest) -> Result<(), String> {
-        let h = &self.handle;
-        let delivered = match req {
-            EngineRequest::Verb { verb, by } => {
-                h.cmds.send(Command::Verb { verb, by }).await.is_ok()
-            }
-            EngineRequest::Confirm { step, .. } => h.confirms.send(step).await.is_ok(),
-            EngineRequest::Answer { step, typed, .. } => {
-                h.answers.send((step, typed)).await.is_ok()
-            }
-            EngineRequest::BatchSize { larger, .. } => {
-                h.scale_batches(larger);
-                !h.batch_scale.is_closed()
-            }
-            EngineRequest::Detach { .. } => {
-                return Err("a console cannot detach the runner; it detaches itself".into());
-            }
-        };
-        if delivered {
-            Ok(())
-        } else {
-            Err("the run's engine has stopped".into())
+        if let EngineRequest::Detach { .. } = req {
+            return Err("a console cannot detach the runner; it detaches itself".into());
         }
+        self.handle.deliver(req)
     }
 
     /// Marks silent consoles lost, and acts on `on_detach` when the last driving console

@@ -58,6 +58,37 @@ pub struct RunHandle {
 }
 
 impl RunHandle {
+    /// Hands a console's request to the run's engine: the one place requests are
+    /// delivered, for a runner, a console hosting its run, and headless. `Err` says why it
+    /// did not arrive (busy, stopped, or not the engine's to take).
+    pub fn deliver(&self, req: crate::engine::EngineRequest) -> Result<(), String> {
+        use crate::engine::EngineRequest as R;
+        use tokio::sync::mpsc::error::TrySendError;
+        fn why<T>(e: TrySendError<T>) -> String {
+            match e {
+                TrySendError::Full(_) => "the run engine is busy; send it again".into(),
+                TrySendError::Closed(_) => "the run engine has stopped".into(),
+            }
+        }
+        match req {
+            R::Verb { verb, by } => self.cmds.try_send(Command::Verb { verb, by }).map_err(why),
+            R::Confirm { step, .. } => self.confirms.try_send(step).map_err(why),
+            R::Answer { step, typed, .. } => self.answers.try_send((step, typed)).map_err(why),
+            R::BatchSize { larger, .. } => {
+                self.scale_batches(larger);
+                if self.batch_scale.is_closed() {
+                    Err("the run engine has stopped".into())
+                } else {
+                    Ok(())
+                }
+            }
+            R::Detach { reason } => self.cmds.try_send(Command::Detach { reason }).map_err(why),
+            R::Approve { .. } | R::Deny { .. } => {
+                Err("approvals are taken by a run's runner (ebb run, ebb attach)".into())
+            }
+        }
+    }
+
     /// Doubles or halves the batch size of batched steps (within 1/1024 and 16 times
     /// the plan's).
     pub fn scale_batches(&self, larger: bool) {

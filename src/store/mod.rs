@@ -17,6 +17,8 @@ macro_rules! dispatch {
 }
 
 mod audit;
+mod policy_stub;
+pub use policy_stub::*;
 mod bus;
 mod changes;
 mod db;

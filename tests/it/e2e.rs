@@ -54,6 +54,20 @@ impl Console {
         env: &[(&str, &str)],
         prepare: impl FnOnce(&std::path::Path),
     ) -> Console {
+        Console::spawn_command(env!("CARGO_BIN_EXE_ebb"), args, env, prepare)
+    }
+
+    /// `PROGRAM ARGS…` (e.g. `runuser -u USER -- ebb …`) with `env` added, from `/`.
+    pub(crate) fn spawn_program(program: &str, args: &[&str], env: &[(&str, &str)]) -> Console {
+        Console::spawn_command(program, args, env, |_| {})
+    }
+
+    fn spawn_command(
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        prepare: impl FnOnce(&std::path::Path),
+    ) -> Console {
         let home = tempfile::tempdir().expect("temp HOME");
         prepare(home.path());
         let config = home.path().join("config");
@@ -69,9 +83,13 @@ impl Console {
                 pixel_height: 0,
             })
             .expect("openpty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_ebb"));
+        let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
-        cmd.cwd(home.path());
+        cmd.cwd(if program == env!("CARGO_BIN_EXE_ebb") {
+            home.path()
+        } else {
+            std::path::Path::new("/")
+        });
         cmd.env("TERM", "xterm-256color");
         cmd.env("HOME", home.path());
         cmd.env("XDG_CONFIG_HOME", &config);

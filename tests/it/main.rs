@@ -16,6 +16,7 @@ mod e2e_kube;
 mod e2e_paste;
 mod files;
 mod fuzz;
+mod governance;
 mod hostile_text;
 mod http_partial;
 mod http_run;

@@ -35,6 +35,9 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
             ));
             left.push(Span::styled(" │ ", h));
         }
+        if team.policy.is_none() {
+            left.push(Span::styled("no policy │ ", h));
+        }
         if team.runner.as_ref().is_some_and(|r| !r.alive) {
             let run = model
                 .run

@@ -68,6 +68,31 @@ pub fn render(model: &Model, keymap: &Keymap, area: Rect, theme: &Theme, buf: &m
     if let Some((_, msg)) = &model.flash {
         spans.push(Span::styled(format!(" {msg} "), theme.warn));
         spans.push(Span::raw(" "));
+    } else if let Some(p) = model.team.as_ref().and_then(|t| t.pending.first()) {
+        // A request waits for a second person: every attached console says so, with the
+        // keys that answer it.
+        let key = |a| {
+            keymap
+                .keys_for(crate::config::keymap::Mode::Main, a)
+                .first()
+                .map(|k| {
+                    k.iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_else(|| a.name().to_string())
+        };
+        spans.push(Span::styled(
+            format!(
+                " ⚑ {} — {} approve · {} deny ",
+                p.asks(),
+                key(Action::ApprovalApprove),
+                key(Action::ApprovalDeny)
+            ),
+            theme.warn.add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
+        spans.push(Span::raw(" "));
     }
     // Whole entries only: one that does not fit is left out, not cut in half.
     let mut used: usize = spans.iter().map(|s| s.width()).sum();
