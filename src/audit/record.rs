@@ -71,6 +71,18 @@ pub enum RecordKind {
         /// The signer's public key (hex).
         public_key: String,
     },
+    /// A public key (hex) admitted to the log's keyring: its checkpoints verify once a
+    /// checkpoint by an already-admitted key seals this record.
+    KeyAdmitted {
+        public_key: String,
+        /// Who (or which host) holds the private half, as the admin typed it.
+        owner: String,
+    },
+    /// A public key (hex) taken off the keyring: its checkpoints after this record fail.
+    KeyRevoked {
+        public_key: String,
+        reason: String,
+    },
 }
 
 impl RecordKind {
@@ -85,6 +97,8 @@ impl RecordKind {
             RecordKind::Engine => "engine",
             RecordKind::Note => "note",
             RecordKind::Checkpoint { .. } => "checkpoint",
+            RecordKind::KeyAdmitted { .. } => "key_admitted",
+            RecordKind::KeyRevoked { .. } => "key_revoked",
         }
     }
 }
