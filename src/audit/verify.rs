@@ -330,7 +330,11 @@ pub fn verify(
                 let genesis_key = ring.genesis_key().unwrap_or("?").to_string();
                 let expected = match ring.state(public_key) {
                     KeyState::Admitted { .. } => parse_public_key(public_key).map_err(|e| {
-                        fail(r.seq, Problem::Malformed, format!("checkpoint public key: {e}"))
+                        fail(
+                            r.seq,
+                            Problem::Malformed,
+                            format!("checkpoint public key: {e}"),
+                        )
                     })?,
                     KeyState::Revoked {
                         revoked_seq,
@@ -384,9 +388,14 @@ pub fn verify(
                 report.last_checkpoint_seq = Some(r.seq);
                 last_cp_index = Some(i);
             }
-            RecordKind::KeyAdmitted { public_key, .. } | RecordKind::KeyRevoked { public_key, .. } => {
+            RecordKind::KeyAdmitted { public_key, .. }
+            | RecordKind::KeyRevoked { public_key, .. } => {
                 parse_public_key(public_key).map_err(|e| {
-                    fail(r.seq, Problem::Malformed, format!("keyring public key: {e}"))
+                    fail(
+                        r.seq,
+                        Problem::Malformed,
+                        format!("keyring public key: {e}"),
+                    )
                 })?;
             }
             RecordKind::SessionStart => report.sessions += 1,
