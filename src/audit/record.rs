@@ -387,4 +387,40 @@ mod tests {
         let back: AuditRecord = serde_json::from_value(v).unwrap();
         assert_eq!(back, r);
     }
+
+    #[test]
+    fn keyring_kinds_serialize_flat_and_are_hashed() {
+        let mut r = AuditRecord {
+            seq: 3,
+            at_ns: 1,
+            session: "s".into(),
+            kind: RecordKind::KeyAdmitted {
+                public_key: "ab".into(),
+                owner: "bob".into(),
+            },
+            operator: Operator::default(),
+            key: None,
+            action: None,
+            run_id: None,
+            step_id: None,
+            args: serde_json::Value::Null,
+            outcome: None,
+            plan_digest: None,
+            text: None,
+            prev_hash: "00".into(),
+            hash: "11".into(),
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["kind"], "key_admitted");
+        assert_eq!(v["owner"], "bob");
+        let back = crate::audit::stored::parse_strict(3, &v.to_string()).unwrap();
+        assert_eq!(back, r);
+        let admitted = crate::audit::canon::encode(&r);
+        r.kind = RecordKind::KeyRevoked {
+            public_key: "ab".into(),
+            reason: "bob".into(),
+        };
+        assert_eq!(r.kind.name(), "key_revoked");
+        assert_ne!(crate::audit::canon::encode(&r), admitted);
+    }
 }
