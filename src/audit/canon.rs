@@ -38,6 +38,14 @@ pub fn encode(r: &AuditRecord) -> Vec<u8> {
             put(&mut b, signature.as_bytes());
             put(&mut b, public_key.as_bytes());
         }
+        RecordKind::KeyAdmitted { public_key, owner } => {
+            put(&mut b, public_key.as_bytes());
+            put(&mut b, owner.as_bytes());
+        }
+        RecordKind::KeyRevoked { public_key, reason } => {
+            put(&mut b, public_key.as_bytes());
+            put(&mut b, reason.as_bytes());
+        }
         RecordKind::SessionStart
         | RecordKind::SessionEnd
         | RecordKind::Intent

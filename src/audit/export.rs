@@ -85,6 +85,12 @@ pub fn show_cells(r: &AuditRecord) -> [String; 8] {
     let outcome = match &r.kind {
         RecordKind::Checkpoint { covers_seq, .. } => format!("signed 1..={covers_seq}"),
         RecordKind::Note => r.text.clone().unwrap_or_default(),
+        RecordKind::KeyAdmitted { public_key, owner } => {
+            format!("admitted key {public_key} ({owner})")
+        }
+        RecordKind::KeyRevoked { public_key, reason } => {
+            format!("revoked key {public_key}: {reason}")
+        }
         _ => r.outcome.clone().unwrap_or_default(),
     };
     [

@@ -5,13 +5,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ed25519_dalek::SigningKey;
+use ed25519_dalek::{SigningKey, VerifyingKey};
 
-use crate::store::{AuditQuery, NewRequest, Store};
+use crate::store::{NewRequest, Store};
 
 use super::AuditError;
 use super::chain::{Head, seal, to_row};
 use super::checkpoint::sign;
+use super::keyring::{self, KeyState};
 use super::keys::{KeySource, public_hex};
 use super::record::{AuditRecord, NewRecord, Operator, RecordKind};
 use super::witness::Witness;
@@ -50,7 +51,8 @@ enum Pending {
 impl AuditLog {
     /// Opens the log in `store` for a new session: loads (or creates) the signing key,
     /// writes the genesis record if the log is empty, then `SessionStart`. A log whose
-    /// genesis names another key is refused (its checkpoints would not verify).
+    /// keyring does not admit our key is refused (`KeyNotAdmitted`: its checkpoints would
+    /// not verify), before anything is written.
     pub async fn open(
         store: &Store,
         key: KeySource,
@@ -69,46 +71,86 @@ impl AuditLog {
                 witness,
             }),
         };
-        // Refuse a log signed by another key before writing to it; read again after the
-        // write, when the genesis record may have been ours (or a racing console's).
-        log.genesis_hash().await?;
+        let before = log.admitted().await?;
         log.write(vec![
             log.pending(RecordKind::SessionStart, NewRecord::default()),
         ])
         .await?;
-        let genesis = log.genesis_hash().await?;
+        // The log was empty: the genesis record may have been ours or a racing console's.
+        let genesis = match before {
+            Some(g) => Some(g),
+            None => log.admitted().await?,
+        };
         if let Some(inner) = Arc::get_mut(&mut log.inner) {
             inner.genesis_hash = genesis.unwrap_or_default();
         }
         Ok(log)
     }
 
-    /// The log's genesis hash (None when the log is empty); a genesis naming another key
-    /// than ours is `ForeignLog`.
-    async fn genesis_hash(&self) -> Result<Option<String>, AuditError> {
-        let first = self
-            .inner
-            .store
-            .audit_rows(AuditQuery {
-                limit: Some(1),
-                ..AuditQuery::default()
-            })
-            .await?;
-        let Some(row) = first.first() else {
+    /// The log's genesis hash (None when the log is empty), if the keyring admits our key;
+    /// else `KeyNotAdmitted`, saying what to do.
+    async fn admitted(&self) -> Result<Option<String>, AuditError> {
+        let ring = keyring::read(&self.inner.store).await?;
+        let Some(genesis) = ring.genesis_hash() else {
             return Ok(None);
         };
-        let genesis: AuditRecord = serde_json::from_str(&row.record)?;
         let ours = public_hex(&self.inner.key.verifying_key());
-        match genesis.kind {
-            RecordKind::Genesis { public_key } if public_key == ours => Ok(Some(genesis.hash)),
-            RecordKind::Genesis { public_key } => Err(AuditError::ForeignLog {
-                genesis: public_key,
-                ours,
-            }),
-            _ => Err(AuditError::Corrupt(
-                "the log's first record is not genesis".into(),
-            )),
-        }
+        let add = format!("ebb audit keys add {ours} --owner NAME");
+        let hint = match ring.state(&ours) {
+            KeyState::Admitted { .. } => return Ok(Some(genesis.to_string())),
+            KeyState::Unknown => format!(
+                "the log's keys are on its keyring (genesis key {}); ask an admin to run `{add}`",
+                ring.genesis_key().unwrap_or("?")
+            ),
+            KeyState::Pending { admitted_seq } => format!(
+                "it was admitted at seq {admitted_seq}, which counts once a checkpoint by an admitted key seals it (when an admitted console exits); try again then"
+            ),
+            KeyState::Revoked {
+                revoked_seq,
+                reason,
+            } => format!(
+                "it was revoked at seq {revoked_seq} ({reason}); ask an admin to run `{add}` to admit it again"
+            ),
+        };
+        Err(AuditError::KeyNotAdmitted { ours, hint })
+    }
+
+    /// Appends `KeyAdmitted` for `public_key` (owner redacted and escaped) and returns its
+    /// seq. It counts once a checkpoint by an admitted key seals it: this session's
+    /// `checkpoint` or `close`.
+    pub async fn admit_key(
+        &self,
+        public_key: &VerifyingKey,
+        owner: &str,
+    ) -> Result<u64, AuditError> {
+        self.append_kind(RecordKind::KeyAdmitted {
+            public_key: public_hex(public_key),
+            owner: clean(owner),
+        })
+        .await
+    }
+
+    /// Appends `KeyRevoked` for `public_key` (reason redacted and escaped) and returns its
+    /// seq: that key's checkpoints after it do not verify.
+    pub async fn revoke_key(
+        &self,
+        public_key: &VerifyingKey,
+        reason: &str,
+    ) -> Result<u64, AuditError> {
+        self.append_kind(RecordKind::KeyRevoked {
+            public_key: public_hex(public_key),
+            reason: clean(reason),
+        })
+        .await
+    }
+
+    async fn append_kind(&self, kind: RecordKind) -> Result<u64, AuditError> {
+        let seqs = self
+            .write(vec![self.pending(kind, NewRecord::default())])
+            .await?;
+        seqs.last()
+            .copied()
+            .ok_or_else(|| AuditError::Corrupt("nothing was appended".into()))
     }
 
     /// Appends one record (redacted and escaped first) and returns its seq once committed.
@@ -162,7 +204,7 @@ impl AuditLog {
     fn pending(&self, kind: RecordKind, rec: NewRecord) -> Pending {
         let mut args = rec.args;
         crate::redact::redact_json(&mut args);
-        let clean = |s: Option<String>| s.map(|s| escape(&crate::redact::redact_str(&s)));
+        let clean = |s: Option<String>| s.map(|s| clean(&s));
         Pending::Record(Box::new(AuditRecord {
             seq: 0,
             at_ns: 0,
@@ -265,6 +307,11 @@ fn genesis(inner: &Inner, at_ns: i64) -> AuditRecord {
         prev_hash: String::new(),
         hash: String::new(),
     }
+}
+
+/// Text from outside, redacted, then escaped.
+fn clean(s: &str) -> String {
+    escape(&crate::redact::redact_str(s))
 }
 
 /// Text from outside, kept escaped line by line (`\u{1b}`), never interpreted.

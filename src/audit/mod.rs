@@ -1,10 +1,11 @@
-//! The tamper-evident audit log: every action, engine transition and note as a redacted,
-//! hash-chained record in the store, sealed by Ed25519-signed checkpoints; verify and export.
+//! The tamper-evident audit log: every action, transition and note as a redacted, hash-chained
+//! record in the store, sealed by checkpoints signed by keys on the log's keyring; verify, export.
 
 pub mod canon;
 pub mod chain;
 pub mod checkpoint;
 pub mod export;
+pub mod keyring;
 pub mod keys;
 pub mod log;
 pub mod record;
@@ -15,11 +16,14 @@ pub mod witness;
 use std::path::PathBuf;
 
 pub use checkpoint::spawn_checkpoints;
+pub use keyring::{KeyEntry, KeyState, Keyring};
 pub use keys::KeySource;
 pub use log::AuditLog;
 pub use record::{AuditRecord, EntryKind, NewRecord, Operator, RecordKind};
 pub use stored::{verified_rows, verify_rows};
-pub use verify::{Problem, UnsealedTail, VerifyFailure, VerifyReport, verify, verify_texts};
+pub use verify::{
+    Problem, Signer, UnsealedTail, VerifyFailure, VerifyReport, verify, verify_texts,
+};
 pub use witness::{Witness, check_witness};
 
 /// Everything writing the audit log (or handling its key) can fail with.
@@ -43,10 +47,10 @@ pub enum AuditError {
     KeyFormat { path: PathBuf, why: String },
     #[error("audit key {0} already exists; `ebb audit keygen --force` replaces it")]
     KeyExists(PathBuf),
-    #[error(
-        "this log's genesis names signing key {genesis}, but this console's key is {ours}: its checkpoints would not verify"
-    )]
-    ForeignLog { genesis: String, ours: String },
+    /// Our key is not on the log's keyring (never admitted, not sealed yet, or revoked):
+    /// its checkpoints would not verify. `hint` says what to do.
+    #[error("this console's audit key {ours} is not admitted to this log: {hint}")]
+    KeyNotAdmitted { ours: String, hint: String },
     #[error("the audit log is corrupt: {0}")]
     Corrupt(String),
     #[error("cannot encode an audit record: {0}")]

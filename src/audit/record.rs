@@ -71,6 +71,18 @@ pub enum RecordKind {
         /// The signer's public key (hex).
         public_key: String,
     },
+    /// A public key (hex) admitted to the log's keyring: its checkpoints verify once a
+    /// checkpoint by an already-admitted key seals this record.
+    KeyAdmitted {
+        public_key: String,
+        /// Who (or which host) holds the private half, as the admin typed it.
+        owner: String,
+    },
+    /// A public key (hex) taken off the keyring: its checkpoints after this record fail.
+    KeyRevoked {
+        public_key: String,
+        reason: String,
+    },
 }
 
 impl RecordKind {
@@ -85,6 +97,8 @@ impl RecordKind {
             RecordKind::Engine => "engine",
             RecordKind::Note => "note",
             RecordKind::Checkpoint { .. } => "checkpoint",
+            RecordKind::KeyAdmitted { .. } => "key_admitted",
+            RecordKind::KeyRevoked { .. } => "key_revoked",
         }
     }
 }
@@ -372,5 +386,41 @@ mod tests {
         assert_eq!(v["covers_seq"], 1);
         let back: AuditRecord = serde_json::from_value(v).unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn keyring_kinds_serialize_flat_and_are_hashed() {
+        let mut r = AuditRecord {
+            seq: 3,
+            at_ns: 1,
+            session: "s".into(),
+            kind: RecordKind::KeyAdmitted {
+                public_key: "ab".into(),
+                owner: "bob".into(),
+            },
+            operator: Operator::default(),
+            key: None,
+            action: None,
+            run_id: None,
+            step_id: None,
+            args: serde_json::Value::Null,
+            outcome: None,
+            plan_digest: None,
+            text: None,
+            prev_hash: "00".into(),
+            hash: "11".into(),
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["kind"], "key_admitted");
+        assert_eq!(v["owner"], "bob");
+        let back = crate::audit::stored::parse_strict(3, &v.to_string()).unwrap();
+        assert_eq!(back, r);
+        let admitted = crate::audit::canon::encode(&r);
+        r.kind = RecordKind::KeyRevoked {
+            public_key: "ab".into(),
+            reason: "bob".into(),
+        };
+        assert_eq!(r.kind.name(), "key_revoked");
+        assert_ne!(crate::audit::canon::encode(&r), admitted);
     }
 }

@@ -11,8 +11,10 @@
 //!   **modified** if r's own hash fails too; else **inserted** (r links to no known record);
 //! - the first record must be genesis (seq 1, zero prev_hash) and no other may be;
 //! - a checkpoint must cover exactly its predecessor (covers_seq = p.seq, head_hash = p.hash,
-//!   count = covers_seq), name the expected key (genesis's, or `--pubkey`; else **foreign
-//!   signature**) and carry a valid Ed25519 signature by it (else **bad signature**).
+//!   count = covers_seq), name a key the keyring admits at that point (genesis's key, or
+//!   `--pubkey`, which genesis must name; or one admitted by a sealed `KeyAdmitted`; else
+//!   **foreign signature**; one revoked earlier is **revoked key**) and carry a valid
+//!   Ed25519 signature by it (else **bad signature**). See [`super::keyring`].
 //!
 //! Truncation. Every record after the last checkpoint is the **unsealed tail**: a console
 //! that crashed or was killed leaves one, so it is reported (in [`VerifyReport`]), not
@@ -31,7 +33,8 @@ use std::fmt;
 use ed25519_dalek::{Signature, VerifyingKey};
 
 use super::canon::{ZERO_HASH, checkpoint_message, decode_hash, record_hash};
-use super::keys::public_hex;
+use super::keyring::{KeyState, Keyring};
+use super::keys::{parse_public_key, public_hex};
 use super::record::{AuditRecord, RecordKind};
 
 /// What a log that verified holds.
@@ -44,6 +47,16 @@ pub struct VerifyReport {
     pub last_checkpoint_seq: Option<u64>,
     /// Records after the last checkpoint (a console that did not close).
     pub unsealed_tail: Option<UnsealedTail>,
+    /// The keys that signed checkpoints, in order of admission.
+    pub signers: Vec<Signer>,
+}
+
+/// A key that signed checkpoints of a log that verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signer {
+    pub public_key: String,
+    pub owner: String,
+    pub checkpoints: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +88,8 @@ pub enum Problem {
     Replaced,
     BadSignature,
     ForeignSignature,
+    /// A checkpoint signed by a key revoked before it.
+    RevokedKey,
     /// Well-linked but not a valid log (no genesis first, a bad checkpoint…).
     Malformed,
 }
@@ -90,6 +105,7 @@ impl fmt::Display for Problem {
             Problem::Replaced => "replaced",
             Problem::BadSignature => "bad signature",
             Problem::ForeignSignature => "foreign signature",
+            Problem::RevokedKey => "revoked key",
             Problem::Malformed => "malformed",
         })
     }
@@ -106,6 +122,17 @@ impl fmt::Display for VerifyReport {
             self.last_checkpoint_seq
                 .map_or_else(|| "-".to_string(), |s| s.to_string())
         )?;
+        // One key is the single-key log it always was; more are named, with their share.
+        if self.signers.len() > 1 {
+            write!(f, "\ncheckpoints by {} keys:", self.signers.len())?;
+            for s in &self.signers {
+                write!(
+                    f,
+                    "\n  {} ({}): {} checkpoints",
+                    s.public_key, s.owner, s.checkpoints
+                )?;
+            }
+        }
         if let Some(t) = &self.unsealed_tail {
             write!(
                 f,
@@ -129,20 +156,21 @@ fn fail(seq: u64, problem: Problem, detail: impl Into<String>) -> VerifyFailure 
     }
 }
 
-/// Verifies `records` in the order given. `pubkey`, when given, is the key checkpoints must
-/// be signed with (and the genesis record must name); otherwise genesis's key is trusted.
+/// Verifies `records` in the order given. `pubkey`, when given, is the trust root in place
+/// of genesis's key (the genesis record must name it); the keyring grows from it.
 pub fn verify(
     records: &[AuditRecord],
     pubkey: Option<VerifyingKey>,
 ) -> Result<VerifyReport, VerifyFailure> {
     let seqs: HashSet<u64> = records.iter().map(|r| r.seq).collect();
-    let mut key = pubkey;
+    let mut ring = Keyring::default();
     let mut report = VerifyReport {
         records: records.len() as u64,
         sessions: 0,
         checkpoints: 0,
         last_checkpoint_seq: None,
         unsealed_tail: None,
+        signers: Vec::new(),
     };
     let mut last_cp_index = None;
     let mut prev_hash = ZERO_HASH;
@@ -252,14 +280,14 @@ pub fn verify(
                 if i != 0 {
                     return Err(fail(r.seq, Problem::Inserted, "a second genesis record"));
                 }
-                let named = super::keys::parse_public_key(public_key).map_err(|e| {
+                let named = parse_public_key(public_key).map_err(|e| {
                     fail(
                         r.seq,
                         Problem::Malformed,
                         format!("genesis public key: {e}"),
                     )
                 })?;
-                match key {
+                match pubkey {
                     Some(k) if k != named => {
                         return Err(fail(
                             r.seq,
@@ -270,7 +298,7 @@ pub fn verify(
                             ),
                         ));
                     }
-                    _ => key = Some(named),
+                    _ => {}
                 }
             }
             _ if i == 0 => {
@@ -287,8 +315,6 @@ pub fn verify(
                 signature,
                 public_key,
             } => {
-                let expected =
-                    key.ok_or_else(|| fail(r.seq, Problem::Malformed, "no key to check against"))?;
                 if *covers_seq != p_seq
                     || decode_hash(head_hash) != Some(prev_hash)
                     || *count != *covers_seq
@@ -301,16 +327,46 @@ pub fn verify(
                         ),
                     ));
                 }
-                if *public_key != public_hex(&expected) {
-                    return Err(fail(
-                        r.seq,
-                        Problem::ForeignSignature,
-                        format!(
-                            "signed by key {public_key}, not the log's key {}",
-                            public_hex(&expected)
-                        ),
-                    ));
-                }
+                let genesis_key = ring.genesis_key().unwrap_or("?").to_string();
+                let expected = match ring.state(public_key) {
+                    KeyState::Admitted { .. } => parse_public_key(public_key).map_err(|e| {
+                        fail(
+                            r.seq,
+                            Problem::Malformed,
+                            format!("checkpoint public key: {e}"),
+                        )
+                    })?,
+                    KeyState::Revoked {
+                        revoked_seq,
+                        reason,
+                    } => {
+                        return Err(fail(
+                            r.seq,
+                            Problem::RevokedKey,
+                            format!(
+                                "signed by key {public_key}, revoked at seq {revoked_seq} ({reason})"
+                            ),
+                        ));
+                    }
+                    KeyState::Pending { admitted_seq } => {
+                        return Err(fail(
+                            r.seq,
+                            Problem::ForeignSignature,
+                            format!(
+                                "signed by key {public_key}, whose admission at seq {admitted_seq} no checkpoint by an admitted key had sealed"
+                            ),
+                        ));
+                    }
+                    KeyState::Unknown => {
+                        return Err(fail(
+                            r.seq,
+                            Problem::ForeignSignature,
+                            format!(
+                                "signed by key {public_key}, not the log's key {genesis_key} nor one admitted to its keyring"
+                            ),
+                        ));
+                    }
+                };
                 let mut sig = [0u8; 64];
                 let ok = hex::decode_to_slice(signature, &mut sig).is_ok()
                     && expected
@@ -324,14 +380,23 @@ pub fn verify(
                         r.seq,
                         Problem::BadSignature,
                         format!(
-                            "the signature over seq 1..={covers_seq} does not verify with key {}",
-                            public_hex(&expected)
+                            "the signature over seq 1..={covers_seq} does not verify with key {public_key}"
                         ),
                     ));
                 }
                 report.checkpoints += 1;
                 report.last_checkpoint_seq = Some(r.seq);
                 last_cp_index = Some(i);
+            }
+            RecordKind::KeyAdmitted { public_key, .. }
+            | RecordKind::KeyRevoked { public_key, .. } => {
+                parse_public_key(public_key).map_err(|e| {
+                    fail(
+                        r.seq,
+                        Problem::Malformed,
+                        format!("keyring public key: {e}"),
+                    )
+                })?;
             }
             RecordKind::SessionStart => report.sessions += 1,
             RecordKind::SessionEnd
@@ -340,8 +405,19 @@ pub fn verify(
             | RecordKind::Engine
             | RecordKind::Note => {}
         }
+        ring.apply(r);
         prev_hash = own.unwrap_or(ZERO_HASH);
     }
+    report.signers = ring
+        .entries()
+        .iter()
+        .filter(|e| e.checkpoints > 0)
+        .map(|e| Signer {
+            public_key: e.public_key.clone(),
+            owner: e.owner.clone(),
+            checkpoints: e.checkpoints,
+        })
+        .collect();
     if let Some(last) = records.last()
         && matches!(last.kind, RecordKind::SessionEnd)
     {

@@ -1,5 +1,5 @@
-//! `ebb audit verify|export|show|keygen|pubkey`: check the audit log's chain and signatures,
-//! export it as JSON Lines for a SIEM, read it as a table, and manage the signing key.
+//! `ebb audit verify|export|show|keygen|pubkey|keys`: check the audit log's chain and
+//! signatures, export it for a SIEM, read it as a table, manage the signing key and keyring.
 
 use crate::text::sanitize_lines;
 use std::io::Write;
@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 use miette::{IntoDiagnostic, Report, miette};
 
-use crate::audit::export::{SHOW_HEADER, export_jsonl, parse_since, show_cells};
+use crate::audit;
+use crate::audit::export::{SHOW_HEADER, export_jsonl, parse_since, rfc3339_ns, show_cells};
+use crate::audit::keyring::{self, KeyState, Keyring};
 use crate::audit::keys::{self, KeySource, public_hex};
 use crate::audit::{Witness, check_witness, verified_rows, verify_rows, verify_texts};
 use crate::store::{AuditQuery, Store, spec_from_env};
@@ -67,6 +69,50 @@ pub enum AuditCommand {
     },
     /// Print the public key, as 64 hex digits (for `ebb audit verify --pubkey FILE`).
     Pubkey,
+    /// The keyring: the public keys (one per operator or host) whose checkpoints the log
+    /// accepts.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Admit a public key (64 hex digits, as `ebb audit keys show-mine` prints). Admins
+    /// only; recorded in the audit log, and in effect once this session's checkpoint seals it.
+    Add {
+        public_key: String,
+        /// Who (or which host) holds the private half.
+        #[arg(long)]
+        owner: String,
+    },
+    /// Revoke a public key: its checkpoints after this no longer verify, and a console with
+    /// it cannot open the log. Admins only; recorded in the audit log.
+    Revoke {
+        public_key: String,
+        #[arg(long)]
+        reason: String,
+        /// Needed to revoke the log's genesis key or your own key.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Every key admitted to the verified log, and what became of it.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print this operator's public key (creating the key if needed), for an admin to add.
+    ShowMine,
+}
+
+/// Whether `who` may change the audit keyring (`ebb audit keys add|revoke`): the one place
+/// the rule lives.
+pub async fn require_admin(store: &Store, who: &audit::Operator) -> Result<(), String> {
+    // TODO(policy): the role check (issue 14's policy) goes here. Until then anyone whose
+    // key the keyring admits (so who can open the log) may change it.
+    let _ = (store, who);
+    Ok(())
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -94,6 +140,20 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                 .load_or_create()
                 .into_diagnostic()?;
             println!("{}", public_hex(&k.verifying_key()));
+            return Ok(ExitCode::SUCCESS);
+        }
+        AuditCommand::Keys {
+            command: KeysCommand::ShowMine,
+        } => {
+            let k = KeySource::File(key_path.clone())
+                .load_or_create()
+                .into_diagnostic()?;
+            let hex = public_hex(&k.verifying_key());
+            eprintln!(
+                "the public key of {}; an admin admits it with:\n  ebb audit keys add {hex} --owner NAME",
+                key_path.display()
+            );
+            println!("{hex}");
             return Ok(ExitCode::SUCCESS);
         }
         _ => {}
@@ -206,8 +266,12 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                 let skip = limit.map_or(0, |l| shown.len().saturating_sub(l));
                 let mut table = vec![SHOW_HEADER.map(String::from)];
                 table.extend(shown[skip..].iter().map(|r| show_cells(r)));
-                print_table(&table).into_diagnostic()?;
+                print_table(&table, 60).into_diagnostic()?;
                 Ok(ExitCode::SUCCESS)
+            }
+            AuditCommand::Keys { command } => {
+                let store = open(&spec).await?;
+                keys_command(&store, &key_path, command).await
             }
             AuditCommand::Keygen { .. } | AuditCommand::Pubkey => Ok(ExitCode::SUCCESS),
         }
@@ -220,12 +284,13 @@ async fn open(spec: &str) -> Result<Store, Report> {
         .map_err(|e| miette!("{}", crate::store::open_failed(spec, &e)))
 }
 
-fn print_table(rows: &[[String; 8]]) -> std::io::Result<()> {
+/// Prints `rows` as aligned columns, cutting cells wider than `max` columns.
+fn print_table<const N: usize>(rows: &[[String; N]], max: usize) -> std::io::Result<()> {
     use unicode_width::UnicodeWidthStr;
-    let mut widths = [0usize; 8];
+    let mut widths = [0usize; N];
     for r in rows {
         for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.width()).min(60);
+            *w = (*w).max(c.width()).min(max);
         }
     }
     let mut out = std::io::stdout().lock();
@@ -245,4 +310,222 @@ fn print_table(rows: &[[String; 8]]) -> std::io::Result<()> {
         writeln!(out, "{}", line.trim_end())?;
     }
     Ok(())
+}
+
+/// A keyring change, as asked.
+enum Change {
+    Add { owner: String },
+    Revoke { reason: String, yes: bool },
+}
+
+async fn keys_command(
+    store: &Store,
+    key_path: &std::path::Path,
+    command: KeysCommand,
+) -> Result<ExitCode, Report> {
+    match command {
+        KeysCommand::Add { public_key, owner } => {
+            change_keyring(store, key_path, &public_key, Change::Add { owner }).await
+        }
+        KeysCommand::Revoke {
+            public_key,
+            reason,
+            yes,
+        } => change_keyring(store, key_path, &public_key, Change::Revoke { reason, yes }).await,
+        KeysCommand::List { json } => list_keys(store, json).await,
+        KeysCommand::ShowMine => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// `keys add|revoke`: checked against the keyring, then written through the caller's own
+/// audit session (intent, the keyring record, outcome, and the closing checkpoint that
+/// seals it). A refusal by `require_admin` is recorded too.
+async fn change_keyring(
+    store: &Store,
+    key_path: &std::path::Path,
+    public_key: &str,
+    change: Change,
+) -> Result<ExitCode, Report> {
+    let key = keys::parse_public_key(public_key).map_err(|e| miette!("{public_key:?}: {e}"))?;
+    let hex = public_hex(&key);
+    let text = match &change {
+        Change::Add { owner } => owner,
+        Change::Revoke { reason, .. } => reason,
+    };
+    if text.trim().is_empty() {
+        return Err(miette!(match change {
+            Change::Add { .. } => "--owner must name who holds the key",
+            Change::Revoke { .. } => "--reason must say why the key is revoked",
+        }));
+    }
+    let ours = KeySource::File(key_path.to_path_buf())
+        .load_or_create()
+        .into_diagnostic()?;
+    let ours = public_hex(&ours.verifying_key());
+    let ring = keyring::read(store).await.map_err(|e| miette!("{e}"))?;
+    let state = ring.state(&hex);
+    let refuse = |why: String| {
+        eprintln!("ebb: {}", sanitize_lines(&why));
+        Ok(ExitCode::from(1))
+    };
+    match (&change, &state) {
+        (Change::Add { .. }, KeyState::Admitted { admitted_seq })
+        | (Change::Add { .. }, KeyState::Pending { admitted_seq }) => {
+            println!("key {hex} is already admitted (seq {admitted_seq})");
+            return Ok(ExitCode::SUCCESS);
+        }
+        (Change::Revoke { .. }, KeyState::Unknown) => {
+            return refuse(format!("key {hex} is not on the audit keyring"));
+        }
+        (Change::Revoke { .. }, KeyState::Revoked { revoked_seq, .. }) => {
+            return refuse(format!("key {hex} is already revoked (seq {revoked_seq})"));
+        }
+        (Change::Revoke { yes: false, .. }, _) if ring.genesis_key() == Some(hex.as_str()) => {
+            return refuse(format!(
+                "key {hex} is the log's genesis key: revoking it means no checkpoint of its holder verifies after this; pass --yes to revoke it"
+            ));
+        }
+        (Change::Revoke { yes: false, .. }, _) if hex == ours => {
+            return refuse(format!(
+                "key {hex} is your own: after this, this host cannot write the audit log until an admin admits it again; pass --yes to revoke it"
+            ));
+        }
+        _ => {}
+    }
+    let operator = audit::Operator::from_env(None);
+    let session = format!(
+        "s-{}-{}",
+        crate::time::Timestamp::now().0,
+        std::process::id()
+    );
+    let log = match audit::AuditLog::open(
+        store,
+        KeySource::File(key_path.to_path_buf()),
+        session,
+        operator.clone(),
+    )
+    .await
+    {
+        Ok(log) => log,
+        Err(e) => {
+            println!("AUDIT DOWN: {}", sanitize_lines(&e.to_string()));
+            return Ok(ExitCode::from(super::EXIT_AUDIT_DOWN));
+        }
+    };
+    let (action, args) = match &change {
+        Change::Add { owner } => (
+            "audit.keys.add",
+            serde_json::json!({ "public_key": hex, "owner": owner }),
+        ),
+        Change::Revoke { reason, .. } => (
+            "audit.keys.revoke",
+            serde_json::json!({ "public_key": hex, "reason": reason }),
+        ),
+    };
+    let written = async {
+        log.append(audit::NewRecord {
+            args,
+            ..audit::NewRecord::intent(action)
+        })
+        .await?;
+        if let Err(why) = require_admin(store, &operator).await {
+            log.append(audit::NewRecord::outcome(
+                action,
+                &format!("refused: {why}"),
+            ))
+            .await?;
+            return Ok(Err(why));
+        }
+        let seq = match &change {
+            Change::Add { owner } => log.admit_key(&key, owner).await?,
+            Change::Revoke { reason, .. } => log.revoke_key(&key, reason).await?,
+        };
+        log.append(audit::NewRecord::outcome(action, "applied"))
+            .await?;
+        Ok::<_, audit::AuditError>(Ok(seq))
+    }
+    .await;
+    let closed = log.close().await;
+    let seq = match written {
+        Ok(Ok(seq)) => seq,
+        Ok(Err(why)) => return refuse(format!("refused: {why}")),
+        Err(e) => {
+            println!("AUDIT DOWN: {}", sanitize_lines(&e.to_string()));
+            return Ok(ExitCode::from(super::EXIT_AUDIT_DOWN));
+        }
+    };
+    if let Err(e) = closed {
+        eprintln!(
+            "ebb: could not seal the audit log, so the change (seq {seq}) counts only from the next checkpoint by an admitted key: {}",
+            sanitize_lines(&e.to_string())
+        );
+        return Ok(ExitCode::from(super::EXIT_UNSEALED));
+    }
+    match change {
+        Change::Add { owner } => println!(
+            "admitted key {hex} ({}) at seq {seq}",
+            sanitize_lines(&owner)
+        ),
+        Change::Revoke { .. } => println!("revoked key {hex} at seq {seq}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `keys list`: the keyring of the verified log (nothing from a log that does not verify).
+async fn list_keys(store: &Store, json: bool) -> Result<ExitCode, Report> {
+    let records = match verified_rows(store).await {
+        Ok((records, _)) => records,
+        Err(e @ audit::AuditError::NotVerified(_)) => {
+            eprintln!("ebb: {}", sanitize_lines(&e.to_string()));
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(miette!("{e}")),
+    };
+    let ring = Keyring::from_records(&records);
+    if json {
+        let text = serde_json::to_string(ring.entries()).into_diagnostic()?;
+        println!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let safe = |s: &str| crate::text::DisplayText::new(s).as_str().to_string();
+    let mut table = vec![
+        [
+            "STATUS",
+            "KEY",
+            "OWNER",
+            "ADMITTED",
+            "BY",
+            "REVOKED",
+            "CHECKPOINTS",
+        ]
+        .map(String::from),
+    ];
+    for e in ring.entries() {
+        let admitted = if e.is_genesis() {
+            format!("genesis, {}", rfc3339_ns(e.admitted_at_ns))
+        } else {
+            format!("seq {}, {}", e.admitted_seq, rfc3339_ns(e.admitted_at_ns))
+        };
+        let revoked = e.revoked.as_ref().map_or_else(String::new, |r| {
+            format!(
+                "seq {}, {}, by {}: {}",
+                r.seq,
+                rfc3339_ns(r.at_ns),
+                r.by,
+                r.reason
+            )
+        });
+        table.push([
+            e.status().to_string(),
+            e.public_key.clone(),
+            safe(&e.owner),
+            admitted,
+            safe(&e.admitted_by),
+            safe(&revoked),
+            e.checkpoints.to_string(),
+        ]);
+    }
+    // Keys are printed whole (64 hex digits).
+    print_table(&table, 80).into_diagnostic()?;
+    Ok(ExitCode::SUCCESS)
 }

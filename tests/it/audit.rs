@@ -517,7 +517,8 @@ async fn the_wrong_public_key_is_a_foreign_signature() {
     let e = AuditLog::open(&s, KeySource::File(other), "s-x".into(), operator())
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("genesis names signing key"), "{e}");
+    assert!(e.to_string().contains("is not admitted to this log"), "{e}");
+    assert!(e.to_string().contains("ebb audit keys add"), "{e}");
     assert_eq!(
         records(&s).await.len(),
         15,

@@ -20,6 +20,7 @@ mod governance;
 mod hostile_text;
 mod http_partial;
 mod http_run;
+mod keyring;
 mod kube_loopback;
 mod kube_partial;
 mod kube_run;
