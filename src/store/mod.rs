@@ -17,8 +17,6 @@ macro_rules! dispatch {
 }
 
 mod audit;
-mod policy_stub;
-pub use policy_stub::*;
 mod bus;
 mod changes;
 mod db;
