@@ -19,6 +19,7 @@ pub mod input;
 pub mod logging;
 pub mod pg_options;
 pub mod plan;
+pub mod policy;
 pub mod redact;
 pub mod runner;
 pub mod sim;

@@ -9,6 +9,7 @@ pub mod headless;
 pub mod identity;
 pub mod link;
 pub mod plan;
+pub mod policy;
 pub mod run;
 pub mod runs;
 pub mod screenshot;
@@ -55,6 +56,8 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// The tamper-evident audit log: verify, export, show; its signing key.
     Audit(audit::AuditArgs),
+    /// Who may do what: apply a policy file, show the one in force.
+    Policy(policy::PolicyArgs),
 }
 
 /// Look and feel options shared by every command that draws.
@@ -93,6 +96,7 @@ pub fn main() -> ExitCode {
         Command::Runs(a) => runs::run(a),
         Command::Plan(a) => plan::run(a),
         Command::Audit(a) => audit::run(a),
+        Command::Policy(a) => policy::run(a),
     };
     match result {
         Ok(code) => code,

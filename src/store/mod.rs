@@ -24,6 +24,7 @@ mod dialect;
 mod journal;
 mod lease;
 mod paths;
+mod policy;
 mod postgres;
 mod runs;
 mod sqlite;
@@ -38,6 +39,7 @@ pub use changes::Changes;
 pub use journal::{INITIAL_STATE, JournalEntry, JournalRecord, NewRun, RunRow};
 pub use lease::LeaseOutcome;
 pub use paths::{default_path, open_failed, spec_from_env};
+pub use policy::{NewPlanApproval, NewPolicy, PlanApprovalRow, PolicyRow};
 
 use crate::time::Timestamp;
 

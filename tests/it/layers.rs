@@ -21,7 +21,7 @@ const LAYERS: &[&[&str]] = &[
         "tls",
         "units",
     ],
-    &["config", "plan"],
+    &["config", "plan", "policy"],
     &["audit", "store"],
     &["engine"],
     // The real backends and the drill world, side by side: neither imports the other,

@@ -33,6 +33,7 @@ mod pg_run;
 mod pg_source;
 mod pg_tls;
 mod plan;
+mod policy;
 mod prom;
 mod prom_tls;
 mod runs;
