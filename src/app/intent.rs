@@ -127,7 +127,10 @@ pub fn describe(model: &Model, action: Action, source: &ActionSource) -> Intent 
         .get("command")
         .and_then(Value::as_str)
         .is_some_and(|c| c.starts_with("run."));
-    let run_control = name.starts_with("run.") || action.needs_reason() || via_palette;
+    let run_control = name.starts_with("run.")
+        || name.starts_with("approval.")
+        || action.needs_reason()
+        || via_palette;
     Intent {
         key,
         action: name,

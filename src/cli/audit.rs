@@ -109,10 +109,18 @@ pub enum KeysCommand {
 /// Whether `who` may change the audit keyring (`ebb audit keys add|revoke`): the one place
 /// the rule lives.
 pub async fn require_admin(store: &Store, who: &audit::Operator) -> Result<(), String> {
-    // TODO(policy): the role check (issue 14's policy) goes here. Until then anyone whose
-    // key the keyring admits (so who can open the log) may change it.
-    let _ = (store, who);
-    Ok(())
+    // With no policy in force, anyone whose key the keyring admits (so who can open the
+    // log) may change it; with one, the admin role.
+    match super::policy::in_force(store).await? {
+        None => Ok(()),
+        Some((_, policy)) => match policy.decide(&super::policy::identity(who), "audit.keys.add") {
+            crate::policy::Decision::Allow => Ok(()),
+            crate::policy::Decision::Deny { reason } => Err(reason),
+            crate::policy::Decision::NeedsApproval { .. } => {
+                Err("changing the keyring cannot wait for an approval".into())
+            }
+        },
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -163,6 +163,29 @@ fn tick_world(world: Option<SharedWorld>, speed: f64) -> Ticker {
     Ticker(Some((source, drain, cmd_tx)))
 }
 
+/// Under a policy with `[plans] require_approved`, a real run needs its plan's digest
+/// approved (`ebb plan approve`); drills never do.
+fn require_approved_plan(store_spec: &str, digest: &str) -> Result<(), Report> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    rt.block_on(async {
+        let store = Store::open(store_spec)
+            .await
+            .map_err(|e| miette::miette!("{}", crate::store::open_failed(store_spec, &e)))?;
+        let result = match super::policy::in_force(&store).await {
+            Ok(Some((_, policy))) if policy.plans.require_approved => {
+                super::policy::require_approved(&store, &policy, digest).await
+            }
+            Ok(_) => Ok(()),
+            Err(why) => Err(why),
+        };
+        store.close().await;
+        result.map_err(|why| miette::miette!("{why}"))
+    })
+}
+
 /// Whether a plan runs on the drill world: asked for, a scenario named, or `sim` targets.
 fn binds_drill(plan: &Plan, drill: bool, scenario: Option<&str>) -> bool {
     drill || scenario.is_some() || plan.targets.values().any(|t| t.kind == TargetKind::Sim)
@@ -265,6 +288,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
         exit_on_finish: args.headless,
     };
     let store_spec = spec_from_env(args.store.as_deref());
+    if drill.is_none() {
+        require_approved_plan(&store_spec, loaded.plan.digest())?;
+    }
     let mut model = match &drill {
         Some((_, scenario, _)) => drill_model(
             scenario,
