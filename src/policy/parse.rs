@@ -189,16 +189,10 @@ impl Cx<'_> {
             Some("`@` alone names no group".to_string())
         } else if name.chars().any(char::is_whitespace) {
             Some(format!("principal {s:?} holds whitespace"))
-        } else if let Some(c) = name
-            .chars()
-            .find(|c| c.is_control() || crate::text::is_unsafe(*c))
-        {
-            Some(format!(
-                "principal {s:?} holds the character {}",
-                c.escape_unicode()
-            ))
         } else {
-            None
+            name.chars()
+                .find(|c| c.is_control() || crate::text::is_unsafe(*c))
+                .map(|c| format!("principal {s:?} holds the character {}", c.escape_unicode()))
         };
         if let Some(message) = bad {
             self.err(span, message, help);
