@@ -68,6 +68,9 @@ pub struct Team {
     pub pending: Vec<PendingApproval>,
     /// The policy in force, as the console read it when it attached (`None`: no policy).
     pub policy: Option<String>,
+    /// Actions that policy does not give this console's operator, with why: dimmed in
+    /// the hint bar, refused at the door (the runner checks again).
+    pub denied: std::collections::BTreeMap<String, String>,
 }
 
 impl Team {
@@ -79,6 +82,7 @@ impl Team {
             runner: None,
             pending: Vec::new(),
             policy: None,
+            denied: std::collections::BTreeMap::new(),
         }
     }
 

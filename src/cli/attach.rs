@@ -74,6 +74,22 @@ fn model_for(row: &crate::store::RunRow, plan: &Plan, operator: &str) -> Result<
     })
 }
 
+/// The actions `who` may not take under `policy`, with the policy's reason.
+fn denied_actions(
+    policy: &crate::policy::Policy,
+    who: &crate::policy::Identity,
+) -> std::collections::BTreeMap<String, String> {
+    crate::action::Action::ALL
+        .iter()
+        // Viewing is never dimmed: only what needs a role.
+        .filter(|a| crate::policy::role_needed(a.name()).is_some())
+        .filter_map(|a| match policy.decide(who, a.name()) {
+            crate::policy::Decision::Deny { reason } => Some((a.name().to_string(), reason)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A console attached to run `run_id` as `role`, until the operator leaves or the terminal
 /// goes. Run control goes to the runner as request rows, each written with its intent.
 pub fn console_on(
@@ -114,8 +130,12 @@ pub fn console_on(
             model.timeline.push_back(e);
         }
         let mut team = Team::new(role, plan.on_detach.name());
-        team.policy = match store.policy().await {
-            Ok(Some(p)) => Some(format!("policy v{} {}", p.version, p.digest)),
+        team.policy = match super::policy::in_force(&store).await {
+            Ok(Some((row, policy))) => {
+                let who = super::policy::identity(&crate::audit::Operator::from_env(annotation));
+                team.denied = denied_actions(&policy, &who);
+                Some(format!("policy v{} {}", row.version, row.digest))
+            }
             Ok(None) => None,
             Err(e) => Some(format!("policy unreadable: {e}")),
         };

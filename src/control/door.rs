@@ -159,6 +159,22 @@ async fn through_bus(
             }
         }
     };
+    let lacks = model
+        .team
+        .as_ref()
+        .and_then(|t| t.denied.get(&intent.action).cloned());
+    if let Some(why) = lacks {
+        // The policy does not give this operator the action: recorded, refused here with
+        // the reason (the runner would refuse it too).
+        let result = rec.intent(&intent).await;
+        model.audit_down = rec.down.clone();
+        if result.is_ok() {
+            outcome(rec, &intent, &format!("refused: {why}")).await;
+        }
+        model.layers.clear();
+        model.flash = Some((model.now, format!("{} refused: {why}", intent.action)));
+        return Vec::new();
+    }
     if link.role == Role::Watcher {
         // Recorded, refused here, and the refusal recorded: a watcher never drives.
         let result = rec.intent(&intent).await;

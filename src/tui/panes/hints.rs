@@ -11,11 +11,12 @@ use crate::app::Model;
 use crate::config::keymap::Keymap;
 use crate::config::theme::Theme;
 
-/// The hint entries (keys, label) for the current mode, in the order shown.
-pub fn entries(model: &Model, keymap: &Keymap) -> Vec<(String, String)> {
+/// The hint entries (keys, label, whether this console's role lacks it) for the current
+/// mode, in the order shown.
+pub fn entries(model: &Model, keymap: &Keymap) -> Vec<(String, String, bool)> {
     let mode = model.mode();
     if !model.pending.is_empty() {
-        let mut out: Vec<(String, String)> = keymap
+        let mut out: Vec<(String, String, bool)> = keymap
             .continuations(mode, &model.pending)
             .into_iter()
             .map(|(k, a)| {
@@ -23,10 +24,11 @@ pub fn entries(model: &Model, keymap: &Keymap) -> Vec<(String, String)> {
                     k.to_string(),
                     a.map(|a| a.short().to_string())
                         .unwrap_or_else(|| "…".into()),
+                    a.is_some_and(|a| denied(model, a)),
                 )
             })
             .collect();
-        out.push(("esc".into(), "cancel".into()));
+        out.push(("esc".into(), "cancel".into(), false));
         return out;
     }
     let mut ranked: Vec<(u8, Action)> = Action::ALL
@@ -50,9 +52,17 @@ pub fn entries(model: &Model, keymap: &Keymap) -> Vec<(String, String)> {
                 )
             })?;
             let spelled: Vec<String> = best.iter().map(|k| k.to_string()).collect();
-            Some((spelled.join(" "), a.short().to_string()))
+            Some((spelled.join(" "), a.short().to_string(), denied(model, a)))
         })
         .collect()
+}
+
+/// Whether the policy in force denies `action` to this console's operator.
+fn denied(model: &Model, action: Action) -> bool {
+    model
+        .team
+        .as_ref()
+        .is_some_and(|t| t.denied.contains_key(action.name()))
 }
 
 pub fn render(model: &Model, keymap: &Keymap, area: Rect, theme: &Theme, buf: &mut Buffer) {
@@ -96,9 +106,19 @@ pub fn render(model: &Model, keymap: &Keymap, area: Rect, theme: &Theme, buf: &m
     }
     // Whole entries only: one that does not fit is left out, not cut in half.
     let mut used: usize = spans.iter().map(|s| s.width()).sum();
-    for (k, label) in entries(model, keymap) {
-        let key = Span::styled(format!(" {k} "), theme.hint_key);
-        let desc = Span::styled(format!(" {label}  "), theme.hint_desc);
+    for (k, label, lacks) in entries(model, keymap) {
+        // A key the policy does not give this console's operator is shown dimmed.
+        let dim = |s: ratatui::style::Style| {
+            if lacks {
+                s.add_modifier(
+                    ratatui::style::Modifier::DIM | ratatui::style::Modifier::CROSSED_OUT,
+                )
+            } else {
+                s
+            }
+        };
+        let key = Span::styled(format!(" {k} "), dim(theme.hint_key));
+        let desc = Span::styled(format!(" {label}  "), dim(theme.hint_desc));
         let w = key.width() + desc.width();
         if used + w > area.width as usize {
             break;
