@@ -76,6 +76,7 @@ actions! {
     RunPauseDetach => "run.pause_detach", "leave: pause the run at the next safe point, then detach";
     ApprovalApprove => "approval.approve", "approve the request that waits for a second person, with a reason";
     ApprovalDeny => "approval.deny", "deny the request that waits for a second person, with a reason";
+    ApprovalBreakGlass => "approval.break_glass", "break glass: run your request without approval (policy), with a justification";
 }
 
 impl Action {
@@ -105,6 +106,7 @@ impl Action {
             Action::RunPauseDetach => 20,
             Action::ApprovalApprove => 21,
             Action::ApprovalDeny => 22,
+            Action::ApprovalBreakGlass => 23,
             _ => return None,
         })
     }
@@ -142,6 +144,7 @@ impl Action {
             Action::RunPauseDetach => "pause and detach",
             Action::ApprovalApprove => "approve",
             Action::ApprovalDeny => "deny",
+            Action::ApprovalBreakGlass => "break glass",
             _ => self.name(),
         }
     }
@@ -174,6 +177,7 @@ impl Action {
                 | Action::RunPauseDetach
                 | Action::ApprovalApprove
                 | Action::ApprovalDeny
+                | Action::ApprovalBreakGlass
         )
     }
 }
@@ -190,6 +194,7 @@ impl Action {
                 | Action::RunResolveNotHappened
                 | Action::ApprovalApprove
                 | Action::ApprovalDeny
+                | Action::ApprovalBreakGlass
         )
     }
 }

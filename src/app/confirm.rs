@@ -111,6 +111,9 @@ pub fn submit(model: &mut Model, source: &ActionSource) -> Vec<Cmd> {
             reason
         }
     };
+    if verb_action == Action::ApprovalBreakGlass {
+        return super::team::submit_break_glass(model, reason);
+    }
     let verb = match verb_action {
         Action::RunAbort => Verb::Abort {
             reason: reason.clone(),

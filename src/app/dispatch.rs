@@ -40,7 +40,7 @@ pub fn dispatch(model: &mut Model, action: Action, source: ActionSource) -> Vec<
 /// The name a responder must type to confirm `action`: the plan's, for abort and rollback.
 pub fn target_name_required(model: &Model, action: Action) -> Option<String> {
     match action {
-        Action::RunAbort | Action::RunRollback => {
+        Action::RunAbort | Action::RunRollback | Action::ApprovalBreakGlass => {
             model.plan.as_ref().map(|p| p.name.as_str().to_string())
         }
         _ => None,
@@ -221,7 +221,8 @@ fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
         Action::ConsoleDetach
         | Action::RunPauseDetach
         | Action::ApprovalApprove
-        | Action::ApprovalDeny => {}
+        | Action::ApprovalDeny
+        | Action::ApprovalBreakGlass => {}
     }
     Vec::new()
 }

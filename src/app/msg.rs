@@ -47,6 +47,8 @@ pub enum Msg {
     Team(super::team::TeamSeen),
     /// The requests that wait for a second person, as the runner last published them.
     Approvals(Vec<super::team::PendingApproval>),
+    /// Someone broke glass on the run (the user).
+    BreakGlass(String),
 }
 
 pub use crate::engine::EngineRequest;

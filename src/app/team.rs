@@ -71,6 +71,8 @@ pub struct Team {
     /// Actions that policy does not give this console's operator, with why: dimmed in
     /// the hint bar, refused at the door (the runner checks again).
     pub denied: std::collections::BTreeMap<String, String>,
+    /// Who broke glass on this run, if anyone did: every console says so.
+    pub break_glass: Option<String>,
 }
 
 impl Team {
@@ -83,6 +85,7 @@ impl Team {
             pending: Vec::new(),
             policy: None,
             denied: std::collections::BTreeMap::new(),
+            break_glass: None,
         }
     }
 
@@ -149,7 +152,10 @@ pub(super) fn pending(model: &mut Model, pending: Vec<PendingApproval>) {
 /// `a` / `d`: approve or deny the oldest request that waits for a second person; both
 /// ask for a typed reason first. `None` when the action is not about approvals.
 pub(super) fn approval(model: &mut Model, action: Action) -> Option<Vec<Cmd>> {
-    if !matches!(action, Action::ApprovalApprove | Action::ApprovalDeny) {
+    if !matches!(
+        action,
+        Action::ApprovalApprove | Action::ApprovalDeny | Action::ApprovalBreakGlass
+    ) {
         return None;
     }
     let first = model.team.as_ref().and_then(|t| t.pending.first().cloned());
@@ -171,10 +177,30 @@ pub(super) fn approval(model: &mut Model, action: Action) -> Option<Vec<Cmd>> {
 }
 
 fn verb(action: Action) -> &'static str {
-    if action == Action::ApprovalApprove {
-        "approve it"
-    } else {
-        "deny it"
+    match action {
+        Action::ApprovalApprove => "approve it",
+        Action::ApprovalDeny => "deny it",
+        _ => "break glass (the plan's name is asked next)",
+    }
+}
+
+/// The justification and the plan's name typed: the requester breaks glass on their
+/// oldest waiting request.
+pub(super) fn submit_break_glass(model: &mut Model, justification: String) -> Vec<Cmd> {
+    let Some(p) = model.team.as_ref().and_then(|t| t.pending.first().cloned()) else {
+        model.flash = Some((model.now, "no request waits for approval".into()));
+        return Vec::new();
+    };
+    vec![Cmd::Engine(EngineRequest::BreakGlass {
+        request: p.request,
+        justification,
+        by: model.operator.as_str().to_string(),
+    })]
+}
+
+pub(super) fn broke_glass(model: &mut Model, by: String) {
+    if let Some(team) = model.team.as_mut() {
+        team.break_glass = Some(by);
     }
 }
 

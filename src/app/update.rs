@@ -43,6 +43,10 @@ pub fn update(model: &mut Model, _keymap: &Keymap, msg: Msg) -> Vec<Cmd> {
             super::team::pending(model, p);
             Vec::new()
         }
+        Msg::BreakGlass(by) => {
+            super::team::broke_glass(model, by);
+            Vec::new()
+        }
         Msg::Signal(name) => {
             let text = format!("{name} received: leaving the console");
             model.push_timeline(model.now, TimelineKind::System, DisplayText::new(&text));

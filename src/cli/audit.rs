@@ -61,6 +61,16 @@ pub enum AuditCommand {
         /// At most this many records (the newest).
         #[arg(long)]
         limit: Option<usize>,
+        /// Only the break-glass uses, unreviewed first.
+        #[arg(long)]
+        break_glass: bool,
+    },
+    /// Review a break-glass use (an approver of the policy in force), with a reason.
+    Review {
+        /// The use's record, as `ebb audit show --break-glass` numbers it.
+        seq: u64,
+        /// Why it was (or was not) justified.
+        reason: String,
     },
     /// Create the signing key (mode 0600); refuses to replace one without --force.
     Keygen {
@@ -252,7 +262,16 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                     Err(e) => Err(miette!("{e}")),
                 }
             }
-            AuditCommand::Show { since, limit } => {
+            AuditCommand::Review { seq, reason } => {
+                let store = open(&spec).await?;
+                let (records, _) = verified_rows(&store).await.map_err(|e| miette!("{e}"))?;
+                super::break_glass::review(&store, &records, seq, &reason).await
+            }
+            AuditCommand::Show {
+                since,
+                limit,
+                break_glass,
+            } => {
                 let since_ns = since
                     .as_deref()
                     .map(parse_since)
@@ -267,6 +286,10 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                     }
                     Err(e) => return Err(miette!("{e}")),
                 };
+                if break_glass {
+                    super::break_glass::print(&super::break_glass::uses(&records));
+                    return Ok(ExitCode::SUCCESS);
+                }
                 let shown: Vec<_> = records
                     .iter()
                     .filter(|r| since_ns.is_none_or(|s| r.at_ns >= s))

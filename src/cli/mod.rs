@@ -3,6 +3,7 @@
 
 pub mod attach;
 pub mod audit;
+pub mod break_glass;
 pub mod console;
 pub mod drill;
 pub mod headless;

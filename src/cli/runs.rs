@@ -60,6 +60,12 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, Report> {
                     })
                 };
                 let consoles_of = |id: &str| consoles.iter().filter(|c| c.run_id == id).collect::<Vec<_>>();
+                // Break-glass uses not yet reviewed, per run (from the verified audit log).
+                let uses = crate::audit::verified_rows(&store)
+                    .await
+                    .map(|(records, _)| super::break_glass::uses(&records))
+                    .unwrap_or_default();
+                let unreviewed = |id: &str| uses.iter().filter(|u| u.run_id == id && u.review.is_none()).count();
                 if json {
                     let v: Vec<_> = runs
                         .iter()
@@ -71,6 +77,7 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, Report> {
                                 "runner": runner_of(&r.id).map(|(holder, host, pid, alive)| serde_json::json!({
                                     "holder": holder, "host": host, "pid": pid, "alive": alive,
                                 })),
+                                "break_glass_unreviewed": unreviewed(&r.id),
                                 "consoles": consoles_of(&r.id).iter().map(|c| serde_json::json!({
                                     "id": c.id, "operator": c.operator, "host": c.host, "pid": c.pid, "role": c.role,
                                     "attached_at": Timestamp(c.attached_at).rfc3339(),
@@ -96,7 +103,11 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, Report> {
                             .iter()
                             .map(|c| format!("{}@{} ({})", c.operator, c.host, c.role))
                             .collect::<Vec<_>>();
-                        let attached = if attached.is_empty() { "-".to_string() } else { attached.join(", ") };
+                        let mut attached = if attached.is_empty() { "-".to_string() } else { attached.join(", ") };
+                        let n = unreviewed(&r.id);
+                        if n > 0 {
+                            attached.push_str(&format!("  ⚠ BREAK GLASS: {n} unreviewed"));
+                        }
                         // Names come from plan files and the store: sanitized for the terminal.
                         println!(
                             "{:<26} {:<12} {:<28} {:<22} {:<16} {:<28} {}",

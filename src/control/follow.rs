@@ -107,6 +107,9 @@ impl Follower {
                     Ok(Published::Engine(ev)) => {
                         let _ = out.send(Msg::Engine(ev)).await;
                     }
+                    Ok(Published::BreakGlass { by, .. }) => {
+                        let _ = out.send(Msg::BreakGlass(by)).await;
+                    }
                     Ok(Published::Approvals(p)) => {
                         let _ = out.send(Msg::Approvals(p)).await;
                     }

@@ -49,6 +49,13 @@ pub enum EngineRequest {
         reason: String,
         by: String,
     },
+    /// The requester breaks glass (the policy's `[break_glass]`): the request runs without
+    /// approval, with a typed justification, once it has waited long enough.
+    BreakGlass {
+        request: i64,
+        justification: String,
+        by: String,
+    },
 }
 
 impl EngineRequest {
@@ -62,6 +69,7 @@ impl EngineRequest {
             EngineRequest::Detach { .. } => "run.detach".into(),
             EngineRequest::Approve { .. } => "approval.approve".into(),
             EngineRequest::Deny { .. } => "approval.deny".into(),
+            EngineRequest::BreakGlass { .. } => "approval.break_glass".into(),
         }
     }
 }

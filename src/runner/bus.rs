@@ -22,6 +22,12 @@ pub enum Published {
     Observations(Vec<Observation>),
     /// The requests that wait for a second person, whenever that list changes.
     Approvals(Vec<PendingApproval>),
+    /// Someone broke glass: the user, the request and the justification.
+    BreakGlass {
+        by: String,
+        request: i64,
+        justification: String,
+    },
 }
 
 /// A request the runner holds until enough approvers (not the requester) approve it.

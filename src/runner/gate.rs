@@ -63,6 +63,33 @@ impl Gate {
         }
     }
 
+    /// How long a request must have waited before `who` may break glass on it, or why
+    /// `who` may not.
+    pub fn break_glass_after(&self, who: &Identity) -> Result<std::time::Duration, String> {
+        let p = match &self.policy {
+            Some((_, Ok(p))) => p,
+            Some((_, Err(why))) => return Err(why.clone()),
+            None => return Err("no policy: nothing waits for approval".into()),
+        };
+        match &p.break_glass {
+            None => Err("the policy has no [break_glass]: only an approver can let it run".into()),
+            Some(_) if !p.may_break_glass(who) => Err(format!(
+                "{} may not break glass (policy [break_glass] allowed: {})",
+                who.user,
+                p.break_glass
+                    .as_ref()
+                    .map(|b| b
+                        .allowed
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                    .unwrap_or_default()
+            )),
+            Some(b) => Ok(b.after),
+        }
+    }
+
     pub fn pending(&self) -> Vec<PendingApproval> {
         self.awaiting.iter().map(|a| a.pending.clone()).collect()
     }

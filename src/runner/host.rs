@@ -396,6 +396,11 @@ impl Runner {
             EngineRequest::Deny {
                 request, reason, ..
             } => self.deny(request, &who, &reason).await,
+            EngineRequest::BreakGlass {
+                request,
+                justification,
+                ..
+            } => self.break_glass(request, &who, &justification).await,
             req => match self.apply(req).await {
                 Ok(()) => {
                     self.drivers_seen = true;
@@ -457,6 +462,66 @@ impl Runner {
         )
         .await;
         Taken::Applied(format!(" (approved request {id})"))
+    }
+
+    /// The requester breaks glass on request `id`: allowed by the policy, and only once it
+    /// has waited `after`; it then runs without approval, loudly and on record.
+    async fn break_glass(&mut self, id: i64, who: &Identity, justification: &str) -> Taken {
+        let Some(i) = self.gate.awaiting.iter().position(|a| a.row.id == id) else {
+            return Taken::Refused(format!("request {id} does not wait for approval"));
+        };
+        let after = match self.gate.break_glass_after(who) {
+            Ok(after) => after,
+            Err(why) => return Taken::Refused(why),
+        };
+        let a = &self.gate.awaiting[i];
+        if a.requester.user != who.user {
+            return Taken::Refused(format!(
+                "only its requester, {}, may break glass on request {id}",
+                a.requester.user
+            ));
+        }
+        let waited = Timestamp::now().0 - a.pending.since;
+        if waited < after.as_millis() as i64 {
+            return Taken::Refused(format!(
+                "break glass only after the request has waited {} (it has waited {} s)",
+                crate::units::fmt_duration(after),
+                waited / 1000
+            ));
+        }
+        let a = self.gate.awaiting.remove(i);
+        self.publish_approvals().await;
+        let applied = match serde_json::from_value::<EngineRequest>(a.row.body.clone()) {
+            Ok(req) => self.apply(req).await,
+            Err(e) => Err(format!("a request this runner cannot read: {e}")),
+        };
+        let (state, outcome) = match applied {
+            Ok(()) => (
+                "applied",
+                format!(
+                    "applied by the runner {}: BREAK GLASS by {}: {justification}",
+                    self.holder, who.user
+                ),
+            ),
+            Err(why) => (
+                "refused",
+                format!("refused after break glass by {}: {why}", who.user),
+            ),
+        };
+        self.decide(&a.row, state, &outcome).await;
+        self.record(
+            &a.row,
+            &outcome,
+            json!({ "break_glass": true, "break_glass_by": who.user, "justification": justification }),
+        )
+        .await;
+        self.publish(Published::BreakGlass {
+            by: who.user.clone(),
+            request: id,
+            justification: justification.to_string(),
+        })
+        .await;
+        Taken::Applied(format!(" (broke glass on request {id})"))
     }
 
     /// A denial of request `id`: the request is dropped.

@@ -83,7 +83,7 @@ impl RunHandle {
                 }
             }
             R::Detach { reason } => self.cmds.try_send(Command::Detach { reason }).map_err(why),
-            R::Approve { .. } | R::Deny { .. } => {
+            R::Approve { .. } | R::Deny { .. } | R::BreakGlass { .. } => {
                 Err("approvals are taken by a run's runner (ebb run, ebb attach)".into())
             }
         }

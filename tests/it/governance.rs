@@ -206,7 +206,8 @@ fn within(c: &Console, what: &str, cond: impl Fn(&str) -> bool) {
 fn policy_text(approvals: u32, timeout: &str) -> String {
     format!(
         "[roles]\nviewer = [\"{VIEWER}\"]\nresponder = [\"@{GROUP}\"]\napprover = [\"{APPROVER}\", \"{APPROVER2}\", \"{RESPONDER}\"]\nadmin = [\"root\"]\n\n\
-         [approval]\nneeds_second_person = [\"run.rollback\", \"run.abort\"]\napprovals = {approvals}\ntimeout = \"{timeout}\"\n"
+         [approval]\nneeds_second_person = [\"run.rollback\", \"run.abort\"]\napprovals = {approvals}\ntimeout = \"{timeout}\"\n\n\
+         [break_glass]\nallowed = [\"@{GROUP}\"]\nafter = \"4s\"\nreview_within = \"24h\"\n"
     )
 }
 
@@ -350,4 +351,65 @@ fn two_approvals_a_denial_and_an_expiry() {
             .iter()
             .any(|r| r["outcome"].as_str().is_some_and(|o| o.contains("expired")))
     );
+}
+
+/// Break glass: refused before `after`, then the request runs without approval, every
+/// console says BREAK GLASS, and the use is listed unreviewed until an approver reviews it.
+#[test]
+fn break_glass_after_its_wait_and_its_review() {
+    if !is_root() || !PgCluster::available() {
+        eprintln!("skipped: needs root (useradd) and PostgreSQL");
+        return;
+    }
+    let pg = PgCluster::start();
+    let g = setup(&pg, "gov_glass", 1, "10m");
+    let (mut a, run) = responder_asks_rollback(&g);
+    let b = g.console(APPROVER, &["attach", &run]);
+    within(&b, "the request on B", |s| s.contains("asks to roll back"));
+    // Too early: refused, with the wait.
+    a.send(b"B");
+    a.send(b"nobody answers\r");
+    within(&a, "the plan's name asked", |s| {
+        s.contains("type the plan's name")
+    });
+    a.send(b"team-test\r");
+    within(&a, "break glass refused before its wait", |s| {
+        s.contains("only after the request has waited")
+    });
+    thread::sleep(Duration::from_secs(4));
+    a.send(b"B");
+    a.send(b"nobody answers at 3am\r");
+    within(&a, "the plan's name asked again", |s| {
+        s.contains("type the plan's name")
+    });
+    a.send(b"team-test\r");
+    within(&a, "the rollback done", |s| s.contains("run: rolled"));
+    within(&b, "BREAK GLASS on another console", |s| {
+        s.contains("BREAK GLASS by ebbt-resp")
+    });
+    let show = g.ebb("root", &["audit", "show", "--break-glass"]);
+    let text = String::from_utf8_lossy(&show.stdout).to_string();
+    assert!(
+        text.contains("UNREVIEWED") && text.contains("nobody answers at 3am"),
+        "{text}"
+    );
+    let seq = text.split_whitespace().next().unwrap().to_string();
+    let runs = g.runs();
+    assert_eq!(runs[0]["break_glass_unreviewed"], 1, "{runs:?}");
+    // The requester may not review their own use; an approver does.
+    let own = g.ebb(RESPONDER, &["audit", "review", &seq, "fine"]);
+    assert!(!own.status.success());
+    let out = g.ebb(
+        APPROVER,
+        &["audit", "review", &seq, "the replica was down; justified"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&g.ebb("root", &["audit", "show", "--break-glass"]).stdout)
+        .to_string();
+    assert!(text.contains("reviewed by ebbt-appr1"), "{text}");
+    assert_eq!(g.runs()[0]["break_glass_unreviewed"], 0);
 }

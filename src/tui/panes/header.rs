@@ -35,6 +35,13 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
             ));
             left.push(Span::styled(" │ ", h));
         }
+        if let Some(by) = &team.break_glass {
+            left.push(Span::styled(
+                format!(" BREAK GLASS by {by} "),
+                theme.crit.add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            ));
+            left.push(Span::styled(" │ ", h));
+        }
         if team.policy.is_none() {
             left.push(Span::styled("no policy │ ", h));
         }
