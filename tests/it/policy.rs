@@ -513,3 +513,48 @@ async fn the_store_keeps_policy_versions_and_approvals() {
     assert_eq!(store.plan_approvals(None).await.unwrap().len(), 3);
     store.close().await;
 }
+
+/// `ebb run` of a real plan under `require_approved`: refused until an approver approves
+/// its digest, naming the digest; a drill of it never needs approval.
+#[test]
+fn an_unapproved_plan_is_refused_and_a_drill_is_not() {
+    let env = Env::sqlite();
+    let me = me();
+    let policy = env.write(
+        "p.toml",
+        &format!("[roles]\nadmin = [\"{me}\"]\napprover = [\"{me}\"]\nresponder = [\"{me}\"]\n\n[plans]\nrequire_approved = true\n"),
+    );
+    ok(&env.ebb(&["policy", "apply", &policy]));
+    let plan = env.write(
+        "real.toml",
+        "[plan]\nname = \"real\"\n\n[[step]]\nid = \"a\"\nkind = \"manual\"\ninstruction = \"go\"\n",
+    );
+    let out = env.ebb(&["run", &plan, "--headless", "--yes"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("has no approval") && err.contains("sha256:"),
+        "{err}"
+    );
+    assert!(
+        env.ebb(&["runs", "list", "--json"])
+            .stdout
+            .starts_with(b"[]"),
+        "no run was created"
+    );
+    // A drill of the same plan runs without approval.
+    let out = env.ebb(&[
+        "run",
+        &plan,
+        "--drill",
+        "--headless",
+        "--yes",
+        "--speed",
+        "100",
+    ]);
+    ok(&out);
+    // Approved, the real run starts.
+    ok(&env.ebb(&["plan", "approve", &plan]));
+    let out = env.ebb(&["run", &plan, "--headless", "--yes"]);
+    ok(&out);
+}
