@@ -198,6 +198,13 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                     }
                     None => None,
                 };
+                // The witness before the rows: a console writing meanwhile only makes the
+                // log longer than the witness, never shorter (no false "truncated").
+                let witness = if no_witness {
+                    Witness::default()
+                } else {
+                    Witness::load(&Witness::path_for(&key_path)).unwrap_or_default()
+                };
                 let (result, store_id) = match from_file {
                     Some(f) => {
                         let text = crate::input::read_text(&f).map_err(|e| miette!("{e}"))?;
@@ -219,11 +226,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                         (verify_rows(&rows, pubkey), Some(store.identity()))
                     }
                 };
-                let witness = if no_witness {
-                    Witness::default()
-                } else {
-                    Witness::load(&Witness::path_for(&key_path)).unwrap_or_default()
-                };
+
                 match result.and_then(|(records, report)| {
                     check_witness(&records, &witness, store_id.as_deref()).map(|()| report)
                 }) {

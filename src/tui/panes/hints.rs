@@ -38,6 +38,9 @@ pub fn entries(model: &Model, keymap: &Keymap) -> Vec<(String, String, bool)> {
         .filter(|(_, a)| {
             (model.drill.is_some() || !a.name().starts_with("drill."))
                 && (model.drill.is_some() || model.runnable || !a.name().starts_with("run."))
+                // Approving is offered while a request waits for it.
+                && (!a.name().starts_with("approval.")
+                    || model.team.as_ref().is_some_and(|t| !t.pending.is_empty()))
         })
         .collect();
     ranked.sort();
