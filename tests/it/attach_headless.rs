@@ -269,6 +269,13 @@ fn attach_headless_pauses_the_run_and_detaches() {
     within(&a, "A showing the pause by B", |s| {
         s.contains("paused by") && s.contains("\"bob\"")
     });
+    // A decision on a request that does not wait: recorded with its id, refused by the runner.
+    b.send("approve 99999 looks fine");
+    b.until("the runner's refusal", |l| {
+        json(l)["Refused"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("does not wait for approval"))
+    });
     b.send("detach");
     b.exited_ok();
 
@@ -289,6 +296,12 @@ fn attach_headless_pauses_the_run_and_detaches() {
         .find(|r| r["action"] == "run.pause" && r["kind"] == "intent")
         .expect("the pause's intent");
     assert_eq!(pause["session"], console, "{pause}");
+    let approve = audit
+        .iter()
+        .find(|r| r["action"] == "approval.approve" && r["kind"] == "intent")
+        .expect("the approval's intent");
+    assert_eq!(approve["args"]["request"], 99999, "{approve}");
+    assert_eq!(approve["args"]["reason"], "looks fine", "{approve}");
 }
 
 /// C watches headless: its `pause` is refused (said on stderr), the refusal audited, the
