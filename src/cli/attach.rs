@@ -30,6 +30,13 @@ pub struct AttachArgs {
     /// A name to annotate the unix user with in the audit log.
     #[arg(long)]
     pub operator: Option<String>,
+    /// No terminal: followed events as lines on stdout, control lines on stdin
+    /// (`approve ID REASON`, `deny ID REASON` among them).
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: JSON lines on stdout.
+    #[arg(long, requires = "headless")]
+    pub json: bool,
     #[command(flatten)]
     pub ui: UiArgs,
 }
@@ -45,6 +52,16 @@ pub fn watch(args: AttachArgs) -> Result<ExitCode, Report> {
 fn attach_as(args: AttachArgs, role: Role) -> Result<ExitCode, Report> {
     let cfg = super::drill::load_config(&args.ui)?;
     let store_spec = spec_from_env(args.store.as_deref());
+    if args.headless {
+        return super::attach_headless::console_headless(
+            &args.run_id,
+            role,
+            &store_spec,
+            &cfg,
+            args.operator.as_deref(),
+            args.json,
+        );
+    }
     console_on(
         &args.run_id,
         role,
@@ -56,7 +73,11 @@ fn attach_as(args: AttachArgs, role: Role) -> Result<ExitCode, Report> {
 
 /// The console's model for run `row`: its plan's outline, and the drill's header when the
 /// run is bound to a drill world.
-fn model_for(row: &crate::store::RunRow, plan: &Plan, operator: &str) -> Result<Model, Report> {
+pub(super) fn model_for(
+    row: &crate::store::RunRow,
+    plan: &Plan,
+    operator: &str,
+) -> Result<Model, Report> {
     let outline = PlanOutline::from_plan(plan);
     Ok(match &row.scenario {
         Some(name) => {

@@ -15,8 +15,43 @@ use crate::engine::{Command, EngineEvent, Final, Status};
 use crate::runner::session::RunHandle;
 use crate::text::{DisplayText, sanitize};
 
-/// What a control line asks for: an action, and for reasoned verbs the reason.
-pub fn parse_line(line: &str) -> Result<(Action, Option<String>), String> {
+/// What a control line asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Line {
+    /// An action, and for reasoned verbs the reason.
+    Act(Action, Option<String>),
+    /// `approve ID REASON` / `deny ID REASON`: a decision on request `request` that waits
+    /// for a second person (`ebb attach RUN --headless` takes these).
+    Approval {
+        action: Action,
+        request: i64,
+        reason: String,
+    },
+}
+
+/// `approve ID REASON` / `deny ID REASON`: the request's id, then the rest as the reason.
+fn parse_approval(action: Action, word: &str, rest: &str) -> Result<Line, String> {
+    let usage = format!("{word} ID REASON (ID: the request id of an `approval` line)");
+    let (id, reason) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let request = id
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{word}` needs a request id: {usage}"))?;
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(format!("`{word}` needs a reason: {usage}"));
+    }
+    Ok(Line::Approval {
+        action,
+        request,
+        reason: reason.to_string(),
+    })
+}
+
+/// What a control line asks for: an action (with a reason for reasoned verbs), or a
+/// decision on a request that waits for approval.
+pub fn parse_line(line: &str) -> Result<Line, String> {
     let line = line.trim();
     let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     let rest = rest.trim();
@@ -24,22 +59,25 @@ pub fn parse_line(line: &str) -> Result<(Action, Option<String>), String> {
         if rest.is_empty() {
             Err(format!("`{word}` needs a reason: {word} REASON"))
         } else {
-            Ok((a, Some(rest.to_string())))
+            Ok(Line::Act(a, Some(rest.to_string())))
         }
     };
+    let act = |a: Action, r: Option<String>| Ok(Line::Act(a, r));
     match word {
-        "run" | "resume" => Ok((Action::RunResume, None)),
+        "approve" => parse_approval(Action::ApprovalApprove, word, rest),
+        "deny" => parse_approval(Action::ApprovalDeny, word, rest),
+        "run" | "resume" => act(Action::RunResume, None),
         // Leaving goes through the door like `q` in the console: recorded, then the run
         // is detached (it pauses at its next safe point).
-        "detach" | "quit" => Ok((Action::Quit, None)),
-        "pause" => Ok((Action::RunPause, None)),
-        "step" => Ok((Action::RunStep, None)),
-        "retry" => Ok((Action::RunRetry, None)),
+        "detach" | "quit" => act(Action::Quit, None),
+        "pause" => act(Action::RunPause, None),
+        "step" => act(Action::RunStep, None),
+        "retry" => act(Action::RunRetry, None),
         // `confirm NAME` answers an ask (delete a stuck pod) with the name typed out.
-        "confirm" if !rest.is_empty() => Ok((Action::RunConfirm, Some(rest.to_string()))),
-        "confirm" => Ok((Action::RunConfirm, None)),
-        "smaller" => Ok((Action::RunBatchSmaller, None)),
-        "larger" => Ok((Action::RunBatchLarger, None)),
+        "confirm" if !rest.is_empty() => act(Action::RunConfirm, Some(rest.to_string())),
+        "confirm" => act(Action::RunConfirm, None),
+        "smaller" => act(Action::RunBatchSmaller, None),
+        "larger" => act(Action::RunBatchLarger, None),
         "abort" => reasoned(Action::RunAbort),
         "rollback" => reasoned(Action::RunRollback),
         "skip" => reasoned(Action::RunSkip),
@@ -53,10 +91,10 @@ pub fn parse_line(line: &str) -> Result<(Action, Option<String>), String> {
             if reason.trim().is_empty() {
                 return Err("resolve needs a reason".into());
             }
-            Ok((action, Some(reason.trim().to_string())))
+            act(action, Some(reason.trim().to_string()))
         }
         _ => Err(format!(
-            "unknown control line {line:?}; one of: run, pause, step, retry, confirm [NAME], abort REASON, rollback REASON, skip REASON, resolve happened|not-happened REASON, smaller, larger, detach, quit"
+            "unknown control line {line:?}; one of: run, pause, step, retry, confirm [NAME], abort REASON, rollback REASON, skip REASON, resolve happened|not-happened REASON, smaller, larger, approve ID REASON, deny ID REASON, detach, quit"
         )),
     }
 }
@@ -84,7 +122,12 @@ pub async fn dispatch_line(
     rec: &mut Recorder,
     line: &str,
 ) -> Result<Vec<Cmd>, String> {
-    let (action, reason) = parse_line(line)?;
+    let (action, reason) = match parse_line(line)? {
+        Line::Act(action, reason) => (action, reason),
+        Line::Approval { .. } => {
+            return Err("approvals are taken by a run's runner: `ebb attach RUN --headless` approves and denies".into());
+        }
+    };
     let source = ActionSource::Headless(line.trim().to_string());
     let mut cmds = dispatch_recorded(model, rec, &Delivery::Local, action, source.clone()).await;
     cmds.extend(go_ahead(model, rec, source.clone()).await);
@@ -323,17 +366,50 @@ mod tests {
 
     #[test]
     fn confirm_takes_the_name_an_ask_wants_typed() {
-        assert_eq!(parse_line("confirm"), Ok((Action::RunConfirm, None)));
+        assert_eq!(
+            parse_line("confirm"),
+            Ok(Line::Act(Action::RunConfirm, None))
+        );
         assert_eq!(
             parse_line("confirm  orders-db-2 "),
-            Ok((Action::RunConfirm, Some("orders-db-2".into())))
+            Ok(Line::Act(Action::RunConfirm, Some("orders-db-2".into())))
         );
     }
 
     #[test]
     fn detach_and_quit_go_through_the_door() {
-        assert_eq!(parse_line("detach"), Ok((Action::Quit, None)));
-        assert_eq!(parse_line(" quit "), Ok((Action::Quit, None)));
+        assert_eq!(parse_line("detach"), Ok(Line::Act(Action::Quit, None)));
+        assert_eq!(parse_line(" quit "), Ok(Line::Act(Action::Quit, None)));
+    }
+
+    #[test]
+    fn approve_and_deny_take_a_request_id_and_a_reason() {
+        assert_eq!(
+            parse_line("approve 12 looks fine"),
+            Ok(Line::Approval {
+                action: Action::ApprovalApprove,
+                request: 12,
+                reason: "looks fine".into()
+            })
+        );
+        assert_eq!(
+            parse_line(" deny 12   not now "),
+            Ok(Line::Approval {
+                action: Action::ApprovalDeny,
+                request: 12,
+                reason: "not now".into()
+            })
+        );
+        for (line, says) in [
+            ("approve", "needs a request id"),
+            ("approve x why", "needs a request id"),
+            ("approve -3 why", "needs a request id"),
+            ("approve 12", "needs a reason"),
+            ("deny 12  ", "needs a reason"),
+        ] {
+            let err = parse_line(line).expect_err(line);
+            assert!(err.contains(says), "{line}: {err}");
+        }
     }
 
     /// A verb whose engine has gone is recorded as not delivered, never silently dropped.

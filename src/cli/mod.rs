@@ -2,6 +2,7 @@
 //! Every file error is reported (located) here, before the terminal is taken over.
 
 pub mod attach;
+pub mod attach_headless;
 pub mod audit;
 pub mod break_glass;
 pub mod console;

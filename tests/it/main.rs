@@ -1,5 +1,6 @@
 //! One integration-test binary (link time): modules per area.
 
+mod attach_headless;
 mod audit;
 mod bounds;
 mod bus;
