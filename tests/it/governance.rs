@@ -120,6 +120,18 @@ impl Gov {
         c.output().expect("run ebb")
     }
 
+    /// `ebb attach RUN --headless --json` as `user`, ready for `Headless::start`.
+    fn headless(&self, user: &str, run: &str) -> Command {
+        let mut c = Command::new("runuser");
+        c.args(["-p", "-u", user, "--", env!("CARGO_BIN_EXE_ebb")]);
+        c.args(["attach", run, "--headless", "--json"])
+            .current_dir("/");
+        for (k, v) in self.env(user) {
+            c.env(k, v);
+        }
+        c
+    }
+
     fn console(&self, user: &str, args: &[&str]) -> Console {
         let bin = env!("CARGO_BIN_EXE_ebb");
         let mut all: Vec<&str> = vec!["-p", "-u", user, "--", bin];
@@ -323,11 +335,31 @@ fn two_approvals_a_denial_and_an_expiry() {
     // Two approvals needed: one is not enough.
     let g = setup(&pg, "gov_two", 2, "10m");
     let (a, run) = responder_asks_rollback(&g);
-    let mut b = g.console(APPROVER, &["attach", &run]);
-    within(&b, "the request on B", |s| s.contains("asks to roll back"));
-    b.send(b"a");
-    b.send(b"ok by me\r");
+    // The first approval comes from a headless console: `approve ID REASON`.
+    let b = g.headless(APPROVER, &run);
+    let mut b = crate::support::headless::Headless::start(b);
+    let approval = b.until(|v| v.get("Approval").is_some());
+    let id = approval["Approval"]["request"]
+        .as_i64()
+        .expect("the request's id");
+    b.send(&format!("approve {id} ok by me"));
     thread::sleep(Duration::from_secs(2));
+    let counted = |g: &Gov| {
+        g.audit().iter().any(|r| {
+            r["action"] == "approval.approve"
+                && r["outcome"]
+                    .as_str()
+                    .is_some_and(|o| o.contains("approval 1 of 2"))
+        })
+    };
+    let deadline = Instant::now() + DEADLINE;
+    while !counted(&g) {
+        assert!(
+            Instant::now() < deadline,
+            "the headless approval was not counted"
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
     within(&a, "still waiting after one approval", |s| {
         s.contains("asks to roll back")
     });
