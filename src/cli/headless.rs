@@ -445,6 +445,7 @@ mod tests {
             answers,
             batch_scale,
             task: tokio::spawn(async { Status::Paused }),
+            second_person: Vec::new(),
         };
         let verb = Cmd::Engine(EngineRequest::Verb {
             verb: Verb::Run,

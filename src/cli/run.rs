@@ -163,6 +163,22 @@ fn tick_world(world: Option<SharedWorld>, speed: f64) -> Ticker {
     Ticker(Some((source, drain, cmd_tx)))
 }
 
+/// Under a policy, a real run hosted in this process (headless): its operator must hold
+/// the responder role, and the verbs that need a second person are refused there (nobody
+/// can approve them in this process); returns those verbs.
+async fn headless_policy(store: &Store) -> Result<Vec<String>, String> {
+    match super::policy::in_force(store).await? {
+        None => Ok(Vec::new()),
+        Some((_, policy)) => {
+            let who = super::policy::identity(&crate::audit::Operator::from_env(None));
+            if let crate::policy::Decision::Deny { reason } = policy.decide(&who, "run.resume") {
+                return Err(reason);
+            }
+            Ok(policy.approval.needs_second_person.clone())
+        }
+    }
+}
+
 /// Under a policy with `[plans] require_approved`, a real run needs its plan's digest
 /// approved (`ebb plan approve`); drills never do.
 fn require_approved_plan(store_spec: &str, digest: &str) -> Result<(), Report> {
@@ -351,11 +367,19 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
             Ok(a) => a,
             Err(code) => return Ok(code),
         };
+        let second_person = if world.is_none() {
+            headless_policy(&store)
+                .await
+                .map_err(|e| miette::miette!("{e}"))?
+        } else {
+            Vec::new()
+        };
         let ticker = tick_world(world.clone(), args.speed);
         let (ev_tx, ev_rx) = mpsc::channel(256);
-        let handle = session::start(&store, spec, world, ev_tx)
+        let mut handle = session::start(&store, spec, world, ev_tx)
             .await
             .map_err(|e| miette::miette!("{e}"))?;
+        handle.second_person = second_person;
         model.timeline.clear();
         let first = if args.step {
             Action::RunStep
@@ -443,9 +467,22 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
             Ok(a) => Some(a),
             Err(code) => return Ok(Err(code)),
         };
-        let resumed = session::resume(&store, &args.run_id, &operator, args.yes, true, ev_tx)
+        let real = store
+            .run(&args.run_id)
+            .await
+            .map_err(|e| miette::miette!("{e}"))?
+            .is_some_and(|r| r.scenario.is_none());
+        let second_person = if real {
+            headless_policy(&store)
+                .await
+                .map_err(|e| miette::miette!("cannot resume {}: {e}", args.run_id))?
+        } else {
+            Vec::new()
+        };
+        let mut resumed = session::resume(&store, &args.run_id, &operator, args.yes, true, ev_tx)
             .await
             .map_err(|e| miette::miette!("cannot resume {}: {e}", args.run_id))?;
+        resumed.handle.second_person = second_person;
         Ok::<_, Report>(Ok((resumed, audit)))
     })?;
     let (resumed, audit) = match resumed {

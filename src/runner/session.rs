@@ -55,6 +55,10 @@ pub struct RunHandle {
     /// (0 = as planned), from their next batch on.
     pub batch_scale: watch::Sender<i32>,
     pub task: JoinHandle<Status>,
+    /// Verbs (`run.rollback`, …) the policy gives a second person, for a run hosted in a
+    /// console's own process (headless), where nobody can approve them: refused. A runner
+    /// holds them for approval instead, and leaves this empty.
+    pub second_person: Vec<String>,
 }
 
 impl RunHandle {
@@ -71,6 +75,14 @@ impl RunHandle {
             }
         }
         match req {
+            R::Verb { verb, .. }
+                if self.second_person.contains(&format!("run.{}", verb.name())) =>
+            {
+                Err(format!(
+                    "run.{} needs a second person (policy), and a run hosted in this process cannot be approved: drive it with a runner (`ebb run PLAN` in a terminal, then `ebb attach RUN --headless`)",
+                    verb.name()
+                ))
+            }
             R::Verb { verb, by } => self.cmds.try_send(Command::Verb { verb, by }).map_err(why),
             R::Confirm { step, .. } => self.confirms.try_send(step).map_err(why),
             R::Answer { step, typed, .. } => self.answers.try_send((step, typed)).map_err(why),
@@ -494,6 +506,7 @@ async fn started<B: Backends + 'static>(
         answers: w.answers,
         batch_scale: w.batch_scale,
         task,
+        second_person: Vec::new(),
     })
 }
 
@@ -719,6 +732,7 @@ impl Resuming<'_> {
             answers: w.answers,
             batch_scale: w.batch_scale,
             task,
+            second_person: Vec::new(),
         })
     }
 }

@@ -558,3 +558,70 @@ fn an_unapproved_plan_is_refused_and_a_drill_is_not() {
     let out = env.ebb(&["run", &plan, "--headless", "--yes"]);
     ok(&out);
 }
+
+/// A real run hosted in its own process (headless) under a policy: a non-responder is
+/// refused before any run exists; a responder's verb that needs a second person is refused
+/// there (nobody can approve it in that process), on record as not delivered.
+#[test]
+fn a_headless_run_under_a_policy_checks_the_role_and_refuses_second_person_verbs() {
+    let env = Env::sqlite();
+    let me = me();
+    let plan = env.write(
+        "real.toml",
+        "[plan]\nname = \"real\"\n\n[[step]]\nid = \"a\"\nkind = \"manual\"\ninstruction = \"go\"\n\n[[step]]\nid = \"b\"\nkind = \"manual\"\ninstruction = \"go on\"\n",
+    );
+    let viewer = env.write(
+        "v.toml",
+        &format!("[roles]\nadmin = [\"{me}\"]\nviewer = [\"{me}\"]\n"),
+    );
+    ok(&env.ebb(&["policy", "apply", &viewer]));
+    let out = env.ebb(&["run", &plan, "--headless"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("needs the responder role"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        env.ebb(&["runs", "list", "--json"])
+            .stdout
+            .starts_with(b"[]")
+    );
+
+    let responder = env.write(
+        "r.toml",
+        &format!("[roles]\nadmin = [\"{me}\"]\nresponder = [\"{me}\"]\n\n[approval]\nneeds_second_person = [\"run.abort\"]\n"),
+    );
+    ok(&env.ebb(&["policy", "apply", &responder]));
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ebb"));
+    c.args(["run", &plan, "--headless", "--json"])
+        .env("EBB_STORE", &env.store)
+        .env("XDG_CONFIG_HOME", env.dir.path().join("config"))
+        .env("XDG_STATE_HOME", env.dir.path().join("state"))
+        .env("HOME", env.dir.path())
+        .env_remove("SUDO_USER");
+    let mut h = crate::support::headless::Headless::start(c);
+    h.send("abort no second person here");
+    // A confirmation is taken only while its step waits for it.
+    h.until(|v| v.to_string().contains("step a started"));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    h.send("confirm");
+    h.until(|v| v.to_string().contains("step b started"));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    h.send("confirm");
+    h.until(|v| v.to_string().contains("Exited"));
+    h.close_stdin();
+    assert!(h.wait_exit(std::time::Duration::from_secs(20)));
+    let audit = env.ebb(&["audit", "export"]);
+    let log = text(&audit.stdout);
+    assert!(
+        log.contains("needs a second person (policy)"),
+        "the refused abort is on record"
+    );
+    let runs: serde_json::Value =
+        serde_json::from_slice(&env.ebb(&["runs", "list", "--json"]).stdout).unwrap();
+    assert_eq!(
+        runs[0]["state"], "completed",
+        "the abort did not take effect: {runs}"
+    );
+}
