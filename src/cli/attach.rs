@@ -95,6 +95,33 @@ pub(super) fn model_for(
     })
 }
 
+/// The store (a console's pool), run `run_id`'s row and its journaled plan: what every
+/// console attached to a run starts from.
+pub(super) async fn open_run(
+    store_spec: &str,
+    run_id: &str,
+) -> Result<(Store, crate::store::RunRow, Plan), Report> {
+    let store = Store::open_for_console(store_spec)
+        .await
+        .map_err(|e| miette::miette!("{}", crate::store::open_failed(store_spec, &e)))?;
+    let row = store
+        .run(run_id)
+        .await
+        .map_err(|e| miette::miette!("{e}"))?
+        .ok_or_else(|| {
+            miette::miette!(
+                "no run {run_id} in {}; `ebb runs list` shows the runs",
+                store.identity()
+            )
+        })?;
+    let plan = Plan::parse(&SourceFile::new(
+        row.plan_path.clone(),
+        row.plan_source.clone(),
+    ))
+    .map_err(|e| miette::miette!("run {run_id}: its journaled plan no longer parses: {e}"))?;
+    Ok((store, row, plan))
+}
+
 /// The actions `who` may not take under `policy`, with the policy's reason.
 fn denied_actions(
     policy: &crate::policy::Policy,
@@ -126,24 +153,7 @@ pub fn console_on(
         .build()
         .into_diagnostic()?;
     let result = rt.block_on(async {
-        let store = Store::open_for_console(store_spec)
-            .await
-            .map_err(|e| miette::miette!("{}", crate::store::open_failed(store_spec, &e)))?;
-        let row = store
-            .run(run_id)
-            .await
-            .map_err(|e| miette::miette!("{e}"))?
-            .ok_or_else(|| {
-                miette::miette!(
-                    "no run {run_id} in {}; `ebb runs list` shows the runs",
-                    store.identity()
-                )
-            })?;
-        let plan = Plan::parse(&SourceFile::new(
-            row.plan_path.clone(),
-            row.plan_source.clone(),
-        ))
-        .map_err(|e| miette::miette!("run {run_id}: its journaled plan no longer parses: {e}"))?;
+        let (store, row, plan) = open_run(store_spec, run_id).await?;
         let mut model = model_for(&row, &plan, &operator)?;
         model.operator_annotation = annotation.map(str::to_string);
         model.timeline.clear();

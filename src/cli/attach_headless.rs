@@ -15,14 +15,12 @@ use super::headless::{Line, parse_line};
 use crate::action::Action;
 use crate::app::intent::Intent;
 use crate::app::{
-    ActionSource, Cmd, EngineRequest, Layer, Model, Msg, PendingApproval, Role, Team, update,
+    ActionSource, Cmd, EngineRequest, Model, Msg, PendingApproval, Role, Team, update,
 };
 use crate::config::keymap::Keymap;
-use crate::control::{AUDIT_BACK, BusLink, Delivery, Recorder, dispatch_recorded};
-use crate::diag::SourceFile;
+use crate::control::{AUDIT_BACK, BusLink, Delivery, Recorder};
 use crate::engine::{Ask, EngineEvent, Status};
-use crate::plan::Plan;
-use crate::store::{NewRequest, Store};
+use crate::store::NewRequest;
 use crate::text::{DisplayText, sanitize};
 use crate::time::Timestamp;
 
@@ -168,24 +166,7 @@ pub fn console_headless(
         .build()
         .into_diagnostic()?;
     rt.block_on(async {
-        let store = Store::open_for_console(store_spec)
-            .await
-            .map_err(|e| miette::miette!("{}", crate::store::open_failed(store_spec, &e)))?;
-        let row = store
-            .run(run_id)
-            .await
-            .map_err(|e| miette::miette!("{e}"))?
-            .ok_or_else(|| {
-                miette::miette!(
-                    "no run {run_id} in {}; `ebb runs list` shows the runs",
-                    store.identity()
-                )
-            })?;
-        let plan = Plan::parse(&SourceFile::new(
-            row.plan_path.clone(),
-            row.plan_source.clone(),
-        ))
-        .map_err(|e| miette::miette!("run {run_id}: its journaled plan no longer parses: {e}"))?;
+        let (store, row, plan) = super::attach::open_run(store_spec, run_id).await?;
         let log = match super::drill::open_audit(&store, annotation).await {
             Ok(log) => log,
             Err(why) => {
@@ -378,72 +359,7 @@ async fn on_line(
             return Ok(Vec::new());
         }
     };
-    let mut cmds = dispatch_recorded(model, rec, delivery, action, source.clone()).await;
-    match model.layers.last() {
-        // A driver's `detach`: leave, the run goes on as its plan's on_detach says.
-        Some(Layer::Leave) => {
-            cmds.extend(
-                dispatch_recorded(model, rec, delivery, Action::ConsoleDetach, source.clone())
-                    .await,
-            );
-            return Ok(cmds);
-        }
-        // A fresh run on real targets: the line is the go-ahead, recorded as such.
-        Some(Layer::Confirm {
-            action: Action::RunResume | Action::RunStep,
-            ..
-        }) => cmds.extend(
-            dispatch_recorded(model, rec, delivery, Action::ConfirmSubmit, source.clone()).await,
-        ),
-        _ => {}
-    }
-    let open = matches!(model.layers.last(), Some(Layer::Confirm { .. }));
-    match reason {
-        None if open => {
-            // An ask is open and the line did not type its word.
-            model.layers.pop();
-            let word = model
-                .run
-                .as_ref()
-                .and_then(|r| r.ask.as_ref())
-                .map_or("NAME".to_string(), |a| a.word.clone());
-            return Err(format!("confirm needs the name typed out: confirm {word}"));
-        }
-        None => {}
-        Some(reason) => {
-            if let Some(Layer::Confirm { input, .. }) = model.layers.last_mut() {
-                *input = reason;
-            }
-            cmds.extend(
-                dispatch_recorded(model, rec, delivery, Action::ConfirmSubmit, source.clone())
-                    .await,
-            );
-            // The plan's name that a person types for the most dangerous verbs: a control
-            // line is an explicit command, so it is filled in and recorded as typed.
-            let pending = match model.layers.last() {
-                Some(Layer::Confirm {
-                    action,
-                    reason: Some(_),
-                    ..
-                }) => crate::app::dispatch::target_name_required(model, *action),
-                _ => None,
-            };
-            if let Some(name) = pending {
-                if let Some(Layer::Confirm { input, .. }) = model.layers.last_mut() {
-                    *input = name;
-                }
-                cmds.extend(
-                    dispatch_recorded(model, rec, delivery, Action::ConfirmSubmit, source.clone())
-                        .await,
-                );
-            }
-            // Nobody is there to type into a layer left open.
-            if matches!(model.layers.last(), Some(Layer::Confirm { .. })) {
-                model.layers.pop();
-            }
-        }
-    }
-    Ok(cmds)
+    super::headless::dispatch_act(model, rec, delivery, action, reason, source).await
 }
 
 /// `approve ID REASON` / `deny ID REASON`: the door's bus path for a decision on a named

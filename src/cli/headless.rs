@@ -99,8 +99,8 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
     }
 }
 
-/// A control line or `ebb run --headless` is an explicit command: the go-ahead a person
-/// gives in the console before a fresh run on real targets is given here, recorded as such.
+/// `ebb run --headless` is an explicit command: the go-ahead a person gives in the
+/// console before a fresh run on real targets is given here, recorded as such.
 async fn go_ahead(model: &mut Model, rec: &mut Recorder, source: ActionSource) -> Vec<Cmd> {
     if matches!(
         model.layers.last(),
@@ -129,54 +129,80 @@ pub async fn dispatch_line(
         }
     };
     let source = ActionSource::Headless(line.trim().to_string());
-    let mut cmds = dispatch_recorded(model, rec, &Delivery::Local, action, source.clone()).await;
-    cmds.extend(go_ahead(model, rec, source.clone()).await);
-    if reason.is_none() && matches!(model.layers.last(), Some(Layer::Confirm { .. })) {
-        // An ask is open and the line did not type its word.
-        model.layers.pop();
-        let word = model
-            .run
-            .as_ref()
-            .and_then(|r| r.ask.as_ref())
-            .map_or("NAME".to_string(), |a| a.word.clone());
-        return Err(format!("confirm needs the name typed out: confirm {word}"));
-    }
-    if let Some(reason) = reason {
-        if let Some(Layer::Confirm { input, .. }) = model.layers.last_mut() {
-            *input = reason;
+    dispatch_act(model, rec, &Delivery::Local, action, reason, source).await
+}
+
+/// One parsed control line through the door, for a run hosted here or a runner's: a
+/// control line is an explicit command, so the go-ahead before a fresh run on real
+/// targets, a reason, and the plan's name the most dangerous verbs ask for are typed in
+/// for it (and recorded as typed); a driver's `detach` leaves.
+pub async fn dispatch_act(
+    model: &mut Model,
+    rec: &mut Recorder,
+    delivery: &Delivery,
+    action: Action,
+    reason: Option<String>,
+    source: ActionSource,
+) -> Result<Vec<Cmd>, String> {
+    let mut cmds = dispatch_recorded(model, rec, delivery, action, source.clone()).await;
+    match model.layers.last() {
+        // A driver's `detach` on a runner's run: leave, the run goes on as its plan's
+        // on_detach says.
+        Some(Layer::Leave) => {
+            cmds.extend(
+                dispatch_recorded(model, rec, delivery, Action::ConsoleDetach, source).await,
+            );
+            return Ok(cmds);
         }
-        cmds.extend(
-            dispatch_recorded(
-                model,
-                rec,
-                &Delivery::Local,
-                Action::ConfirmSubmit,
-                source.clone(),
-            )
-            .await,
-        );
-        // A control line is an explicit, scripted command: the plan's name that a person
-        // types for the most dangerous verbs is filled in, and recorded as typed.
-        let pending = match model.layers.last() {
-            Some(Layer::Confirm {
-                action,
-                reason: Some(_),
-                ..
-            }) => crate::app::dispatch::target_name_required(model, *action),
-            _ => None,
-        };
-        if let Some(name) = pending {
+        Some(Layer::Confirm {
+            action: Action::RunResume | Action::RunStep,
+            ..
+        }) => cmds.extend(
+            dispatch_recorded(model, rec, delivery, Action::ConfirmSubmit, source.clone()).await,
+        ),
+        _ => {}
+    }
+    let open = matches!(model.layers.last(), Some(Layer::Confirm { .. }));
+    match reason {
+        None if open => {
+            // An ask is open and the line did not type its word.
+            model.layers.pop();
+            let word = model
+                .run
+                .as_ref()
+                .and_then(|r| r.ask.as_ref())
+                .map_or("NAME".to_string(), |a| a.word.clone());
+            return Err(format!("confirm needs the name typed out: confirm {word}"));
+        }
+        None => {}
+        Some(reason) => {
             if let Some(Layer::Confirm { input, .. }) = model.layers.last_mut() {
-                *input = name;
+                *input = reason;
             }
             cmds.extend(
-                dispatch_recorded(model, rec, &Delivery::Local, Action::ConfirmSubmit, source)
+                dispatch_recorded(model, rec, delivery, Action::ConfirmSubmit, source.clone())
                     .await,
             );
-        }
-        // A refused confirmation leaves the layer: headless has no one to type into it.
-        if matches!(model.layers.last(), Some(Layer::Confirm { .. })) {
-            model.layers.pop();
+            let pending = match model.layers.last() {
+                Some(Layer::Confirm {
+                    action,
+                    reason: Some(_),
+                    ..
+                }) => crate::app::dispatch::target_name_required(model, *action),
+                _ => None,
+            };
+            if let Some(name) = pending {
+                if let Some(Layer::Confirm { input, .. }) = model.layers.last_mut() {
+                    *input = name;
+                }
+                cmds.extend(
+                    dispatch_recorded(model, rec, delivery, Action::ConfirmSubmit, source).await,
+                );
+            }
+            // A refused confirmation leaves the layer: nobody is there to type into it.
+            if matches!(model.layers.last(), Some(Layer::Confirm { .. })) {
+                model.layers.pop();
+            }
         }
     }
     Ok(cmds)
