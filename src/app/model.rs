@@ -182,6 +182,8 @@ pub struct Model {
     pub timeline: VecDeque<TimelineEntry>,
     /// Set when the console is attached to a run a runner process drives.
     pub team: Option<super::team::Team>,
+    /// A drill's objectives as last scored (the facilitator's console shows them).
+    pub objectives: Option<Figure<Vec<crate::sim::world::ObjectiveStatus>>>,
 }
 
 impl Model {
@@ -214,6 +216,7 @@ impl Model {
             source_errors: BTreeMap::new(),
             timeline: VecDeque::new(),
             team: None,
+            objectives: None,
         }
     }
 

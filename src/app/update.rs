@@ -203,6 +203,14 @@ fn observe(model: &mut Model, obs: Observation) {
                 },
             );
         }
+        Payload::Objectives(o) => {
+            model.objectives = Some(Figure {
+                value: o,
+                source,
+                at,
+                interval,
+            });
+        }
         Payload::Events(events) => {
             for e in events {
                 model.push_timeline(e.at, TimelineKind::Event(e.severity), e.text);

@@ -700,6 +700,7 @@ fn figure_kind(p: &crate::sources::Payload) -> Option<&'static str> {
         Payload::Migrations(_) => Some("migrations"),
         Payload::App(_) => Some("app"),
         Payload::Kube(_) => Some("kube"),
+        Payload::Objectives(_) => Some("objectives"),
         Payload::Events(_) | Payload::Error(_) => None,
     }
 }

@@ -43,6 +43,8 @@ pub enum Payload {
     Error(DisplayText),
     /// A Kubernetes target's namespace: StatefulSet rollouts, claims, snapshots.
     Kube(self::kube::KubeSnapshot),
+    /// A drill's objectives as scored so far (the drill world's score source).
+    Objectives(Vec<crate::sim::world::ObjectiveStatus>),
 }
 
 impl Payload {
@@ -55,6 +57,7 @@ impl Payload {
             Payload::Events(_) => "events",
             Payload::Error(_) => "error",
             Payload::Kube(_) => "kube",
+            Payload::Objectives(_) => "objectives",
         }
     }
 }

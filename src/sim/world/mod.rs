@@ -4,6 +4,7 @@
 pub mod control;
 pub mod faults;
 pub mod model;
+pub mod objectives;
 pub mod pods;
 pub mod rng;
 pub mod scenario;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 pub use control::{WorldControl, WorldError};
 pub use model::WorldState;
+pub use objectives::{ObjectiveState, ObjectiveStatus};
 pub use scenario::{OutageSource, Scenario};
 
 use crate::sim::series::{self, SCRAPE_INTERVAL, SeriesStore};
@@ -380,6 +382,14 @@ impl World {
     pub fn state(&self) -> &WorldState {
         &self.state
     }
+
+    /// Each objective of the scenario as scored so far (contract; scoring to come).
+    pub fn objectives(&self) -> Vec<ObjectiveStatus> {
+        Vec::new()
+    }
+
+    /// Ends the drill's scoring: every objective still pending is decided (contract).
+    pub fn finish_objectives(&mut self) {}
 
     /// Whether a `source_outage` fault for `source` is in force.
     pub fn source_outage(&self, source: OutageSource) -> bool {
