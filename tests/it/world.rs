@@ -121,6 +121,7 @@ fn check_sane(name: &str, t: u64, obs: &[Observation]) {
             }
             Payload::Events(ev) => assert!(ev.iter().all(|e| e.at <= o.at), "{name} t={t}"),
             Payload::Error(_) => {}
+            Payload::Objectives(_) => {}
             Payload::Kube(_) => panic!("{name} t={t}: the drill world has no kubernetes source"),
         }
     }
