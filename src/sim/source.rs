@@ -47,7 +47,7 @@ pub fn observe(world: &mut World, at: Timestamp, interval: Duration) -> Vec<Obse
     };
     let mut out = Vec::new();
     let s = world.state();
-    if world.source_outage(OutageSource::Db) {
+    if world.source_outage(OutageSource::Db) || world.source_hidden(OutageSource::Db) {
         out.push(obs(
             DB_SOURCE,
             Payload::Error(DisplayText::new(OUTAGE_ERROR)),
@@ -57,7 +57,7 @@ pub fn observe(world: &mut World, at: Timestamp, interval: Duration) -> Vec<Obse
         out.push(obs(DB_SOURCE, Payload::Migrations(migrations(s))));
         out.push(obs(DB_SOURCE, Payload::Storage(storage(s, at, elapsed))));
     }
-    if world.source_outage(OutageSource::App) {
+    if world.source_outage(OutageSource::App) || world.source_hidden(OutageSource::App) {
         out.push(obs(
             APP_SOURCE,
             Payload::Error(DisplayText::new(OUTAGE_ERROR)),

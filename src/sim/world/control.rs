@@ -63,6 +63,17 @@ pub enum WorldControl {
         method: String,
         to: String,
     },
+    /// A facilitator's fault of the scenario's vocabulary, from `at` (now, if that is past).
+    InjectFault(super::scenario::FaultSpec),
+    /// Ends the fault at this place on the world's timeline now; a scheduled one never starts.
+    EndFault {
+        index: usize,
+    },
+    /// Hides a source from the consoles (a rehearsed monitoring outage), or shows it again.
+    HideSource {
+        source: super::OutageSource,
+        hidden: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -331,6 +342,14 @@ pub fn apply(
             Severity::Info,
             format!("webhook {method} {to} delivered"),
         ),
+        // The world's own timeline takes these (`World::apply`, `live`).
+        WorldControl::InjectFault(_)
+        | WorldControl::EndFault { .. }
+        | WorldControl::HideSource { .. } => {
+            return Err(WorldError::Refused(
+                "a facilitator's control reached the world's state".into(),
+            ));
+        }
     }
     Ok(())
 }

@@ -65,7 +65,8 @@ impl Effects {
     }
 }
 
-fn describe(f: &Fault, s: &WorldState) -> String {
+/// One line saying what a fault does, with the world's names.
+pub fn describe(f: &Fault, s: &WorldState) -> String {
     let replica = |i: usize| s.replicas.get(i).map(|r| r.name.as_str()).unwrap_or("?");
     let volume = |i: usize| s.volumes.get(i).map(|v| v.name.as_str()).unwrap_or("?");
     match f {

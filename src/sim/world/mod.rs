@@ -3,6 +3,7 @@
 
 pub mod control;
 pub mod faults;
+pub mod live;
 pub mod model;
 pub mod objectives;
 pub mod pods;
@@ -68,6 +69,10 @@ pub struct World {
     series: SeriesStore,
     /// Prefix of the app's counters (`[app] metrics`).
     metrics: String,
+    /// How many faults the scenario's own timeline has (the rest were injected live).
+    scripted: usize,
+    /// Sources a facilitator hid from the consoles (a rehearsed monitoring outage).
+    hidden: Vec<OutageSource>,
 }
 
 /// Sub-steps between two scrapes of the world into its series.
@@ -308,6 +313,8 @@ impl World {
             events,
             series: store,
             metrics: sc.app.metrics.clone(),
+            scripted: sc.faults.len(),
+            hidden: Vec::new(),
         }
     }
 
@@ -368,6 +375,10 @@ impl World {
 
     pub fn apply(&mut self, c: WorldControl) -> Result<(), WorldError> {
         let now = self.now();
+        let c = match self.facilitate(c) {
+            Ok(()) => return Ok(()),
+            Err(live::NotLive(c)) => c,
+        };
         control::apply(&mut self.state, c, now, &mut self.events)?;
         tick::settle(&mut self.state, now);
         Ok(())
@@ -406,7 +417,8 @@ impl World {
                 self.carry,
                 &self.state,
                 &self.faults,
-                &self.events
+                &self.events,
+                &self.hidden
             ),
             self.rng.position()
         );

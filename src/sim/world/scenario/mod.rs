@@ -10,7 +10,7 @@ use std::time::Duration;
 mod check;
 mod raw;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diag::{LocatedError, SourceFile};
 use check::Checker;
@@ -215,14 +215,14 @@ pub struct MigrationSpec {
     pub max_retries: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutageSource {
     Db,
     App,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Bandwidth {
     /// Multiplies the replica's bandwidth; 0 disconnects it.
     Factor(f64),
@@ -230,7 +230,7 @@ pub enum Bandwidth {
     Absolute(f64),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Fill {
     /// Bytes written at once.
     Bytes(f64),
@@ -238,13 +238,13 @@ pub enum Fill {
     Rate(f64),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum CrashTarget {
     Pod(u32),
     Revision(String),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Fault {
     ReplicaApplyStall {
         replica: usize,
@@ -269,7 +269,7 @@ pub enum Fault {
     },
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FaultSpec {
     pub at: Duration,
     /// `None`: lasts to the end of the drill (or, for a counted batch failure, until spent).
