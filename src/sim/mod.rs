@@ -6,6 +6,7 @@ pub mod actuators;
 pub mod bind;
 pub mod checks;
 pub mod effects;
+pub mod facilitate;
 pub mod http;
 pub mod kubernetes;
 pub mod postgres;
