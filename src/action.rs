@@ -72,6 +72,10 @@ actions! {
     DrillFaster => "drill.faster", "drill: run the world faster";
     DrillSlower => "drill.slower", "drill: run the world slower";
     DrillFreeze => "drill.freeze", "drill: freeze or unfreeze the world clock";
+    FaultsOpen => "faults.open", "drill: open the facilitator's menu (inject or end a fault, hide a source, announce)";
+    FaultsNext => "faults.next", "select the next line of the facilitator's menu";
+    FaultsPrev => "faults.prev", "select the previous line of the facilitator's menu";
+    DrillFault => "drill.fault", "drill: carry out the selected line of the facilitator's menu";
     ConsoleDetach => "console.detach", "leave: the run goes on as its plan's on_detach says";
     RunPauseDetach => "run.pause_detach", "leave: pause the run at the next safe point, then detach";
     ApprovalApprove => "approval.approve", "approve the request that waits for a second person, with a reason";

@@ -217,6 +217,9 @@ fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
         Action::DrillFaster | Action::DrillSlower | Action::DrillFreeze => {
             return drill(model, action);
         }
+        Action::FaultsOpen | Action::FaultsNext | Action::FaultsPrev | Action::DrillFault => {
+            return super::facilitate::dispatch(model, action);
+        }
         // Leaving a run a runner drives: `team::leave` takes these before `apply`.
         Action::ConsoleDetach
         | Action::RunPauseDetach

@@ -59,7 +59,9 @@ pub fn resolve_key(
 
 fn type_into_layer(model: &mut Model, key: KeyChord) {
     let (input, selected) = match model.layers.last_mut() {
-        Some(Layer::Palette { input, selected }) => (input, Some(selected)),
+        Some(Layer::Palette { input, selected }) | Some(Layer::Faults { input, selected }) => {
+            (input, Some(selected))
+        }
         Some(Layer::Confirm { input, .. }) => (input, None),
         Some(Layer::Note { editor }) => {
             editor.key(key);

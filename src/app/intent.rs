@@ -118,6 +118,13 @@ pub fn describe(model: &Model, action: Action, source: &ActionSource) -> Intent 
                 args["command"] = Value::String(chosen.name().to_string());
             }
         }
+        (Action::DrillFault, Some(Layer::Faults { input, .. })) => {
+            // What the facilitator chose, as the menu said it: the report's "faults injected".
+            if let Some(label) = super::facilitate::selected_label(model) {
+                args["choice"] = Value::String(label);
+            }
+            args["typed"] = Value::String(input.clone());
+        }
         (Action::NoteSave, Some(Layer::Note { editor })) => {
             args["text"] = Value::String(editor.text());
         }
@@ -129,6 +136,7 @@ pub fn describe(model: &Model, action: Action, source: &ActionSource) -> Intent 
         .is_some_and(|c| c.starts_with("run."));
     let run_control = name.starts_with("run.")
         || name.starts_with("approval.")
+        || name.starts_with("drill.")
         || action.needs_reason()
         || via_palette;
     Intent {

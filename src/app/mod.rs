@@ -3,6 +3,7 @@
 
 pub mod confirm;
 pub mod dispatch;
+pub mod facilitate;
 pub mod ingress;
 pub mod input;
 pub mod intent;

@@ -121,6 +121,8 @@ pub enum Layer {
     },
     /// Leaving a run a runner drives: detach, or pause and detach.
     Leave,
+    /// The facilitator's fault menu, narrowed by what is typed.
+    Faults { input: String, selected: usize },
 }
 
 impl Layer {
@@ -131,6 +133,7 @@ impl Layer {
             Layer::Confirm { .. } => Mode::Confirm,
             Layer::Note { .. } => Mode::Note,
             Layer::Leave => Mode::Leave,
+            Layer::Faults { .. } => Mode::Faults,
         }
     }
 }
@@ -184,6 +187,8 @@ pub struct Model {
     pub team: Option<super::team::Team>,
     /// A drill's objectives as last scored (the facilitator's console shows them).
     pub objectives: Option<Figure<Vec<crate::sim::world::ObjectiveStatus>>>,
+    /// Set on a facilitator's console: the fault menu and the drill as last published.
+    pub facilitator: Option<super::facilitate::Facilitator>,
 }
 
 impl Model {
@@ -217,6 +222,7 @@ impl Model {
             timeline: VecDeque::new(),
             team: None,
             objectives: None,
+            facilitator: None,
         }
     }
 

@@ -49,6 +49,10 @@ pub enum Msg {
     Approvals(Vec<super::team::PendingApproval>),
     /// Someone broke glass on the run (the user).
     BreakGlass(String),
+    /// A drill's clock, faults and hidden sources, as its runner published them.
+    Drill(crate::sim::facilitate::DrillSeen),
+    /// A facilitator's note to every console.
+    Announcement { by: String, text: String },
 }
 
 pub use crate::engine::EngineRequest;
@@ -58,6 +62,8 @@ pub use crate::engine::EngineRequest;
 pub enum Cmd {
     Quit,
     Drill(DrillCommand),
+    /// A facilitator's request for the runner that hosts the drill.
+    Facilitate(crate::sim::facilitate::FacilitatorRequest),
     Engine(EngineRequest),
     /// A responder's note, to be recorded in the audit log.
     Note(String),

@@ -12,6 +12,9 @@ fn offered(a: Action) -> bool {
             | Action::PaletteNext
             | Action::PalettePrev
             | Action::LayerClose
+            | Action::FaultsNext
+            | Action::FaultsPrev
+            | Action::DrillFault
     )
 }
 

@@ -18,6 +18,8 @@ pub enum Role {
     Driver,
     /// Watches: run-control keys are refused, and the refusal is audited (`ebb watch`).
     Watcher,
+    /// Facilitates a drill: drives its world (faults, clock, announcements), not its run.
+    Facilitator,
 }
 
 impl Role {
@@ -25,14 +27,15 @@ impl Role {
         match self {
             Role::Driver => "driver",
             Role::Watcher => "watcher",
+            Role::Facilitator => "facilitator",
         }
     }
 
     pub fn from_name(s: &str) -> Role {
-        if s == "watcher" {
-            Role::Watcher
-        } else {
-            Role::Driver
+        match s {
+            "watcher" => Role::Watcher,
+            "facilitator" => Role::Facilitator,
+            _ => Role::Driver,
         }
     }
 }

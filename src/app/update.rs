@@ -47,6 +47,14 @@ pub fn update(model: &mut Model, _keymap: &Keymap, msg: Msg) -> Vec<Cmd> {
             super::team::broke_glass(model, by);
             Vec::new()
         }
+        Msg::Drill(d) => {
+            super::facilitate::seen(model, d);
+            Vec::new()
+        }
+        Msg::Announcement { by, text } => {
+            super::facilitate::announced(model, &by, &text);
+            Vec::new()
+        }
         Msg::Signal(name) => {
             let text = format!("{name} received: leaving the console");
             model.push_timeline(model.now, TimelineKind::System, DisplayText::new(&text));

@@ -37,12 +37,21 @@ pub struct AttachArgs {
     /// With --headless: JSON lines on stdout.
     #[arg(long, requires = "headless")]
     pub json: bool,
+    /// Facilitate the drill: its world (faults, clock, announcements) and its score, not
+    /// its run. Under a policy, the policy must grant the facilitator role.
+    #[arg(long, conflicts_with = "headless")]
+    pub facilitate: bool,
     #[command(flatten)]
     pub ui: UiArgs,
 }
 
 pub fn attach(args: AttachArgs) -> Result<ExitCode, Report> {
-    attach_as(args, Role::Driver)
+    let role = if args.facilitate {
+        Role::Facilitator
+    } else {
+        Role::Driver
+    };
+    attach_as(args, role)
 }
 
 pub fn watch(args: AttachArgs) -> Result<ExitCode, Report> {
@@ -122,6 +131,50 @@ pub(super) async fn open_run(
     Ok((store, row, plan))
 }
 
+/// A facilitator's console on drill `row`: its scenario's fault menu. Refused for a run
+/// on real targets, and under a policy that does not make the operator a facilitator.
+async fn facilitator_for(
+    store: &Store,
+    row: &crate::store::RunRow,
+    annotation: Option<&str>,
+) -> Result<crate::app::facilitate::Facilitator, Report> {
+    let Some(name) = &row.scenario else {
+        return Err(miette::miette!(
+            "run {} is not a drill: there is nothing to facilitate (attach without --facilitate)",
+            row.id
+        ));
+    };
+    may_facilitate(store, annotation).await?;
+    let scenario = Scenario::load(name).map_err(Report::new)?;
+    Ok(crate::app::facilitate::Facilitator {
+        menu: crate::sim::facilitate::menu(&scenario),
+        seen: Default::default(),
+    })
+}
+
+/// Refuses, before anything starts, an operator the policy in force does not make a
+/// facilitator; without a policy, `--facilitate` is enough.
+pub(super) async fn may_facilitate(store: &Store, annotation: Option<&str>) -> Result<(), Report> {
+    match super::policy::in_force(store).await {
+        Ok(Some((_, policy))) => {
+            let who = super::policy::identity(&crate::audit::Operator::from_env(annotation));
+            if policy
+                .roles_of(&who)
+                .contains(&crate::policy::PolicyRole::Facilitator)
+            {
+                Ok(())
+            } else {
+                Err(miette::miette!(
+                    "the policy in force does not make {} a facilitator",
+                    who.user
+                ))
+            }
+        }
+        Ok(None) => Ok(()),
+        Err(e) => Err(miette::miette!("cannot read the policy: {e}")),
+    }
+}
+
 /// The actions `who` may not take under `policy`, with the policy's reason.
 fn denied_actions(
     policy: &crate::policy::Policy,
@@ -155,6 +208,9 @@ pub fn console_on(
     let result = rt.block_on(async {
         let (store, row, plan) = open_run(store_spec, run_id).await?;
         let mut model = model_for(&row, &plan, &operator)?;
+        if role == Role::Facilitator {
+            model.facilitator = Some(facilitator_for(&store, &row, annotation).await?);
+        }
         model.operator_annotation = annotation.map(str::to_string);
         model.timeline.clear();
         for e in audit_history(&store, 40).await.into_iter().rev() {
@@ -313,17 +369,21 @@ pub fn runner(args: RunnerArgs) -> Result<ExitCode, Report> {
                 .map_err(|e| miette::miette!("cannot drive {}: {e}", args.run_id))?;
         tracing::info!(run = %args.run_id, pid = std::process::id(), "runner started");
         let mut world_tasks = None;
+        let mut drill = None;
+        let speed = args.speed.clamp(0.1, 100.0);
         let observations = resumed.drill.as_ref().map(|(_, world)| {
             let (obs_tx, obs_rx) = mpsc::channel(256);
             let (cmd_tx, cmd_rx) = mpsc::channel(4);
-            let source = crate::sim::source::spawn(
+            let source =
+                crate::sim::source::spawn(world.clone(), speed, RUNNER_TICK, obs_tx, cmd_rx);
+            world_tasks = Some(source);
+            drill = Some(crate::runner::drill::DrillHost::new(
                 world.clone(),
-                args.speed.clamp(0.1, 100.0),
-                RUNNER_TICK,
-                obs_tx,
-                cmd_rx,
-            );
-            world_tasks = Some((source, cmd_tx));
+                cmd_tx,
+                store.clone(),
+                &args.run_id,
+                speed,
+            ));
             published_observations(obs_rx)
         });
         let cmds = resumed.handle.cmds.clone();
@@ -355,10 +415,11 @@ pub fn runner(args: RunnerArgs) -> Result<ExitCode, Report> {
             on_detach: resumed.plan.on_detach,
             observations,
             holder: crate::runner::session::lease_holder(&operator),
+            drill,
         })
         .await;
         stop.abort();
-        if let Some((source, _cmd)) = world_tasks {
+        if let Some(source) = world_tasks {
             source.abort();
         }
         tracing::info!(run = %args.run_id, ?status, "runner leaves");

@@ -332,7 +332,9 @@ async fn carry_out(cmds: Vec<Cmd>, rec: &mut Recorder) -> bool {
                 }
             }
             Cmd::Engine(r) => tracing::debug!(action = %r.action_name(), "not for a runner's run"),
-            Cmd::Drill(_) => tracing::debug!("drill commands go to the runner's world"),
+            Cmd::Drill(_) | Cmd::Facilitate(_) => {
+                tracing::debug!("drill commands go to the runner's world")
+            }
         }
     }
     quit

@@ -54,6 +54,10 @@ pub struct DrillArgs {
     /// else $XDG_STATE_HOME/ebb/ebb.db).
     #[arg(long)]
     pub store: Option<String>,
+    /// Facilitate a team drill: a runner hosts it (participants `ebb attach RUN`), and this
+    /// console drives its world (faults, clock, announcements) and shows its score.
+    #[arg(long)]
+    pub facilitate: bool,
     #[command(flatten)]
     pub ui: UiArgs,
 }
@@ -269,12 +273,60 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
         world: Some(world.clone()),
     });
     let store_spec = crate::store::spec_from_env(args.store.as_deref());
+    if args.facilitate {
+        let Some(Start::New { spec, .. }) = start else {
+            return Err(miette::miette!(
+                "scenario {} has no plan: a facilitated drill needs one for its participants (--plan FILE)",
+                scenario.name
+            ));
+        };
+        drop(model);
+        return facilitated(spec, args.speed, &store_spec, &cfg, args.operator.as_deref());
+    }
     console(
         model,
         &cfg,
         Watched::Drill(world, args.speed),
         start,
         store_spec,
+    )
+}
+
+/// A team drill: the run is created, a runner hosts it and its world, and this console
+/// attaches as its facilitator. Participants attach to the run id the header shows.
+fn facilitated(
+    spec: RunSpec,
+    speed: f64,
+    store_spec: &str,
+    cfg: &config::Config,
+    annotation: Option<&str>,
+) -> Result<ExitCode, Report> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    let run_id = rt.block_on(async {
+        let store = Store::open(store_spec)
+            .await
+            .map_err(|e| miette::miette!("{}", crate::store::open_failed(store_spec, &e)))?;
+        super::attach::may_facilitate(&store, annotation).await?;
+        let run_id = crate::runner::session::create(&store, &spec)
+            .await
+            .map_err(|e| miette::miette!("{e}"))?;
+        super::attach::spawn_runner(&store, store_spec, &run_id, speed, false, annotation)
+            .await
+            .map_err(|e| miette::miette!("{e}"))?;
+        store.close().await;
+        Ok::<_, Report>(run_id)
+    })?;
+    drop(rt);
+    eprintln!("ebb: drill {run_id} is hosted by its runner; participants: ebb attach {run_id}");
+    super::attach::console_on(
+        &run_id,
+        crate::app::Role::Facilitator,
+        store_spec,
+        cfg,
+        annotation,
     )
 }
 

@@ -291,7 +291,7 @@ async fn forward(cmds: Vec<Cmd>, handle: &RunHandle, rec: &mut Recorder) {
                 let sent = handle.deliver(EngineRequest::Detach { reason });
                 ("run.detach".to_string(), sent)
             }
-            Cmd::Note(_) | Cmd::Drill(_) => continue,
+            Cmd::Note(_) | Cmd::Drill(_) | Cmd::Facilitate(_) => continue,
         };
         if let Err(why) = sent {
             rec.undelivered(&name, &why).await;

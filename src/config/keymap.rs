@@ -34,6 +34,8 @@ pub enum Mode {
     Note,
     /// Leaving a run a runner drives: detach, or pause and detach.
     Leave,
+    /// The facilitator's fault menu: typed words narrow it.
+    Faults,
 }
 
 impl Mode {
@@ -44,6 +46,7 @@ impl Mode {
         Mode::Confirm,
         Mode::Note,
         Mode::Leave,
+        Mode::Faults,
     ];
 
     /// The table name in keymap files.
@@ -55,6 +58,7 @@ impl Mode {
             Mode::Confirm => "confirm",
             Mode::Note => "note",
             Mode::Leave => "leave",
+            Mode::Faults => "faults",
         }
     }
 
@@ -64,7 +68,7 @@ impl Mode {
 
     /// Modes with a text input: plain printable keys are typed, so they cannot be bound.
     pub fn takes_text(self) -> bool {
-        matches!(self, Mode::Palette | Mode::Confirm | Mode::Note)
+        matches!(self, Mode::Palette | Mode::Confirm | Mode::Note | Mode::Faults)
     }
 
     fn index(self) -> usize {
@@ -555,7 +559,7 @@ fn fill_missing_tables<'a>(
     modes: &mut [Vec<(Vec<KeyChord>, Action)>],
     layers: impl Iterator<Item = &'a Layer> + Clone,
 ) {
-    const NEWER: &[Mode] = &[Mode::Leave];
+    const NEWER: &[Mode] = &[Mode::Leave, Mode::Faults];
     for mode in NEWER {
         let written = layers
             .clone()
@@ -619,6 +623,7 @@ pub const ESSENTIAL: &[(Mode, Action)] = &[
     (Mode::Confirm, Action::LayerClose),
     (Mode::Note, Action::LayerClose),
     (Mode::Leave, Action::LayerClose),
+    (Mode::Faults, Action::LayerClose),
 ];
 
 /// Fails when the finished keymap lacks an essential binding; the error points at the last

@@ -3,7 +3,7 @@
 
 use crate::action::Action;
 use crate::app::intent::{Intent, describe};
-use crate::app::{ActionSource, Cmd, EngineRequest, Model, Role, dispatch};
+use crate::app::{ActionSource, Cmd, Model, Role, dispatch};
 use crate::audit::NewRecord;
 use crate::store::NewRequest;
 use crate::time::Timestamp;
@@ -99,7 +99,9 @@ async fn through_local(
         Ok(()) if intent.run_control => {
             let cmds = dispatch(model, action, source);
             // Handed to the engine (whose answer is recorded when it comes), or held back.
-            let text = if cmds.iter().any(|c| matches!(c, Cmd::Engine(_))) {
+            let text = if cmds.iter().any(|c| matches!(c, Cmd::Drill(_) | Cmd::Facilitate(_))) {
+                "sent to the drill world".to_string()
+            } else if cmds.iter().any(|c| matches!(c, Cmd::Engine(_))) {
                 "sent to the engine".to_string()
             } else {
                 held_back(model)
@@ -115,6 +117,24 @@ async fn through_local(
         }
         Err(_) => dispatch(model, action, source),
     }
+}
+
+/// What a command asks of the runner, as a request row's body; `None` for what stays here.
+fn request_body(c: &Cmd) -> Option<serde_json::Value> {
+    use crate::sim::facilitate::FacilitatorRequest;
+    use crate::sim::source::DrillCommand;
+    let value = match c {
+        Cmd::Engine(r) => serde_json::to_value(r),
+        Cmd::Facilitate(r) => serde_json::to_value(r),
+        Cmd::Drill(DrillCommand::SetSpeed(speed)) => {
+            serde_json::to_value(FacilitatorRequest::Speed { speed: *speed })
+        }
+        Cmd::Drill(DrillCommand::Freeze(frozen)) => {
+            serde_json::to_value(FacilitatorRequest::Freeze { frozen: *frozen })
+        }
+        Cmd::Quit | Cmd::Note(_) => return None,
+    };
+    Some(value.unwrap_or(serde_json::Value::Null))
 }
 
 async fn through_bus(
@@ -135,14 +155,8 @@ async fn through_bus(
     // (and its request, if it makes one) has committed.
     let mut trial = model.clone();
     let mut cmds = dispatch(&mut trial, action, source);
-    let requests: Vec<EngineRequest> = cmds
-        .iter()
-        .filter_map(|c| match c {
-            Cmd::Engine(r) => Some(r.clone()),
-            _ => None,
-        })
-        .collect();
-    cmds.retain(|c| !matches!(c, Cmd::Engine(_)));
+    let requests: Vec<serde_json::Value> = cmds.iter().filter_map(request_body).collect();
+    cmds.retain(|c| request_body(c).is_none());
     let Some(request) = requests.into_iter().next() else {
         // Nothing for the runner yet (a confirm layer opened, or nothing to act on).
         match rec.intent(&intent).await {
@@ -175,6 +189,28 @@ async fn through_bus(
         model.flash = Some((model.now, format!("{} refused: {why}", intent.action)));
         return Vec::new();
     }
+    if link.role == Role::Facilitator && !intent.action.starts_with("drill.") {
+        // The participants drive the run; the facilitator drives the world.
+        let result = rec.intent(&intent).await;
+        model.audit_down = rec.down.clone();
+        if result.is_ok() {
+            outcome(
+                rec,
+                &intent,
+                "refused: a facilitator's console does not drive the run",
+            )
+            .await;
+        }
+        model.layers.clear();
+        model.flash = Some((
+            model.now,
+            format!(
+                "{} refused: a facilitator's console drives the world, not the run; the participants drive it",
+                intent.action
+            ),
+        ));
+        return Vec::new();
+    }
     if link.role == Role::Watcher {
         // Recorded, refused here, and the refusal recorded: a watcher never drives.
         let result = rec.intent(&intent).await;
@@ -202,7 +238,7 @@ async fn through_bus(
         console: link.console.clone(),
         operator: model.operator.as_str().to_string(),
         action: intent.action.clone(),
-        body: serde_json::to_value(&request).unwrap_or(serde_json::Value::Null),
+        body: request,
         at: Timestamp::now().0,
     };
     match rec.intent_with_request(&intent, &new).await {

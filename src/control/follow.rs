@@ -110,6 +110,12 @@ impl Follower {
                     Ok(Published::BreakGlass { by, .. }) => {
                         let _ = out.send(Msg::BreakGlass(by)).await;
                     }
+                    Ok(Published::Drill(d)) => {
+                        let _ = out.send(Msg::Drill(d)).await;
+                    }
+                    Ok(Published::Announcement { by, text }) => {
+                        let _ = out.send(Msg::Announcement { by, text }).await;
+                    }
                     Ok(Published::Approvals(p)) => {
                         let _ = out.send(Msg::Approvals(p)).await;
                     }

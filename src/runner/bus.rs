@@ -28,6 +28,10 @@ pub enum Published {
         request: i64,
         justification: String,
     },
+    /// A drill's clock, faults and hidden sources, whenever they change.
+    Drill(crate::sim::facilitate::DrillSeen),
+    /// A facilitator's note to every console of the drill.
+    Announcement { by: String, text: String },
 }
 
 /// A request the runner holds until enough approvers (not the requester) approve it.

@@ -63,6 +63,8 @@ pub struct Hosted {
     pub observations: Option<mpsc::Receiver<Observation>>,
     /// `operator@host:pid`, as in the lease.
     pub holder: String,
+    /// The drill world this runner hosts, for the facilitator's requests.
+    pub drill: Option<super::drill::DrillHost>,
 }
 
 /// Hosts the run until its engine stops; returns the run's last status.
@@ -76,6 +78,7 @@ pub async fn host(h: Hosted) -> Status {
         on_detach,
         mut observations,
         holder,
+        drill,
     } = h;
     let mut r = Runner {
         store: store.clone(),
@@ -95,6 +98,7 @@ pub async fn host(h: Hosted) -> Status {
         drivers_seen: false,
         alone_since: Some(Instant::now()),
         gate: super::gate::Gate::default(),
+        drill,
     };
     // Without a feed, the one-second look below still takes requests.
     let mut wakes = super::bus::wakes(&store, &r.run_id).await;
@@ -174,6 +178,7 @@ struct Runner {
     alone_since: Option<Instant>,
     /// The policy in force and the requests that wait for approval.
     gate: super::gate::Gate,
+    drill: Option<super::drill::DrillHost>,
 }
 
 impl Runner {
@@ -183,6 +188,13 @@ impl Runner {
         }
         match ev {
             EngineEvent::View(v) => {
+                let finished = matches!(v.status, Status::Finished(_));
+                if finished && !matches!(self.status, Status::Finished(_))
+                    && let Some(d) = self.drill.as_mut()
+                {
+                    // The drill is over: its objectives are scored for good.
+                    d.finish();
+                }
                 self.status = v.status;
                 self.view = Some(v);
                 if !self.view_dirty {
@@ -285,6 +297,9 @@ impl Runner {
         if !batch.is_empty() {
             self.publish(Published::Observations(batch)).await;
         }
+        if let Some(p) = self.drill.as_mut().and_then(|d| d.moved()) {
+            self.publish(p).await;
+        }
     }
 
     /// Takes the run's pending requests in order: checks, applies and records each.
@@ -313,9 +328,13 @@ impl Runner {
         }
         for row in rows {
             self.last_request = row.id;
-            let taken = match self.check(&row, &consoles).await {
-                Err(why) => Taken::Refused(why),
-                Ok(req) => self.take(&row, req).await,
+            let taken = if row.action.starts_with("drill.") {
+                self.facilitate(&row, &consoles).await
+            } else {
+                match self.check(&row, &consoles).await {
+                    Err(why) => Taken::Refused(why),
+                    Ok(req) => self.take(&row, req).await,
+                }
             };
             let outcome = match &taken {
                 Taken::Applied(how) => format!("applied by the runner {}{how}", self.holder),
@@ -580,6 +599,9 @@ impl Runner {
             Some(c) if c.role == "watcher" => {
                 return Err("the console that sent it only watches the run".into());
             }
+            Some(c) if c.role == "facilitator" => {
+                return Err("a facilitator's console drives the drill's world, not its run".into());
+            }
             Some(_) => {}
             None => return Err("the console that sent it is not attached to the run".into()),
         }
@@ -590,6 +612,62 @@ impl Runner {
         }
         serde_json::from_value(row.body.clone())
             .map_err(|e| format!("a request this runner cannot read: {e}"))
+    }
+
+    /// A facilitator's request (`drill.*`): from an attached console that may drive the
+    /// world (a facilitator's; the clock also from a driver's when no policy is in force),
+    /// allowed by the policy, on a drill this runner hosts.
+    async fn facilitate(&mut self, row: &RequestRow, consoles: &[ConsoleRow]) -> Taken {
+        use crate::sim::facilitate::FacilitatorRequest;
+        let role = match consoles.iter().find(|c| c.id == row.console) {
+            Some(c) => c.role.clone(),
+            None => return Taken::Refused("the console that sent it is not attached to the run".into()),
+        };
+        let req: FacilitatorRequest = match serde_json::from_value(row.body.clone()) {
+            Ok(r) => r,
+            Err(e) => return Taken::Refused(format!("a request this runner cannot read: {e}")),
+        };
+        let clock = matches!(
+            req,
+            FacilitatorRequest::Speed { .. } | FacilitatorRequest::Freeze { .. }
+        );
+        match role.as_str() {
+            "facilitator" => {}
+            "driver" if clock && !self.gate.has_policy() => {}
+            _ => {
+                return Taken::Refused(
+                    "only a facilitator's console changes the drill's world (`ebb attach RUN --facilitate`)".into(),
+                );
+            }
+        }
+        match self.store.lease(&self.run_id).await {
+            Ok(Some(l)) if l.holder == self.holder => {}
+            Ok(_) => return Taken::Refused("this runner no longer holds the run's lease".into()),
+            Err(e) => return Taken::Refused(format!("cannot read the run's lease: {e}")),
+        }
+        let (who, _) = match super::gate::requester(&self.store, row).await {
+            Ok(w) => w,
+            Err(why) => return Taken::Refused(why),
+        };
+        match self.gate.decide(&who, &row.action) {
+            Decision::Allow => {}
+            Decision::Deny { reason } => return Taken::Refused(reason),
+            Decision::NeedsApproval { .. } => {
+                return Taken::Refused("a facilitator's action is never held for approval".into());
+            }
+        }
+        let Some(drill) = self.drill.as_mut() else {
+            return Taken::Refused("this run has no drill world".into());
+        };
+        match drill.take(row.id, req, &who.user).await {
+            Ok(published) => {
+                for p in published {
+                    self.publish(p).await;
+                }
+                Taken::Applied(String::new())
+            }
+            Err(why) => Taken::Refused(why),
+        }
     }
 
     async fn apply(&self, req: EngineRequest) -> Result<(), String> {

@@ -4,6 +4,7 @@
 pub mod actuators;
 pub mod audit;
 pub mod bus;
+pub mod drill;
 pub mod gate;
 pub mod host;
 pub mod session;

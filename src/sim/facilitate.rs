@@ -40,7 +40,7 @@ pub struct DrillSeen {
 }
 
 /// One line of the facilitator's fault menu.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Choice {
     pub label: String,
     pub request: FacilitatorRequest,
@@ -87,30 +87,15 @@ impl Typed {
     }
 }
 
-/// The menu for `scenario`, with the drill as last seen, narrowed by `input`.
-pub fn choices(scenario: &Scenario, seen: &DrillSeen, input: &str) -> Vec<Choice> {
-    let typed = Typed::parse(input);
-    if let Some(text) = typed.say.filter(|t| !t.is_empty()) {
-        return vec![Choice {
-            label: format!("announce to every console: {text}"),
-            request: FacilitatorRequest::Announce { text },
-        }];
-    }
-    let at = typed.at.unwrap_or(Duration::ZERO);
-    let when = match typed.at {
-        Some(d) => format!(" at {}", fmt_world(d)),
-        None => " now".to_string(),
-    };
-    let lasting = match typed.duration {
-        Some(d) => format!(" for {}", fmt_world(d)),
-        None => String::new(),
-    };
+/// The faults `scenario`'s world can be given, one line each (injected now; what is typed
+/// sets when and for how long): the part of the menu that never changes during a drill.
+pub fn menu(scenario: &Scenario) -> Vec<Choice> {
     let inject = |fault: Fault, what: String| Choice {
-        label: format!("inject{when}{lasting}: {what}"),
+        label: what,
         request: FacilitatorRequest::World {
             control: WorldControl::InjectFault(FaultSpec {
-                at,
-                duration: typed.duration,
+                at: Duration::ZERO,
+                duration: None,
                 fault,
             }),
         },
@@ -157,10 +142,7 @@ pub fn choices(scenario: &Scenario, seen: &DrillSeen, input: &str) -> Vec<Choice
             message: "deadlock detected".into(),
             count: None,
         },
-        format!(
-            "migration batch failure: {} batches fail",
-            scenario.migration.name
-        ),
+        format!("migration batch failure: {} batches fail", scenario.migration.name),
     ));
     all.push(inject(
         Fault::MigrationBatchFailure {
@@ -188,11 +170,49 @@ pub fn choices(scenario: &Scenario, seen: &DrillSeen, input: &str) -> Vec<Choice
             format!("crashlooping pods on revision {}", r.name),
         ));
     }
-    for (source, name, panes) in SOURCES {
+    for (source, name, _) in SOURCES {
         all.push(inject(
             Fault::SourceOutage { source },
             format!("source outage of {name} (its target unreachable)"),
         ));
+    }
+    all
+}
+
+/// The menu as it stands: `menu`'s faults (timed as typed), hiding or showing each
+/// source, ending each fault in force; narrowed to what matches the typed words.
+pub fn choices(menu: &[Choice], seen: &DrillSeen, input: &str) -> Vec<Choice> {
+    let typed = Typed::parse(input);
+    if let Some(text) = typed.say.filter(|t| !t.is_empty()) {
+        return vec![Choice {
+            label: format!("announce to every console: {text}"),
+            request: FacilitatorRequest::Announce { text },
+        }];
+    }
+    let when = match typed.at {
+        Some(d) => format!(" at {}", fmt_world(d)),
+        None => " now".to_string(),
+    };
+    let lasting = match typed.duration {
+        Some(d) => format!(" for {}", fmt_world(d)),
+        None => String::new(),
+    };
+    let mut all: Vec<Choice> = menu
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            if let FacilitatorRequest::World {
+                control: WorldControl::InjectFault(spec),
+            } = &mut c.request
+            {
+                spec.at = typed.at.unwrap_or(Duration::ZERO);
+                spec.duration = typed.duration;
+                c.label = format!("inject{when}{lasting}: {}", c.label);
+            }
+            c
+        })
+        .collect();
+    for (source, name, panes) in SOURCES {
         let hidden = seen.hidden.contains(&source);
         all.push(Choice {
             label: if hidden {
@@ -254,7 +274,7 @@ mod tests {
 
     #[test]
     fn the_menu_offers_every_kind_of_the_vocabulary() {
-        let all = choices(&scenario(), &DrillSeen::default(), "");
+        let all = choices(&menu(&scenario()), &DrillSeen::default(), "");
         for kind in [
             "replica apply stall",
             "network degradation",
@@ -272,7 +292,7 @@ mod tests {
     #[test]
     fn typed_words_narrow_and_at_and_for_set_the_fault_times() {
         let c = choices(
-            &scenario(),
+            &menu(&scenario()),
             &DrillSeen::default(),
             "stall replica-1 @12m for 5m",
         );
@@ -293,7 +313,7 @@ mod tests {
 
     #[test]
     fn say_makes_an_announcement_and_active_faults_can_be_ended() {
-        let c = choices(&scenario(), &DrillSeen::default(), "say failover at 10:30");
+        let c = choices(&menu(&scenario()), &DrillSeen::default(), "say failover at 10:30");
         assert_eq!(
             c[0].request,
             FacilitatorRequest::Announce {
@@ -311,7 +331,7 @@ mod tests {
             }],
             ..DrillSeen::default()
         };
-        let c = choices(&scenario(), &seen, "end");
+        let c = choices(&menu(&scenario()), &seen, "end");
         assert!(
             c.iter()
                 .any(|c| c.label == "end fault #1: replica-2: WAL replay stalled")
@@ -325,7 +345,7 @@ mod tests {
 
     #[test]
     fn requests_cross_the_bus_as_json() {
-        for c in choices(&scenario(), &DrillSeen::default(), "") {
+        for c in choices(&menu(&scenario()), &DrillSeen::default(), "") {
             let json = serde_json::to_value(&c.request).unwrap();
             let back: FacilitatorRequest = serde_json::from_value(json).unwrap();
             assert_eq!(back, c.request);

@@ -207,6 +207,12 @@ async fn carry_out(cmd: Cmd, model: &mut Model, io: &mut LoopIo) -> bool {
                 model.flash = Some((model.now, format!("not delivered: {why}; try again")));
             }
         }
+        Cmd::Facilitate(r) => {
+            // On a runner's drill these went as request rows; here nothing hosts them.
+            let why = crate::app::facilitate::not_hosted(&r);
+            io.recorder.undelivered("drill.fault", why).await;
+            model.flash = Some((model.now, format!("not delivered: {why}")));
+        }
         Cmd::Note(text) => {
             if let Err(why) = io.recorder.note(&text).await {
                 model.flash = Some((model.now, format!("the note could not be recorded: {why}")));

@@ -33,7 +33,18 @@ pub fn render(model: &Model, keymap: &Keymap, theme: &Theme, area: Rect, buf: &m
         None => {
             let wanted = crate::app::dispatch::content_len(model, PaneId::Replication) as u16 + 1;
             for (pane, rect) in layout(body, wanted) {
-                render_pane(model, pane, rect, theme, buf);
+                match pane {
+                    // A facilitator's console gives the top of the Timeline's place to the drill.
+                    PaneId::Timeline if model.facilitator.is_some() => {
+                        let rows = panes::drill::wanted_rows(model).min(rect.height / 2 + 2);
+                        let [d, t] =
+                            Layout::vertical([Constraint::Length(rows), Constraint::Min(0)])
+                                .areas(rect);
+                        panes::drill::render(model, d, theme, buf);
+                        render_pane(model, pane, t, theme, buf);
+                    }
+                    _ => render_pane(model, pane, rect, theme, buf),
+                }
             }
         }
     }
@@ -67,6 +78,9 @@ pub fn render(model: &Model, keymap: &Keymap, theme: &Theme, area: Rect, buf: &m
             }
             Layer::Note { editor } => overlay::note::render(keymap, editor, body, theme, buf),
             Layer::Leave => overlay::leave::render(keymap, model, body, theme, buf),
+            Layer::Faults { input, selected } => {
+                overlay::faults::render(model, input, *selected, body, theme, buf)
+            }
         }
     }
 }

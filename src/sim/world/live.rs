@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::faults::{FaultRun, describe};
-use super::scenario::{FaultSpec, OutageSource};
-use super::{World, WorldControl, WorldError, push_event};
+use super::scenario::OutageSource;
+use super::{World, WorldControl, push_event};
 use crate::sources::Severity;
 
 /// A control that is not a facilitator's, handed back for the world's state to take.
@@ -143,7 +143,7 @@ pub fn fmt_world(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::world::scenario::{Fault, Fill};
+    use crate::sim::world::scenario::{Fault, FaultSpec, Fill};
 
     fn world() -> World {
         let sc = crate::sim::world::Scenario::builtin("backfill-slot-fill")

@@ -2,6 +2,7 @@
 //! Both are generated from the live keymap and the action list, never hand-kept.
 
 pub mod confirm;
+pub mod faults;
 pub mod help;
 pub mod leave;
 pub mod note;

@@ -1,6 +1,7 @@
 //! One file per pane, each `render(&Model, Rect, &Theme, focused, &mut Buffer)`, plus the
 //! shared frame: title, focus, and the freshness of the figures (current, stale, error).
 
+pub mod drill;
 pub mod groups;
 pub mod header;
 pub mod hints;
