@@ -111,6 +111,9 @@ impl Action {
             Action::ApprovalApprove => 21,
             Action::ApprovalDeny => 22,
             Action::ApprovalBreakGlass => 23,
+            Action::FaultsOpen => 24,
+            Action::DrillFault => 25,
+            Action::FaultsNext => 26,
             _ => return None,
         })
     }
@@ -149,6 +152,9 @@ impl Action {
             Action::ApprovalApprove => "approve",
             Action::ApprovalDeny => "deny",
             Action::ApprovalBreakGlass => "break glass",
+            Action::FaultsOpen => "facilitate",
+            Action::DrillFault => "carry out",
+            Action::FaultsNext => "next",
             _ => self.name(),
         }
     }
@@ -161,6 +167,7 @@ impl Action {
         !matches!(
             self,
             Action::Quit
+                | Action::DrillFault
                 | Action::DrillFaster
                 | Action::DrillSlower
                 | Action::DrillFreeze

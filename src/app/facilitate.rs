@@ -70,7 +70,10 @@ fn submit(model: &mut Model) -> Vec<Cmd> {
         return Vec::new();
     }
     let Some(choice) = offered(model, &input).into_iter().nth(selected) else {
-        model.flash = Some((model.now, "nothing on the menu matches what is typed".into()));
+        model.flash = Some((
+            model.now,
+            "nothing on the menu matches what is typed".into(),
+        ));
         return Vec::new();
     };
     model.layers.pop();

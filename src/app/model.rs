@@ -122,7 +122,10 @@ pub enum Layer {
     /// Leaving a run a runner drives: detach, or pause and detach.
     Leave,
     /// The facilitator's fault menu, narrowed by what is typed.
-    Faults { input: String, selected: usize },
+    Faults {
+        input: String,
+        selected: usize,
+    },
 }
 
 impl Layer {

@@ -52,7 +52,10 @@ pub enum Msg {
     /// A drill's clock, faults and hidden sources, as its runner published them.
     Drill(crate::sim::facilitate::DrillSeen),
     /// A facilitator's note to every console.
-    Announcement { by: String, text: String },
+    Announcement {
+        by: String,
+        text: String,
+    },
 }
 
 pub use crate::engine::EngineRequest;

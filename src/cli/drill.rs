@@ -281,7 +281,13 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
             ));
         };
         drop(model);
-        return facilitated(spec, args.speed, &store_spec, &cfg, args.operator.as_deref());
+        return facilitated(
+            spec,
+            args.speed,
+            &store_spec,
+            &cfg,
+            args.operator.as_deref(),
+        );
     }
     console(
         model,

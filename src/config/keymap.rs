@@ -68,7 +68,10 @@ impl Mode {
 
     /// Modes with a text input: plain printable keys are typed, so they cannot be bound.
     pub fn takes_text(self) -> bool {
-        matches!(self, Mode::Palette | Mode::Confirm | Mode::Note | Mode::Faults)
+        matches!(
+            self,
+            Mode::Palette | Mode::Confirm | Mode::Note | Mode::Faults
+        )
     }
 
     fn index(self) -> usize {

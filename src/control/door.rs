@@ -99,7 +99,10 @@ async fn through_local(
         Ok(()) if intent.run_control => {
             let cmds = dispatch(model, action, source);
             // Handed to the engine (whose answer is recorded when it comes), or held back.
-            let text = if cmds.iter().any(|c| matches!(c, Cmd::Drill(_) | Cmd::Facilitate(_))) {
+            let text = if cmds
+                .iter()
+                .any(|c| matches!(c, Cmd::Drill(_) | Cmd::Facilitate(_)))
+            {
                 "sent to the drill world".to_string()
             } else if cmds.iter().any(|c| matches!(c, Cmd::Engine(_))) {
                 "sent to the engine".to_string()

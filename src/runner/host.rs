@@ -189,7 +189,8 @@ impl Runner {
         match ev {
             EngineEvent::View(v) => {
                 let finished = matches!(v.status, Status::Finished(_));
-                if finished && !matches!(self.status, Status::Finished(_))
+                if finished
+                    && !matches!(self.status, Status::Finished(_))
                     && let Some(d) = self.drill.as_mut()
                 {
                     // The drill is over: its objectives are scored for good.
@@ -621,7 +622,9 @@ impl Runner {
         use crate::sim::facilitate::FacilitatorRequest;
         let role = match consoles.iter().find(|c| c.id == row.console) {
             Some(c) => c.role.clone(),
-            None => return Taken::Refused("the console that sent it is not attached to the run".into()),
+            None => {
+                return Taken::Refused("the console that sent it is not attached to the run".into());
+            }
         };
         let req: FacilitatorRequest = match serde_json::from_value(row.body.clone()) {
             Ok(r) => r,

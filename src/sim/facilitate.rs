@@ -142,7 +142,10 @@ pub fn menu(scenario: &Scenario) -> Vec<Choice> {
             message: "deadlock detected".into(),
             count: None,
         },
-        format!("migration batch failure: {} batches fail", scenario.migration.name),
+        format!(
+            "migration batch failure: {} batches fail",
+            scenario.migration.name
+        ),
     ));
     all.push(inject(
         Fault::MigrationBatchFailure {
@@ -313,7 +316,11 @@ mod tests {
 
     #[test]
     fn say_makes_an_announcement_and_active_faults_can_be_ended() {
-        let c = choices(&menu(&scenario()), &DrillSeen::default(), "say failover at 10:30");
+        let c = choices(
+            &menu(&scenario()),
+            &DrillSeen::default(),
+            "say failover at 10:30",
+        );
         assert_eq!(
             c[0].request,
             FacilitatorRequest::Announce {

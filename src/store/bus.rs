@@ -63,7 +63,7 @@ pub struct ConsoleRow {
     pub operator: String,
     pub host: String,
     pub pid: i64,
-    /// `"driver"` or `"watcher"`.
+    /// `"driver"`, `"watcher"` or `"facilitator"`.
     pub role: String,
     pub attached_at: i64,
     /// The last heartbeat ([`Store::console_seen`]).

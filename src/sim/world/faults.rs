@@ -16,6 +16,9 @@ pub struct FaultRun {
     pub ended: bool,
     /// Bytes a disk fill has written so far (released when it ends).
     pub filled: f64,
+    /// Its start and end are world events everyone sees; a facilitator's injected fault
+    /// is seen only by its effects.
+    pub announced: bool,
 }
 
 impl FaultRun {
@@ -25,6 +28,7 @@ impl FaultRun {
             started: false,
             ended: false,
             filled: 0.0,
+            announced: true,
         }
     }
 
@@ -121,12 +125,14 @@ pub fn advance(runs: &mut [FaultRun], s: &mut WorldState, t: f64, ev: &mut Event
         let at = run.spec.at.as_secs_f64();
         if !run.started && t >= at - 1e-9 {
             run.started = true;
-            push_event(
-                ev,
-                t,
-                Severity::Warn,
-                format!("fault started: {}", describe(&run.spec.fault, s)),
-            );
+            if run.announced {
+                push_event(
+                    ev,
+                    t,
+                    Severity::Warn,
+                    format!("fault started: {}", describe(&run.spec.fault, s)),
+                );
+            }
             match &run.spec.fault {
                 Fault::DiskFill {
                     volume,
@@ -152,12 +158,14 @@ pub fn advance(runs: &mut [FaultRun], s: &mut WorldState, t: f64, ev: &mut Event
             && t >= at + d.as_secs_f64() - 1e-9
         {
             run.ended = true;
-            push_event(
-                ev,
-                t,
-                Severity::Info,
-                format!("fault ended: {}", describe(&run.spec.fault, s)),
-            );
+            if run.announced {
+                push_event(
+                    ev,
+                    t,
+                    Severity::Info,
+                    format!("fault ended: {}", describe(&run.spec.fault, s)),
+                );
+            }
             match &run.spec.fault {
                 Fault::DiskFill { volume, .. } => {
                     if let Some(v) = s.volumes.get_mut(*volume) {

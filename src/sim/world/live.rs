@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::faults::{FaultRun, describe};
 use super::scenario::OutageSource;
-use super::{World, WorldControl, push_event};
-use crate::sources::Severity;
+use super::{World, WorldControl};
 
 /// A control that is not a facilitator's, handed back for the world's state to take.
 pub struct NotLive(pub WorldControl);
@@ -38,7 +37,6 @@ pub struct FaultView {
 impl World {
     /// Takes a facilitator's control; any other is handed back.
     pub(super) fn facilitate(&mut self, c: WorldControl) -> Result<(), NotLive> {
-        let now = self.now();
         match c {
             WorldControl::InjectFault(mut spec) => {
                 // A time already past means now: the timeline never runs backwards.
@@ -46,36 +44,20 @@ impl World {
                 if spec.at < now_d {
                     spec.at = now_d;
                 }
-                let text = describe(&spec.fault, &self.state);
-                let when = if spec.at > now_d {
-                    format!(" at {}", fmt_world(spec.at))
-                } else {
-                    String::new()
-                };
-                push_event(
-                    &mut self.events,
-                    now,
-                    Severity::Info,
-                    format!("fault scheduled{when}: {text}"),
-                );
-                self.faults.push(FaultRun::new(spec));
+                // Participants see what it does, not that it was injected: no world event.
+                let mut run = FaultRun::new(spec);
+                run.announced = false;
+                self.faults.push(run);
                 Ok(())
             }
             WorldControl::EndFault { index } => {
                 let now_d = self.elapsed();
-                let state = &self.state;
                 match self.faults.get_mut(index) {
                     Some(run) if run.ended => {}
                     Some(run) if !run.started => {
-                        // Never starts.
+                        // Never starts (and, like its start, is not a world event).
                         run.started = true;
                         run.ended = true;
-                        push_event(
-                            &mut self.events,
-                            now,
-                            Severity::Info,
-                            format!("fault cancelled: {}", describe(&run.spec.fault, state)),
-                        );
                     }
                     // It ends at the next sub-step, which undoes what it did (a fill's bytes).
                     Some(run) => run.spec.duration = Some(now_d.saturating_sub(run.spec.at)),
@@ -192,17 +174,14 @@ mod tests {
         w.step(Duration::from_secs(60));
         assert_eq!(w.faults_view()[i].state, FaultState::Scheduled);
         w.apply(WorldControl::EndFault { index: i }).unwrap();
+        let before = w.state().replicas[1].replayed;
         w.step(Duration::from_secs(120));
         assert_eq!(w.faults_view()[i].state, FaultState::Ended);
+        assert!(w.state().replicas[1].replayed > before, "never stalled");
         let texts: Vec<String> = w.drain_events().into_iter().map(|e| e.text).collect();
         assert!(
-            texts.iter().any(|t| t.starts_with("fault cancelled")),
-            "{texts:?}"
-        );
-        assert!(
-            !texts
-                .iter()
-                .any(|t| t.contains("WAL replay stalled") && t.starts_with("fault started"))
+            !texts.iter().any(|t| t.contains("WAL replay stalled")),
+            "participants see effects, not the facilitator's action: {texts:?}"
         );
     }
 

@@ -17,7 +17,10 @@ pub fn wanted_rows(model: &Model) -> u16 {
     let Some(f) = &model.facilitator else {
         return 0;
     };
-    let objectives = model.objectives.as_ref().map_or(1, |o| o.value.len().max(1));
+    let objectives = model
+        .objectives
+        .as_ref()
+        .map_or(1, |o| o.value.len().max(1));
     let faults = f
         .seen
         .faults

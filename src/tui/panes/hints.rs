@@ -36,8 +36,12 @@ pub fn entries(model: &Model, keymap: &Keymap) -> Vec<(String, String, bool)> {
         .filter_map(|a| a.hint_rank().map(|r| (r, *a)))
         // A watching console offers no run control; only a drill has a clock to steer.
         .filter(|(_, a)| {
+            let facilitator = model.facilitator.is_some();
             (model.drill.is_some() || !a.name().starts_with("drill."))
                 && (model.drill.is_some() || model.runnable || !a.name().starts_with("run."))
+                // A facilitator drives the world, not the run: the menu, not the verbs.
+                && (facilitator || *a != Action::FaultsOpen)
+                && (!facilitator || !a.name().starts_with("run."))
                 // Approving is offered while a request waits for it.
                 && (!a.name().starts_with("approval.")
                     || model.team.as_ref().is_some_and(|t| !t.pending.is_empty()))
