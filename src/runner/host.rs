@@ -623,7 +623,9 @@ impl Runner {
         let role = match consoles.iter().find(|c| c.id == row.console) {
             Some(c) => c.role.clone(),
             None => {
-                return Taken::Refused("the console that sent it is not attached to the run".into());
+                return Taken::Refused(
+                    "the console that sent it is not attached to the run".into(),
+                );
             }
         };
         let req: FacilitatorRequest = match serde_json::from_value(row.body.clone()) {

@@ -15,6 +15,7 @@ mod e2e;
 mod e2e_console;
 mod e2e_kube;
 mod e2e_paste;
+mod facilitate;
 mod files;
 mod fuzz;
 mod governance;

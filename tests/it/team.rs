@@ -22,19 +22,19 @@ fn root() -> PathBuf {
 }
 
 /// A store shared by consoles, with one signing key (issue 14 gives each operator theirs).
-struct Team {
+pub(crate) struct Team {
     dir: tempfile::TempDir,
     store: String,
 }
 
 impl Team {
-    fn sqlite() -> Team {
+    pub(crate) fn sqlite() -> Team {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("team.db").display().to_string();
         Team { dir, store }
     }
 
-    fn postgres(pg: &PgCluster, db: &str) -> Team {
+    pub(crate) fn postgres(pg: &PgCluster, db: &str) -> Team {
         crate::support::pg::rt().block_on(pg.create_database(db));
         Team {
             dir: tempfile::tempdir().unwrap(),
@@ -55,7 +55,7 @@ impl Team {
         s
     }
 
-    fn console(&self, args: &[&str], host: &str) -> Console {
+    pub(crate) fn console(&self, args: &[&str], host: &str) -> Console {
         let config = self.config().display().to_string();
         let state = self.state(host).display().to_string();
         Console::spawn_with(
@@ -69,7 +69,7 @@ impl Team {
         )
     }
 
-    fn ebb(&self, args: &[&str]) -> Output {
+    pub(crate) fn ebb(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_ebb"))
             .args(args)
             .current_dir(root())
@@ -81,7 +81,7 @@ impl Team {
             .expect("run ebb")
     }
 
-    fn runs(&self) -> Vec<Value> {
+    pub(crate) fn runs(&self) -> Vec<Value> {
         let out = self.ebb(&["runs", "list", "--json"]);
         assert!(
             out.status.success(),
@@ -95,7 +95,7 @@ impl Team {
             .unwrap_or_default()
     }
 
-    fn run(&self, id: &str) -> Value {
+    pub(crate) fn run(&self, id: &str) -> Value {
         self.runs()
             .into_iter()
             .find(|r| r["id"] == id)
@@ -103,7 +103,7 @@ impl Team {
     }
 
     /// The newest run's id, once there is one.
-    fn newest_run(&self) -> String {
+    pub(crate) fn newest_run(&self) -> String {
         self.eventually("a run in the store", || {
             self.runs()
                 .first()
@@ -111,7 +111,7 @@ impl Team {
         })
     }
 
-    fn eventually<T>(&self, what: &str, f: impl Fn() -> Option<T>) -> T {
+    pub(crate) fn eventually<T>(&self, what: &str, f: impl Fn() -> Option<T>) -> T {
         let deadline = Instant::now() + DEADLINE;
         loop {
             if let Some(t) = f() {
@@ -122,7 +122,7 @@ impl Team {
         }
     }
 
-    fn runner_pid(&self, id: &str) -> Option<i32> {
+    pub(crate) fn runner_pid(&self, id: &str) -> Option<i32> {
         let r = self.run(id);
         r["runner"]["alive"]
             .as_bool()
@@ -131,7 +131,7 @@ impl Team {
             .map(|p| p as i32)
     }
 
-    fn audit(&self) -> Vec<Value> {
+    pub(crate) fn audit(&self) -> Vec<Value> {
         let out = self.ebb(&["audit", "export"]);
         assert!(
             out.status.success(),
@@ -160,11 +160,11 @@ impl Drop for Team {
     }
 }
 
-fn plan(p: &str) -> String {
+pub(crate) fn plan(p: &str) -> String {
     root().join(p).display().to_string()
 }
 
-fn within(c: &Console, what: &str, cond: impl Fn(&str) -> bool) {
+pub(crate) fn within(c: &Console, what: &str, cond: impl Fn(&str) -> bool) {
     let deadline = Instant::now() + DEADLINE;
     loop {
         let screen = c.describe();
@@ -179,7 +179,11 @@ fn within(c: &Console, what: &str, cond: impl Fn(&str) -> bool) {
     }
 }
 
-fn record_with<'a>(records: &'a [Value], action: &str, outcome_has: &str) -> Option<&'a Value> {
+pub(crate) fn record_with<'a>(
+    records: &'a [Value],
+    action: &str,
+    outcome_has: &str,
+) -> Option<&'a Value> {
     records.iter().find(|r| {
         r["action"] == action
             && r["outcome"]
