@@ -120,3 +120,52 @@ fn a_facilitator_injects_faults_the_participants_see_by_their_effects() {
     p.wait_exit();
     f.wait_exit();
 }
+
+/// Under a policy, the facilitator role comes from the policy: without it, `ebb drill
+/// --facilitate` is refused before anything starts (no run, no runner), and so is
+/// `ebb attach --facilitate`; granted, the facilitator's console opens.
+#[test]
+fn under_a_policy_only_its_facilitators_facilitate() {
+    let team = Team::sqlite();
+    let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .expect("this user's name");
+    let policy = team.write(
+        "policy.toml",
+        &format!("[roles]\nadmin = [\"{me}\"]\nresponder = [\"{me}\"]\n"),
+    );
+    let out = team.ebb(&["policy", "apply", &policy]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = team.ebb(&["drill", "--facilitate"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("does not make {me} a facilitator")),
+        "{err}"
+    );
+    assert!(team.runs().is_empty(), "nothing was started");
+
+    let granted = team.write(
+        "granted.toml",
+        &format!("[roles]\nadmin = [\"{me}\"]\nresponder = [\"{me}\"]\nfacilitator = [\"{me}\"]\n"),
+    );
+    let out = team.ebb(&["policy", "apply", &granted]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut f = team.console(&["drill", "--facilitate", "--speed", "5"], "f");
+    within(&f, "the facilitator's console", |s| {
+        s.contains("Drill · facilitator")
+    });
+    f.send(b"q");
+    f.send(b"d");
+    f.wait_exit();
+}

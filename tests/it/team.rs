@@ -69,6 +69,13 @@ impl Team {
         )
     }
 
+    /// Writes `text` to `name` in the test's directory; its path.
+    pub(crate) fn write(&self, name: &str, text: &str) -> String {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    }
+
     pub(crate) fn ebb(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_ebb"))
             .args(args)
