@@ -46,6 +46,7 @@ mod team;
 mod ui;
 mod ui_ask;
 mod ui_console;
+mod ui_facilitate;
 mod ui_kube;
 mod ui_start;
 mod ui_team;
