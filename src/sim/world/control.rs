@@ -63,6 +63,11 @@ pub enum WorldControl {
         method: String,
         to: String,
     },
+    /// A responder's action that changes nothing in the world (a run-control key such as
+    /// pause): it only counts for the score (`time_to_first_action`).
+    NoteAction {
+        action: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -331,6 +336,7 @@ pub fn apply(
             Severity::Info,
             format!("webhook {method} {to} delivered"),
         ),
+        WorldControl::NoteAction { .. } => {}
     }
     Ok(())
 }
