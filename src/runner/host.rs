@@ -424,10 +424,24 @@ impl Runner {
             req => match self.apply(req).await {
                 Ok(()) => {
                     self.drivers_seen = true;
+                    self.responders_acted(row).await;
                     Taken::Applied(String::new())
                 }
                 Err(why) => Taken::Refused(why),
             },
+        }
+    }
+
+    /// A responder's run control reached the engine: on a drill, it counts for the score
+    /// (`time_to_first_action`), journaled like any change to the world.
+    async fn responders_acted(&mut self, row: &RequestRow) {
+        if let Some(d) = self.drill.as_mut() {
+            let control = crate::sim::world::WorldControl::NoteAction {
+                action: row.action.clone(),
+            };
+            if let Err(e) = d.change(format!("action-{}", row.id), control).await {
+                tracing::warn!(error = %e, "cannot note a responder's action in the drill world");
+            }
         }
     }
 

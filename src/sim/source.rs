@@ -22,6 +22,8 @@ pub const DB_SOURCE: &str = "sim:db";
 pub const APP_SOURCE: &str = "sim:app";
 /// Source carrying the world's events (never in an outage: it is the drill's own log).
 pub const EVENTS_SOURCE: &str = "sim:events";
+/// Source carrying the objectives' score (never in an outage: the drill judges itself).
+pub const SCORE_SOURCE: &str = "sim:score";
 
 const OUTAGE_ERROR: &str = "connection timed out after 2s";
 const MIN_SPEED: f64 = 0.1;
@@ -77,6 +79,9 @@ pub fn observe(world: &mut World, at: Timestamp, interval: Duration) -> Vec<Obse
         .collect();
     if !events.is_empty() {
         out.push(obs(EVENTS_SOURCE, Payload::Events(events)));
+    }
+    if world.has_objectives() {
+        out.push(obs(SCORE_SOURCE, Payload::Objectives(world.objectives())));
     }
     out
 }

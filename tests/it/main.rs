@@ -28,6 +28,7 @@ mod kube_partial;
 mod kube_run;
 mod kube_source;
 mod layers;
+mod objectives;
 mod pg_actuators;
 mod pg_checks;
 mod pg_partial;

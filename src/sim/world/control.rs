@@ -74,6 +74,11 @@ pub enum WorldControl {
         source: super::OutageSource,
         hidden: bool,
     },
+    /// A responder's action that changes nothing in the world (a run-control key such as
+    /// pause): it only counts for the score (`time_to_first_action`).
+    NoteAction {
+        action: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -350,6 +355,7 @@ pub fn apply(
                 "a facilitator's control reached the world's state".into(),
             ));
         }
+        WorldControl::NoteAction { .. } => {}
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The drill: a deterministic simulated primary, replicas, slots, volumes, app and migration,
 //! driven by a scenario's fault timeline on a logical clock (seeded jitter, no wall clock).
 
+pub mod conditions;
 pub mod control;
 pub mod faults;
 pub mod live;
@@ -9,6 +10,7 @@ pub mod objectives;
 pub mod pods;
 pub mod rng;
 pub mod scenario;
+pub mod score;
 pub mod tables;
 pub mod tick;
 
@@ -28,6 +30,7 @@ use model::{
 };
 use rng::Jitter;
 use scenario::{MigrationInitial, SnapshotInitial};
+use score::Score;
 use tick::DT;
 
 /// The world shared by the sim source (which ticks it) and the sim actuators (which act on it).
@@ -73,6 +76,8 @@ pub struct World {
     scripted: usize,
     /// Sources a facilitator hid from the consoles (a rehearsed monitoring outage).
     hidden: Vec<OutageSource>,
+    /// The scenario's objectives as scored so far.
+    score: Score,
 }
 
 /// Sub-steps between two scrapes of the world into its series.
@@ -298,6 +303,8 @@ impl World {
         let mut events = Events::new();
         let effects = faults::advance(&mut faults, &mut state, 0.0, &mut events);
         tick::settle(&mut state, 0.0);
+        let mut score = Score::new(&sc.objectives, &state);
+        score.observe(&state, 0);
         let mut store = SeriesStore::new();
         if !effects.outage(OutageSource::App) {
             series::seed(&mut store, 0.0, &state, &sc.app.metrics);
@@ -315,6 +322,7 @@ impl World {
             metrics: sc.app.metrics.clone(),
             scripted: sc.faults.len(),
             hidden: Vec::new(),
+            score,
         }
     }
 
@@ -338,7 +346,13 @@ impl World {
             self.effects =
                 faults::advance(&mut self.faults, &mut self.state, now, &mut self.events);
             self.scrape(now);
+            self.score.observe(&self.state, self.now_ms());
         }
+    }
+
+    /// World time, milliseconds (whole sub-steps).
+    fn now_ms(&self) -> u64 {
+        self.steps.saturating_mul(100)
     }
 
     /// Every `SCRAPE_INTERVAL` of world time the drill's Prometheus samples the world,
@@ -373,15 +387,33 @@ impl World {
         &self.name
     }
 
+    /// Applies an operator's control. Every call counts as an action for the score
+    /// (`time_to_first_action`), refused or not; `NoteAction` does nothing else.
     pub fn apply(&mut self, c: WorldControl) -> Result<(), WorldError> {
         let now = self.now();
+        // A facilitator's control changes the world's timeline; it is no responder's action.
         let c = match self.facilitate(c) {
             Ok(()) => return Ok(()),
             Err(live::NotLive(c)) => c,
         };
-        control::apply(&mut self.state, c, now, &mut self.events)?;
+        let now_ms = self.now_ms();
+        self.first_action(&c, now_ms);
+        if let WorldControl::NoteAction { .. } = c {
+            return Ok(());
+        }
+        let verdicts = self.score.judge(&self.state, &c, now_ms);
+        control::apply(&mut self.state, c.clone(), now, &mut self.events)?;
         tick::settle(&mut self.state, now);
+        self.score.commit(verdicts);
+        self.score.applied(&self.state, &c);
+        self.score.observe(&self.state, now_ms);
         Ok(())
+    }
+
+    /// An action by the responders at `now_ms`: the score's `time_to_first_action` (only
+    /// the first one decides it).
+    fn first_action(&mut self, c: &WorldControl, now_ms: u64) {
+        self.score.first_action(c, now_ms);
     }
 
     /// Events since the last drain, oldest first.
@@ -394,13 +426,22 @@ impl World {
         &self.state
     }
 
-    /// Each objective of the scenario as scored so far (contract; scoring to come).
+    /// Each objective of the scenario as scored so far, in scenario order.
     pub fn objectives(&self) -> Vec<ObjectiveStatus> {
-        Vec::new()
+        self.score.statuses()
     }
 
-    /// Ends the drill's scoring: every objective still pending is decided (contract).
-    pub fn finish_objectives(&mut self) {}
+    /// Whether the scenario declares objectives.
+    pub fn has_objectives(&self) -> bool {
+        !self.score.is_empty()
+    }
+
+    /// Ends the drill's scoring: every objective still pending is decided, and every
+    /// status is final (`fin`). Idempotent.
+    pub fn finish_objectives(&mut self) {
+        let now_ms = self.now_ms();
+        self.score.finish(&self.state, now_ms);
+    }
 
     /// Whether a `source_outage` fault for `source` is in force.
     pub fn source_outage(&self, source: OutageSource) -> bool {
@@ -418,7 +459,8 @@ impl World {
                 &self.state,
                 &self.faults,
                 &self.events,
-                &self.hidden
+                &self.hidden,
+                &self.score
             ),
             self.rng.position()
         );
@@ -430,3 +472,6 @@ impl World {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod objective_tests;

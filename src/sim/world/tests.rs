@@ -9,7 +9,7 @@ use crate::sources::{MigrationPhase, ReplicaState};
 
 /// A small world: base WAL `wal`, replica-1 with `bw` bandwidth, backfill `rps` rows/s
 /// (`state`), and extra TOML appended (faults, slots).
-fn scenario(wal: &str, bw: &str, rps: u32, state: &str, extra: &str) -> Scenario {
+pub(super) fn scenario(wal: &str, bw: &str, rps: u32, state: &str, extra: &str) -> Scenario {
     let text = format!(
         r#"
 [scenario]

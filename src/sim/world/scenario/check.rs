@@ -17,7 +17,7 @@ pub(super) struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn err<T>(
+    pub(super) fn err<T>(
         &self,
         span: std::ops::Range<usize>,
         msg: String,
@@ -45,11 +45,11 @@ impl Checker<'_> {
         })
     }
 
-    fn duration(&self, s: &S) -> Result<Duration, LocatedError> {
+    pub(super) fn duration(&self, s: &S) -> Result<Duration, LocatedError> {
         parse_duration(s.get_ref()).map_err(|m| self.file.error_at(s.span(), m, None))
     }
 
-    fn lookup(&self, s: &S, what: &str, names: &[&str]) -> Result<usize, LocatedError> {
+    pub(super) fn lookup(&self, s: &S, what: &str, names: &[&str]) -> Result<usize, LocatedError> {
         match names.iter().position(|n| n == s.get_ref()) {
             Some(i) => Ok(i),
             None => self.err(
@@ -67,7 +67,7 @@ impl Checker<'_> {
         }
     }
 
-    fn unique(&self, names: &[&S], what: &str) -> Result<(), LocatedError> {
+    pub(super) fn unique(&self, names: &[&S], what: &str) -> Result<(), LocatedError> {
         for (i, n) in names.iter().enumerate() {
             if names[..i].iter().any(|m| m.get_ref() == n.get_ref()) {
                 return self.err(
@@ -210,7 +210,9 @@ impl Checker<'_> {
         }
 
         let bind = self.bind(&raw.bind, &primary, &rep_names, &app)?;
+        let objectives = self.objectives(&raw.objective, &vol_names, primary.volume)?;
         Ok(Scenario {
+            objectives,
             bind,
             name: raw.scenario.name,
             title: raw.scenario.title,

@@ -8,12 +8,14 @@ use std::path::Path;
 use std::time::Duration;
 
 mod check;
+mod objective;
 mod raw;
 
 use serde::{Deserialize, Serialize};
 
 use crate::diag::{LocatedError, SourceFile};
 use check::Checker;
+pub use objective::{Goal, Hazard, ObjectiveSpec, Recovery};
 use raw::RawFile;
 
 /// Built-in scenarios: file stem and text, embedded from `examples/scenarios/`.
@@ -67,6 +69,8 @@ pub struct Scenario {
     pub faults: Vec<FaultSpec>,
     /// How a real plan's targets, statements and URLs bind to this world.
     pub bind: BindSpec,
+    /// `[[objective]]`s, in file order: what the responders are scored on.
+    pub objectives: Vec<ObjectiveSpec>,
 }
 
 /// A scenario's `[bind]`: where a plan's names differ from the world's.

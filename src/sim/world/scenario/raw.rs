@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{BoundAction, MigrationInitial, OutageSource, SnapshotInitial};
+use super::{BoundAction, Hazard, MigrationInitial, OutageSource, Recovery, SnapshotInitial};
 
 pub(super) type S = Spanned<String>;
 
@@ -27,6 +27,8 @@ pub(super) struct RawFile {
     pub(super) fault: Vec<RawFault>,
     #[serde(default)]
     pub(super) bind: RawBind,
+    #[serde(default)]
+    pub(super) objective: Vec<RawObjective>,
 }
 
 #[derive(Deserialize, Default)]
@@ -191,4 +193,29 @@ pub(super) struct RawFault {
     pub(super) pod: Option<Spanned<u32>>,
     pub(super) revision: Option<S>,
     pub(super) source: Option<Spanned<OutageSource>>,
+}
+
+#[derive(Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum RawObjectiveKind {
+    PausedBefore,
+    RecoveredWithin,
+    NoDataLoss,
+    Never,
+    TimeToFirstAction,
+}
+
+/// One `[[objective]]`: `name`, `kind`, an optional `description`, then per kind
+/// `volume`/`used`, `within`/`when`, or `condition`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawObjective {
+    pub(super) name: S,
+    pub(super) kind: Spanned<RawObjectiveKind>,
+    pub(super) description: Option<S>,
+    pub(super) volume: Option<S>,
+    pub(super) used: Option<S>,
+    pub(super) within: Option<S>,
+    pub(super) when: Option<Vec<Spanned<Recovery>>>,
+    pub(super) condition: Option<Spanned<Hazard>>,
 }
