@@ -201,8 +201,10 @@ impl Player {
     }
 
     /// Replays the whole recording in order and checks every recorded frame against the
-    /// frame drawn from the replayed model: the frames that differ, as (time, entry index).
-    pub fn verify_frames(&self, theme: &Theme) -> Vec<(Timestamp, usize)> {
+    /// frame drawn from the replayed model: how many frames there were, and those that
+    /// differ, as (time, entry index).
+    pub fn verify_frames(&self, theme: &Theme) -> (usize, Vec<(Timestamp, usize)>) {
+        let mut frames = 0;
         let mut bad = Vec::new();
         let mut model = self.keyframes[0].1.clone();
         let mut size = (80, 24);
@@ -212,6 +214,7 @@ impl Player {
                     size = (*width, *height)
                 }
                 Entry::Frame { digest } => {
+                    frames += 1;
                     let buf = draw(&model, &self.keymap, theme, size);
                     if frame_digest(&buf) != *digest {
                         bad.push((*at, i));
@@ -221,7 +224,7 @@ impl Player {
             }
             apply(&mut model, &self.keymap, e);
         }
-        bad
+        (frames, bad)
     }
 
     /// Moves the cursor to "the first `n` entries applied", from itself when it is at or
