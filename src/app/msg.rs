@@ -71,7 +71,6 @@ pub enum DoorEffect {
     LayersCleared,
 }
 
-
 pub use crate::engine::EngineRequest;
 
 /// Effects `update` asks the loop to carry out.

@@ -63,9 +63,13 @@ pub fn parse_at(s: &str) -> Result<At, String> {
         return Ok(At::Time(Timestamp(ms)));
     }
     let offset = s.strip_prefix('+').unwrap_or(s);
-    humantime::parse_duration(offset).map(At::Offset).map_err(|_| {
-        format!("expected seconds, an offset like 90s, 5m or +1h2m, or an RFC 3339 time; got {s:?}")
-    })
+    humantime::parse_duration(offset)
+        .map(At::Offset)
+        .map_err(|_| {
+            format!(
+                "expected seconds, an offset like 90s, 5m or +1h2m, or an RFC 3339 time; got {s:?}"
+            )
+        })
 }
 
 pub fn run(args: &ScreenshotArgs, run_id: &str, theme: &Theme) -> Result<ExitCode, Report> {
@@ -118,7 +122,11 @@ mod tests {
     #[test]
     fn at_reads_seconds_offsets_and_times() {
         assert_eq!(parse_at("300"), Ok(At::Seconds(300)));
-        assert!(parse_at("100000").unwrap_err().contains("is not in 0..=86400"));
+        assert!(
+            parse_at("100000")
+                .unwrap_err()
+                .contains("is not in 0..=86400")
+        );
         assert_eq!(parse_at("90s"), Ok(At::Offset(Duration::from_secs(90))));
         assert_eq!(parse_at("+1h2m"), Ok(At::Offset(Duration::from_secs(3720))));
         assert_eq!(
@@ -127,7 +135,10 @@ mod tests {
         );
         assert!(parse_at("soon").is_err());
         let start = Timestamp(1_000);
-        assert_eq!(At::Offset(Duration::from_secs(5)).in_recording(start), Timestamp(6_000));
+        assert_eq!(
+            At::Offset(Duration::from_secs(5)).in_recording(start),
+            Timestamp(6_000)
+        );
         assert_eq!(At::Seconds(2).in_recording(start), Timestamp(3_000));
     }
 }

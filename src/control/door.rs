@@ -2,8 +2,8 @@
 //! for a run a runner drives, run control becomes a request row in the same transaction.
 
 use crate::action::Action;
-use crate::app::intent::{Intent, describe};
 use crate::app::effect::Applied;
+use crate::app::intent::{Intent, describe};
 use crate::app::{ActionSource, Cmd, Dispatched, DoorEffect, EngineRequest, Model, Role};
 use crate::audit::NewRecord;
 use crate::store::NewRequest;
@@ -43,7 +43,15 @@ pub async fn dispatch_recorded(
     action: Action,
     source: ActionSource,
 ) -> Vec<Cmd> {
-    dispatch_applied(model, rec, delivery, action, source, &mut Applied::default()).await
+    dispatch_applied(
+        model,
+        rec,
+        delivery,
+        action,
+        source,
+        &mut Applied::default(),
+    )
+    .await
 }
 
 /// [`dispatch_recorded`], keeping in `fx` every change it made to the model, in order
@@ -86,10 +94,7 @@ fn refused_for_audit(model: &mut Model, fx: &mut Applied, intent: &Intent, why: 
 
 /// Applies the action to the model (its intent is on record, or viewing goes on without).
 fn apply(model: &mut Model, fx: &mut Applied, action: Action, source: ActionSource) -> Vec<Cmd> {
-    fx.apply(
-        model,
-        DoorEffect::Dispatched(Dispatched { action, source }),
-    )
+    fx.apply(model, DoorEffect::Dispatched(Dispatched { action, source }))
 }
 
 async fn outcome(rec: &mut Recorder, intent: &Intent, text: &str) {

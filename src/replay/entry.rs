@@ -58,10 +58,12 @@ const COMPRESSION: u8 = 6;
 
 /// The entries of one stored chunk; `seq` names it in errors.
 pub fn decode_chunk(seq: i64, body: &[u8]) -> Result<Vec<(Timestamp, Entry)>, ReplayError> {
-    let lines = miniz_oxide::inflate::decompress_to_vec_with_limit(body, MAX_CHUNK)
-        .map_err(|e| ReplayError::Chunk {
-            seq,
-            why: format!("cannot inflate: {e:?}"),
+    let lines =
+        miniz_oxide::inflate::decompress_to_vec_with_limit(body, MAX_CHUNK).map_err(|e| {
+            ReplayError::Chunk {
+                seq,
+                why: format!("cannot inflate: {e:?}"),
+            }
         })?;
     verbatim::with(|| {
         lines

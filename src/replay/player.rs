@@ -113,7 +113,11 @@ impl Player {
         let info = ConsoleInfo {
             id: String::new(),
             user: model.operator.as_str().to_string(),
-            run_id: model.run.as_ref().map(|r| r.run_id.clone()).unwrap_or_default(),
+            run_id: model
+                .run
+                .as_ref()
+                .map(|r| r.run_id.clone())
+                .unwrap_or_default(),
             of: 1,
         };
         let mut times: Vec<Timestamp> = Vec::new();

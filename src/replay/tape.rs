@@ -136,8 +136,7 @@ impl Tape {
             self.flush(at);
         }
         if self.run_id.is_none() && self.pending.len() > UNNAMED_MAX {
-            self.stop
-                .set("no run was started to keep it with".into());
+            self.stop.set("no run was started to keep it with".into());
         }
     }
 
@@ -259,7 +258,9 @@ async fn write(
         if over {
             let why = format!("it reached its cap of {} MiB", cap.bytes >> 20);
             let mut last = Vec::new();
-            let marker = Entry::Stopped { reason: why.clone() };
+            let marker = Entry::Stopped {
+                reason: why.clone(),
+            };
             if encode_line(&mut last, lines.first, &marker).is_err() {
                 stop.set(why);
                 break;
@@ -305,7 +306,10 @@ mod tests {
             };
             let mut tape = Tape::start(store, target, Cap::default());
             assert!(tape.frame_due(Timestamp(0), false));
-            tape.frame(Timestamp(0), &Buffer::empty(ratatui::layout::Rect::new(0, 0, 2, 1)));
+            tape.frame(
+                Timestamp(0),
+                &Buffer::empty(ratatui::layout::Rect::new(0, 0, 2, 1)),
+            );
             assert!(!tape.frame_due(Timestamp(500), false));
             assert!(tape.frame_due(Timestamp(500), true));
             assert!(tape.frame_due(Timestamp(1000), false));

@@ -11,9 +11,9 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until};
 
+use super::recording::Recording;
 use super::terminal::TerminalGuard;
 use super::view;
-use super::recording::Recording;
 use crate::app::effect::Applied;
 use crate::app::{Cmd, EngineRequest, Model, Msg, resolve_key, update};
 use crate::config::keymap::{KeyChord, Keymap};
@@ -295,10 +295,7 @@ async fn carry_out_into(cmd: Cmd, model: &mut Model, io: &mut LoopIo, fx: &mut A
                     fx.flash(model, format!("{name} not delivered: {why}; try again"));
                 }
             }
-            None => fx.flash(
-                model,
-                "no plan is loaded: run control needs a plan".into(),
-            ),
+            None => fx.flash(model, "no plan is loaded: run control needs a plan".into()),
         },
     }
     false

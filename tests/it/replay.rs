@@ -38,7 +38,10 @@ fn buffer_text(buf: &Buffer) -> String {
 
 fn normalize(text: &str) -> String {
     let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
-    let keep = lines.iter().rposition(|l| !l.is_empty()).map_or(0, |i| i + 1);
+    let keep = lines
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(0, |i| i + 1);
     lines[..keep].join("\n")
 }
 
@@ -93,12 +96,22 @@ fn a_replayed_drill_draws_every_frame_the_console_drew() {
     let theme = ebb::config::theme_by_name("dark").unwrap();
     let (frames, bad) = player.verify_frames(&theme);
     assert!(frames >= 8, "only {frames} frames were recorded");
-    assert!(bad.is_empty(), "{} of {frames} frames differ: {bad:?}", bad.len());
+    assert!(
+        bad.is_empty(),
+        "{} of {frames} frames differ: {bad:?}",
+        bad.len()
+    );
 
     // The terminal's last screen, before `q`, is the replayed screen at one of the last
     // moments recorded before it.
     let actions: Vec<&str> = player.actions().iter().map(|(_, a)| a.as_str()).collect();
-    for a in ["run.resume", "run.pause", "pane.zoom", "help.toggle", "app.quit"] {
+    for a in [
+        "run.resume",
+        "run.pause",
+        "pane.zoom",
+        "help.toggle",
+        "app.quit",
+    ] {
         assert!(actions.contains(&a), "{a} not among {actions:?}");
     }
     let quit_at = player
@@ -121,7 +134,7 @@ fn a_replayed_drill_draws_every_frame_the_console_drew() {
         .map(|t| buffer_text(&render_at(&mut player, *t, &keymap, &theme)))
         .collect();
     assert!(
-        shown.iter().any(|s| *s == want),
+        shown.contains(&want),
         "the terminal's last screen is no replayed screen of the last 3 s\n--- terminal ---\n{want}\n--- last replayed ---\n{}",
         shown.last().cloned().unwrap_or_default()
     );
@@ -163,12 +176,20 @@ async fn recordings_suite(store: &Store) {
             "r1",
             "c-b",
             0,
-            &[(Timestamp(1_000), start.clone()), (Timestamp(1_500), key.clone())],
+            &[
+                (Timestamp(1_000), start.clone()),
+                (Timestamp(1_500), key.clone()),
+            ],
         ))
         .await
         .unwrap();
     store
-        .append_recording(&chunk("r1", "c-b", 1, &[(Timestamp(6_000), resize.clone())]))
+        .append_recording(&chunk(
+            "r1",
+            "c-b",
+            1,
+            &[(Timestamp(6_000), resize.clone())],
+        ))
         .await
         .unwrap();
     store
@@ -182,13 +203,25 @@ async fn recordings_suite(store: &Store) {
     let consoles = store.recorded_consoles("r1").await.unwrap();
     let ids: Vec<(&str, i64, i64, i64, i64)> = consoles
         .iter()
-        .map(|c| (c.console.as_str(), c.first_ms, c.last_ms, c.entries, c.chunks))
+        .map(|c| {
+            (
+                c.console.as_str(),
+                c.first_ms,
+                c.last_ms,
+                c.entries,
+                c.chunks,
+            )
+        })
         .collect();
     assert_eq!(
         ids,
         vec![("c-b", 1_000, 6_000, 3, 2), ("c-a", 2_000, 2_000, 1, 1)]
     );
-    assert!(consoles.iter().all(|c| c.operator == "alice" && c.bytes > 0));
+    assert!(
+        consoles
+            .iter()
+            .all(|c| c.operator == "alice" && c.bytes > 0)
+    );
     let chunks = store.recording("r1", "c-b").await.unwrap();
     assert_eq!(chunks.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![0, 1]);
     let back: Vec<(Timestamp, Entry)> = chunks
