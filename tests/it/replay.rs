@@ -49,12 +49,32 @@ fn state_store(home: &std::path::Path) -> String {
     home.join("state/ebb/ebb.db").to_string_lossy().into_owned()
 }
 
-/// A seeded drill at 100× (ten minutes of world time in six seconds) driven with run
-/// control and view keys, then quit: every recorded frame replays to the same digest, and
-/// the last screen the terminal showed is a replayed screen of the last moments.
+/// A seeded drill at 100× (ten minutes of world time in six seconds) in process, driven
+/// with run control and view keys, then quit: every recorded frame replays to the same
+/// digest, and the last screen the terminal showed is a replayed screen of its last moments.
 #[test]
 fn a_replayed_drill_draws_every_frame_the_console_drew() {
-    let mut c = Console::spawn_with(&["drill", "--seed", "7", "--speed", "100"], &[], |_| {});
+    let c = Console::spawn_with(&["drill", "--seed", "7", "--speed", "100"], &[], |_| {});
+    drive_and_verify(c, b"q", &[]);
+}
+
+/// The same for a console attached to a runner's run (`ebb run --drill`), which follows
+/// the run through the store; it leaves with `q d` (detach).
+#[test]
+fn a_replayed_attached_console_draws_every_frame_it_drew() {
+    let plan = format!(
+        "{}/examples/plans/backfill-slot-fill.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let c = Console::spawn_with(
+        &["run", &plan, "--drill", "--seed", "7", "--speed", "100"],
+        &[],
+        |_| {},
+    );
+    drive_and_verify(c, b"q", b"d");
+}
+
+fn drive_and_verify(mut c: Console, quit: &[u8], then: &[u8]) {
     c.wait_for("the first frame", |s| s.contents().contains("DRILL"));
     let began = Instant::now();
     let keys: &[(&[u8], u64)] = &[
@@ -79,7 +99,11 @@ fn a_replayed_drill_draws_every_frame_the_console_drew() {
         thread::sleep(Duration::from_millis(100));
     }
     let last_screen = c.with_screen_text();
-    c.send(b"q");
+    c.send(quit);
+    if !then.is_empty() {
+        thread::sleep(Duration::from_millis(300));
+        c.send(then);
+    }
     let status = c.wait_exit();
     assert!(status.success(), "{status:?}\n{}", c.describe());
 
@@ -93,6 +117,13 @@ fn a_replayed_drill_draws_every_frame_the_console_drew() {
         (p, consoles)
     });
     assert_eq!(consoles.len(), 1, "{consoles:?}");
+    let secs = (consoles[0].last_ms - consoles[0].first_ms) as f64 / 1000.0;
+    println!(
+        "recorded {} entries, {} bytes compressed in {secs:.1} s: {:.0} bytes/s",
+        consoles[0].entries,
+        consoles[0].bytes,
+        consoles[0].bytes as f64 / secs
+    );
     let theme = ebb::config::theme_by_name("dark").unwrap();
     let (frames, bad) = player.verify_frames(&theme);
     assert!(frames >= 8, "only {frames} frames were recorded");
@@ -102,8 +133,8 @@ fn a_replayed_drill_draws_every_frame_the_console_drew() {
         bad.len()
     );
 
-    // The terminal's last screen, before `q`, is the replayed screen at one of the last
-    // moments recorded before it.
+    // The terminal's last screen, before leaving, is the replayed screen at one of the
+    // last moments recorded before it.
     let actions: Vec<&str> = player.actions().iter().map(|(_, a)| a.as_str()).collect();
     for a in [
         "run.resume",
@@ -117,7 +148,6 @@ fn a_replayed_drill_draws_every_frame_the_console_drew() {
     let quit_at = player
         .actions()
         .iter()
-        .rev()
         .find(|(_, a)| a == "app.quit")
         .map(|(t, _)| *t)
         .unwrap();
