@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 macro_rules! actions {
     ($( $variant:ident => $name:literal, $desc:literal; )*) => {
@@ -219,6 +219,15 @@ impl fmt::Display for Action {
 impl Serialize for Action {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.name())
+    }
+}
+
+/// By its dotted name (console recordings read actions back).
+impl<'de> Deserialize<'de> for Action {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Action::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown action `{name}`")))
     }
 }
 

@@ -1,5 +1,5 @@
 //! ebb: a terminal console for rolling back stateful systems during an incident.
-//! Layers, top to bottom: cli → tui → app → runner → backends, sim → engine → store, audit
+//! Layers, top to bottom: cli → replay → tui → app → runner → backends, sim → engine → store, audit
 //! → plan, config → leaves (text, time, units, diag, sources…); tests/it/layers.rs keeps them.
 
 // Located errors carry their source text for miette's snippet; they are built once, on the
@@ -21,6 +21,7 @@ pub mod pg_options;
 pub mod plan;
 pub mod policy;
 pub mod redact;
+pub mod replay;
 pub mod runner;
 pub mod sim;
 pub mod sources;

@@ -72,16 +72,72 @@ impl fmt::Display for DisplayText {
 
 impl Serialize for DisplayText {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if verbatim::on() {
+            return match &self.raw {
+                None => s.serialize_str(&self.text),
+                Some(raw) => (&self.text, raw).serialize(s),
+            };
+        }
         s.serialize_str(&self.raw_escaped())
     }
 }
 
 /// Text read back from the store (the run bus): it crossed a process boundary, so it is
 /// sanitized again at this ingress. What was escaped stays visible as its escape.
+/// Inside [`verbatim::with`] (console recordings only) it is read back as it was kept.
 impl<'de> Deserialize<'de> for DisplayText {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if verbatim::on() {
+            #[derive(Deserialize)]
+            #[serde(untagged)]
+            enum Kept {
+                Same(String),
+                Altered(String, String),
+            }
+            return Ok(match Kept::deserialize(d)? {
+                Kept::Same(text) => DisplayText {
+                    text: sanitize(&text),
+                    raw: None,
+                },
+                Kept::Altered(text, raw) => DisplayText {
+                    text: sanitize(&text),
+                    raw: Some(raw),
+                },
+            });
+        }
         let s = String::deserialize(d)?;
         Ok(DisplayText::new(&s))
+    }
+}
+
+/// Console recordings (`crate::replay`) keep text exactly as the console held it, so a
+/// replayed screen is byte-equal to the one drawn: inside [`verbatim::with`], a
+/// `DisplayText` is written as its sanitized text (and its original, when altered) and
+/// read back as that text, not from its escaped original. It is sanitized once more on
+/// reading (a recording is outside data too), which changes nothing in what a console
+/// wrote, `sanitize` being idempotent.
+pub mod verbatim {
+    use std::cell::Cell;
+
+    thread_local! {
+        static ON: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Whether text is being written or read for a console recording on this thread.
+    pub fn on() -> bool {
+        ON.with(Cell::get)
+    }
+
+    /// Runs `f` (a recording's encoding or decoding, synchronous) with text kept verbatim.
+    pub fn with<T>(f: impl FnOnce() -> T) -> T {
+        struct Reset(bool);
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                ON.with(|c| c.set(self.0));
+            }
+        }
+        let _reset = Reset(ON.with(|c| c.replace(true)));
+        f()
     }
 }
 

@@ -9,7 +9,7 @@ use super::model::{Layer, Model, TimelineKind};
 use super::msg::Cmd;
 
 /// A facilitator's console: the scenario's fault menu and the drill as last published.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Facilitator {
     /// The scenario's faults (`sim::facilitate::menu`).
     pub menu: Vec<Choice>,

@@ -3,6 +3,7 @@
 
 pub mod confirm;
 pub mod dispatch;
+pub mod effect;
 pub mod facilitate;
 pub mod ingress;
 pub mod input;
@@ -18,6 +19,6 @@ pub mod update;
 pub use dispatch::dispatch;
 pub use input::{on_key, resolve_key};
 pub use model::{DrillState, Figure, Layer, Model, PaneId, TimelineEntry, TimelineKind};
-pub use msg::{ActionSource, Cmd, EngineRequest, Msg};
+pub use msg::{ActionSource, Cmd, Dispatched, DoorEffect, EngineRequest, Msg};
 pub use team::{Attached, PendingApproval, Role, RunnerSeen, Team, TeamSeen};
 pub use update::update;

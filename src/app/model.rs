@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::action::Action;
 use crate::config::keymap::{KeyChord, Mode};
 use crate::engine::RunView;
@@ -20,7 +22,7 @@ pub const TIMELINE_CAP: usize = 500;
 /// Samples of lag history kept per replica (one per observation).
 pub const LAG_HISTORY: usize = 120;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum PaneId {
     Migration,
     Replication,
@@ -58,7 +60,7 @@ impl PaneId {
 }
 
 /// A value with the time it was observed and how often its source reports.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Figure<T> {
     pub value: T,
     pub source: SourceId,
@@ -74,14 +76,14 @@ impl<T> Figure<T> {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TimelineKind {
     Event(Severity),
     Action,
     System,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub at: Timestamp,
     pub kind: TimelineKind,
@@ -89,7 +91,7 @@ pub struct TimelineEntry {
 }
 
 /// The drill world's clock as the facilitator controls it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DrillState {
     pub scenario: DisplayText,
     pub title: DisplayText,
@@ -141,7 +143,9 @@ impl Layer {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// Serde is for console recordings (`crate::replay`): a recording starts from the model
+/// the console opened with, when no layer is open yet (layers are not kept).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Model {
     /// What is being watched: `drill: backfill-slot-fill` or a target name.
     pub target: DisplayText,
@@ -158,6 +162,7 @@ pub struct Model {
     pub focus: PaneId,
     pub zoom: Option<PaneId>,
     pub scroll: BTreeMap<PaneId, usize>,
+    #[serde(skip)]
     pub layers: Vec<Layer>,
     /// Keys typed so far of a multi-key chord.
     pub pending: Vec<KeyChord>,
@@ -181,6 +186,7 @@ pub struct Model {
     /// Kubernetes targets: rollouts (Workload pane), claims and snapshots (Storage pane).
     pub kube: BTreeMap<SourceId, Figure<KubeSnapshot>>,
     /// Time lag in milliseconds per (source, replica), oldest first; `None` = idle.
+    #[serde(with = "pairs")]
     pub lag_history: BTreeMap<(SourceId, String), VecDeque<Option<u64>>>,
     /// The last error of each source, with when it was seen; cleared by its next good figure.
     pub source_errors: BTreeMap<SourceId, (Timestamp, DisplayText)>,
@@ -297,5 +303,28 @@ impl Model {
             || self.migrations.contains_key(source)
             || self.workload.contains_key(source)
             || self.kube.contains_key(source)
+    }
+}
+
+/// A map whose keys are not strings, written as a list of `[key, value]` pairs.
+mod pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
     }
 }

@@ -1,5 +1,7 @@
 //! Messages into `update` and commands out of it. Time only ever arrives in a message.
 
+use serde::{Deserialize, Serialize};
+
 use crate::action::Action;
 use crate::engine::EngineEvent;
 use crate::sim::source::DrillCommand;
@@ -7,7 +9,7 @@ use crate::sources::Observation;
 use crate::time::Timestamp;
 
 /// Where an action came from; recorded with it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ActionSource {
     /// The key sequence that produced it, e.g. `g g`.
     Key(String),
@@ -31,7 +33,7 @@ impl ActionSource {
 
 // Observations are the common message; boxing them would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Msg {
     /// The clock moved (1 Hz, and with every other message from the loop).
     Tick(Timestamp),
@@ -40,7 +42,7 @@ pub enum Msg {
     /// field only, never to the keymap.
     Paste(String),
     /// The terminal went away or a signal asked us to stop.
-    Signal(&'static str),
+    Signal(String),
     /// From the run's engine.
     Engine(EngineEvent),
     /// Who is attached to the run a runner drives, and whether its runner is alive.
@@ -56,6 +58,24 @@ pub enum Msg {
         by: String,
         text: String,
     },
+    /// What the one door (`control`) or the loop did to the model for an action: every
+    /// change to the model is a message, so a console's recording replays it.
+    Door(DoorEffect),
+    /// The console's recording stopped (its cap, or the store refused a write).
+    RecordingStopped(String),
+}
+
+/// A change the door or the loop makes to the model, besides `update`'s own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum DoorEffect {
+    /// The action was applied to the model (`dispatch`), its intent on record.
+    Dispatched(Dispatched),
+    /// A one-line message for the responder, set now.
+    Flash(String),
+    /// Why the audit log cannot be written (`None`: it can again).
+    AuditDown(Option<String>),
+    /// Every layer closed (a refusal closes the confirm layer that asked).
+    LayersCleared,
 }
 
 pub use crate::engine::EngineRequest;
@@ -73,7 +93,7 @@ pub enum Cmd {
 }
 
 /// An action with its source, as the one dispatch point receives it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Dispatched {
     pub action: Action,
     pub source: ActionSource,

@@ -41,7 +41,7 @@ impl Role {
 }
 
 /// One console attached to the run, as the store lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attached {
     pub operator: String,
     pub host: String,
@@ -51,7 +51,7 @@ pub struct Attached {
 }
 
 /// The run's runner as last seen: its lease holder, and whether it is alive.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunnerSeen {
     /// `operator@host:pid`.
     pub holder: String,
@@ -59,7 +59,7 @@ pub struct RunnerSeen {
 }
 
 /// The team on a run: set when the console is attached to a run a runner drives.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Team {
     pub role: Role,
     /// The plan's `on_detach`: what the run does once no driving console is left.
@@ -104,7 +104,7 @@ impl Team {
 }
 
 /// What the follower learned about the team, for `update`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TeamSeen {
     pub consoles: Vec<Attached>,
     pub runner: Option<RunnerSeen>,

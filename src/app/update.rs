@@ -55,6 +55,12 @@ pub fn update(model: &mut Model, _keymap: &Keymap, msg: Msg) -> Vec<Cmd> {
             super::facilitate::announced(model, &by, &text);
             Vec::new()
         }
+        Msg::Door(effect) => super::effect::apply(model, effect),
+        Msg::RecordingStopped(why) => {
+            let text = format!("recording stopped: {why}");
+            model.push_timeline(model.now, TimelineKind::System, DisplayText::new(&text));
+            Vec::new()
+        }
         Msg::Signal(name) => {
             let text = format!("{name} received: leaving the console");
             model.push_timeline(model.now, TimelineKind::System, DisplayText::new(&text));

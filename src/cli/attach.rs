@@ -278,6 +278,15 @@ pub fn console_on(
                 role,
             }),
             followed: Some(follow_rx),
+            tape: Some(Box::new(crate::replay::Tape::start(
+                store.clone(),
+                crate::replay::TapeTarget {
+                    run_id: Some(run_id.to_string()),
+                    console: console.clone(),
+                    operator: operator.clone(),
+                },
+                crate::replay::Cap::default(),
+            ))),
         };
         let attached_at = std::time::Instant::now();
         let result = event_loop::run(model, &cfg.keymap, &cfg.theme, &mut io).await;

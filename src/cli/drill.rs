@@ -390,12 +390,31 @@ pub fn console_in(
         // The audit log is opened before the terminal is taken; if it cannot be, the
         // console still shows everything but refuses run control (fail closed).
         // One store for the audit log and the Timeline's history.
-        let (audit, history) = match Store::open(&store_spec).await {
+        let (audit, history, store) = match Store::open(&store_spec).await {
             Ok(store) => (
                 open_audit(&store, model.operator_annotation.as_deref()).await,
                 audit_history(&store, 40).await,
+                Some(store),
             ),
-            Err(e) => (Err(crate::store::open_failed(&store_spec, &e)), Vec::new()),
+            Err(e) => (
+                Err(crate::store::open_failed(&store_spec, &e)),
+                Vec::new(),
+                None,
+            ),
+        };
+        // A console with a run records what drives its screen, as its audit session; a
+        // drill's run gets its id when it starts (the tape learns it from the engine).
+        let tape = match (&store, &audit, &start) {
+            (Some(store), Ok(log), Some(_)) => Some(crate::replay::Tape::start(
+                store.clone(),
+                crate::replay::TapeTarget {
+                    run_id: None,
+                    console: log.session().to_string(),
+                    operator: model.operator.as_str().to_string(),
+                },
+                crate::replay::Cap::default(),
+            )),
+            _ => None,
         };
         let recorder = Recorder::new(audit, plan_digest);
         let (obs_tx, obs_rx) = mpsc::channel(256);
@@ -431,6 +450,7 @@ pub fn console_in(
             engine_events: link.as_ref().map(|_| ev_rx),
             delivery: Delivery::Local,
             followed: None,
+            tape: tape.map(|t| Box::new(t) as Box<dyn crate::tui::recording::Recording>),
         };
         let mut model = model;
         // The Timeline starts from the audit log: what was done before this console opened

@@ -15,6 +15,7 @@ pub mod policy;
 pub mod run;
 pub mod runs;
 pub mod screenshot;
+pub mod screenshot_replay;
 pub mod watch;
 
 use std::process::ExitCode;

@@ -1,5 +1,5 @@
-//! `ebb screenshot`: replays a drill deterministically to a point in time and renders the
-//! screen to SVG through the same view as the TUI. Also used by the screenshot tests.
+//! `ebb screenshot`: replays a drill deterministically to a point in time (or, with
+//! `--replay RUN`, a console's recording) and renders the screen to SVG through the TUI's view.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,11 +32,23 @@ pub struct ScreenshotArgs {
     /// A plan file to show (default: the plan the scenario names).
     #[arg(long)]
     pub plan: Option<PathBuf>,
-    /// Seconds of world time to replay before rendering (at most 86400, one day: the
-    /// replay keeps every observation until it renders).
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=MAX_AT))]
-    pub at: u64,
-    /// Terminal size, COLSxROWS.
+    /// When to render. For a scenario: seconds of world time to replay (at most 86400,
+    /// one day; default 300). With --replay: an RFC 3339 time (2026-11-24T03:05:00Z) or an
+    /// offset from the recording's start (90, 90s, 5m, +1h2m); default its last moment.
+    #[arg(long, value_parser = super::screenshot_replay::parse_at)]
+    pub at: Option<super::screenshot_replay::At>,
+    /// Render what a console of this run showed, from its recording (at its size then).
+    #[arg(long, value_name = "RUN")]
+    pub replay: Option<String>,
+    /// With --replay: the console (its session id); default the run's only or first
+    /// driving console.
+    #[arg(long, requires = "replay")]
+    pub console: Option<String>,
+    /// With --replay: a SQLite file or postgres:// URL (default: EBB_STORE, else
+    /// $XDG_STATE_HOME/ebb/ebb.db).
+    #[arg(long, requires = "replay")]
+    pub store: Option<String>,
+    /// Terminal size, COLSxROWS (a replay renders at the console's size).
     #[arg(long, default_value = "160x48")]
     pub size: String,
     /// A preset theme name.
@@ -110,15 +122,27 @@ pub fn render_buffer(
 }
 
 pub fn run(args: ScreenshotArgs) -> Result<ExitCode, Report> {
-    let (w, h) = parse_size(&args.size).map_err(|e| miette::miette!("--size: {e}"))?;
     let theme = config::theme_by_name(&args.theme).map_err(Report::new)?;
+    if let Some(run_id) = &args.replay {
+        return super::screenshot_replay::run(&args, run_id, &theme);
+    }
+    let (w, h) = parse_size(&args.size).map_err(|e| miette::miette!("--size: {e}"))?;
     let keymap = config::keymap_by_name("default").map_err(Report::new)?;
+    let at = match args.at {
+        None => 300,
+        Some(super::screenshot_replay::At::Seconds(s)) => s,
+        Some(other) => {
+            return Err(miette::miette!(
+                "--at {other} is for --replay; a scenario screenshot takes seconds of world time"
+            ));
+        }
+    };
     let (scenario, plan) = load_scenario(args.scenario.as_deref(), args.plan.as_deref())?;
     let model = model_at(
         &scenario,
         plan.map(|p| p.outline),
         args.seed,
-        args.at,
+        at,
         &args.operator,
         &keymap,
     );

@@ -191,6 +191,20 @@ pub fn sequence_to_string(keys: &[KeyChord]) -> String {
         .join(" ")
 }
 
+/// As its keymap spelling (`ctrl-w`, `G`): console recordings keep keys this way.
+impl serde::Serialize for KeyChord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KeyChord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        KeyChord::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for KeyChord {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -2,8 +2,9 @@
 //! for a run a runner drives, run control becomes a request row in the same transaction.
 
 use crate::action::Action;
+use crate::app::effect::Applied;
 use crate::app::intent::{Intent, describe};
-use crate::app::{ActionSource, Cmd, Model, Role, dispatch};
+use crate::app::{ActionSource, Cmd, Dispatched, DoorEffect, Model, Role};
 use crate::audit::NewRecord;
 use crate::store::NewRequest;
 use crate::time::Timestamp;
@@ -42,10 +43,31 @@ pub async fn dispatch_recorded(
     action: Action,
     source: ActionSource,
 ) -> Vec<Cmd> {
+    dispatch_applied(
+        model,
+        rec,
+        delivery,
+        action,
+        source,
+        &mut Applied::default(),
+    )
+    .await
+}
+
+/// [`dispatch_recorded`], keeping in `fx` every change it made to the model, in order
+/// (the console's recording replays them).
+pub async fn dispatch_applied(
+    model: &mut Model,
+    rec: &mut Recorder,
+    delivery: &Delivery,
+    action: Action,
+    source: ActionSource,
+    fx: &mut Applied,
+) -> Vec<Cmd> {
     let was_down = model.audit_down.is_some();
     let cmds = match delivery {
-        Delivery::Local => through_local(model, rec, action, source).await,
-        Delivery::Bus(link) => through_bus(model, rec, link, action, source).await,
+        Delivery::Local => through_local(model, rec, action, source, fx).await,
+        Delivery::Bus(link) => through_bus(model, rec, link, action, source, fx).await,
     };
     if was_down && model.audit_down.is_none() {
         // Replace a stale refusal (or nothing); keep what the action itself said.
@@ -54,20 +76,25 @@ pub async fn dispatch_recorded(
             .as_ref()
             .is_none_or(|(_, m)| m.contains("the audit log cannot be written"));
         if stale {
-            model.flash = Some((model.now, AUDIT_BACK.to_string()));
+            fx.flash(model, AUDIT_BACK.to_string());
         }
     }
     cmds
 }
 
-fn refused_for_audit(model: &mut Model, intent: &Intent, why: &str) {
-    model.flash = Some((
-        model.now,
+fn refused_for_audit(model: &mut Model, fx: &mut Applied, intent: &Intent, why: &str) {
+    fx.flash(
+        model,
         format!(
             "{} refused: the audit log cannot be written ({why})",
             intent.action
         ),
-    ));
+    );
+}
+
+/// Applies the action to the model (its intent is on record, or viewing goes on without).
+fn apply(model: &mut Model, fx: &mut Applied, action: Action, source: ActionSource) -> Vec<Cmd> {
+    fx.apply(model, DoorEffect::Dispatched(Dispatched { action, source }))
 }
 
 async fn outcome(rec: &mut Recorder, intent: &Intent, text: &str) {
@@ -91,13 +118,14 @@ async fn through_local(
     rec: &mut Recorder,
     action: Action,
     source: ActionSource,
+    fx: &mut Applied,
 ) -> Vec<Cmd> {
     let intent = describe(model, action, &source);
     let result = rec.intent(&intent).await;
-    model.audit_down = rec.down.clone();
+    fx.audit_down(model, rec.down.clone());
     match result {
         Ok(()) if intent.run_control => {
-            let cmds = dispatch(model, action, source);
+            let cmds = apply(model, fx, action, source);
             // Handed to the engine (whose answer is recorded when it comes), or held back.
             let text = if cmds
                 .iter()
@@ -112,13 +140,13 @@ async fn through_local(
             outcome(rec, &intent, &text).await;
             cmds
         }
-        Ok(()) => dispatch(model, action, source),
+        Ok(()) => apply(model, fx, action, source),
         Err(why) if intent.run_control => {
             // A refused verb leaves its confirm layer: the reason is not lost.
-            refused_for_audit(model, &intent, &why);
+            refused_for_audit(model, fx, &intent, &why);
             Vec::new()
         }
-        Err(_) => dispatch(model, action, source),
+        Err(_) => apply(model, fx, action, source),
     }
 }
 
@@ -146,32 +174,33 @@ async fn through_bus(
     link: &BusLink,
     action: Action,
     source: ActionSource,
+    fx: &mut Applied,
 ) -> Vec<Cmd> {
     let intent = describe(model, action, &source);
     if !intent.run_control {
         let result = rec.intent(&intent).await;
-        model.audit_down = rec.down.clone();
+        fx.audit_down(model, rec.down.clone());
         let _ = result;
-        return dispatch(model, action, source);
+        return apply(model, fx, action, source);
     }
     // What the action would do, tried on a copy: the model changes only once its record
-    // (and its request, if it makes one) has committed.
+    // (and its request, if it makes one) has committed (then it is applied for real).
     let mut trial = model.clone();
-    let mut cmds = dispatch(&mut trial, action, source);
+    let mut cmds = crate::app::dispatch(&mut trial, action, source.clone());
     let requests: Vec<serde_json::Value> = cmds.iter().filter_map(request_body).collect();
     cmds.retain(|c| request_body(c).is_none());
     let Some(request) = requests.into_iter().next() else {
         // Nothing for the runner yet (a confirm layer opened, or nothing to act on).
         match rec.intent(&intent).await {
             Ok(()) => {
-                *model = trial;
-                model.audit_down = None;
+                let _ = apply(model, fx, action, source);
+                fx.audit_down(model, None);
                 outcome(rec, &intent, &held_back(model)).await;
                 return cmds;
             }
             Err(why) => {
-                model.audit_down = rec.down.clone();
-                refused_for_audit(model, &intent, &why);
+                fx.audit_down(model, rec.down.clone());
+                refused_for_audit(model, fx, &intent, &why);
                 return Vec::new();
             }
         }
@@ -184,18 +213,18 @@ async fn through_bus(
         // The policy does not give this operator the action: recorded, refused here with
         // the reason (the runner would refuse it too).
         let result = rec.intent(&intent).await;
-        model.audit_down = rec.down.clone();
+        fx.audit_down(model, rec.down.clone());
         if result.is_ok() {
             outcome(rec, &intent, &format!("refused: {why}")).await;
         }
-        model.layers.clear();
-        model.flash = Some((model.now, format!("{} refused: {why}", intent.action)));
+        fx.apply(model, DoorEffect::LayersCleared);
+        fx.flash(model, format!("{} refused: {why}", intent.action));
         return Vec::new();
     }
     if link.role == Role::Facilitator && !intent.action.starts_with("drill.") {
         // The participants drive the run; the facilitator drives the world.
         let result = rec.intent(&intent).await;
-        model.audit_down = rec.down.clone();
+        fx.audit_down(model, rec.down.clone());
         if result.is_ok() {
             outcome(
                 rec,
@@ -204,20 +233,20 @@ async fn through_bus(
             )
             .await;
         }
-        model.layers.clear();
-        model.flash = Some((
-            model.now,
+        fx.apply(model, DoorEffect::LayersCleared);
+        fx.flash(
+            model,
             format!(
                 "{} refused: a facilitator's console drives the world, not the run; the participants drive it",
                 intent.action
             ),
-        ));
+        );
         return Vec::new();
     }
     if link.role == Role::Watcher {
         // Recorded, refused here, and the refusal recorded: a watcher never drives.
         let result = rec.intent(&intent).await;
-        model.audit_down = rec.down.clone();
+        fx.audit_down(model, rec.down.clone());
         if result.is_ok() {
             outcome(
                 rec,
@@ -226,14 +255,14 @@ async fn through_bus(
             )
             .await;
         }
-        model.layers.clear();
-        model.flash = Some((
-            model.now,
+        fx.apply(model, DoorEffect::LayersCleared);
+        fx.flash(
+            model,
             format!(
                 "{} refused: this console only watches; `ebb attach {}` drives the run",
                 intent.action, link.run_id
             ),
-        ));
+        );
         return Vec::new();
     }
     let new = NewRequest {
@@ -246,14 +275,14 @@ async fn through_bus(
     };
     match rec.intent_with_request(&intent, &new).await {
         Ok(id) => {
-            *model = trial;
-            model.audit_down = None;
+            let _ = apply(model, fx, action, source);
+            fx.audit_down(model, None);
             tracing::debug!(request = id, action = %new.action, "request sent to the runner");
             cmds
         }
         Err(why) => {
-            model.audit_down = rec.down.clone();
-            refused_for_audit(model, &intent, &why);
+            fx.audit_down(model, rec.down.clone());
+            refused_for_audit(model, fx, &intent, &why);
             Vec::new()
         }
     }

@@ -6,5 +6,5 @@ pub mod follow;
 pub mod presence;
 pub mod recorder;
 
-pub use door::{AUDIT_BACK, BusLink, Delivery, dispatch_recorded};
+pub use door::{AUDIT_BACK, BusLink, Delivery, dispatch_applied, dispatch_recorded};
 pub use recorder::Recorder;

@@ -8,7 +8,7 @@ use crate::diag::{LocatedError, SourceFile};
 use crate::text::DisplayText;
 
 /// Where a step stands in a run. Until the engine drives plans every step is `Pending`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StepMark {
     Pending,
     Running,
@@ -18,7 +18,7 @@ pub enum StepMark {
     Compensated,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepOutline {
     pub id: DisplayText,
     pub kind: DisplayText,
@@ -27,7 +27,7 @@ pub struct StepOutline {
     pub mark: StepMark,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlanOutline {
     pub name: DisplayText,
     pub description: DisplayText,

@@ -22,7 +22,9 @@ pub(super) trait Dialect:
     + for<'a> Bind<Option<&'a str>>
     + Bind<Option<i64>>
     + for<'a> Bind<Json<&'a serde_json::Value>>
+    + Bind<Vec<u8>>
     + Get<i64>
+    + Get<Vec<u8>>
     + Get<String>
     + Get<Option<String>>
     + Get<Option<i64>>

@@ -26,6 +26,7 @@ mod lease;
 mod paths;
 mod policy;
 mod postgres;
+mod recordings;
 mod runs;
 mod sqlite;
 
@@ -40,6 +41,7 @@ pub use journal::{INITIAL_STATE, JournalEntry, JournalRecord, NewRun, RunRow};
 pub use lease::LeaseOutcome;
 pub use paths::{default_path, open_failed, spec_from_env};
 pub use policy::{NewPlanApproval, NewPolicy, PlanApprovalRow, PolicyRow};
+pub use recordings::{ChunkRow, NewChunk, RecordedConsole};
 
 use crate::time::Timestamp;
 

@@ -11,12 +11,14 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until};
 
+use super::recording::Recording;
 use super::terminal::TerminalGuard;
 use super::view;
+use crate::app::effect::Applied;
 use crate::app::{Cmd, EngineRequest, Model, Msg, resolve_key, update};
 use crate::config::keymap::{KeyChord, Keymap};
 use crate::config::theme::Theme;
-use crate::control::{Delivery, Recorder, dispatch_recorded};
+use crate::control::{Delivery, Recorder, dispatch_applied};
 use crate::engine::EngineEvent;
 use crate::sim::source::DrillCommand;
 use crate::sources::Observation;
@@ -38,6 +40,8 @@ pub struct LoopIo {
     pub delivery: Delivery,
     /// What the console follows of a run a runner drives (view, events, team).
     pub followed: Option<mpsc::Receiver<Msg>>,
+    /// The console's recording, when it records (every console on a run does).
+    pub tape: Option<Box<dyn Recording>>,
 }
 
 /// How the loop ended.
@@ -49,7 +53,8 @@ pub enum Exit {
 }
 
 /// Runs the console until quit, a signal, or the terminal going away. The terminal is
-/// restored before this returns, whichever way it ends.
+/// restored before this returns, whichever way it ends. With a recording (`io.tape`),
+/// every change to the model goes to it first, in order, with the iteration's time.
 pub async fn run(
     mut model: Model,
     keymap: &Keymap,
@@ -63,12 +68,20 @@ pub async fn run(
     let mut events = EventStream::new();
 
     let now = Timestamp::now();
-    update(&mut model, keymap, Msg::Tick(now));
+    let size = guard.terminal.size()?;
+    let mut shown = Shown {
+        size: (size.width, size.height),
+        key_since_frame: true,
+    };
+    if let Some(tape) = io.tape.as_mut() {
+        tape.start(now, &model, shown.size, keymap.name());
+    }
+    step(&mut model, keymap, io, now, Msg::Tick(now));
     let to_next_second = Duration::from_millis((1000 - now.0.rem_euclid(1000)) as u64);
     let mut clock = interval_at(Instant::now() + to_next_second, Duration::from_secs(1));
     clock.set_missed_tick_behavior(MissedTickBehavior::Delay);
 
-    draw(&mut guard, &model, keymap, theme)?;
+    draw(&mut guard, &model, keymap, theme, io, now, &mut shown)?;
     let mut last_frame = Instant::now();
     let mut dirty = false;
     let mut observations_open = true;
@@ -81,7 +94,13 @@ pub async fn run(
         let mut exit: Option<Exit> = None;
         tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => keys.push(KeyChord::from_event(&k)),
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                    let chord = KeyChord::from_event(&k);
+                    // A key ebb cannot spell (caps lock, media keys) does nothing.
+                    if chord.to_string().parse::<KeyChord>() == Ok(chord) {
+                        keys.push(chord);
+                    }
+                }
                 Some(Ok(Event::Paste(text))) => msgs.push(Msg::Paste(text)),
                 Some(Ok(Event::Resize(_, _))) => dirty = true,
                 Some(Ok(_)) => {}
@@ -125,11 +144,13 @@ pub async fn run(
             _ = int.recv() => exit = Some(Exit::Signal("SIGINT")),
             _ = sleep_until(frame_due), if dirty => {}
         }
+        // One time for the whole iteration: its Tick and everything recorded in it.
+        let now = Timestamp::now();
         if let Some(Exit::Signal(name)) = exit {
             io.recorder
                 .lost(&format!("{name}: the console was told to stop"))
                 .await;
-            update(&mut model, keymap, Msg::Signal(name));
+            step(&mut model, keymap, io, now, Msg::Signal(name.to_string()));
         }
         if let Some(Exit::TerminalGone) = exit {
             io.recorder.lost("the terminal went away").await;
@@ -141,54 +162,103 @@ pub async fn run(
         let mut cmds_of_keys = Vec::new();
         for k in keys {
             dirty = true;
+            shown.key_since_frame = true;
+            if let Some(tape) = io.tape.as_mut() {
+                tape.key(now, k);
+            }
             if let Some((action, source)) = resolve_key(&mut model, keymap, k) {
+                let mut fx = Applied::default();
                 cmds_of_keys.extend(
-                    dispatch_recorded(&mut model, &mut io.recorder, &io.delivery, action, source)
-                        .await,
+                    dispatch_applied(
+                        &mut model,
+                        &mut io.recorder,
+                        &io.delivery,
+                        action,
+                        source,
+                        &mut fx,
+                    )
+                    .await,
                 );
+                keep(io, now, fx);
             }
         }
-        if !msgs.is_empty() {
+        if !msgs.is_empty() || dirty {
             dirty = true;
-            msgs.push(Msg::Tick(Timestamp::now()));
-        } else if dirty {
-            msgs.push(Msg::Tick(Timestamp::now()));
+            msgs.push(Msg::Tick(now));
         }
         for cmd in cmds_of_keys {
-            quit |= carry_out(cmd, &mut model, io).await;
+            quit |= carry_out(cmd, &mut model, io, now).await;
         }
         for msg in msgs {
-            let cmds = match msg {
-                Msg::Engine(ev) => {
-                    io.recorder.engine(&ev).await;
-                    let was_down = model.audit_down.is_some();
-                    model.audit_down = io.recorder.down.clone();
-                    if was_down && model.audit_down.is_none() {
-                        model.flash = Some((model.now, crate::control::AUDIT_BACK.to_string()));
-                    }
-                    update(&mut model, keymap, Msg::Engine(ev))
+            if let Msg::Engine(ev) = &msg {
+                io.recorder.engine(ev).await;
+                let was_down = model.audit_down.is_some();
+                let mut fx = Applied::default();
+                fx.audit_down(&mut model, io.recorder.down.clone());
+                if was_down && model.audit_down.is_none() {
+                    fx.flash(&mut model, crate::control::AUDIT_BACK.to_string());
                 }
-                other => update(&mut model, keymap, other),
-            };
-            for cmd in cmds {
-                quit |= carry_out(cmd, &mut model, io).await;
+                keep(io, now, fx);
             }
+            let cmds = step(&mut model, keymap, io, now, msg);
+            for cmd in cmds {
+                quit |= carry_out(cmd, &mut model, io, now).await;
+            }
+        }
+        if let Some(why) = io.tape.as_mut().and_then(|t| t.stopped()) {
+            // The recording has ended: this is the first change it does not hold.
+            update(&mut model, keymap, Msg::RecordingStopped(why));
+            dirty = true;
         }
         if quit {
             break Exit::Quit;
         }
         if dirty && Instant::now() >= last_frame + MIN_FRAME {
-            draw(&mut guard, &model, keymap, theme)?;
+            draw(&mut guard, &model, keymap, theme, io, now, &mut shown)?;
             last_frame = Instant::now();
             dirty = false;
         }
     };
     drop(guard);
+    if let Some(tape) = io.tape.take() {
+        tape.finish(Timestamp::now()).await;
+    }
     Ok((model, exit))
 }
 
+/// What the recording knows of the screen: its size, and whether a key came since the
+/// last frame drawn (that frame is kept).
+struct Shown {
+    size: (u16, u16),
+    key_since_frame: bool,
+}
+
+/// Records `msg` (when the console records), then applies it.
+fn step(model: &mut Model, keymap: &Keymap, io: &mut LoopIo, now: Timestamp, msg: Msg) -> Vec<Cmd> {
+    if let Some(tape) = io.tape.as_mut() {
+        tape.msg(now, &msg);
+    }
+    update(model, keymap, msg)
+}
+
+/// Records the door's effects, already applied to the model, in order.
+fn keep(io: &mut LoopIo, now: Timestamp, fx: Applied) {
+    if let Some(tape) = io.tape.as_mut() {
+        for e in fx.0 {
+            tape.msg(now, &Msg::Door(e));
+        }
+    }
+}
+
 /// Carries out one effect `update` or the door asked for; true when it is to quit.
-async fn carry_out(cmd: Cmd, model: &mut Model, io: &mut LoopIo) -> bool {
+async fn carry_out(cmd: Cmd, model: &mut Model, io: &mut LoopIo, now: Timestamp) -> bool {
+    let mut fx = Applied::default();
+    let quit = carry_out_into(cmd, model, io, &mut fx).await;
+    keep(io, now, fx);
+    quit
+}
+
+async fn carry_out_into(cmd: Cmd, model: &mut Model, io: &mut LoopIo, fx: &mut Applied) -> bool {
     match cmd {
         Cmd::Quit => return true,
         Cmd::Drill(c) => {
@@ -204,18 +274,18 @@ async fn carry_out(cmd: Cmd, model: &mut Model, io: &mut LoopIo) -> bool {
             };
             if let Err(why) = sent {
                 io.recorder.undelivered("drill", why).await;
-                model.flash = Some((model.now, format!("not delivered: {why}; try again")));
+                fx.flash(model, format!("not delivered: {why}; try again"));
             }
         }
         Cmd::Facilitate(r) => {
             // On a runner's drill these went as request rows; here nothing hosts them.
             let why = crate::app::facilitate::not_hosted(&r);
             io.recorder.undelivered("drill.fault", why).await;
-            model.flash = Some((model.now, format!("not delivered: {why}")));
+            fx.flash(model, format!("not delivered: {why}"));
         }
         Cmd::Note(text) => {
             if let Err(why) = io.recorder.note(&text).await {
-                model.flash = Some((model.now, format!("the note could not be recorded: {why}")));
+                fx.flash(model, format!("the note could not be recorded: {why}"));
             }
         }
         Cmd::Engine(r) => match &io.engine {
@@ -227,17 +297,11 @@ async fn carry_out(cmd: Cmd, model: &mut Model, io: &mut LoopIo) -> bool {
                         mpsc::error::TrySendError::Closed(_) => "the run engine has stopped",
                     };
                     io.recorder.undelivered(&name, why).await;
-                    model.audit_down = io.recorder.down.clone();
-                    model.flash =
-                        Some((model.now, format!("{name} not delivered: {why}; try again")));
+                    fx.audit_down(model, io.recorder.down.clone());
+                    fx.flash(model, format!("{name} not delivered: {why}; try again"));
                 }
             }
-            None => {
-                model.flash = Some((
-                    model.now,
-                    "no plan is loaded: run control needs a plan".into(),
-                ))
-            }
+            None => fx.flash(model, "no plan is loaded: run control needs a plan".into()),
         },
     }
     false
@@ -259,21 +323,37 @@ async fn recv_engine(rx: &mut Option<mpsc::Receiver<EngineEvent>>) -> Option<Eng
     }
 }
 
+/// Draws one frame; a console that records keeps its size when it changed, and the
+/// frame itself when one is due.
 fn draw(
     guard: &mut TerminalGuard,
     model: &Model,
     keymap: &Keymap,
     theme: &Theme,
+    io: &mut LoopIo,
+    now: Timestamp,
+    shown: &mut Shown,
 ) -> io::Result<()> {
     let t = &mut guard.terminal;
     queue!(
         t.backend_mut(),
         crossterm::terminal::BeginSynchronizedUpdate
     )?;
-    t.draw(|f| {
+    let frame = t.draw(|f| {
         let area = f.area();
         view::render(model, keymap, theme, area, f.buffer_mut());
     })?;
+    if let Some(tape) = io.tape.as_mut() {
+        let size = (frame.area.width, frame.area.height);
+        if size != shown.size {
+            shown.size = size;
+            tape.resize(now, size);
+        }
+        if tape.frame_due(now, shown.key_since_frame) {
+            tape.frame(now, frame.buffer);
+        }
+    }
+    shown.key_since_frame = false;
     execute!(t.backend_mut(), crossterm::terminal::EndSynchronizedUpdate)?;
     t.backend_mut().flush()
 }

@@ -193,6 +193,11 @@ impl Console {
         f(self.parser.lock().unwrap().screen())
     }
 
+    /// The screen's text now.
+    pub(crate) fn with_screen_text(&self) -> String {
+        self.with_screen(|s| s.contents())
+    }
+
     pub(crate) fn describe(&self) -> String {
         let contents = self.with_screen(|s| s.contents());
         format!(

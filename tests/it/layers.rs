@@ -32,6 +32,9 @@ const LAYERS: &[&[&str]] = &[
     // The one door: audit intent + request, delivery, following the runner.
     &["control"],
     &["tui", "logging"],
+    // Console recordings: the loop records through `tui::recording`; the player renders
+    // with the TUI's own view code.
+    &["replay"],
     &["cli"],
 ];
 

@@ -39,6 +39,7 @@ mod plan;
 mod policy;
 mod prom;
 mod prom_tls;
+mod replay;
 mod runs;
 mod screenshots;
 mod store;
