@@ -3,9 +3,10 @@
 
 use crate::action::Action;
 
-/// Actions that make no sense from the palette itself.
+/// Actions that make no sense from the palette itself (nor `ebb replay`'s viewer keys).
 fn offered(a: Action) -> bool {
-    !matches!(
+    !a.is_replay()
+        && !matches!(
         a,
         Action::PaletteOpen
             | Action::PaletteSubmit
