@@ -7,13 +7,13 @@ use crate::action::Action;
 fn offered(a: Action) -> bool {
     !a.is_replay()
         && !matches!(
-        a,
-        Action::PaletteOpen
-            | Action::PaletteSubmit
-            | Action::PaletteNext
-            | Action::PalettePrev
-            | Action::LayerClose
-    )
+            a,
+            Action::PaletteOpen
+                | Action::PaletteSubmit
+                | Action::PaletteNext
+                | Action::PalettePrev
+                | Action::LayerClose
+        )
 }
 
 /// Score of `query` as an in-order subsequence of `text` (lower is better), or `None`.

@@ -32,6 +32,8 @@ pub struct Chrome<'a> {
 pub struct Fit {
     /// The recorded size (columns, rows).
     pub recorded: (u16, u16),
+    /// The area it is shown in.
+    pub area: Rect,
     /// Where in the area the shown part goes; the part shown starts at the recorded
     /// screen's top-left cell.
     pub dest: Rect,
@@ -53,6 +55,7 @@ impl Fit {
         let (dy, h) = axis(recorded.1, area.height);
         Fit {
             recorded,
+            area,
             dest: Rect::new(area.x + dx, area.y + dy, w, h),
         }
     }
@@ -62,18 +65,18 @@ impl Fit {
     }
 
     pub fn centred(&self) -> bool {
-        !self.clipped() && (self.dest.width, self.dest.height) != self.recorded
+        !self.clipped() && (self.area.width, self.area.height) != self.recorded
     }
 
-    /// What the banner says about the size, if it differs from the terminal's.
-    fn note(&self, area: Rect) -> Option<String> {
+    /// What the banner says about the size, if it differs from the area's.
+    fn note(&self) -> Option<String> {
         let (w, h) = self.recorded;
         if self.clipped() {
             Some(format!(
                 "{w}×{h} clipped to {}×{}",
                 self.dest.width, self.dest.height
             ))
-        } else if (area.width, area.height) != self.recorded {
+        } else if self.centred() {
             Some(format!("{w}×{h} centred"))
         } else {
             None
@@ -110,7 +113,7 @@ pub fn render(recorded: &Buffer, chrome: &Chrome, area: Rect, buf: &mut Buffer) 
         buf.set_style(screen, theme.muted);
     }
     copy(recorded, &fit, buf);
-    banner(chrome, fit.note(screen), top, buf);
+    banner(chrome, fit.note(), top, buf);
     scrub(chrome.playback, theme, scrub_row, buf);
     hints(chrome, hint_row, buf);
 }
@@ -155,16 +158,20 @@ fn banner_parts(chrome: &Chrome, size_note: Option<String>) -> Vec<String> {
     } else {
         format!("‖ paused ×{}", speed(p.speed()))
     };
+    // Names come from the store: sanitized for the terminal.
     let mut parts = vec![
         "REPLAY".to_string(),
         state,
         format!("T+{} / {}", clock(p.elapsed()), clock(p.length())),
-        format!("{} UTC", p.at().hms()),
+        format!("run {}", sanitize(&c.run_id)),
     ];
     parts.extend(size_note);
-    // Names come from the store: sanitized for the terminal.
-    parts.push(format!("run {}", sanitize(&c.run_id)));
-    parts.push(format!("console {} ({})", sanitize(&c.id), sanitize(&c.user)));
+    parts.push(format!("{} UTC", p.at().hms()));
+    parts.push(format!(
+        "console {} ({})",
+        sanitize(&c.id),
+        sanitize(&c.user)
+    ));
     parts
 }
 
@@ -337,13 +344,13 @@ mod tests {
         let f = Fit::new((80, 24), area);
         assert_eq!(f.dest, Rect::new(40, 11, 80, 24));
         assert!(f.centred() && !f.clipped());
-        assert_eq!(f.note(area).as_deref(), Some("80×24 centred"));
+        assert_eq!(f.note().as_deref(), Some("80×24 centred"));
         let f = Fit::new((160, 48), area);
         assert_eq!(f.dest, Rect::new(0, 1, 160, 45));
         assert!(f.clipped());
-        assert_eq!(f.note(area).as_deref(), Some("160×48 clipped to 160×45"));
+        assert_eq!(f.note().as_deref(), Some("160×48 clipped to 160×45"));
         let f = Fit::new((160, 45), area);
-        assert_eq!(f.note(area), None);
+        assert_eq!(f.note(), None);
     }
 
     #[test]

@@ -410,7 +410,10 @@ mod tests {
     #[test]
     fn keys_move_only_the_viewer() {
         let mut p = sample();
-        assert_eq!(on_key(&mut p, Action::ReplayPlayPause), KeyOutcome::Continue);
+        assert_eq!(
+            on_key(&mut p, Action::ReplayPlayPause),
+            KeyOutcome::Continue
+        );
         assert!(!p.playing());
         on_key(&mut p, Action::ReplayNextAction);
         assert_eq!(p.at(), t(1030));
