@@ -155,11 +155,11 @@ pub fn render_screen(
     }
 }
 
-/// The viewer's loop: keys move the playback, a play clock advances it by real elapsed
-/// time × speed, and a frame is drawn when something changed, at most 30 a second.
+/// Takes the terminal and runs the viewer's loop until a quit key, a signal, or the end of
+/// the terminal; the terminal is restored on every path (`TerminalGuard`).
 async fn play(
     mut player: Player,
-    mut playback: Playback,
+    playback: Playback,
     keymap: &Keymap,
     theme: &Theme,
 ) -> io::Result<()> {
@@ -167,9 +167,37 @@ async fn play(
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut guard = TerminalGuard::take()?;
-    let mut events = EventStream::new();
+    let viewer = run_loop(
+        &mut player,
+        playback,
+        keymap,
+        EventStream::new(),
+        |player, playback| draw(&mut guard, player, playback, keymap, theme),
+    );
+    tokio::select! {
+        r = viewer => r.map(|_| ()),
+        _ = hup.recv() => Ok(()),
+        _ = term.recv() => Ok(()),
+        _ = int.recv() => Ok(()),
+    }
+}
+
+/// The viewer's loop: keys (through the keymap's `[replay]` table) move the playback, a
+/// play clock advances it by real elapsed time × speed, and `draw` is called when something
+/// changed, at most 30 times a second. Returns the playback where it was left.
+pub async fn run_loop<E, D>(
+    player: &mut Player,
+    mut playback: Playback,
+    keymap: &Keymap,
+    mut events: E,
+    mut draw: D,
+) -> io::Result<Playback>
+where
+    E: futures::Stream<Item = io::Result<Event>> + Unpin,
+    D: FnMut(&mut Player, &Playback) -> io::Result<()>,
+{
     let mut pending: Vec<KeyChord> = Vec::new();
-    draw(&mut guard, &mut player, &playback, keymap, theme)?;
+    draw(player, &playback)?;
     let mut last_frame = Instant::now();
     let mut clock = Instant::now();
     let mut dirty = false;
@@ -190,20 +218,17 @@ async fn play(
                 Some(Err(_)) | None => break,
             },
             _ = sleep_until(frame_due), if dirty || playback.playing() => {}
-            _ = hup.recv() => break,
-            _ = term.recv() => break,
-            _ = int.recv() => break,
         }
         let now = Instant::now();
         dirty |= playback.advance(now - clock);
         clock = now;
         if dirty && now >= frame_due {
-            draw(&mut guard, &mut player, &playback, keymap, theme)?;
+            draw(player, &playback)?;
             last_frame = now;
             dirty = false;
         }
     }
-    Ok(())
+    Ok(playback)
 }
 
 fn draw(
@@ -229,8 +254,103 @@ fn draw(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::replay::player::ConsoleInfo;
+    use crate::replay::player::{ConsoleInfo, Frame};
     use crate::time::Timestamp;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    fn console() -> ConsoleInfo {
+        ConsoleInfo {
+            id: "c-7".into(),
+            user: "alice".into(),
+            run_id: "r-1".into(),
+        }
+    }
+
+    /// Ten minutes of recording (two frames of a drill's model), actions at 2:00 and 7:00.
+    fn ten_minutes() -> Player {
+        let scenario = crate::sim::world::Scenario::load("backfill-slot-fill").unwrap();
+        let t0 = Timestamp::from_secs(1_795_489_200);
+        let model = super::super::drill::drill_model(&scenario, None, "alice", 42, 1.0, t0);
+        let frames = [0, 600]
+            .into_iter()
+            .map(|s| Frame {
+                at: Timestamp(t0.0 + s * 1000),
+                model: model.clone(),
+                size: (80, 24),
+            })
+            .collect();
+        let actions = vec![
+            (Timestamp(t0.0 + 120_000), "run.resume".to_string()),
+            (Timestamp(t0.0 + 420_000), "run.rollback".to_string()),
+        ];
+        Player::from_frames(console(), frames, actions).unwrap()
+    }
+
+    fn key(c: KeyCode) -> io::Result<Event> {
+        Ok(Event::Key(KeyEvent::new(c, KeyModifiers::NONE)))
+    }
+
+    /// The loop on a paused clock: it plays at the asked speed, a key jumps, q quits,
+    /// and it never draws more than 30 frames a second.
+    #[tokio::test(start_paused = true)]
+    async fn the_loop_plays_jumps_and_quits() {
+        let mut player = ten_minutes();
+        let (start, _) = player.span();
+        let actions: Vec<Timestamp> = player.actions().iter().map(|(t, _)| *t).collect();
+        let playback = Playback::new(player.span(), player.times(), &actions, 2.0);
+        let keymap = Keymap::default();
+        let (tx, rx) = futures::channel::mpsc::unbounded();
+        let mut frames: Vec<Timestamp> = Vec::new();
+        let viewer = run_loop(&mut player, playback, &keymap, rx, |_, p| {
+            frames.push(p.at());
+            Ok(())
+        });
+        let keys = async {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            tx.unbounded_send(key(KeyCode::Char(']'))).unwrap();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            tx.unbounded_send(key(KeyCode::Char('q'))).unwrap();
+        };
+        let (left, ()) = tokio::join!(viewer, keys);
+        let left = left.unwrap();
+        // ×2 for 3 s is 6 s in; `]` jumps to 2:00; 1 s more at ×2 is 2:02.
+        let off = left.at().0 - start.0;
+        assert!((122_000..122_100).contains(&off), "left at +{off} ms");
+        assert!(frames.len() <= 4 * 30 + 2, "{} frames in 4 s", frames.len());
+        assert!(frames.len() >= 4 * 20, "{} frames in 4 s", frames.len());
+        assert!(
+            frames
+                .windows(2)
+                .all(|w| w[0] <= w[1] || w[1].0 - start.0 == 120_000)
+        );
+    }
+
+    /// A paused replay draws only when a key changes something, and the end of the key
+    /// stream (the terminal gone) ends the loop.
+    #[tokio::test(start_paused = true)]
+    async fn a_paused_loop_is_quiet() {
+        let mut player = ten_minutes();
+        let mut playback = Playback::new(player.span(), player.times(), &[], 1.0);
+        playback.play_pause();
+        let keymap = Keymap::default();
+        let (tx, rx) = futures::channel::mpsc::unbounded();
+        let mut draws = 0;
+        let viewer = run_loop(&mut player, playback, &keymap, rx, |_, _| {
+            draws += 1;
+            Ok(())
+        });
+        let keys = async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            tx.unbounded_send(key(KeyCode::Right)).unwrap();
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            drop(tx);
+        };
+        let (left, ()) = tokio::join!(viewer, keys);
+        let left = left.unwrap();
+        assert!(!left.playing());
+        assert_eq!(left.at(), left.span().1, "→ steps to the next (last) frame");
+        assert_eq!(draws, 2, "the first frame and the one after →");
+    }
 
     #[test]
     fn list_names_each_console_or_says_there_is_none() {

@@ -219,14 +219,10 @@ pub fn on_key(p: &mut Playback, action: Action) -> KeyOutcome {
         Action::ReplayStepBack => p.step_back(),
         Action::ReplayStepForward => p.step_forward(),
         Action::ReplayPrevAction => {
-            if !p.prev_action() {
-                p.notice = Some("no earlier action");
-            }
+            p.notice = (!p.prev_action()).then_some("no earlier action");
         }
         Action::ReplayNextAction => {
-            if !p.next_action() {
-                p.notice = Some("no later action");
-            }
+            p.notice = (!p.next_action()).then_some("no later action");
         }
         Action::ReplayFaster => p.faster(),
         Action::ReplaySlower => p.slower(),
