@@ -319,9 +319,8 @@ mod tests {
         assert!(frames.len() <= 4 * 30 + 2, "{} frames in 4 s", frames.len());
         assert!(frames.len() >= 4 * 20, "{} frames in 4 s", frames.len());
         assert!(
-            frames
-                .windows(2)
-                .all(|w| w[0] <= w[1] || w[1].0 - start.0 == 120_000)
+            frames.windows(2).all(|w| w[0] <= w[1]),
+            "time only moves on"
         );
     }
 
