@@ -383,4 +383,43 @@ mod tests {
         assert_eq!(e[3], ("- +".to_string(), "speed"));
         assert_eq!(e.last(), Some(&("q".to_string(), "quit")));
     }
+
+    /// Any terminal size draws something sensible and never panics; the banner survives.
+    #[test]
+    fn tiny_terminals_keep_the_banner() {
+        let km = Keymap::default();
+        let theme = crate::config::theme_by_name("dark").unwrap();
+        let console = ConsoleInfo {
+            id: "c".into(),
+            user: "u".into(),
+            run_id: "r".into(),
+        };
+        let mut p = Playback::new((t(0), t(60)), &[t(0), t(60)], &[t(30)], 1.0);
+        p.seek(t(45));
+        let chrome = Chrome {
+            console: &console,
+            playback: &p,
+            keymap: &km,
+            theme: &theme,
+        };
+        let mut recorded = Buffer::empty(Rect::new(0, 0, 30, 10));
+        recorded.set_string(0, 0, "HEADER", Style::default());
+        for (w, h) in [(1, 1), (9, 3), (10, 4), (12, 5), (30, 13), (200, 60)] {
+            let area = Rect::new(0, 0, w, h);
+            let mut buf = Buffer::empty(area);
+            render(&recorded, &chrome, area, &mut buf);
+            let top: String = (0..w).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+            if w >= 8 {
+                assert!(top.contains("REPLAY"), "{w}x{h}: {top}");
+            }
+            if h >= CHROME_ROWS + 1 && w >= 10 {
+                let text: String = (0..h)
+                    .flat_map(|y| (0..w).map(move |x| (x, y)))
+                    .map(|c| buf[c].symbol().to_string())
+                    .collect();
+                assert!(text.contains("HEADER"), "{w}x{h}: the recording is shown");
+                assert!(text.contains('●'), "{w}x{h}: the position is shown");
+            }
+        }
+    }
 }
