@@ -412,7 +412,7 @@ mod tests {
             if w >= 8 {
                 assert!(top.contains("REPLAY"), "{w}x{h}: {top}");
             }
-            if h >= CHROME_ROWS + 1 && w >= 10 {
+            if h > CHROME_ROWS && w >= 10 {
                 let text: String = (0..h)
                     .flat_map(|y| (0..w).map(move |x| (x, y)))
                     .map(|c| buf[c].symbol().to_string())
