@@ -553,8 +553,8 @@ fn apply(modes: &mut [Vec<(Vec<KeyChord>, Action)>], layer: &Layer) {
     }
 }
 
-/// Tables newer than a keymap file (a complete keymap written before `[leave]` or `[replay]` existed,
-/// with no `extends`) come from the default preset, so an upgrade never breaks it.
+/// Tables newer than a keymap file (a complete keymap written before `[leave]` or `[replay]`
+/// existed, with no `extends`) come from the default preset, so an upgrade never breaks it.
 fn fill_missing_tables<'a>(
     modes: &mut [Vec<(Vec<KeyChord>, Action)>],
     layers: impl Iterator<Item = &'a Layer> + Clone,
