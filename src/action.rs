@@ -81,6 +81,13 @@ actions! {
     ApprovalApprove => "approval.approve", "approve the request that waits for a second person, with a reason";
     ApprovalDeny => "approval.deny", "deny the request that waits for a second person, with a reason";
     ApprovalBreakGlass => "approval.break_glass", "break glass: run your request without approval (policy), with a justification";
+    ReplayPlayPause => "replay.play_pause", "replay: play or pause the recording";
+    ReplayStepBack => "replay.step_back", "replay: back to the previous recorded moment";
+    ReplayStepForward => "replay.step_forward", "replay: on to the next recorded moment";
+    ReplayPrevAction => "replay.prev_action", "replay: jump to the previous operator action";
+    ReplayNextAction => "replay.next_action", "replay: jump to the next operator action";
+    ReplayFaster => "replay.faster", "replay: play faster (up to ×64)";
+    ReplaySlower => "replay.slower", "replay: play slower (down to ×0.25)";
 }
 
 impl Action {
@@ -155,6 +162,13 @@ impl Action {
             Action::FaultsOpen => "facilitate",
             Action::DrillFault => "carry out",
             Action::FaultsNext => "next",
+            Action::ReplayPlayPause => "play/pause",
+            Action::ReplayStepBack => "back",
+            Action::ReplayStepForward => "step",
+            Action::ReplayPrevAction => "prev action",
+            Action::ReplayNextAction => "next action",
+            Action::ReplayFaster => "faster",
+            Action::ReplaySlower => "slower",
             _ => self.name(),
         }
     }
@@ -206,6 +220,23 @@ impl Action {
                 | Action::ApprovalApprove
                 | Action::ApprovalDeny
                 | Action::ApprovalBreakGlass
+        )
+    }
+}
+
+impl Action {
+    /// Viewer-only keys of `ebb replay`: handled by the replay loop, never dispatched to a
+    /// model or a run, never offered by the live console's palette.
+    pub fn is_replay(self) -> bool {
+        matches!(
+            self,
+            Action::ReplayPlayPause
+                | Action::ReplayStepBack
+                | Action::ReplayStepForward
+                | Action::ReplayPrevAction
+                | Action::ReplayNextAction
+                | Action::ReplayFaster
+                | Action::ReplaySlower
         )
     }
 }

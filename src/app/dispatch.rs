@@ -226,6 +226,14 @@ fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
         | Action::ApprovalApprove
         | Action::ApprovalDeny
         | Action::ApprovalBreakGlass => {}
+        // `ebb replay`'s viewer keys: its loop handles them; they never reach a model.
+        Action::ReplayPlayPause
+        | Action::ReplayStepBack
+        | Action::ReplayStepForward
+        | Action::ReplayPrevAction
+        | Action::ReplayNextAction
+        | Action::ReplayFaster
+        | Action::ReplaySlower => {}
     }
     Vec::new()
 }

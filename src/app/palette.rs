@@ -3,19 +3,20 @@
 
 use crate::action::Action;
 
-/// Actions that make no sense from the palette itself.
+/// Actions that make no sense from the palette itself (nor `ebb replay`'s viewer keys).
 fn offered(a: Action) -> bool {
-    !matches!(
-        a,
-        Action::PaletteOpen
-            | Action::PaletteSubmit
-            | Action::PaletteNext
-            | Action::PalettePrev
-            | Action::LayerClose
-            | Action::FaultsNext
-            | Action::FaultsPrev
-            | Action::DrillFault
-    )
+    !a.is_replay()
+        && !matches!(
+            a,
+            Action::PaletteOpen
+                | Action::PaletteSubmit
+                | Action::PaletteNext
+                | Action::PalettePrev
+                | Action::LayerClose
+                | Action::FaultsNext
+                | Action::FaultsPrev
+                | Action::DrillFault
+        )
 }
 
 /// Score of `query` as an in-order subsequence of `text` (lower is better), or `None`.

@@ -12,6 +12,7 @@ pub mod identity;
 pub mod link;
 pub mod plan;
 pub mod policy;
+pub mod replay;
 pub mod run;
 pub mod runs;
 pub mod screenshot;
@@ -54,6 +55,8 @@ pub enum Command {
     Runner(attach::RunnerArgs),
     /// The runs in the store, and each run's journal.
     Runs(runs::RunsArgs),
+    /// What a recorded console showed, read-only and scrubbable (--list: its consoles).
+    Replay(replay::ReplayArgs),
     /// Render a drill screen to SVG with the same view code as the TUI.
     Screenshot(screenshot::ScreenshotArgs),
     Plan(plan::PlanArgs),
@@ -90,6 +93,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Drill(a) => drill::run(a),
         Command::Console(a) => console::run(a),
+        Command::Replay(a) => replay::run(a),
         Command::Screenshot(a) => screenshot::run(a),
         Command::Run(a) => run::run(a),
         Command::Resume(a) => run::resume(a),

@@ -36,6 +36,8 @@ pub enum Mode {
     Leave,
     /// The facilitator's fault menu: typed words narrow it.
     Faults,
+    /// `ebb replay`: a recorded console, read-only; keys only move the playback.
+    Replay,
 }
 
 impl Mode {
@@ -47,6 +49,7 @@ impl Mode {
         Mode::Note,
         Mode::Leave,
         Mode::Faults,
+        Mode::Replay,
     ];
 
     /// The table name in keymap files.
@@ -59,6 +62,7 @@ impl Mode {
             Mode::Note => "note",
             Mode::Leave => "leave",
             Mode::Faults => "faults",
+            Mode::Replay => "replay",
         }
     }
 
@@ -556,13 +560,13 @@ fn apply(modes: &mut [Vec<(Vec<KeyChord>, Action)>], layer: &Layer) {
     }
 }
 
-/// Tables newer than a keymap file (a complete keymap written before `[leave]` existed,
-/// with no `extends`) come from the default preset, so an upgrade never breaks it.
+/// Tables newer than a keymap file (a complete keymap written before `[leave]` or `[replay]`
+/// existed, with no `extends`) come from the default preset, so an upgrade never breaks it.
 fn fill_missing_tables<'a>(
     modes: &mut [Vec<(Vec<KeyChord>, Action)>],
     layers: impl Iterator<Item = &'a Layer> + Clone,
 ) {
-    const NEWER: &[Mode] = &[Mode::Leave, Mode::Faults];
+    const NEWER: &[Mode] = &[Mode::Leave, Mode::Faults, Mode::Replay];
     for mode in NEWER {
         let written = layers
             .clone()
@@ -627,6 +631,7 @@ pub const ESSENTIAL: &[(Mode, Action)] = &[
     (Mode::Note, Action::LayerClose),
     (Mode::Leave, Action::LayerClose),
     (Mode::Faults, Action::LayerClose),
+    (Mode::Replay, Action::Quit),
 ];
 
 /// Fails when the finished keymap lacks an essential binding; the error points at the last
@@ -703,10 +708,25 @@ mod tests {
             m.lookup(Mode::Leave, &[], k("d")),
             Lookup::Action(Action::ConsoleDetach)
         );
+        assert_eq!(
+            m.lookup(Mode::Replay, &[], k("space")),
+            Lookup::Action(Action::ReplayPlayPause)
+        );
+        assert_eq!(
+            m.lookup(Mode::Replay, &[], k("q")),
+            Lookup::Action(Action::Quit)
+        );
         // A keymap that writes the table keeps its own.
         let own = format!("{BASE}[leave]\nx = \"layer.close\"\n");
         let m = km(&own).unwrap();
         assert_eq!(m.lookup(Mode::Leave, &[], k("d")), Lookup::NoMatch);
+        let own = format!("{BASE}[replay]\nx = \"app.quit\"\n");
+        let m = km(&own).unwrap();
+        assert_eq!(m.lookup(Mode::Replay, &[], k("space")), Lookup::NoMatch);
+        assert_eq!(
+            m.lookup(Mode::Replay, &[], k("x")),
+            Lookup::Action(Action::Quit)
+        );
     }
 
     #[test]

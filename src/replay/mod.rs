@@ -1,8 +1,10 @@
 //! Console recording and replay: a console records every input that changes its model
 //! (`Tape`), and a `Player` folds them back into the screen it showed at any time.
 
+pub mod bar;
 pub mod digest;
 pub mod entry;
+pub mod playback;
 pub mod player;
 pub mod tape;
 

@@ -31,6 +31,24 @@ pub struct ConsoleInfo {
     pub of: usize,
 }
 
+/// A recorded console of a run, as `ebb replay --list` shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordedConsole {
+    pub info: ConsoleInfo,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    /// The terminal size when the recording began (columns, rows).
+    pub size: (u16, u16),
+}
+
+/// One moment of a synthetic recording (tests, benchmarks): the model and the size.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    pub at: Timestamp,
+    pub model: Model,
+    pub size: (u16, u16),
+}
+
 /// A loaded recording (see the module doc).
 pub struct Player {
     info: ConsoleInfo,
@@ -98,6 +116,61 @@ impl Player {
             run_id: run_id.to_string(),
             of: consoles.len(),
         };
+        Ok(player)
+    }
+
+    /// The recorded consoles of `run_id`, oldest first, with the size each began at.
+    pub async fn consoles(
+        store: &Store,
+        run_id: &str,
+    ) -> Result<Vec<RecordedConsole>, ReplayError> {
+        let mut out = Vec::new();
+        for c in store.recorded_consoles(run_id).await? {
+            let first = read_entries(store, run_id, &c.console, true).await?;
+            let size = match first.first() {
+                Some((_, Entry::Start { width, height, .. })) => (*width, *height),
+                _ => (0, 0),
+            };
+            out.push(RecordedConsole {
+                info: ConsoleInfo {
+                    id: c.console.clone(),
+                    user: c.operator.clone(),
+                    run_id: run_id.to_string(),
+                    of: 0,
+                },
+                from: Timestamp(c.first_ms),
+                to: Timestamp(c.last_ms),
+                size,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A player over synthetic moments (tests, benchmarks): each frame's model from its
+    /// time on, with `actions` as the operator's. At least one frame.
+    pub fn from_frames(
+        console: ConsoleInfo,
+        mut frames: Vec<Frame>,
+        actions: Vec<(Timestamp, String)>,
+    ) -> Result<Player, ReplayError> {
+        frames.sort_by_key(|f| f.at);
+        let entries: Vec<(Timestamp, Entry)> = frames
+            .into_iter()
+            .map(|f| {
+                (
+                    f.at,
+                    Entry::Start {
+                        model: Box::new(f.model),
+                        width: f.size.0,
+                        height: f.size.1,
+                        keymap: String::new(),
+                    },
+                )
+            })
+            .collect();
+        let mut player = Player::from_entries(entries, Keymap::default())?;
+        player.info = console;
+        player.actions = actions;
         Ok(player)
     }
 

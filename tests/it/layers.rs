@@ -31,6 +31,8 @@ const LAYERS: &[&[&str]] = &[
     &["app"],
     // The one door: audit intent + request, delivery, following the runner.
     &["control"],
+    // Recorded consoles: the player and the playback viewer's state and chrome.
+    &["replay"],
     &["tui", "logging"],
     // Console recordings: the loop records through `tui::recording`; the player renders
     // with the TUI's own view code.

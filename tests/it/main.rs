@@ -40,6 +40,7 @@ mod policy;
 mod prom;
 mod prom_tls;
 mod replay;
+mod replay_screen;
 mod runs;
 mod screenshots;
 mod store;

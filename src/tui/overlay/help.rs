@@ -11,14 +11,29 @@ use super::centered;
 use crate::config::keymap::{Keymap, Mode};
 use crate::config::theme::Theme;
 
+/// The live console's help sections: a mode and its title.
+pub const CONSOLE: &[(Mode, &str)] = &[
+    (Mode::Main, "Main screen"),
+    (Mode::Help, "This help"),
+    (Mode::Palette, "Command palette"),
+];
+
+/// `ebb replay`'s help: its own keys only.
+pub const REPLAY: &[(Mode, &str)] = &[(Mode::Replay, "Replay (read-only)")];
+
 /// The help text as lines, mode by mode.
 pub fn lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
+    section_lines(keymap, theme, CONSOLE)
+}
+
+/// The help text of `sections` as lines.
+pub fn section_lines(
+    keymap: &Keymap,
+    theme: &Theme,
+    sections: &[(Mode, &str)],
+) -> Vec<Line<'static>> {
     let mut out = Vec::new();
-    for (mode, title) in [
-        (Mode::Main, "Main screen"),
-        (Mode::Help, "This help"),
-        (Mode::Palette, "Command palette"),
-    ] {
+    for &(mode, title) in sections {
         out.push(Line::styled(
             title.to_string(),
             theme.title_focus.add_modifier(Modifier::BOLD),
@@ -39,6 +54,18 @@ pub fn lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
 }
 
 pub fn render(keymap: &Keymap, scroll: usize, area: Rect, theme: &Theme, buf: &mut Buffer) {
+    render_sections(keymap, CONSOLE, scroll, area, theme, buf);
+}
+
+/// The help overlay for `sections` of the keymap.
+pub fn render_sections(
+    keymap: &Keymap,
+    sections: &[(Mode, &str)],
+    scroll: usize,
+    area: Rect,
+    theme: &Theme,
+    buf: &mut Buffer,
+) {
     let rect = centered(area, 90, area.height.saturating_sub(4));
     Clear.render(rect, buf);
     let block = Block::bordered()
@@ -55,7 +82,7 @@ pub fn render(keymap: &Keymap, scroll: usize, area: Rect, theme: &Theme, buf: &m
         );
     let inner = block.inner(rect);
     block.render(rect, buf);
-    let all = lines(keymap, theme);
+    let all = section_lines(keymap, theme, sections);
     let start = scroll.min(all.len().saturating_sub(inner.height as usize));
     Paragraph::new(all.into_iter().skip(start).collect::<Vec<_>>())
         .style(theme.overlay)
