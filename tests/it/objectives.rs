@@ -286,7 +286,8 @@ fn the_score_is_observed_under_its_own_source_even_in_an_outage() {
     let mut w = world("crashloop-new-revision", 1);
     let start = Timestamp::from_secs(1_795_489_200);
     w.step(Duration::from_secs(6 * 60 + 10));
-    let obs = observe(&mut w, start.plus(w.elapsed()), Duration::from_secs(1));
+    let at = start.plus(w.elapsed());
+    let obs = observe(&mut w, at, Duration::from_secs(1));
     assert!(obs.iter().any(|o| matches!(o.payload, Payload::Error(_))));
     let score: Vec<_> = obs.iter().filter(|o| o.source.0 == SCORE_SOURCE).collect();
     assert_eq!(score.len(), 1);
