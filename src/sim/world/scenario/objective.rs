@@ -24,7 +24,8 @@ pub struct ObjectiveSpec {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Goal {
     /// The backfill is paused (or rolled back) before `volume` reaches `used` (a ratio);
-    /// missed the moment it reaches it while the backfill is not paused.
+    /// missed the moment it reaches it while the backfill is not paused. A backfill paused
+    /// from the start counts as paused at the first sub-step.
     PausedBefore { volume: usize, used: f64 },
     /// Every condition of `when` holds at once within `within` of the start.
     RecoveredWithin {
