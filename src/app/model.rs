@@ -195,7 +195,7 @@ pub struct Model {
     /// Set when the console is attached to a run a runner process drives.
     pub team: Option<super::team::Team>,
     /// A drill's objectives as last scored (the facilitator's console shows them).
-    pub objectives: Option<Figure<Vec<crate::sim::world::ObjectiveStatus>>>,
+    pub objectives: Option<Figure<Vec<crate::sources::objectives::ObjectiveStatus>>>,
     /// Set on a facilitator's console: the fault menu and the drill as last published.
     pub facilitator: Option<super::facilitate::Facilitator>,
 }

@@ -2,7 +2,7 @@
 //! each source task sends; the tasks live with their backend (`backends`) or in `sim`.
 
 pub mod kube;
-pub mod score;
+pub mod objectives;
 
 use std::time::Duration;
 
@@ -45,7 +45,7 @@ pub enum Payload {
     /// A Kubernetes target's namespace: StatefulSet rollouts, claims, snapshots.
     Kube(self::kube::KubeSnapshot),
     /// A drill's objectives as scored so far (the drill world's score source).
-    Objectives(Vec<score::ObjectiveStatus>),
+    Objectives(Vec<self::objectives::ObjectiveStatus>),
 }
 
 impl Payload {

@@ -41,19 +41,7 @@ pub fn unmet(r: Recovery, s: &WorldState) -> Option<String> {
                 .then(|| format!("{} at {:.1}%", v.name, v.used / v.capacity * 100.0))
         }),
         Recovery::BackfillStopped => backfill_running(s),
-        Recovery::WalReleased => {
-            let p = &s.primary;
-            s.slots.iter().find_map(|sl| {
-                let held = sl.retained(p.lsn);
-                (held > p.max_wal_size).then(|| {
-                    format!(
-                        "slot {} holds {} of WAL",
-                        sl.name,
-                        fmt_bytes(held.max(0.0) as u64)
-                    )
-                })
-            })
-        }
+        Recovery::WalReleased => wal_held(s),
         Recovery::MigrationRolledBack => {
             let m = &s.migration;
             if s.schema_version != m.from_schema {
@@ -63,6 +51,32 @@ pub fn unmet(r: Recovery, s: &WorldState) -> Option<String> {
             }
         }
     }
+}
+
+/// A slot holding WAL for a consumer that is not streaming, or more than `max_wal_size`.
+fn wal_held(s: &WorldState) -> Option<String> {
+    let p = &s.primary;
+    s.slots.iter().filter(|sl| !sl.lost).find_map(|sl| {
+        let held = sl.retained(p.lsn);
+        let size = fmt_bytes(held.max(0.0) as u64);
+        let consumer = sl.replica.and_then(|i| s.replicas.get(i));
+        match consumer {
+            None if held > 0.0 => Some(format!(
+                "slot {} holds {size} of WAL with no consumer",
+                sl.name
+            )),
+            Some(r)
+                if held > 0.0 && (r.broken.is_some() || r.state == ReplicaState::Disconnected) =>
+            {
+                Some(format!(
+                    "slot {} holds {size} of WAL for {}, which is not streaming",
+                    sl.name, r.name
+                ))
+            }
+            _ if held > p.max_wal_size => Some(format!("slot {} holds {size} of WAL", sl.name)),
+            _ => None,
+        }
+    })
 }
 
 fn backfill_running(s: &WorldState) -> Option<String> {

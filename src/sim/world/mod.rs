@@ -303,8 +303,8 @@ impl World {
         let mut events = Events::new();
         let effects = faults::advance(&mut faults, &mut state, 0.0, &mut events);
         tick::settle(&mut state, 0.0);
-        let mut score = Score::new(&sc.objectives, &state);
-        score.observe(&state, 0);
+        // First judged after the first sub-step: faults due at 0s take effect in it.
+        let score = Score::new(&sc.objectives, &state);
         let mut store = SeriesStore::new();
         if !effects.outage(OutageSource::App) {
             series::seed(&mut store, 0.0, &state, &sc.app.metrics);

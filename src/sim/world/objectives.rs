@@ -1,4 +1,5 @@
 //! A scenario's objectives and their live score: what the responders were to achieve
-//! (`[[objective]]`), judged from the world's own state, final when the drill ends.
+//! (`[[objective]]`), judged by `score` from the world's own state, final when the drill ends.
 
-pub use crate::sources::score::{ObjectiveState, ObjectiveStatus};
+/// The status types live with the payloads (`sources`, a lower layer); named here too.
+pub use crate::sources::objectives::{ObjectiveState, ObjectiveStatus};

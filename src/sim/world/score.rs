@@ -337,7 +337,7 @@ impl Score {
                     "no write failed and no filled column was dropped without a snapshot"
                         .to_string(),
                 ),
-                Goal::Never(h) => met(format!("never happened: {}", h.phrase())),
+                Goal::Never(h) => met(h.held().to_string()),
                 Goal::TimeToFirstAction { .. } => {
                     missed("the drill ended before anyone acted".to_string())
                 }

@@ -24,7 +24,8 @@ pub struct ObjectiveSpec {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Goal {
     /// The backfill is paused (or rolled back) before `volume` reaches `used` (a ratio);
-    /// missed the moment it reaches it while the backfill is not paused.
+    /// missed the moment it reaches it while the backfill is not paused. A backfill paused
+    /// from the start counts as paused at the first sub-step.
     PausedBefore { volume: usize, used: f64 },
     /// Every condition of `when` holds at once within `within` of the start.
     RecoveredWithin {
@@ -67,7 +68,8 @@ pub enum Recovery {
     DiskOk,
     /// The backfill is not running (paused, failed, done or rolled back), nor throttled.
     BackfillStopped,
-    /// No slot holds back more WAL than `max_wal_size`.
+    /// No slot holds WAL for a consumer that is not streaming (an abandoned slot, a
+    /// disconnected or broken replica's), and none more than `max_wal_size`.
     WalReleased,
     /// The schema is back at the migration's `from_schema` and the backfill not running.
     MigrationRolledBack,
@@ -117,6 +119,18 @@ impl Hazard {
             }
             Hazard::DroppedActiveSlot => "Never drop the slot of a streaming replica",
             Hazard::SchemaChanged => "Never change the schema",
+        }
+    }
+
+    /// What the end of a drill says when it never happened.
+    pub fn held(self) -> &'static str {
+        match self {
+            Hazard::DiskFull => "no volume filled up",
+            Hazard::SlotLost => "no slot was lost",
+            Hazard::ReplicaBroken => "no replica broke",
+            Hazard::DroppedColumnInUse => "no column was dropped while in use",
+            Hazard::DroppedActiveSlot => "no streaming replica's slot was dropped",
+            Hazard::SchemaChanged => "the schema never changed",
         }
     }
 }

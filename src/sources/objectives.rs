@@ -1,5 +1,5 @@
-//! A drill's objectives as scored: what the score source sends and consoles, reports and
-//! replays read (the drill world decides them, `sim::world::objectives`).
+//! A drill's objectives as scored so far: the payload of the drill's score source, here
+//! with the other payloads so `app` and the panes read it without reaching into `sim`.
 
 use serde::{Deserialize, Serialize};
 
