@@ -23,10 +23,11 @@ use ebb::cli::screenshot::SCREENSHOT_EPOCH;
 use ebb::config::keymap::KeyChord;
 use ebb::config::{keymap_by_name, theme_by_name};
 use ebb::plan::PlanOutline;
+use ebb::replay::Player;
 use ebb::replay::entry::{Entry, compress, encode_line};
-use ebb::replay::{Player, render_at};
 use ebb::sim::world::{Scenario, World};
 use ebb::time::Timestamp;
+use ebb::tui::replayed::render_at;
 
 const HOUR: u64 = 3_600;
 

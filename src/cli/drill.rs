@@ -450,7 +450,7 @@ pub fn console_in(
             engine_events: link.as_ref().map(|_| ev_rx),
             delivery: Delivery::Local,
             followed: None,
-            tape: tape.map(|t| Box::new(t) as Box<dyn crate::tui::recording::Recording>),
+            tape: tape.map(|t| Box::new(t) as Box<dyn crate::replay::recording::Recording>),
         };
         let mut model = model;
         // The Timeline starts from the audit log: what was done before this console opened

@@ -9,9 +9,10 @@ use miette::{IntoDiagnostic, Report};
 
 use super::screenshot::{MAX_AT, ScreenshotArgs};
 use crate::config::theme::Theme;
-use crate::replay::{Player, render_at};
+use crate::replay::Player;
 use crate::store::{Store, spec_from_env};
 use crate::time::Timestamp;
+use crate::tui::replayed::render_at;
 use crate::tui::svg;
 
 /// When to render, as `--at` says it.

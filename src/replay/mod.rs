@@ -6,10 +6,11 @@ pub mod digest;
 pub mod entry;
 pub mod playback;
 pub mod player;
+pub mod recording;
 pub mod tape;
 
 pub use entry::Entry;
-pub use player::{ConsoleInfo, Player, render_at};
+pub use player::{ConsoleInfo, Player};
 pub use tape::{Cap, Tape, TapeTarget};
 
 /// Everything recording and replay can fail with.

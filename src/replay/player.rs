@@ -3,14 +3,11 @@
 //! console's own view code.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
 
 use crate::app::{DoorEffect, Model, Msg, Role, resolve_key, update};
 use crate::config::keymap::Keymap;
-use crate::config::theme::Theme;
 use crate::store::Store;
 use crate::time::Timestamp;
-use crate::tui::view;
 
 use super::ReplayError;
 use super::digest::frame_digest;
@@ -278,9 +275,13 @@ impl Player {
     }
 
     /// Replays the whole recording in order and checks every recorded frame against the
-    /// frame drawn from the replayed model: how many frames there were, and those that
-    /// differ, as (time, entry index).
-    pub fn verify_frames(&self, theme: &Theme) -> (usize, Vec<(Timestamp, usize)>) {
+    /// frame `draw` makes of the replayed model at the size then (the console's view, in
+    /// `tui::replayed`): how many frames there were, and those that differ, as (time, entry
+    /// index).
+    pub fn verify_frames_with(
+        &self,
+        mut draw: impl FnMut(&Model, (u16, u16)) -> Buffer,
+    ) -> (usize, Vec<(Timestamp, usize)>) {
         let mut frames = 0;
         let mut bad = Vec::new();
         let mut model = self.keyframes[0].1.clone();
@@ -292,7 +293,7 @@ impl Player {
                 }
                 Entry::Frame { digest } => {
                     frames += 1;
-                    let buf = draw(&model, &self.keymap, theme, size);
+                    let buf = draw(&model, size);
                     if frame_digest(&buf) != *digest {
                         bad.push((*at, i));
                     }
@@ -319,19 +320,6 @@ impl Player {
         }
         *at = n;
     }
-}
-
-/// The screen as it was at `t`, at the console's size then, drawn by the console's view.
-pub fn render_at(player: &mut Player, t: Timestamp, keymap: &Keymap, theme: &Theme) -> Buffer {
-    let size = player.size_at(t);
-    draw(player.seek(t), keymap, theme, size)
-}
-
-fn draw(model: &Model, keymap: &Keymap, theme: &Theme, (w, h): (u16, u16)) -> Buffer {
-    let area = Rect::new(0, 0, w, h);
-    let mut buf = Buffer::empty(area);
-    view::render(model, keymap, theme, area, &mut buf);
-    buf
 }
 
 /// Applies one entry to the model, as the console did.

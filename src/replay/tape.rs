@@ -14,9 +14,9 @@ use tokio::task::JoinHandle;
 
 use crate::app::{Model, Msg};
 use crate::config::keymap::KeyChord;
+use crate::replay::recording::Recording;
 use crate::store::{NewChunk, Store};
 use crate::time::Timestamp;
-use crate::tui::recording::Recording;
 
 use super::digest::frame_digest;
 use super::entry::{Entry, compress, encode_line};

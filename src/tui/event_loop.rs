@@ -11,7 +11,6 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until};
 
-use super::recording::Recording;
 use super::terminal::TerminalGuard;
 use super::view;
 use crate::app::effect::Applied;
@@ -20,6 +19,7 @@ use crate::config::keymap::{KeyChord, Keymap};
 use crate::config::theme::Theme;
 use crate::control::{Delivery, Recorder, dispatch_applied};
 use crate::engine::EngineEvent;
+use crate::replay::recording::Recording;
 use crate::sim::source::DrillCommand;
 use crate::sources::Observation;
 use crate::time::Timestamp;

@@ -4,7 +4,7 @@
 pub mod event_loop;
 pub mod overlay;
 pub mod panes;
-pub mod recording;
+pub mod replayed;
 pub mod svg;
 pub mod terminal;
 pub mod view;

@@ -31,12 +31,10 @@ const LAYERS: &[&[&str]] = &[
     &["app"],
     // The one door: audit intent + request, delivery, following the runner.
     &["control"],
-    // Recorded consoles: the player and the playback viewer's state and chrome.
+    // Console recordings (the tape the loop writes through `replay::recording`), the
+    // player, and the playback viewer's state and chrome; `tui::replayed` draws them.
     &["replay"],
     &["tui", "logging"],
-    // Console recordings: the loop records through `tui::recording`; the player renders
-    // with the TUI's own view code.
-    &["replay"],
     &["cli"],
 ];
 

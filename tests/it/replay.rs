@@ -5,10 +5,11 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
+use ebb::replay::Player;
 use ebb::replay::entry::{Entry, compress, decode_chunk, encode_line};
-use ebb::replay::{Player, render_at};
 use ebb::store::{NewChunk, Store};
 use ebb::time::Timestamp;
+use ebb::tui::replayed::{render_at, verify_frames};
 use ratatui::buffer::Buffer;
 
 use crate::e2e::Console;
@@ -98,7 +99,17 @@ fn drive_and_verify(mut c: Console, quit: &[u8], then: &[u8]) {
     while began.elapsed() < Duration::from_secs(6) {
         thread::sleep(Duration::from_millis(100));
     }
-    let last_screen = c.with_screen_text();
+    // A screen read while a frame is still arriving is no frame at all: read it until two
+    // reads a moment apart agree (the screen changes about once a second here).
+    let mut last_screen = c.with_screen_text();
+    for _ in 0..20 {
+        thread::sleep(Duration::from_millis(150));
+        let again = c.with_screen_text();
+        if again == last_screen {
+            break;
+        }
+        last_screen = again;
+    }
     c.send(quit);
     if !then.is_empty() {
         thread::sleep(Duration::from_millis(300));
@@ -125,7 +136,7 @@ fn drive_and_verify(mut c: Console, quit: &[u8], then: &[u8]) {
         consoles[0].bytes as f64 / secs
     );
     let theme = ebb::config::theme_by_name("dark").unwrap();
-    let (frames, bad) = player.verify_frames(&theme);
+    let (frames, bad) = verify_frames(&player, &theme);
     assert!(frames >= 8, "only {frames} frames were recorded");
     assert!(
         bad.is_empty(),

@@ -1,4 +1,4 @@
-//! What the event loop tells a console's recording (`crate::replay::Tape` implements it):
+//! What the event loop (`tui`) tells a console's recording, which `Tape` implements:
 //! every input that changes the model, in order, with the loop iteration's time, and frames.
 
 use futures::future::BoxFuture;
