@@ -1,7 +1,8 @@
-//! A console's recording as it runs: entries are encoded as they come, and every ~5 s
-//! (and at exit) a chunk is handed to a writer task that deflates it into the store.
-//! The console never waits on the store; a full queue, the cap or a failed write stops
-//! the recording (with a `Stopped` entry where it can) and the console says so once.
+//! A console's recording as it runs: entries encoded as they come, flushed every ~5 s to a
+//! writer task that deflates them into the store; the cap or a failed write stops it.
+//
+// The console never waits on the store; a full queue, the cap or a failed write stops the
+// recording (with a `Stopped` entry where it can) and the console says so once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
