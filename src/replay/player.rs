@@ -1,6 +1,5 @@
-//! The player: a console's recording loaded into memory, folded into the model as it was at
-//! any time (keyframes every few hundred entries keep a seek short), and drawn with the
-//! console's own view code.
+//! The player: a console's recording in memory, folded into the model as it was at any
+//! time (keyframes keep a seek short), and drawn with the console's own view code.
 
 use ratatui::buffer::Buffer;
 

@@ -1,7 +1,8 @@
-//! A console's recording as it runs: entries are encoded as they come, and every ~5 s
-//! (and at exit) a chunk is handed to a writer task that deflates it into the store.
-//! The console never waits on the store; a full queue, the cap or a failed write stops
-//! the recording (with a `Stopped` entry where it can) and the console says so once.
+//! A console's recording as it runs: entries encoded as they come, flushed every ~5 s to a
+//! writer task that deflates them into the store; the cap or a failed write stops it.
+//
+// The console never waits on the store; a full queue, the cap or a failed write stops the
+// recording (with a `Stopped` entry where it can) and the console says so once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -313,6 +314,86 @@ mod tests {
             assert!(!tape.frame_due(Timestamp(500), false));
             assert!(tape.frame_due(Timestamp(500), true));
             assert!(tape.frame_due(Timestamp(1000), false));
+        });
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    fn target() -> TapeTarget {
+        TapeTarget {
+            run_id: Some("r".into()),
+            console: "c".into(),
+            operator: "u".into(),
+        }
+    }
+
+    /// Entries big enough that deflate cannot make them small: every flush is a chunk of
+    /// a few KB.
+    fn noisy(tape: &mut Tape, from_s: i64, to_s: i64) {
+        for s in from_s..to_s {
+            let mut x = (s as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let noise: String = (0..2_000)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    char::from(b'a' + (x % 26) as u8)
+                })
+                .collect();
+            tape.msg(Timestamp(s * 1_000), &Msg::BreakGlass(noise));
+        }
+    }
+
+    #[test]
+    fn at_its_cap_a_recording_ends_with_a_marker_and_says_so_once() {
+        rt().block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(&dir.path().join("t.db").to_string_lossy())
+                .await
+                .unwrap();
+            let mut tape = Tape::start(store.clone(), target(), Cap { bytes: 4_000 });
+            for round in 0..10 {
+                noisy(&mut tape, round * 6, round * 6 + 6);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let why = tape.stopped().expect("stopped at the cap");
+            assert!(why.contains("cap"), "{why}");
+            assert_eq!(tape.stopped(), None, "said once");
+            Box::new(tape).finish(Timestamp(60_000)).await;
+            let chunks = store.recording("r", "c").await.unwrap();
+            let last = chunks.last().unwrap();
+            let entries = super::super::entry::decode_chunk(last.seq, &last.body).unwrap();
+            assert!(
+                matches!(&entries[..], [(_, Entry::Stopped { reason })] if reason.contains("cap")),
+                "{entries:?}"
+            );
+            let stored: usize = chunks.iter().map(|c| c.body.len()).sum();
+            assert!(stored < 4_000 + 200, "{stored} bytes stored past the cap");
+        });
+    }
+
+    #[test]
+    fn a_store_that_refuses_stops_the_recording_not_the_console() {
+        rt().block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(&dir.path().join("t.db").to_string_lossy())
+                .await
+                .unwrap();
+            store.close().await;
+            let mut tape = Tape::start(store, target(), Cap::default());
+            noisy(&mut tape, 0, 6);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let why = tape.stopped().expect("stopped");
+            assert!(why.contains("the store refused a write"), "{why}");
+            // Recording on is harmless: nothing is kept, nothing blocks.
+            noisy(&mut tape, 6, 20);
+            assert!(tape.pending.is_empty());
+            Box::new(tape).finish(Timestamp(20_000)).await;
         });
     }
 }

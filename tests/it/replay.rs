@@ -120,12 +120,12 @@ fn drive_and_verify(mut c: Console, quit: &[u8], then: &[u8]) {
 
     let spec = state_store(c.home());
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (mut player, consoles) = rt.block_on(async {
+    let (mut player, consoles, run_id) = rt.block_on(async {
         let store = Store::open(&spec).await.unwrap();
         let run = store.runs().await.unwrap().remove(0);
         let consoles = store.recorded_consoles(&run.id).await.unwrap();
         let p = Player::load(&store, &run.id, None).await.unwrap();
-        (p, consoles)
+        (p, consoles, run.id)
     });
     assert_eq!(consoles.len(), 1, "{consoles:?}");
     let secs = (consoles[0].last_ms - consoles[0].first_ms) as f64 / 1000.0;
@@ -180,6 +180,41 @@ fn drive_and_verify(mut c: Console, quit: &[u8], then: &[u8]) {
         shown.last().cloned().unwrap_or_default()
     );
     assert_eq!(player.size_at(quit_at), (160, 48));
+
+    // `ebb screenshot --replay` draws the same screen to SVG, at an offset or a time.
+    let svg = c.home().join("at.svg");
+    let at_time = player.span().0.plus(Duration::from_secs(3)).rfc3339();
+    for at in ["3s", at_time.as_str()] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ebb"))
+            .args(["screenshot", "--replay", &run_id, "--at", at, "-o"])
+            .arg(&svg)
+            .env("HOME", c.home())
+            .env("XDG_STATE_HOME", c.home().join("state"))
+            .env_remove("EBB_STORE")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(text.contains("DRILL") && text.contains("<svg"), "{at}");
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ebb"))
+        .args(["screenshot", "--replay", &run_id, "--at", "2h", "-o"])
+        .arg(&svg)
+        .env("HOME", c.home())
+        .env("XDG_STATE_HOME", c.home().join("state"))
+        .env_remove("EBB_STORE")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("outside the recording"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn chunk(run: &str, console: &str, seq: i64, entries: &[(Timestamp, Entry)]) -> NewChunk {
