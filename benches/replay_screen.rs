@@ -5,6 +5,9 @@
 //! 1 ms plus the copy and the chrome), so playing at 30 frames a second stays under 6% of
 //! one core. The synthetic player's seek is a lookup; the real player's seek is its own.
 //!
+//! Measured (2026-12-06, `-- --quick`, 2 shared cores at load ~8): 1.00 ms for 160x48,
+//! 0.36 ms for 80x24.
+//!
 //! Run: `cargo bench --bench replay_screen` (quick check: `-- --quick`).
 
 use std::hint::black_box;
