@@ -21,6 +21,7 @@ pub mod pg_options;
 pub mod plan;
 pub mod policy;
 pub mod redact;
+pub mod report;
 pub mod runner;
 pub mod sim;
 pub mod sources;
