@@ -58,7 +58,7 @@ pub struct Chart {
 const W: f64 = 760.0;
 const H: f64 = 300.0;
 const LEFT: f64 = 60.0;
-const RIGHT: f64 = 20.0;
+const RIGHT: f64 = 36.0;
 /// Room above the plot for the title and three rows of marker labels.
 const TOP: f64 = 70.0;
 /// Room below the plot for tick labels, the caption and the legend.
@@ -194,14 +194,19 @@ pub fn svg(c: &Chart, standalone: bool) -> String {
         };
         let row = (i % 3) as f64;
         let ly = TOP - 32.0 + row * 12.0;
+        // Near the right edge the label reads leftwards from its line.
+        let (tx, anchor) = if x > LEFT + pw - 110.0 {
+            (x - 2.0, "end")
+        } else {
+            (x + 2.0, "start")
+        };
         let _ = writeln!(
             o,
-            r#"<g><title>{} {}</title><line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="{colour}" stroke-dasharray="4 3"/><text x="{:.1}" y="{ly:.1}" fill="{colour}" font-size="10">{}</text></g>"#,
+            r#"<g><title>{} {}</title><line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="{colour}" stroke-dasharray="4 3"/><text x="{tx:.1}" y="{ly:.1}" text-anchor="{anchor}" fill="{colour}" font-size="10">{}</text></g>"#,
             tplus(m.x),
             xml(&m.label),
             ly + 2.0,
             TOP + ph,
-            x + 2.0,
             xml(&short(&m.label))
         );
     }

@@ -37,6 +37,7 @@ mod plan;
 mod policy;
 mod prom;
 mod prom_tls;
+mod report;
 mod runs;
 mod screenshots;
 mod store;
