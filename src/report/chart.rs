@@ -145,7 +145,10 @@ pub fn svg(c: &Chart, standalone: bool) -> String {
         TOP + ph / 2.0,
         TOP + ph / 2.0
     );
-    if c.series.iter().all(|s| s.points.iter().all(|p| p.1.is_none())) {
+    if c.series
+        .iter()
+        .all(|s| s.points.iter().all(|p| p.1.is_none()))
+    {
         let _ = writeln!(
             o,
             r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#777">no data</text>"##,

@@ -33,8 +33,10 @@ impl Clock {
         match self {
             Clock::Wall { start } => (at.0 - start.0) as f64 / 1000.0,
             Clock::World { start, anchors } => {
-                let pts: Vec<(f64, f64)> =
-                    anchors.iter().map(|&(w, s)| (w as f64 / 1000.0, s)).collect();
+                let pts: Vec<(f64, f64)> = anchors
+                    .iter()
+                    .map(|&(w, s)| (w as f64 / 1000.0, s))
+                    .collect();
                 let wall_s = at.0 as f64 / 1000.0;
                 match pts.as_slice() {
                     [] => (at.0 - start.0) as f64 / 1000.0,
@@ -50,8 +52,10 @@ impl Clock {
         let secs = match self {
             Clock::Wall { start } => start.0 as f64 / 1000.0 + x,
             Clock::World { start, anchors } => {
-                let pts: Vec<(f64, f64)> =
-                    anchors.iter().map(|&(w, s)| (s, w as f64 / 1000.0)).collect();
+                let pts: Vec<(f64, f64)> = anchors
+                    .iter()
+                    .map(|&(w, s)| (s, w as f64 / 1000.0))
+                    .collect();
                 match pts.as_slice() {
                     [] => start.0 as f64 / 1000.0 + x,
                     [(s, w)] => w + (x - s),
@@ -72,7 +76,11 @@ fn interpolate(pts: &[(f64, f64)], x: f64) -> f64 {
         .unwrap_or(pts.len() - 2);
     let (a, b) = (pts[seg], pts[seg + 1]);
     let dx = b.0 - a.0;
-    let slope = if dx.abs() < 1e-9 { 1.0 } else { (b.1 - a.1) / dx };
+    let slope = if dx.abs() < 1e-9 {
+        1.0
+    } else {
+        (b.1 - a.1) / dx
+    };
     a.1 + (x - a.0) * slope
 }
 

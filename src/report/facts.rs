@@ -32,10 +32,7 @@ pub fn header(d: &ReportData) -> Vec<(&'static str, String)> {
         },
     ));
     out.push(("Final state", r.state.clone()));
-    out.push((
-        "RTO",
-        r.rto.map_or("not set in the plan".into(), human),
-    ));
+    out.push(("RTO", r.rto.map_or("not set in the plan".into(), human)));
     out
 }
 
@@ -56,33 +53,33 @@ pub fn figures(d: &ReportData) -> Vec<(&'static str, String, String)> {
         ("Time to pause", p, p_what),
         (
             "Time to recover",
-            f.recovery
-                .took
-                .map_or("—".into(), human),
+            f.recovery.took.map_or("—".into(), human),
             f.recovery.describe(),
         ),
     ]
 }
 
-/// Each objective: (name, result, at, detail, description).
+/// Each objective: (name, result, world time it was decided at, detail, description).
 pub fn objectives(d: &ReportData) -> Vec<[String; 5]> {
     d.objectives
         .iter()
         .map(|o| {
             let (result, at, detail) = match &o.state {
                 ObjectiveState::Pending => ("Pending".to_string(), "—".to_string(), String::new()),
-                ObjectiveState::Met { at_ms, detail } => (
-                    "Met".into(),
-                    tplus(*at_ms as f64 / 1000.0),
-                    detail.clone(),
-                ),
+                ObjectiveState::Met { at_ms, detail } => {
+                    ("Met".into(), tplus(*at_ms as f64 / 1000.0), detail.clone())
+                }
                 ObjectiveState::Missed { at_ms, detail } => (
                     "Missed".into(),
                     tplus(*at_ms as f64 / 1000.0),
                     detail.clone(),
                 ),
             };
-            let result = if o.fin { result } else { format!("{result} (live)") };
+            let result = if o.fin {
+                result
+            } else {
+                format!("{result} (live)")
+            };
             [o.name.clone(), result, at, detail, o.description.clone()]
         })
         .collect()

@@ -35,10 +35,7 @@ impl Recovery {
     /// did not recover, `None` without an RTO or while it runs.
     pub fn rto_met(&self) -> Option<bool> {
         let rto = self.rto?;
-        match self.took {
-            Some(took) => Some(self.recovered() && took <= rto),
-            None => None,
-        }
+        self.took.map(|took| self.recovered() && took <= rto)
     }
 
     /// One line: `12m 30s (RTO 30m: met)`.
@@ -126,7 +123,9 @@ pub fn figures(
                 && r.action
                     .as_deref()
                     .is_some_and(|a| a == "run.pause" || a == "run.pause_detach")
-                && r.outcome.as_deref().is_some_and(|o| o.starts_with("applied"))
+                && r.outcome
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with("applied"))
         })
         .map(|r| {
             let what = format!("{} paused the run", r.operator.display());
@@ -152,7 +151,13 @@ pub fn is_final(state: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn rec(at_s: i64, kind: RecordKind, action: &str, outcome: Option<&str>, source: &str) -> AuditRecord {
+    fn rec(
+        at_s: i64,
+        kind: RecordKind,
+        action: &str,
+        outcome: Option<&str>,
+        source: &str,
+    ) -> AuditRecord {
         AuditRecord {
             seq: 1,
             at_ns: at_s * 1_000_000_000,
@@ -181,26 +186,54 @@ mod tests {
             rec(100, RecordKind::Intent, "run.resume", None, "system"),
             rec(130, RecordKind::Intent, "pane.focus_next", None, "key tab"),
             rec(160, RecordKind::Intent, "run.pause", None, "key p"),
-            rec(161, RecordKind::Outcome, "run.pause", Some("refused: x"), "key p"),
-            rec(170, RecordKind::Outcome, "run.pause", Some("applied"), "key p"),
+            rec(
+                161,
+                RecordKind::Outcome,
+                "run.pause",
+                Some("refused: x"),
+                "key p",
+            ),
+            rec(
+                170,
+                RecordKind::Outcome,
+                "run.pause",
+                Some("applied"),
+                "key p",
+            ),
         ];
         let f = figures(&audit, Timestamp::from_secs(100), None, "paused", None);
-        assert_eq!(f.first_action.map(|f| f.after), Some(Duration::from_secs(60)));
-        assert_eq!(f.first_pause.map(|f| f.after), Some(Duration::from_secs(70)));
+        assert_eq!(
+            f.first_action.map(|f| f.after),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            f.first_pause.map(|f| f.after),
+            Some(Duration::from_secs(70))
+        );
     }
 
     #[test]
     fn recovery_against_rto() {
         let start = Timestamp::from_secs(0);
         let f = |end: i64, state: &str, rto: Option<u64>| {
-            figures(&[], start, Some(Timestamp::from_secs(end)), state, rto.map(Duration::from_secs))
-                .recovery
+            figures(
+                &[],
+                start,
+                Some(Timestamp::from_secs(end)),
+                state,
+                rto.map(Duration::from_secs),
+            )
+            .recovery
         };
         assert_eq!(f(600, "rolled_back", Some(900)).rto_met(), Some(true));
         assert_eq!(f(1000, "completed", Some(900)).rto_met(), Some(false));
         assert_eq!(f(60, "aborted", Some(900)).rto_met(), Some(false));
         assert_eq!(f(60, "completed", None).rto_met(), None);
-        assert!(f(1000, "completed", Some(900)).describe().contains("MISSED"));
+        assert!(
+            f(1000, "completed", Some(900))
+                .describe()
+                .contains("MISSED")
+        );
         assert_eq!(human(Duration::from_secs(3725)), "1h 02m 05s");
         assert_eq!(human(Duration::from_millis(850)), "850ms");
     }

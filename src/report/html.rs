@@ -58,7 +58,7 @@ pub fn write(d: &ReportData) -> String {
     if objectives.is_empty() {
         o.push_str("<p>No objectives were scored for this run.</p>\n");
     } else {
-        o.push_str("<table>\n<tr><th>Objective</th><th>Result</th><th>At</th><th>Detail</th><th>Asks</th></tr>\n");
+        o.push_str("<table>\n<tr><th>Objective</th><th>Result</th><th>World T+</th><th>Detail</th><th>Asks</th></tr>\n");
         for [name, result, at, detail, asks] in objectives {
             let class = if result.starts_with("Met") {
                 "met"
@@ -82,7 +82,12 @@ pub fn write(d: &ReportData) -> String {
 
     o.push_str("<h2>Charts</h2>\n");
     for c in &d.charts {
-        let _ = write!(o, "<figure id=\"chart-{}\">\n{}</figure>\n", c.slug, chart::svg(c, false));
+        let _ = write!(
+            o,
+            "<figure id=\"chart-{}\">\n{}</figure>\n",
+            c.slug,
+            chart::svg(c, false)
+        );
     }
 
     o.push_str("<h2>Timeline</h2>\n<table>\n<tr><th>T+</th><th>UTC</th><th>Who</th><th>What</th><th>Source</th></tr>\n");

@@ -39,7 +39,7 @@ pub fn write(d: &ReportData, charts: Option<&[String]>) -> String {
     if objectives.is_empty() {
         o.push_str("No objectives were scored for this run.\n\n");
     } else {
-        o.push_str("| Objective | Result | At | Detail | Asks |\n|---|---|---|---|---|\n");
+        o.push_str("| Objective | Result | World T+ | Detail | Asks |\n|---|---|---|---|---|\n");
         for row in objectives {
             let cells: Vec<String> = row.iter().map(|c| esc(c)).collect();
             let _ = writeln!(o, "| {} |", cells.join(" | "));
@@ -54,9 +54,9 @@ pub fn write(d: &ReportData, charts: Option<&[String]>) -> String {
                 let _ = writeln!(o, "![{}]({})\n", esc(&c.title), link(f));
             }
         }
-        None => o.push_str(
-            "Charts are written as SVG files beside the report: use `-o FILE.md`.\n\n",
-        ),
+        None => {
+            o.push_str("Charts are written as SVG files beside the report: use `-o FILE.md`.\n\n")
+        }
     }
 
     o.push_str("## Timeline\n\n| T+ | UTC | Who | What | Source |\n|---|---|---|---|---|\n");

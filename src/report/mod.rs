@@ -182,10 +182,15 @@ pub fn run_records(all: &[AuditRecord], run: &RunRow) -> Vec<AuditRecord> {
         .filter(|r| ours(r))
         .map(|r| r.session.as_str())
         .collect();
-    let from = run.created_at.saturating_sub(5_000).saturating_mul(1_000_000);
+    let from = run
+        .created_at
+        .saturating_sub(5_000)
+        .saturating_mul(1_000_000);
     let until = if figures::is_final(&run.state) {
         // The exit and the session's end come just after the final state.
-        run.updated_at.saturating_add(60_000).saturating_mul(1_000_000)
+        run.updated_at
+            .saturating_add(60_000)
+            .saturating_mul(1_000_000)
     } else {
         i64::MAX
     };
@@ -311,7 +316,10 @@ pub fn assemble(inputs: Inputs) -> ReportData {
             id: run.id.clone(),
             plan_name: run.plan_name.clone(),
             plan_digest: run.plan_digest.clone(),
-            plan_description: plan.as_ref().map(|p| p.description.clone()).filter(|d| !d.is_empty()),
+            plan_description: plan
+                .as_ref()
+                .map(|p| p.description.clone())
+                .filter(|d| !d.is_empty()),
             scenario: run.scenario.clone().map(|s| (s, run.seed.unwrap_or(0))),
             operator: run.operator.clone(),
             state: run.state.clone(),

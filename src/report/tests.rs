@@ -81,7 +81,13 @@ fn audit(seq: u64, a: Audit<'_>) -> AuditRecord {
     }
 }
 
-fn intent<'a>(secs: i64, user: &'a str, action: &'a str, key: Option<&'a str>, args: Value) -> Audit<'a> {
+fn intent<'a>(
+    secs: i64,
+    user: &'a str,
+    action: &'a str,
+    key: Option<&'a str>,
+    args: Value,
+) -> Audit<'a> {
     Audit {
         secs,
         kind: RecordKind::Intent,
@@ -172,31 +178,98 @@ pub fn seeded_drill() -> ReportData {
     });
     let journal = vec![
         journal(1, 2, json!({"kind": "verb", "verb": "Run", "by": "alice"})),
-        journal(2, 90, json!({"kind": "intent", "step": 0, "attempt": 1, "key": "r/pause-backfill"})),
+        journal(
+            2,
+            90,
+            json!({"kind": "intent", "step": 0, "attempt": 1, "key": "r/pause-backfill"}),
+        ),
         journal(3, 95, json!({"kind": "applied", "step": 0})),
         journal(4, 63, json!({"kind": "verb", "verb": "Pause", "by": "bob"})),
-        journal(5, 100, json!({"kind": "held", "reason": "gate primary disk below 95% failed", "by": "engine"})),
-        journal(6, 152, json!({"kind": "verb", "verb": {"Rollback": {"reason": "disk at 91%"}}, "by": "alice"})),
-        journal(7, 199, json!({"kind": "undo_intent", "step": 0, "attempt": 1, "key": "r/pause-backfill/undo"})),
+        journal(
+            5,
+            100,
+            json!({"kind": "held", "reason": "gate primary disk below 95% failed", "by": "engine"}),
+        ),
+        journal(
+            6,
+            152,
+            json!({"kind": "verb", "verb": {"Rollback": {"reason": "disk at 91%"}}, "by": "alice"}),
+        ),
+        journal(
+            7,
+            199,
+            json!({"kind": "undo_intent", "step": 0, "attempt": 1, "key": "r/pause-backfill/undo"}),
+        ),
         journal(8, 200, json!({"kind": "compensated", "step": 0})),
         journal(9, 200, json!({"kind": "baseline", "data": {}})),
     ];
     let audit = vec![
-        audit(10, intent(1, "alice", "run.resume", None, json!({"source": "system"}))),
-        audit(11, Audit {
-            text: Some("replica-1 network partition"),
-            ..intent(30, "carol", "drill.inject_fault", Some("F 2"), json!({"source": "key F 2"}))
-        }),
-        audit(12, intent(45, "bob", "pane.focus_next", Some("tab"), json!({"source": "key tab"}))),
-        audit(13, intent(62, "bob", "run.pause", Some("p"), json!({"source": "key p"}))),
+        audit(
+            10,
+            intent(1, "alice", "run.resume", None, json!({"source": "system"})),
+        ),
+        audit(
+            11,
+            Audit {
+                text: Some("replica-1 network partition"),
+                ..intent(
+                    30,
+                    "carol",
+                    "drill.inject_fault",
+                    Some("F 2"),
+                    json!({"source": "key F 2"}),
+                )
+            },
+        ),
+        audit(
+            12,
+            intent(
+                45,
+                "bob",
+                "pane.focus_next",
+                Some("tab"),
+                json!({"source": "key tab"}),
+            ),
+        ),
+        audit(
+            13,
+            intent(
+                62,
+                "bob",
+                "run.pause",
+                Some("p"),
+                json!({"source": "key p"}),
+            ),
+        ),
         audit(14, outcome(63, "bob", "run.pause", "applied")),
-        audit(15, Audit {
-            kind: RecordKind::Note,
-            text: Some("lag on replica-1 climbing; <script>alert(1)</script> | `rm -rf` ]]>"),
-            ..intent(120, "alice", "note.save", None, json!({}))
-        }),
-        audit(16, intent(149, "alice", "run.rollback", Some("R"), json!({"source": "key R", "reason": "disk at 91%"}))),
-        audit(17, intent(151, "dave", "approval.approve", Some("a"), json!({"source": "key a", "reason": "agreed"}))),
+        audit(
+            15,
+            Audit {
+                kind: RecordKind::Note,
+                text: Some("lag on replica-1 climbing; <script>alert(1)</script> | `rm -rf` ]]>"),
+                ..intent(120, "alice", "note.save", None, json!({}))
+            },
+        ),
+        audit(
+            16,
+            intent(
+                149,
+                "alice",
+                "run.rollback",
+                Some("R"),
+                json!({"source": "key R", "reason": "disk at 91%"}),
+            ),
+        ),
+        audit(
+            17,
+            intent(
+                151,
+                "dave",
+                "approval.approve",
+                Some("a"),
+                json!({"source": "key a", "reason": "agreed"}),
+            ),
+        ),
         audit(18, outcome(152, "alice", "run.rollback", "applied")),
     ];
     assemble(Inputs {
@@ -213,8 +286,14 @@ pub fn seeded_drill() -> ReportData {
 fn figures_of_the_seeded_drill() {
     let d = seeded_drill();
     let f = &d.figures;
-    assert_eq!(f.first_action.as_ref().map(|f| f.after), Some(Duration::from_secs(62)));
-    assert_eq!(f.first_pause.as_ref().map(|f| f.after), Some(Duration::from_secs(63)));
+    assert_eq!(
+        f.first_action.as_ref().map(|f| f.after),
+        Some(Duration::from_secs(62))
+    );
+    assert_eq!(
+        f.first_pause.as_ref().map(|f| f.after),
+        Some(Duration::from_secs(63))
+    );
     assert_eq!(f.recovery.took, Some(Duration::from_secs(230)));
     assert_eq!(d.run.rto, Some(Duration::from_secs(1800)));
     assert_eq!(f.recovery.rto_met(), Some(true));
@@ -222,13 +301,21 @@ fn figures_of_the_seeded_drill() {
     // Viewing actions stay out of the timeline; the rest is in time order.
     assert!(!d.rows.iter().any(|r| r.what.contains("focus")));
     assert!(d.rows.windows(2).all(|w| w[0].at <= w[1].at));
-    assert!(d.rows.iter().any(|r| r.what == "fault injected: replica-1 network partition [key F 2]"));
+    assert!(
+        d.rows
+            .iter()
+            .any(|r| r.what == "fault injected: replica-1 network partition [key F 2]")
+    );
 }
 
 #[test]
 fn markdown_snapshot() {
     let d = seeded_drill();
-    let names: Vec<String> = d.charts.iter().map(|c| format!("drill-{}.svg", c.slug)).collect();
+    let names: Vec<String> = d
+        .charts
+        .iter()
+        .map(|c| format!("drill-{}.svg", c.slug))
+        .collect();
     insta::assert_snapshot!(md::write(&d, Some(&names)));
 }
 
@@ -265,7 +352,12 @@ fn hostile_names_from_the_store_stay_text() {
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!html.contains('\u{1b}'));
     let md = md::write(&d, None);
-    assert!(md.contains("&lt;script&gt;alert\\(1\\)&lt;/script&gt;\\|\\`x\\`\\|\\[l\\]\\(javascript:x\\)"), "{md}");
+    assert!(
+        md.contains(
+            "&lt;script&gt;alert\\(1\\)&lt;/script&gt;\\|\\`x\\`\\|\\[l\\]\\(javascript:x\\)"
+        ),
+        "{md}"
+    );
     assert!(!md.contains("<img") && !md.contains('\u{1b}'));
     assert!(md.contains("use `-o FILE.md`"));
 }
@@ -315,4 +407,26 @@ fn audit_records_of_the_run_only() {
     let kept = run_records(&[other, exited, ours, stranger, headless, later], &run);
     let seqs: Vec<u64> = kept.iter().map(|r| r.seq).collect();
     assert_eq!(seqs, vec![2, 3, 5]);
+}
+
+/// The committed `screenshots/report-*.svg` (README, "Facilitating a drill") are the
+/// seeded drill's charts as ebb draws them now; `scripts/report-screenshots` rewrites them.
+#[test]
+fn committed_report_screenshots_are_current() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots");
+    let update = std::env::var_os("EBB_UPDATE_SCREENSHOTS").is_some();
+    let mut stale = Vec::new();
+    for c in &seeded_drill().charts {
+        let path = root.join(format!("report-{}.svg", c.slug));
+        let svg = chart::svg(c, true);
+        if update {
+            std::fs::write(&path, &svg).unwrap();
+        } else if std::fs::read_to_string(&path).unwrap_or_default() != svg {
+            stale.push(path.display().to_string());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "out-of-date report screenshots: {stale:?}\nregenerate with: scripts/report-screenshots"
+    );
 }

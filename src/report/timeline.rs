@@ -74,7 +74,12 @@ pub fn tplus(secs: f64) -> String {
 /// Rows for the journal's transitions (pre-images, baselines and effect markers left out).
 /// `steps`: step ids by index.
 pub fn from_journal(records: &[JournalRecord], steps: &[String]) -> Vec<Row> {
-    let name = |i: usize| steps.get(i).cloned().unwrap_or_else(|| format!("#{}", i + 1));
+    let name = |i: usize| {
+        steps
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| format!("#{}", i + 1))
+    };
     records
         .iter()
         .filter_map(|j| {
@@ -155,7 +160,11 @@ pub fn from_journal(records: &[JournalRecord], steps: &[String]) -> Vec<Row> {
                         "in-doubt {}{} settled: {}",
                         if undo { "undo of " } else { "step " },
                         name(step),
-                        if happened { "it happened" } else { "it did not happen" }
+                        if happened {
+                            "it happened"
+                        } else {
+                            "it did not happen"
+                        }
                     ),
                     RowKind::Step,
                 ),
@@ -164,9 +173,11 @@ pub fn from_journal(records: &[JournalRecord], steps: &[String]) -> Vec<Row> {
                     format!("step {} stopped at {at}", name(step)),
                     RowKind::Pause,
                 ),
-                Record::Detached { reason } => {
-                    ("engine".into(), format!("detached: {reason}"), RowKind::Pause)
-                }
+                Record::Detached { reason } => (
+                    "engine".into(),
+                    format!("detached: {reason}"),
+                    RowKind::Pause,
+                ),
                 Record::Baseline { .. } | Record::PreImage { .. } => return None,
             };
             let mark = match j.data.get("kind").and_then(|k| k.as_str()) {
@@ -310,10 +321,7 @@ fn audit_row(r: &AuditRecord) -> Option<Row> {
             "run.exited" => row(
                 format!(
                     "run ended: {}",
-                    r.args
-                        .get("status")
-                        .and_then(|s| s.as_str())
-                        .unwrap_or("?")
+                    r.args.get("status").and_then(|s| s.as_str()).unwrap_or("?")
                 ),
                 RowKind::Run,
             ),
@@ -406,7 +414,11 @@ mod tests {
 
     #[test]
     fn facilitator_actions_read_as_faults() {
-        let a = facilitator("drill.inject_fault", Some("replica-2 partitioned"), &serde_json::json!({}));
+        let a = facilitator(
+            "drill.inject_fault",
+            Some("replica-2 partitioned"),
+            &serde_json::json!({}),
+        );
         assert_eq!(a, "fault injected: replica-2 partitioned");
         let b = facilitator("drill.freeze", None, &serde_json::json!({}));
         assert_eq!(b, "facilitator: freeze");
@@ -424,15 +436,27 @@ mod tests {
         };
         let rows = from_journal(
             &[
-                rec(1, serde_json::json!({"kind": "verb", "verb": "Run", "by": "alice"})),
-                rec(2, serde_json::json!({"kind": "intent", "step": 0, "attempt": 1, "key": "k"})),
-                rec(3, serde_json::json!({"kind": "held", "reason": "lag", "by": "bob"})),
+                rec(
+                    1,
+                    serde_json::json!({"kind": "verb", "verb": "Run", "by": "alice"}),
+                ),
+                rec(
+                    2,
+                    serde_json::json!({"kind": "intent", "step": 0, "attempt": 1, "key": "k"}),
+                ),
+                rec(
+                    3,
+                    serde_json::json!({"kind": "held", "reason": "lag", "by": "bob"}),
+                ),
                 rec(4, serde_json::json!({"kind": "baseline", "data": {}})),
             ],
             &["pause-backfill".into()],
         );
         assert_eq!(rows.len(), 3, "{rows:?}");
         assert_eq!(rows[1].what, "step pause-backfill started");
-        assert_eq!((rows[2].who.as_str(), rows[2].kind), ("bob", RowKind::Pause));
+        assert_eq!(
+            (rows[2].who.as_str(), rows[2].kind),
+            ("bob", RowKind::Pause)
+        );
     }
 }

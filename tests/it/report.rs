@@ -12,14 +12,20 @@ fn well_formed(svg: &str) -> usize {
     let mut stack: Vec<String> = Vec::new();
     let mut elements = 0;
     let mut rest = svg.trim();
-    assert!(rest.starts_with("<svg"), "not an SVG: {}", &rest[..rest.len().min(80)]);
+    assert!(
+        rest.starts_with("<svg"),
+        "not an SVG: {}",
+        &rest[..rest.len().min(80)]
+    );
     while let Some(open) = rest.find('<') {
         let close = rest[open..].find('>').expect("a tag left open") + open;
         let tag = &rest[open + 1..close];
         assert!(!tag.contains('<'), "a '<' inside a tag: {tag}");
         assert_eq!(tag.matches('"').count() % 2, 0, "unbalanced quotes: {tag}");
         if let Some(name) = tag.strip_prefix('/') {
-            let top = stack.pop().unwrap_or_else(|| panic!("</{name}> closes nothing"));
+            let top = stack
+                .pop()
+                .unwrap_or_else(|| panic!("</{name}> closes nothing"));
             assert_eq!(top, name.trim(), "</{name}> closes <{top}>");
         } else if !tag.starts_with('!') && !tag.starts_with('?') {
             elements += 1;
@@ -87,13 +93,22 @@ fn report_of_a_headless_drill_as_html_and_markdown() {
     assert!(out.status.success(), "{}", flat(&out.stderr));
     let html = std::fs::read_to_string(&html_path).unwrap();
     for section in ["Figures", "Objectives", "Charts", "Timeline", "Follow-ups"] {
-        assert!(html.contains(&format!("<h2>{section}</h2>")), "no {section}");
+        assert!(
+            html.contains(&format!("<h2>{section}</h2>")),
+            "no {section}"
+        );
     }
     assert!(html.contains("Drill debrief: orders-0042-rollback"));
     assert!(html.contains(&id));
     assert!(html.contains("Time to recover"));
-    assert!(html.contains("RTO 30m 00s: met"), "a completed drill within its RTO");
-    assert!(html.contains("re-simulated"), "a headless drill stores no observations");
+    assert!(
+        html.contains("RTO 30m 00s: met"),
+        "a completed drill within its RTO"
+    );
+    assert!(
+        html.contains("re-simulated"),
+        "a headless drill stores no observations"
+    );
     assert!(html.contains("step pause-backfill applied"));
     assert!(!html.to_lowercase().contains("<script"));
     assert!(!html.contains("http://") && !html.contains("https://"));
@@ -143,6 +158,9 @@ fn an_unknown_run_names_runs_list() {
         .unwrap();
     assert!(!out.status.success());
     let err = flat(&out.stderr);
-    assert!(err.contains("no run r-nope") && err.contains("ebb runs list"), "{err}");
+    assert!(
+        err.contains("no run r-nope") && err.contains("ebb runs list"),
+        "{err}"
+    );
     assert!(out.stdout.is_empty());
 }
