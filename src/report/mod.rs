@@ -14,6 +14,8 @@ pub mod timeline;
 
 use std::time::Duration;
 
+use serde::Deserialize;
+
 use crate::audit::{AuditRecord, RecordKind};
 use crate::runner::bus::Published;
 use crate::sim::world::ObjectiveStatus;
@@ -159,9 +161,8 @@ pub async fn observations(store: &Store, run: &RunRow) -> Result<Vec<Observation
         let Some(last) = events.last() else { break };
         after = last.seq;
         for e in &events {
-            if let Ok(Published::Observations(batch)) =
-                serde_json::from_value::<Published>(e.body.clone())
-            {
+            // Decoded from a borrow: an hour of batches is megabytes of JSON values.
+            if let Ok(Published::Observations(batch)) = Published::deserialize(&e.body) {
                 out.extend(batch);
             }
         }
