@@ -22,6 +22,7 @@ pub mod plan;
 pub mod policy;
 pub mod redact;
 pub mod replay;
+pub mod report;
 pub mod runner;
 pub mod sim;
 pub mod sources;

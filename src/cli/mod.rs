@@ -13,6 +13,7 @@ pub mod link;
 pub mod plan;
 pub mod policy;
 pub mod replay;
+pub mod report;
 pub mod run;
 pub mod runs;
 pub mod screenshot;
@@ -64,6 +65,8 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Who may do what: apply a policy file, show the one in force.
     Policy(policy::PolicyArgs),
+    /// A run's debrief or postmortem draft: timeline, figures, objectives, SVG charts.
+    Report(report::ReportArgs),
 }
 
 /// Look and feel options shared by every command that draws.
@@ -104,6 +107,7 @@ pub fn main() -> ExitCode {
         Command::Plan(a) => plan::run(a),
         Command::Audit(a) => audit::run(a),
         Command::Policy(a) => policy::run(a),
+        Command::Report(a) => report::run(a),
     };
     match result {
         Ok(code) => code,

@@ -28,6 +28,8 @@ const LAYERS: &[&[&str]] = &[
     // except `SIM_MAY_USE`.
     &["backends", "sim"],
     &["runner"],
+    // The debrief: reads runs, journal, audit log and observations; draws no terminal.
+    &["report"],
     &["app"],
     // The one door: audit intent + request, delivery, following the runner.
     &["control"],

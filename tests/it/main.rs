@@ -41,6 +41,7 @@ mod prom;
 mod prom_tls;
 mod replay;
 mod replay_screen;
+mod report;
 mod runs;
 mod screenshots;
 mod store;
