@@ -120,7 +120,17 @@ pub async fn gather(store: &Store, run_id: &str) -> Result<ReportData, ReportErr
         }
     };
     let audit = run_records(&audit, &run);
-    let mut observations = observations(store, &run).await?;
+    let mut observations = published_observations(store, &run).await?;
+    if observations.is_empty() {
+        let (console, recorded) = recorded_observations(store, &run).await?;
+        if let Some(console) = console.filter(|_| !recorded.is_empty()) {
+            notes.push(format!(
+                "The charts are what console {console} watched, from its recording (`ebb replay {} --console {console}`).",
+                run.id
+            ));
+        }
+        observations = recorded;
+    }
     let start = Timestamp(run.created_at);
     let mut clock = Clock::Wall { start };
     if observations.is_empty() && run.scenario.is_some() {
@@ -151,8 +161,43 @@ pub async fn gather(store: &Store, run_id: &str) -> Result<ReportData, ReportErr
 }
 
 /// The observations stored for a run, oldest first: the batches its runner published on
-/// the bus. (The hook for other recordings, such as a console's, to add theirs.)
+/// the bus (a drill's world), else what a console watched, from its recording (a real
+/// run's servers are watched by the consoles, not the runner).
 pub async fn observations(store: &Store, run: &RunRow) -> Result<Vec<Observation>, ReportError> {
+    let published = published_observations(store, run).await?;
+    if !published.is_empty() {
+        return Ok(published);
+    }
+    Ok(recorded_observations(store, run).await?.1)
+}
+
+/// What the console recorded longest on the run watched: every observation it took in.
+/// An unreadable chunk ends it there (what came before still counts).
+async fn recorded_observations(
+    store: &Store,
+    run: &RunRow,
+) -> Result<(Option<String>, Vec<Observation>), ReportError> {
+    let consoles = store.recorded_consoles(&run.id).await?;
+    let Some(longest) = consoles.iter().max_by_key(|c| c.last_ms - c.first_ms) else {
+        return Ok((None, Vec::new()));
+    };
+    let mut out = Vec::new();
+    for chunk in store.recording(&run.id, &longest.console).await? {
+        let Ok(entries) = crate::replay::entry::decode_chunk(chunk.seq, &chunk.body) else {
+            break;
+        };
+        out.extend(entries.into_iter().filter_map(|(_, e)| match e {
+            crate::replay::Entry::Msg(crate::app::Msg::Observation(o)) => Some(o),
+            _ => None,
+        }));
+    }
+    Ok((Some(longest.console.clone()), out))
+}
+
+async fn published_observations(
+    store: &Store,
+    run: &RunRow,
+) -> Result<Vec<Observation>, ReportError> {
     const PAGE: i64 = 1000;
     let mut out = Vec::new();
     let mut after = 0;

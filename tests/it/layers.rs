@@ -28,14 +28,14 @@ const LAYERS: &[&[&str]] = &[
     // except `SIM_MAY_USE`.
     &["backends", "sim"],
     &["runner"],
-    // The debrief: reads runs, journal, audit log and observations; draws no terminal.
-    &["report"],
     &["app"],
     // The one door: audit intent + request, delivery, following the runner.
     &["control"],
     // Console recordings (the tape the loop writes through `replay::recording`), the
     // player, and the playback viewer's state and chrome; `tui::replayed` draws them.
     &["replay"],
+    // The debrief: journal, audit log, the runner's batches and console recordings.
+    &["report"],
     &["tui", "logging"],
     &["cli"],
 ];

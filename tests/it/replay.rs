@@ -215,6 +215,29 @@ fn drive_and_verify(mut c: Console, quit: &[u8], then: &[u8]) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // The run's report charts what was observed: an in-process drill's from this
+    // console's recording, a runner's from the batches it published; neither re-simulated.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ebb"))
+        .args(["report", &run_id, "--format", "html"])
+        .env("HOME", c.home())
+        .env("XDG_STATE_HOME", c.home().join("state"))
+        .env_remove("EBB_STORE")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = String::from_utf8_lossy(&out.stdout);
+    assert!(!html.contains("re-simulated"), "observed, not re-simulated");
+    assert_eq!(
+        html.contains("from its recording"),
+        then.is_empty(),
+        "only the in-process drill's charts come from its console's recording"
+    );
+    assert!(html.contains("<polyline"), "the lag chart has a line");
 }
 
 fn chunk(run: &str, console: &str, seq: i64, entries: &[(Timestamp, Entry)]) -> NewChunk {
