@@ -352,6 +352,14 @@ fn is_reported(action: &str) -> bool {
 
 /// A facilitator's action in words: `fault injected: …` from its text or arguments.
 fn facilitator(action: &str, text: Option<&str>, args: &serde_json::Value) -> String {
+    // The facilitator's menu records the line chosen (`inject now: …`, `end fault #2: …`,
+    // `hide sim:db …`, `announce to every console: …`).
+    if let Some(choice) = args.get("choice").and_then(|v| v.as_str()) {
+        return match choice.strip_prefix("inject") {
+            Some(rest) => format!("fault injected{rest}"),
+            None => format!("facilitator: {choice}"),
+        };
+    }
     let detail = text
         .map(str::to_string)
         .or_else(|| {
@@ -422,6 +430,21 @@ mod tests {
         assert_eq!(a, "fault injected: replica-2 partitioned");
         let b = facilitator("drill.freeze", None, &serde_json::json!({}));
         assert_eq!(b, "facilitator: freeze");
+        let menu = |choice: &str| {
+            facilitator(
+                "drill.fault",
+                None,
+                &serde_json::json!({ "choice": choice }),
+            )
+        };
+        assert_eq!(
+            menu("inject at 12m00s: replica apply stall on replica-1"),
+            "fault injected at 12m00s: replica apply stall on replica-1"
+        );
+        assert_eq!(
+            menu("end fault #2: replica-1: WAL replay stalled"),
+            "facilitator: end fault #2: replica-1: WAL replay stalled"
+        );
     }
 
     #[test]

@@ -119,6 +119,22 @@ fn a_facilitator_injects_faults_the_participants_see_by_their_effects() {
     f.send(b"d");
     p.wait_exit();
     f.wait_exit();
+
+    // The debrief names what the facilitator did, and when.
+    let out = team.ebb(&["report", &run, "--format", "md"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = String::from_utf8_lossy(&out.stdout);
+    for said in [
+        "fault injected now: replica apply stall on replica-2",
+        "facilitator: announce to every console: failover drill starts now",
+        "facilitator: end fault",
+    ] {
+        assert!(md.contains(said), "{said} not in the report:\n{md}");
+    }
 }
 
 /// Under a policy, the facilitator role comes from the policy: without it, `ebb drill
