@@ -532,6 +532,38 @@ pub async fn spawn_runner(
     }
 }
 
+/// Creates the run of `spec` in the store and starts its runner: the run's id, once the
+/// runner holds it. `ebb run` and `ebb drill --facilitate` attach a console to it next.
+pub fn create_hosted(
+    spec: &crate::runner::session::RunSpec,
+    store_spec: &str,
+    speed: f64,
+    yes: bool,
+    annotation: Option<&str>,
+    facilitator: bool,
+) -> Result<String, Report> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    rt.block_on(async {
+        let store = Store::open(store_spec)
+            .await
+            .map_err(|e| miette::miette!("{}", crate::store::open_failed(store_spec, &e)))?;
+        if facilitator {
+            may_facilitate(&store, annotation).await?;
+        }
+        let run_id = crate::runner::session::create(&store, spec)
+            .await
+            .map_err(|e| miette::miette!("{e}"))?;
+        spawn_runner(&store, store_spec, &run_id, speed, yes, annotation)
+            .await
+            .map_err(|e| miette::miette!("{e}"))?;
+        store.close().await;
+        Ok(run_id)
+    })
+}
+
 /// Whether a run's runner is alive now, and who it is.
 pub async fn live_runner(store: &Store, run_id: &str) -> Option<String> {
     match store.lease(run_id).await {

@@ -307,25 +307,7 @@ fn facilitated(
     cfg: &config::Config,
     annotation: Option<&str>,
 ) -> Result<ExitCode, Report> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
-    let run_id = rt.block_on(async {
-        let store = Store::open(store_spec)
-            .await
-            .map_err(|e| miette::miette!("{}", crate::store::open_failed(store_spec, &e)))?;
-        super::attach::may_facilitate(&store, annotation).await?;
-        let run_id = crate::runner::session::create(&store, &spec)
-            .await
-            .map_err(|e| miette::miette!("{e}"))?;
-        super::attach::spawn_runner(&store, store_spec, &run_id, speed, false, annotation)
-            .await
-            .map_err(|e| miette::miette!("{e}"))?;
-        store.close().await;
-        Ok::<_, Report>(run_id)
-    })?;
-    drop(rt);
+    let run_id = super::attach::create_hosted(&spec, store_spec, speed, false, annotation, true)?;
     eprintln!("ebb: drill {run_id} is hosted by its runner; participants: ebb attach {run_id}");
     super::attach::console_on(
         &run_id,

@@ -322,31 +322,14 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
     if !args.headless {
         // A runner process drives the run; this console attaches to it as its driver.
         drop(model);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .into_diagnostic()?;
-        let run_id = rt.block_on(async {
-            let store = Store::open(&store_spec)
-                .await
-                .map_err(|e| miette::miette!("{}", crate::store::open_failed(&store_spec, &e)))?;
-            let run_id = session::create(&store, &spec)
-                .await
-                .map_err(|e| miette::miette!("{e}"))?;
-            super::attach::spawn_runner(
-                &store,
-                &store_spec,
-                &run_id,
-                args.speed,
-                args.yes,
-                args.operator.as_deref(),
-            )
-            .await
-            .map_err(|e| miette::miette!("{e}"))?;
-            store.close().await;
-            Ok::<_, Report>(run_id)
-        })?;
-        drop(rt);
+        let run_id = super::attach::create_hosted(
+            &spec,
+            &store_spec,
+            args.speed,
+            args.yes,
+            args.operator.as_deref(),
+            false,
+        )?;
         return super::attach::console_on(
             &run_id,
             crate::app::Role::Driver,

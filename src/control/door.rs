@@ -150,6 +150,26 @@ async fn through_local(
     }
 }
 
+/// Refuses `intent` at this console for what its role is: the intent on record, then the
+/// refusal (`outcome_text`), every layer closed and the operator told (`flash`).
+async fn refuse_here(
+    model: &mut Model,
+    rec: &mut Recorder,
+    fx: &mut Applied,
+    intent: &Intent,
+    outcome_text: &str,
+    flash: String,
+) -> Vec<Cmd> {
+    let result = rec.intent(intent).await;
+    fx.audit_down(model, rec.down.clone());
+    if result.is_ok() {
+        outcome(rec, intent, outcome_text).await;
+    }
+    fx.apply(model, DoorEffect::LayersCleared);
+    fx.flash(model, flash);
+    Vec::new()
+}
+
 /// What a command asks of the runner, as a request row's body; `None` for what stays here.
 fn request_body(c: &Cmd) -> Option<serde_json::Value> {
     use crate::sim::facilitate::FacilitatorRequest;
@@ -223,47 +243,21 @@ async fn through_bus(
     }
     if link.role == Role::Facilitator && !intent.action.starts_with("drill.") {
         // The participants drive the run; the facilitator drives the world.
-        let result = rec.intent(&intent).await;
-        fx.audit_down(model, rec.down.clone());
-        if result.is_ok() {
-            outcome(
-                rec,
-                &intent,
-                "refused: a facilitator's console does not drive the run",
-            )
-            .await;
-        }
-        fx.apply(model, DoorEffect::LayersCleared);
-        fx.flash(
-            model,
-            format!(
-                "{} refused: a facilitator's console drives the world, not the run; the participants drive it",
-                intent.action
-            ),
+        let flash = format!(
+            "{} refused: a facilitator's console drives the world, not the run; the participants drive it",
+            intent.action
         );
-        return Vec::new();
+        let why = "refused: a facilitator's console does not drive the run";
+        return refuse_here(model, rec, fx, &intent, why, flash).await;
     }
     if link.role == Role::Watcher {
         // Recorded, refused here, and the refusal recorded: a watcher never drives.
-        let result = rec.intent(&intent).await;
-        fx.audit_down(model, rec.down.clone());
-        if result.is_ok() {
-            outcome(
-                rec,
-                &intent,
-                "refused: this console watches (ebb watch), it does not drive",
-            )
-            .await;
-        }
-        fx.apply(model, DoorEffect::LayersCleared);
-        fx.flash(
-            model,
-            format!(
-                "{} refused: this console only watches; `ebb attach {}` drives the run",
-                intent.action, link.run_id
-            ),
+        let flash = format!(
+            "{} refused: this console only watches; `ebb attach {}` drives the run",
+            intent.action, link.run_id
         );
-        return Vec::new();
+        let why = "refused: this console watches (ebb watch), it does not drive";
+        return refuse_here(model, rec, fx, &intent, why, flash).await;
     }
     let new = NewRequest {
         run_id: link.run_id.clone(),

@@ -3,8 +3,7 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Widget};
+use ratatui::text::Line;
 
 use crate::app::Model;
 use crate::app::facilitate::offered;
@@ -21,31 +20,13 @@ pub fn render(
     buf: &mut Buffer,
 ) {
     let found = offered(model, input);
-    let h = (found.len() as u16 + 4).clamp(5, 22);
-    let w = 96.min(area.width);
-    let rect = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + 2.min(area.height.saturating_sub(h)),
-        width: w,
-        height: h.min(area.height),
-    };
-    Clear.render(rect, buf);
-    let block = Block::bordered()
-        .border_type(BorderType::Double)
-        .border_style(theme.border_focus)
-        .style(theme.overlay)
-        .title_top(Line::styled(" Facilitator ", theme.title_focus));
-    let inner = block.inner(rect);
-    block.render(rect, buf);
-    put(
+    let inner = super::list_box(
+        area,
         buf,
-        inner,
-        0,
-        &Line::from(vec![
-            Span::styled("› ", theme.accent),
-            Span::styled(input.to_string(), theme.overlay),
-            Span::styled("▏", theme.accent),
-        ]),
+        theme,
+        "Facilitator",
+        (96, (found.len() as u16 + 4).clamp(5, 22)),
+        input,
     );
     let help = match Typed::parse(input).error {
         Some(why) => Line::styled(format!("cannot read the time: {why}"), theme.warn),

@@ -1,5 +1,5 @@
-//! Layers drawn above the main screen: the help overlay and the command palette.
-//! Both are generated from the live keymap and the action list, never hand-kept.
+//! Layers drawn above the main screen: help, the palette, the facilitator's menu, confirms.
+//! Help and the palette come from the live keymap and the action list, never hand-kept.
 
 pub mod confirm;
 pub mod faults;
@@ -9,10 +9,55 @@ pub mod note;
 pub mod palette;
 pub mod start;
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Widget};
+
+use crate::config::theme::Theme;
+use crate::tui::panes::put;
 
 use crate::action::Action;
 use crate::config::keymap::{Keymap, Mode};
+
+/// A box near the top of `area` for a list that typing narrows (the command palette, the
+/// facilitator's menu): `width` wide, room for `rows` lines, titled, with the typed
+/// `input` on its first line. Returns the inside.
+pub fn list_box(
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+    title: &str,
+    (width, rows): (u16, u16),
+    input: &str,
+) -> Rect {
+    let w = width.min(area.width);
+    let rect = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + 2.min(area.height.saturating_sub(rows)),
+        width: w,
+        height: rows.min(area.height),
+    };
+    Clear.render(rect, buf);
+    let block = Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(theme.border_focus)
+        .style(theme.overlay)
+        .title_top(Line::styled(format!(" {title} "), theme.title_focus));
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    put(
+        buf,
+        inner,
+        0,
+        &Line::from(vec![
+            Span::styled("› ", theme.accent),
+            Span::styled(input.to_string(), theme.overlay),
+            Span::styled("▏", theme.accent),
+        ]),
+    );
+    inner
+}
 
 /// The first key sequence bound to `action` in `mode`, spelled for a hint.
 pub fn first_keys(keymap: &Keymap, mode: Mode, action: Action) -> String {
