@@ -24,6 +24,32 @@ pub enum Start {
     },
 }
 
+/// The run's engine events, passed on to the console; when the run finishes on a drill
+/// world, the world's objectives are scored for good first (a runner does the same).
+pub(super) fn scored_events(
+    world: Option<SharedWorld>,
+    out: mpsc::Sender<EngineEvent>,
+) -> mpsc::Sender<EngineEvent> {
+    let Some(world) = world else {
+        return out;
+    };
+    let (tx, mut rx) = mpsc::channel(256);
+    tokio::spawn(async move {
+        while let Some(ev) = rx.recv().await {
+            if let EngineEvent::View(v) = &ev
+                && matches!(v.status, crate::engine::Status::Finished(_))
+                && let Ok(mut w) = world.lock()
+            {
+                w.finish_objectives();
+            }
+            if out.send(ev).await.is_err() {
+                return;
+            }
+        }
+    });
+    tx
+}
+
 pub fn spawn(
     store_spec: String,
     start: Start,
@@ -32,6 +58,7 @@ pub fn spawn(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let Start::New { spec, world } = start;
+        let world_of = world.clone();
         let (mut pending, mut handle): (_, Option<RunHandle>) = (Some((spec, world)), None);
         while let Some(req) = requests.recv().await {
             if let EngineRequest::Detach { reason } = &req {
@@ -50,8 +77,9 @@ pub fn spawn(
                 let Some((spec, world)) = pending.clone() else {
                     continue;
                 };
+                let scored = scored_events(world.clone(), events.clone());
                 let started = match Store::open(&store_spec).await {
-                    Ok(store) => session::start(&store, spec, world, events.clone()).await,
+                    Ok(store) => session::start(&store, spec, world.clone(), scored).await,
                     Err(e) => Err(crate::store::open_failed(&store_spec, &e)),
                 };
                 match started {
@@ -81,6 +109,14 @@ pub fn spawn(
             }
             if let Some(h) = &handle {
                 let name = req.action_name();
+                // A responder's run control counts for the drill's score.
+                if let (Some(w), EngineRequest::Verb { .. }) = (world_of.as_ref(), &req)
+                    && let Ok(mut w) = w.lock()
+                {
+                    let _ = w.apply(crate::sim::world::WorldControl::NoteAction {
+                        action: name.clone(),
+                    });
+                }
                 let delivered = match req {
                     // Leaving: the detach above handles it.
                     EngineRequest::Detach { .. } => true,

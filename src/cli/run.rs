@@ -359,6 +359,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
         };
         let ticker = tick_world(world.clone(), args.speed);
         let (ev_tx, ev_rx) = mpsc::channel(256);
+        let ev_tx = super::link::scored_events(world.clone(), ev_tx);
         let mut handle = session::start(&store, spec, world, ev_tx)
             .await
             .map_err(|e| miette::miette!("{e}"))?;

@@ -110,6 +110,17 @@ fn report_of_a_headless_drill_as_html_and_markdown() {
         "a headless drill stores no observations"
     );
     assert!(html.contains("step pause-backfill applied"));
+    // The scenario's objectives, scored by the re-simulated world and final: the plan
+    // paused the backfill at once, so that one is met.
+    for name in [
+        "first-action",
+        "paused-before-90",
+        "recovered",
+        "no-data-loss",
+    ] {
+        assert!(html.contains(name), "objective {name} in the report");
+    }
+    assert!(!html.contains("No objectives were scored"));
     assert!(!html.to_lowercase().contains("<script"));
     assert!(!html.contains("http://") && !html.contains("https://"));
     assert!(!html.contains("src=") && !html.contains("href="));
