@@ -238,6 +238,26 @@ fn drive_and_verify(mut c: Console, quit: &[u8], then: &[u8]) {
         "only the in-process drill's charts come from its console's recording"
     );
     assert!(html.contains("<polyline"), "the lag chart has a line");
+
+    // `ebb replay` in a terminal: the banner, paused, a jump to the next action, and out.
+    let mut r = Console::spawn_with(
+        &["replay", &run_id],
+        &[("EBB_STORE", spec.as_str())],
+        |_| {},
+    );
+    r.wait_for("the replay's banner", |s| {
+        s.contents().contains("REPLAY") && s.contents().contains(&run_id)
+    });
+    r.send(b" ");
+    r.wait_for("paused", |s| s.contents().contains("paused"));
+    r.send(b"]");
+    r.wait_for("the scrub bar's action marks", |s| {
+        s.contents().contains('▲')
+    });
+    r.send(b"q");
+    let status = r.wait_exit();
+    assert!(status.success(), "{status:?}\n{}", r.describe());
+    r.assert_restored();
 }
 
 fn chunk(run: &str, console: &str, seq: i64, entries: &[(Timestamp, Entry)]) -> NewChunk {
