@@ -217,3 +217,21 @@ fn a_participant_has_no_menu() {
         m.flash
     );
 }
+
+#[test]
+fn small_terminals_keep_the_drill_box_without_breaking() {
+    let (mut m, k, t) = setup();
+    for (w, h) in [(70, 20), (80, 24), (100, 30), (200, 60)] {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| ebb::tui::view::render(&m, &k, &t, f.area(), f.buffer_mut()))
+            .unwrap();
+        let buf = term.backend().buffer().clone();
+        let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+        assert!(text.contains("Drill"), "{w}x{h}");
+    }
+    // And with the menu open.
+    key(&mut m, &k, KeyCode::Char('I'));
+    let mut term = Terminal::new(TestBackend::new(70, 20)).unwrap();
+    term.draw(|f| ebb::tui::view::render(&m, &k, &t, f.area(), f.buffer_mut()))
+        .unwrap();
+}
