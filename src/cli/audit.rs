@@ -45,6 +45,7 @@ pub enum AuditCommand {
     },
     /// Export records, one JSON object per line, as stored (with hash and prev_hash).
     Export {
+        /// The output format (JSON lines, as stored).
         #[arg(long, value_enum, default_value_t = Format::Jsonl)]
         format: Format,
         /// Only records written at or after this time (RFC 3339, e.g. 2026-11-24T03:00:00Z).
@@ -56,6 +57,7 @@ pub enum AuditCommand {
     },
     /// The records as a readable table.
     Show {
+        /// Only records written at or after this time (RFC 3339, e.g. 2026-11-24T03:00:00Z).
         #[arg(long)]
         since: Option<String>,
         /// At most this many records (the newest).
@@ -74,6 +76,7 @@ pub enum AuditCommand {
     },
     /// Create the signing key (mode 0600); refuses to replace one without --force.
     Keygen {
+        /// Replace an existing key (its checkpoints then verify only if it stays admitted).
         #[arg(long)]
         force: bool,
     },
@@ -92,6 +95,7 @@ pub enum KeysCommand {
     /// Admit a public key (64 hex digits, as `ebb audit keys show-mine` prints). Admins
     /// only; recorded in the audit log, and in effect once this session's checkpoint seals it.
     Add {
+        /// The key to admit, 64 hex digits.
         public_key: String,
         /// Who (or which host) holds the private half.
         #[arg(long)]
@@ -100,7 +104,9 @@ pub enum KeysCommand {
     /// Revoke a public key: its checkpoints after this no longer verify, and a console with
     /// it cannot open the log. Admins only; recorded in the audit log.
     Revoke {
+        /// The key to revoke, 64 hex digits.
         public_key: String,
+        /// Why it is revoked (recorded with the revocation).
         #[arg(long)]
         reason: String,
         /// Needed to revoke the log's genesis key or your own key.
@@ -109,6 +115,7 @@ pub enum KeysCommand {
     },
     /// Every key admitted to the verified log, and what became of it.
     List {
+        /// One JSON array of the keys.
         #[arg(long)]
         json: bool,
     },

@@ -39,10 +39,11 @@ pub struct Cli {
 pub enum Command {
     /// Rehearse a rollback against the built-in simulated world (no infrastructure needed).
     Drill(drill::DrillArgs),
-    /// Watch real PostgreSQL servers: the console's panes, fed by the targets of a plan
-    /// or of a targets file.
+    /// Watch real systems (PostgreSQL, Kubernetes, Prometheus): the console's panes, fed
+    /// by the targets of a plan or of a targets file.
     Console(console::ConsoleArgs),
-    /// Run a rollback plan (against the drill world in this release): console, or --headless.
+    /// Run a rollback plan on its real targets (or, with --drill, on the drill world): a
+    /// runner drives it and this console attaches; --headless drives it here.
     Run(run::RunArgs),
     /// Continue a run whose runner is gone (crash, reboot): a new runner, without
     /// re-applying a step; this console attaches.
@@ -58,7 +59,7 @@ pub enum Command {
     Runs(runs::RunsArgs),
     /// What a recorded console showed, read-only and scrubbable (--list: its consoles).
     Replay(replay::ReplayArgs),
-    /// Render a drill screen to SVG with the same view code as the TUI.
+    /// Render a drill screen (or, with --replay, a recorded console's) to SVG with the TUI's view code.
     Screenshot(screenshot::ScreenshotArgs),
     Plan(plan::PlanArgs),
     /// The tamper-evident audit log: verify, export, show; its signing key.

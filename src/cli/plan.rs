@@ -42,6 +42,7 @@ pub struct ApprovalsArgs {
     /// Only the approvals of this digest (`sha256:…`).
     #[arg(long)]
     pub digest: Option<String>,
+    /// One JSON array of the approvals.
     #[arg(long)]
     pub json: bool,
     /// A SQLite file or postgres:// URL (default: EBB_STORE, else $XDG_STATE_HOME/ebb/ebb.db).

@@ -34,9 +34,13 @@ pub struct PolicyArgs {
 pub enum PolicyCommand {
     /// Validate FILE and put it in force as a new version (only an admin of the policy in
     /// force may, when there is one); exit 1 with every error located when it is invalid.
-    Apply { file: PathBuf },
+    Apply {
+        /// The policy file (TOML; see examples/policy.toml).
+        file: PathBuf,
+    },
     /// The policy in force: version, digest, who applied it and when, and its text.
     Show {
+        /// One JSON object: the policy in force and its text.
         #[arg(long)]
         json: bool,
     },

@@ -20,6 +20,7 @@ pub enum Format {
 pub struct ReportArgs {
     /// The run (`ebb runs list` shows them).
     pub run_id: String,
+    /// Markdown (charts as SVG files beside `-o FILE`) or one self-contained HTML file.
     #[arg(long, value_enum, default_value_t = Format::Md)]
     pub format: Format,
     /// Write here instead of stdout; Markdown also writes its charts beside it

@@ -43,6 +43,7 @@ pub struct RunArgs {
     /// The drill world to bind the plan to (name or file; default: backfill-slot-fill).
     #[arg(long)]
     pub scenario: Option<String>,
+    /// Seed of the drill world's randomness; the same seed replays the same drill.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// World seconds per real second (0.1–100).
@@ -51,6 +52,7 @@ pub struct RunArgs {
     /// A SQLite file or postgres:// URL (default: EBB_STORE, else $XDG_STATE_HOME/ebb/ebb.db).
     #[arg(long)]
     pub store: Option<String>,
+    /// A name to annotate the unix user with in the audit log (shared terminals).
     #[arg(long)]
     pub operator: Option<String>,
     #[command(flatten)]
@@ -59,17 +61,25 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
+    /// The run to continue (`ebb runs list` shows them).
     pub run_id: String,
+    /// No terminal UI: drive the run in this process, one line per event on stdout,
+    /// control lines on stdin.
     #[arg(long)]
     pub headless: bool,
+    /// With --headless: JSON lines.
     #[arg(long)]
     pub json: bool,
+    /// Confirm manual steps without asking.
     #[arg(long)]
     pub yes: bool,
+    /// World seconds per real second for a drill (0.1–100).
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+    /// A SQLite file or postgres:// URL (default: EBB_STORE, else $XDG_STATE_HOME/ebb/ebb.db).
     #[arg(long)]
     pub store: Option<String>,
+    /// A name to annotate the unix user with in the audit log (shared terminals).
     #[arg(long)]
     pub operator: Option<String>,
     #[command(flatten)]

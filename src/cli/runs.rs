@@ -23,12 +23,15 @@ pub struct RunsArgs {
 pub enum RunsCommand {
     /// Every run in the store, newest first.
     List {
+        /// One JSON array of the runs (with runner, consoles and break-glass counts).
         #[arg(long)]
         json: bool,
     },
     /// One run and its journal.
     Show {
+        /// The run (`ebb runs list` shows them).
         run_id: String,
+        /// One JSON object: the run and its journal records.
         #[arg(long)]
         json: bool,
     },

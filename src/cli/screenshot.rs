@@ -54,6 +54,7 @@ pub struct ScreenshotArgs {
     /// A preset theme name.
     #[arg(long, default_value = "dark")]
     pub theme: String,
+    /// Seed of the drill world's randomness; the same seed draws the same screen.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// The operator shown in the header.

@@ -5,6 +5,7 @@ mod audit;
 mod bounds;
 mod bus;
 mod campaign;
+mod cli_help;
 mod config;
 mod console_config;
 mod crash;
