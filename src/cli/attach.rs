@@ -25,7 +25,7 @@ pub struct AttachArgs {
     /// The run's id (`ebb runs list` shows them).
     pub run_id: String,
     /// A SQLite file or postgres:// URL (default: EBB_STORE, else $XDG_STATE_HOME/ebb/ebb.db).
-    #[arg(long)]
+    #[arg(long, env = "EBB_STORE", hide_env_values = true)]
     pub store: Option<String>,
     /// A name to annotate the unix user with in the audit log.
     #[arg(long)]
@@ -335,7 +335,7 @@ pub struct RunnerArgs {
     /// The run to drive.
     pub run_id: String,
     /// A SQLite file or postgres:// URL (default: EBB_STORE, else $XDG_STATE_HOME/ebb/ebb.db).
-    #[arg(long)]
+    #[arg(long, env = "EBB_STORE", hide_env_values = true)]
     pub store: Option<String>,
     /// World seconds per real second for a drill (0.1–100).
     #[arg(long, default_value_t = 1.0)]

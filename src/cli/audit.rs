@@ -21,7 +21,7 @@ pub struct AuditArgs {
     #[command(subcommand)]
     pub command: AuditCommand,
     /// A SQLite file or postgres:// URL (default: EBB_STORE, else $XDG_STATE_HOME/ebb/ebb.db).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "EBB_STORE", hide_env_values = true)]
     pub store: Option<String>,
     /// The signing key file (default: $XDG_CONFIG_HOME/ebb/audit.key).
     #[arg(long, global = true, env = "EBB_AUDIT_KEY")]

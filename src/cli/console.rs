@@ -26,7 +26,7 @@ pub struct ConsoleArgs {
     pub operator: Option<String>,
     /// Where the audit log is kept: a SQLite file or a postgres:// URL (default: EBB_STORE,
     /// else $XDG_STATE_HOME/ebb/ebb.db).
-    #[arg(long)]
+    #[arg(long, env = "EBB_STORE", hide_env_values = true)]
     pub store: Option<String>,
     #[command(flatten)]
     pub ui: UiArgs,

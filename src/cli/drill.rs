@@ -52,7 +52,7 @@ pub struct DrillArgs {
     pub operator: Option<String>,
     /// Where runs are journaled: a SQLite file or a postgres:// URL (default: EBB_STORE,
     /// else $XDG_STATE_HOME/ebb/ebb.db).
-    #[arg(long)]
+    #[arg(long, env = "EBB_STORE", hide_env_values = true)]
     pub store: Option<String>,
     /// Facilitate a team drill: a runner hosts it (participants `ebb attach RUN`), and this
     /// console drives its world (faults, clock, announcements) and shows its score.

@@ -33,7 +33,7 @@ pub struct ApproveArgs {
     /// The plan file (TOML).
     pub plan: PathBuf,
     /// A SQLite file or postgres:// URL (default: EBB_STORE, else $XDG_STATE_HOME/ebb/ebb.db).
-    #[arg(long)]
+    #[arg(long, env = "EBB_STORE", hide_env_values = true)]
     pub store: Option<String>,
 }
 
@@ -46,7 +46,7 @@ pub struct ApprovalsArgs {
     #[arg(long)]
     pub json: bool,
     /// A SQLite file or postgres:// URL (default: EBB_STORE, else $XDG_STATE_HOME/ebb/ebb.db).
-    #[arg(long)]
+    #[arg(long, env = "EBB_STORE", hide_env_values = true)]
     pub store: Option<String>,
 }
 

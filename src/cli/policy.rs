@@ -26,7 +26,7 @@ pub struct PolicyArgs {
     #[command(subcommand)]
     pub command: PolicyCommand,
     /// A SQLite file or postgres:// URL (default: EBB_STORE, else $XDG_STATE_HOME/ebb/ebb.db).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "EBB_STORE", hide_env_values = true)]
     pub store: Option<String>,
 }
 

@@ -47,7 +47,7 @@ pub struct ReplayArgs {
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
     /// A SQLite file or postgres:// URL (default: EBB_STORE, else $XDG_STATE_HOME/ebb/ebb.db).
-    #[arg(long)]
+    #[arg(long, env = "EBB_STORE", hide_env_values = true)]
     pub store: Option<String>,
     #[command(flatten)]
     pub ui: UiArgs,

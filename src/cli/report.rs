@@ -28,7 +28,7 @@ pub struct ReportArgs {
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
     /// A SQLite file or postgres:// URL (default: EBB_STORE, else $XDG_STATE_HOME/ebb/ebb.db).
-    #[arg(long)]
+    #[arg(long, env = "EBB_STORE", hide_env_values = true)]
     pub store: Option<String>,
 }
 

@@ -50,7 +50,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
     /// A SQLite file or postgres:// URL (default: EBB_STORE, else $XDG_STATE_HOME/ebb/ebb.db).
-    #[arg(long)]
+    #[arg(long, env = "EBB_STORE", hide_env_values = true)]
     pub store: Option<String>,
     /// A name to annotate the unix user with in the audit log (shared terminals).
     #[arg(long)]
@@ -77,7 +77,7 @@ pub struct ResumeArgs {
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
     /// A SQLite file or postgres:// URL (default: EBB_STORE, else $XDG_STATE_HOME/ebb/ebb.db).
-    #[arg(long)]
+    #[arg(long, env = "EBB_STORE", hide_env_values = true)]
     pub store: Option<String>,
     /// A name to annotate the unix user with in the audit log (shared terminals).
     #[arg(long)]

@@ -15,7 +15,7 @@ pub struct RunsArgs {
     #[command(subcommand)]
     pub command: RunsCommand,
     /// A SQLite file or postgres:// URL (default: EBB_STORE, else $XDG_STATE_HOME/ebb/ebb.db).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "EBB_STORE", hide_env_values = true)]
     pub store: Option<String>,
 }
 
