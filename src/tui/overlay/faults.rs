@@ -9,6 +9,7 @@ use crate::app::Model;
 use crate::app::facilitate::offered;
 use crate::config::theme::Theme;
 use crate::sim::facilitate::Typed;
+use crate::text::sanitize;
 use crate::tui::panes::{fit, put};
 
 pub fn render(
@@ -53,7 +54,8 @@ pub fn render(
             buf,
             inner,
             2 + (i - start) as u16,
-            &Line::styled(fit(&c.label, inner.width as usize), style),
+            // Labels carry the scenario file's names: outside text.
+            &Line::styled(fit(&sanitize(&c.label), inner.width as usize), style),
         );
     }
 }

@@ -1,5 +1,5 @@
-//! The facilitator's box: the drill's clock, hidden sources, each objective's score and the
-//! faults of the world's timeline. Only a facilitator's console draws it.
+//! The facilitator's box: the drill's clock, hidden sources, objectives' scores and faults
+//! (scenario names sanitized as outside text). Only a facilitator's console draws it.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -11,6 +11,7 @@ use crate::app::Model;
 use crate::config::theme::Theme;
 use crate::sim::world::live::{FaultState, fmt_world};
 use crate::sim::world::{ObjectiveState, OutageSource};
+use crate::text::sanitize;
 
 /// Rows the box wants for what it has to show (borders included).
 pub fn wanted_rows(model: &Model) -> u16 {
@@ -72,19 +73,19 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
                     ObjectiveState::Met { at_ms, detail } => (
                         mark::OK,
                         theme.ok,
-                        format!("met at {}: {detail}", world(*at_ms)),
+                        format!("met at {}: {}", world(*at_ms), sanitize(detail)),
                     ),
                     ObjectiveState::Missed { at_ms, detail } => (
                         mark::CRIT,
                         theme.crit,
-                        format!("missed at {}: {detail}", world(*at_ms)),
+                        format!("missed at {}: {}", world(*at_ms), sanitize(detail)),
                     ),
                     ObjectiveState::Pending => (mark::PENDING, theme.muted, "pending".into()),
                 };
                 let fin = if o.fin { " (final)" } else { "" };
                 lines.push(Line::from(vec![
                     Span::styled(format!("{sym} "), style),
-                    Span::styled(format!("{} ", o.name), theme.base),
+                    Span::styled(format!("{} ", sanitize(&o.name)), theme.base),
                     Span::styled(format!("{text}{fin}"), style),
                 ]));
             }
@@ -113,7 +114,7 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, buf: &mut Buffer) {
         let who = if x.live { " (injected)" } else { "" };
         lines.push(Line::from(vec![
             Span::styled(format!("{sym} #{} ", x.index), theme.warn),
-            Span::styled(format!("{}{who} · {when}", x.text), theme.base),
+            Span::styled(format!("{}{who} · {when}", sanitize(&x.text)), theme.base),
         ]));
     }
     for (y, line) in lines.iter().enumerate().take(inner.height as usize) {
