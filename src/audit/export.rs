@@ -111,12 +111,91 @@ pub fn rfc3339_ns(at_ns: i64) -> String {
     humantime::format_rfc3339_millis(st).to_string()
 }
 
-/// Parses `--since`: RFC 3339 (`2026-11-24T03:00:00Z`) → UTC ns.
+/// Parses `--since` against the clock: see [`parse_since_at`].
 pub fn parse_since(s: &str) -> Result<i64, String> {
-    let t = humantime::parse_rfc3339_weak(s)
-        .map_err(|e| format!("--since {s:?}: {e} (want RFC 3339, e.g. 2026-11-24T03:00:00Z)"))?;
-    let d = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| format!("--since {s:?} is before 1970"))?;
-    i64::try_from(d.as_nanos()).map_err(|_| format!("--since {s:?} is too far ahead"))
+    parse_since_at(s, jiff::Timestamp::now())
+}
+
+/// Parses `--since` → UTC ns: an RFC 3339 time with any offset (`2026-11-24T03:00:00Z`,
+/// `2026-11-24T05:30:00+02:30`), or a duration before `now` (`1h`, `30m`, `2d`, `1h30m`,
+/// `90s`; `1h ago` means the same).
+pub fn parse_since_at(s: &str, now: jiff::Timestamp) -> Result<i64, String> {
+    let text = s.trim();
+    let at = match text.parse::<jiff::Timestamp>() {
+        Ok(t) => t,
+        Err(_) => {
+            let span = text.parse::<jiff::Span>().map_err(|_| {
+                format!(
+                    "{s:?} is neither a time nor a duration: want RFC 3339 with an offset \
+                     (2026-11-24T03:00:00Z, 2026-11-24T05:30:00+02:30) or a duration ago \
+                     (1h, 30m, 2d, 1h30m)"
+                )
+            })?;
+            let ago = span
+                .abs()
+                .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+                .map_err(|e| format!("{s:?}: {e} (use days, hours, minutes or seconds)"))?;
+            now.checked_sub(ago)
+                .map_err(|_| format!("{s:?} reaches before the year -9999"))?
+        }
+    };
+    let ns = at.as_nanosecond();
+    if ns < 0 {
+        return Err(format!("{s:?} is before 1970"));
+    }
+    i64::try_from(ns).map_err(|_| format!("{s:?} is too far ahead"))
+}
+
+#[cfg(test)]
+mod since_tests {
+    use super::parse_since_at;
+
+    fn now() -> jiff::Timestamp {
+        "2026-12-06T12:00:00Z".parse().unwrap()
+    }
+
+    fn ns(s: &str) -> i64 {
+        i64::try_from(s.parse::<jiff::Timestamp>().unwrap().as_nanosecond()).unwrap()
+    }
+
+    #[test]
+    fn rfc3339_with_any_offset_is_the_same_instant() {
+        let z = parse_since_at("2026-11-24T03:00:00Z", now()).unwrap();
+        assert_eq!(z, ns("2026-11-24T03:00:00Z"));
+        assert_eq!(
+            parse_since_at("2026-11-24T05:30:00+02:30", now()).unwrap(),
+            z
+        );
+        assert_eq!(
+            parse_since_at("2026-11-23T19:00:00-08:00", now()).unwrap(),
+            z
+        );
+        assert_eq!(
+            parse_since_at("2026-11-24T03:00:00.250Z", now()).unwrap(),
+            z + 250_000_000
+        );
+    }
+
+    #[test]
+    fn durations_count_back_from_now() {
+        let n = ns("2026-12-06T12:00:00Z");
+        let h = 3_600_000_000_000i64;
+        assert_eq!(parse_since_at("1h", now()).unwrap(), n - h);
+        assert_eq!(parse_since_at("30m", now()).unwrap(), n - h / 2);
+        assert_eq!(parse_since_at("1h30m", now()).unwrap(), n - h * 3 / 2);
+        assert_eq!(parse_since_at("2d", now()).unwrap(), n - 48 * h);
+        assert_eq!(parse_since_at("90s", now()).unwrap(), n - 90_000_000_000);
+        assert_eq!(parse_since_at("1h ago", now()).unwrap(), n - h);
+    }
+
+    #[test]
+    fn what_is_neither_says_both_forms() {
+        for bad in ["yesterday", "2026-11-24T03:00:00", "", "1 fortnight"] {
+            let e = parse_since_at(bad, now()).unwrap_err();
+            assert!(e.contains("RFC 3339") && e.contains("1h"), "{bad}: {e}");
+        }
+        let e = parse_since_at("1970-01-01T00:00:00+01:00", now()).unwrap_err();
+        assert!(e.contains("before 1970"), "{e}");
+        assert!(parse_since_at("2mo", now()).is_err());
+    }
 }

@@ -71,6 +71,15 @@ fn attach_as(args: AttachArgs, role: Role) -> Result<ExitCode, Report> {
             args.json,
         );
     }
+    let verb = if role == Role::Watcher {
+        "watch"
+    } else {
+        "attach"
+    };
+    super::require_terminal(
+        verb,
+        &format!("without a terminal, use `ebb {verb} RUN --headless` (--json for JSON lines)"),
+    )?;
     console_on(
         &args.run_id,
         role,

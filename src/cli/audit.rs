@@ -48,18 +48,20 @@ pub enum AuditCommand {
         /// The output format (JSON lines, as stored).
         #[arg(long, value_enum, default_value_t = Format::Jsonl)]
         format: Format,
-        /// Only records written at or after this time (RFC 3339, e.g. 2026-11-24T03:00:00Z).
-        #[arg(long)]
-        since: Option<String>,
+        /// Only records written at or after this time: RFC 3339 with any offset
+        /// (2026-11-24T03:00:00Z, 2026-11-24T05:30:00+02:30) or a duration ago (1h, 30m, 2d).
+        #[arg(long, value_name = "TIME", value_parser = parse_since)]
+        since: Option<i64>,
         /// Keep exporting new records (polling every 500 ms) until interrupted.
         #[arg(long)]
         follow: bool,
     },
     /// The records as a readable table.
     Show {
-        /// Only records written at or after this time (RFC 3339, e.g. 2026-11-24T03:00:00Z).
-        #[arg(long)]
-        since: Option<String>,
+        /// Only records written at or after this time: RFC 3339 with any offset
+        /// (2026-11-24T03:00:00Z, 2026-11-24T05:30:00+02:30) or a duration ago (1h, 30m, 2d).
+        #[arg(long, value_name = "TIME", value_parser = parse_since)]
+        since: Option<i64>,
         /// At most this many records (the newest).
         #[arg(long)]
         limit: Option<usize>,
@@ -254,11 +256,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                 since,
                 follow,
             } => {
-                let since_ns = since
-                    .as_deref()
-                    .map(parse_since)
-                    .transpose()
-                    .map_err(|e| miette!("{e}"))?;
+                let since_ns = since;
                 let store = open(&spec).await?;
                 let stop = async {
                     let _ = tokio::signal::ctrl_c().await;
@@ -282,11 +280,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                 limit,
                 break_glass,
             } => {
-                let since_ns = since
-                    .as_deref()
-                    .map(parse_since)
-                    .transpose()
-                    .map_err(|e| miette!("{e}"))?;
+                let since_ns = since;
                 let store = open(&spec).await?;
                 let records = match verified_rows(&store).await {
                     Ok((records, _)) => records,

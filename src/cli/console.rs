@@ -61,6 +61,10 @@ pub fn console_model(w: &Watch, operator: &str, now: Timestamp) -> Model {
 pub fn run(args: ConsoleArgs) -> Result<ExitCode, Report> {
     let cfg = load_config(&args.ui)?;
     let w = watch::load(&args.config)?;
+    super::require_terminal(
+        "console",
+        "without a terminal, follow a run as lines with `ebb attach RUN --headless` (or `ebb watch RUN --headless`)",
+    )?;
     let operator = identity::operator(args.operator.as_deref());
     let mut model = console_model(&w, &operator, Timestamp::now());
     model.operator_annotation = args.operator.clone();

@@ -243,6 +243,10 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
     }
     let cfg = load_config(&args.ui)?;
     let (scenario, plan) = load_scenario(args.scenario.as_deref(), args.plan.as_deref())?;
+    super::require_terminal(
+        "drill",
+        "without a terminal, drill a plan with `ebb run PLAN --drill --headless` (--json for JSON lines)",
+    )?;
     let world = World::new(&scenario, args.seed);
     let operator = identity::operator(args.operator.as_deref());
     let mut model = drill_model(

@@ -6,8 +6,10 @@ pub mod attach_headless;
 pub mod audit;
 pub mod break_glass;
 pub mod console;
+pub mod docs;
 pub mod drill;
 pub mod headless;
+pub mod help;
 pub mod identity;
 pub mod link;
 pub mod plan;
@@ -23,6 +25,7 @@ pub mod watch;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use miette::Report;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,36 +41,55 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Rehearse a rollback against the built-in simulated world (no infrastructure needed).
+    #[command(after_long_help = help::DRILL)]
     Drill(drill::DrillArgs),
     /// Watch real systems (PostgreSQL, Kubernetes, Prometheus): the console's panes, fed
     /// by the targets of a plan or of a targets file.
+    #[command(after_long_help = help::CONSOLE)]
     Console(console::ConsoleArgs),
     /// Run a rollback plan on its real targets (or, with --drill, on the drill world): a
     /// runner drives it and this console attaches; --headless drives it here.
+    #[command(after_long_help = help::RUN)]
     Run(run::RunArgs),
     /// Continue a run whose runner is gone (crash, reboot): a new runner, without
     /// re-applying a step; this console attaches.
+    #[command(after_long_help = help::RESUME)]
     Resume(run::ResumeArgs),
     /// Drive a run from this terminal: a console on a run that a runner drives.
+    #[command(after_long_help = help::ATTACH)]
     Attach(attach::AttachArgs),
     /// Watch a run from this terminal, read-only: run-control keys are refused (and audited).
+    #[command(after_long_help = help::WATCH)]
     Watch(attach::AttachArgs),
     /// The process that drives one run (started by `ebb run` and `ebb resume`).
     #[command(hide = true)]
     Runner(attach::RunnerArgs),
     /// The runs in the store, and each run's journal.
+    #[command(after_long_help = help::RUNS)]
     Runs(runs::RunsArgs),
     /// What a recorded console showed, read-only and scrubbable (--list: its consoles).
+    #[command(after_long_help = help::REPLAY)]
     Replay(replay::ReplayArgs),
     /// Render a drill screen (or, with --replay, a recorded console's) to SVG with the TUI's view code.
+    #[command(after_long_help = help::SCREENSHOT)]
     Screenshot(screenshot::ScreenshotArgs),
+    #[command(after_long_help = help::PLAN)]
     Plan(plan::PlanArgs),
     /// The tamper-evident audit log: verify, export, show; its signing key.
+    #[command(after_long_help = help::AUDIT)]
     Audit(audit::AuditArgs),
     /// Who may do what: apply a policy file, show the one in force.
+    #[command(after_long_help = help::POLICY)]
     Policy(policy::PolicyArgs),
     /// A run's debrief or postmortem draft: timeline, figures, objectives, SVG charts.
+    #[command(after_long_help = help::REPORT)]
     Report(report::ReportArgs),
+    /// Print a shell completion script (bash, zsh, fish) on stdout.
+    #[command(after_long_help = help::COMPLETIONS)]
+    Completions(docs::CompletionsArgs),
+    /// Print ebb's manual page (roff) on stdout, or every command's page into a directory.
+    #[command(after_long_help = help::MAN)]
+    Man(docs::ManArgs),
 }
 
 /// Look and feel options shared by every command that draws.
@@ -109,12 +131,45 @@ pub fn main() -> ExitCode {
         Command::Audit(a) => audit::run(a),
         Command::Policy(a) => policy::run(a),
         Command::Report(a) => report::run(a),
+        Command::Completions(a) => docs::completions(a),
+        Command::Man(a) => docs::man(a),
     };
     match result {
         Ok(code) => code,
         Err(report) => {
             eprintln!("{report:?}");
-            ExitCode::from(2)
+            let refused = report
+                .chain()
+                .any(|e| e.downcast_ref::<Refused>().is_some());
+            ExitCode::from(if refused {
+                policy::EXIT_REFUSED
+            } else {
+                help::EXIT_ERROR
+            })
         }
     }
 }
+
+/// A console draws on a terminal: with stdin or stdout not one (a pipe, a file, cron), it
+/// says so and what to use instead, before anything starts. It never draws into a pipe.
+pub fn require_terminal(command: &str, instead: &str) -> Result<(), Report> {
+    use std::io::IsTerminal;
+    let which = match (
+        std::io::stdin().is_terminal(),
+        std::io::stdout().is_terminal(),
+    ) {
+        (true, true) => return Ok(()),
+        (false, false) => "stdin and stdout are not terminals",
+        (false, true) => "stdin is not a terminal",
+        (true, false) => "stdout is not a terminal",
+    };
+    Err(miette::miette!(
+        help = instead.to_string(),
+        "`ebb {command}` draws a console and needs a terminal: {which}"
+    ))
+}
+
+/// A command the policy in force refused (a role, an unapproved plan): exits 7, not 2.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("refused: {0}")]
+pub struct Refused(pub String);

@@ -86,6 +86,10 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode, Report> {
             list(&args.run_id, &consoles, &mut out).into_diagnostic()?;
             return Ok(ExitCode::SUCCESS);
         }
+        super::require_terminal(
+            "replay",
+            "without a terminal, `ebb replay RUN --list` names its consoles, `ebb screenshot --replay RUN --at T` draws one moment to SVG, and `ebb report RUN` writes what happened",
+        )?;
         let player = Player::load(&store, &args.run_id, args.console.as_deref())
             .await
             .map_err(|e| miette::miette!("{e}"))?;

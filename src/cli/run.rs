@@ -175,14 +175,17 @@ fn tick_world(world: Option<SharedWorld>, speed: f64) -> Ticker {
 
 /// Under a policy, a real run hosted in this process (headless): its operator must hold
 /// the responder role, and the verbs that need a second person are refused there (nobody
-/// can approve them in this process); returns those verbs.
-async fn headless_policy(store: &Store) -> Result<Vec<String>, String> {
-    match super::policy::in_force(store).await? {
+/// can approve them in this process); returns those verbs. A refusal exits 7.
+async fn headless_policy(store: &Store) -> Result<Vec<String>, Report> {
+    match super::policy::in_force(store)
+        .await
+        .map_err(|e| miette::miette!("{e}"))?
+    {
         None => Ok(Vec::new()),
         Some((_, policy)) => {
             let who = super::policy::identity(&crate::audit::Operator::from_env(None));
             if let crate::policy::Decision::Deny { reason } = policy.decide(&who, "run.resume") {
-                return Err(reason);
+                return Err(Report::new(super::Refused(reason)));
             }
             Ok(policy.approval.needs_second_person.clone())
         }
@@ -202,13 +205,15 @@ fn require_approved_plan(store_spec: &str, digest: &str) -> Result<(), Report> {
             .map_err(|e| miette::miette!("{}", crate::store::open_failed(store_spec, &e)))?;
         let result = match super::policy::in_force(&store).await {
             Ok(Some((_, policy))) if policy.plans.require_approved => {
-                super::policy::require_approved(&store, &policy, digest).await
+                super::policy::require_approved(&store, &policy, digest)
+                    .await
+                    .map_err(|why| Report::new(super::Refused(why)))
             }
             Ok(_) => Ok(()),
-            Err(why) => Err(why),
+            Err(why) => Err(miette::miette!("{why}")),
         };
         store.close().await;
-        result.map_err(|why| miette::miette!("{why}"))
+        result
     })
 }
 
@@ -330,6 +335,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
     };
     model.operator_annotation = args.operator.clone();
     if !args.headless {
+        super::require_terminal(
+            "run",
+            "without a terminal, run it with --headless (one line per event; --json for JSON lines)",
+        )?;
         // A runner process drives the run; this console attaches to it as its driver.
         drop(model);
         let run_id = super::attach::create_hosted(
@@ -361,9 +370,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
             Err(code) => return Ok(code),
         };
         let second_person = if world.is_none() {
-            headless_policy(&store)
-                .await
-                .map_err(|e| miette::miette!("{e}"))?
+            headless_policy(&store).await?
         } else {
             Vec::new()
         };
@@ -411,6 +418,10 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
         .build()
         .into_diagnostic()?;
     if !args.headless {
+        super::require_terminal(
+            "resume",
+            "without a terminal, resume it with --headless (one line per event; --json for JSON lines)",
+        )?;
         // A new runner drives the run (settling an in-doubt step first); this console
         // attaches to it as its driver.
         rt.block_on(async {
@@ -469,7 +480,7 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
         let second_person = if real {
             headless_policy(&store)
                 .await
-                .map_err(|e| miette::miette!("cannot resume {}: {e}", args.run_id))?
+                .map_err(|e| e.wrap_err(format!("cannot resume {}", args.run_id)))?
         } else {
             Vec::new()
         };

@@ -39,6 +39,11 @@ pub struct TerminalGuard {
 
 impl TerminalGuard {
     pub fn take() -> io::Result<TerminalGuard> {
+        use std::io::IsTerminal;
+        // Never draw into a pipe: escape sequences there are garbage to whoever reads it.
+        if !io::stdout().is_terminal() {
+            return Err(io::Error::other("stdout is not a terminal"));
+        }
         install_panic_hook();
         terminal::enable_raw_mode()?;
         TAKEN.store(true, Ordering::SeqCst);

@@ -530,7 +530,7 @@ fn an_unapproved_plan_is_refused_and_a_drill_is_not() {
         "[plan]\nname = \"real\"\n\n[[step]]\nid = \"a\"\nkind = \"manual\"\ninstruction = \"go\"\n",
     );
     let out = env.ebb(&["run", &plan, "--headless", "--yes"]);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(7), "a policy refusal exits 7");
     let err = text(&out.stderr);
     assert!(
         err.contains("has no approval") && err.contains("sha256:"),
