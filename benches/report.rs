@@ -34,6 +34,8 @@ fn run_row() -> RunRow {
         created_at: START,
         updated_at: START + HOUR as i64 * 1000,
         operator: "alice".into(),
+        kube_context: None,
+        kube_namespace: None,
     }
 }
 
@@ -109,6 +111,8 @@ fn bench(c: &mut Criterion) {
                 scenario: row.scenario.clone(),
                 seed: row.seed,
                 operator: row.operator.clone(),
+                kube_context: None,
+                kube_namespace: None,
                 at: START,
             })
             .await

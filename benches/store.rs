@@ -66,6 +66,8 @@ impl Bench {
             scenario: None,
             seed: None,
             operator: "bench".into(),
+            kube_context: None,
+            kube_namespace: None,
             at: 0,
         }))
         .expect("create run");

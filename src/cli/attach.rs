@@ -13,7 +13,6 @@ use super::drill::{audit_history, drill_model, open_audit};
 use crate::app::{Model, Role, Team};
 use crate::config;
 use crate::control::{BusLink, Delivery, Recorder, presence::Presence};
-use crate::diag::SourceFile;
 use crate::plan::{Plan, PlanOutline};
 use crate::sim::world::Scenario;
 use crate::store::{Store, spec_from_env};
@@ -132,11 +131,8 @@ pub(super) async fn open_run(
                 store.identity()
             )
         })?;
-    let plan = Plan::parse(&SourceFile::new(
-        row.plan_path.clone(),
-        row.plan_source.clone(),
-    ))
-    .map_err(|e| miette::miette!("run {run_id}: its journaled plan no longer parses: {e}"))?;
+    let plan = crate::runner::session::journaled_plan(&row)
+        .map_err(|e| miette::miette!("run {run_id}: its journaled plan no longer parses: {e}"))?;
     Ok((store, row, plan))
 }
 

@@ -29,6 +29,8 @@ pub struct ConsoleArgs {
     #[arg(long, env = "EBB_STORE", hide_env_values = true)]
     pub store: Option<String>,
     #[command(flatten)]
+    pub kube: super::KubeArgs,
+    #[command(flatten)]
     pub ui: UiArgs,
 }
 
@@ -60,7 +62,7 @@ pub fn console_model(w: &Watch, operator: &str, now: Timestamp) -> Model {
 
 pub fn run(args: ConsoleArgs) -> Result<ExitCode, Report> {
     let cfg = load_config(&args.ui)?;
-    let w = watch::load(&args.config)?;
+    let w = watch::load(&args.config, &args.kube.checked()?)?;
     super::require_terminal(
         "console",
         "without a terminal, follow a run as lines with `ebb attach RUN --headless` (or `ebb watch RUN --headless`)",

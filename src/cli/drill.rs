@@ -59,6 +59,8 @@ pub struct DrillArgs {
     #[arg(long)]
     pub facilitate: bool,
     #[command(flatten)]
+    pub kube: super::KubeArgs,
+    #[command(flatten)]
     pub ui: UiArgs,
 }
 
@@ -259,9 +261,14 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
     );
     model.operator_annotation = args.operator.clone();
     let world: SharedWorld = Arc::new(Mutex::new(world));
-    let start = plan.map(|p| Start::New {
+    // A drill binds every target to the world: --context/-n only rename what it shows.
+    let kube = args.kube.checked()?;
+    let start = plan.map(|mut p| Start::New {
         spec: RunSpec {
-            plan: Arc::new(p.plan),
+            plan: Arc::new({
+                kube.apply(&mut p.plan);
+                p.plan
+            }),
             plan_source: p.source,
             plan_path: p.path,
             scenario: Some(
@@ -273,6 +280,7 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
             operator: operator.clone(),
             auto_confirm: false,
             exit_on_finish: false,
+            kube: kube.clone(),
         },
         world: Some(world.clone()),
     });

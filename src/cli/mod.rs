@@ -103,6 +103,26 @@ pub struct UiArgs {
     pub keymap: Option<String>,
 }
 
+/// `--context` and `-n/--namespace`, as kubectl has them, for commands that reach
+/// kubernetes targets.
+#[derive(Debug, Clone, Args)]
+pub struct KubeArgs {
+    /// The kubeconfig context of every kubernetes target, instead of the file's `context`.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The namespace of every kubernetes target, instead of the file's `namespace`.
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+}
+
+impl KubeArgs {
+    /// The checked override (a namespace must be a DNS label).
+    pub fn checked(&self) -> Result<crate::plan::overrides::KubeOverride, Report> {
+        crate::plan::overrides::KubeOverride::new(self.context.clone(), self.namespace.clone())
+            .map_err(|why| miette::miette!("{why}"))
+    }
+}
+
 /// The exit status of a console that ended normally but could not seal its audit session
 /// (its end and final checkpoint are not on record).
 pub const EXIT_UNSEALED: u8 = 5;

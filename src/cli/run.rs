@@ -56,6 +56,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub operator: Option<String>,
     #[command(flatten)]
+    pub kube: super::KubeArgs,
+    #[command(flatten)]
     pub ui: UiArgs,
 }
 
@@ -292,7 +294,9 @@ pub(super) fn real_model(plan: &Plan, outline: PlanOutline, operator: &str) -> c
 pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
     check_speed(args.speed)?;
     let cfg = load_config(&args.ui)?;
-    let loaded = load_plan(&args.plan)?;
+    let mut loaded = load_plan(&args.plan)?;
+    let kube = args.kube.checked()?;
+    kube.apply(&mut loaded.plan);
     let operator = identity::operator(args.operator.as_deref());
     let drill_plan = binds_drill(&loaded.plan, args.drill, args.scenario.as_deref());
     let (loaded, drill) = if drill_plan {
@@ -317,6 +321,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
         operator: operator.clone(),
         auto_confirm: args.yes,
         exit_on_finish: args.headless,
+        kube,
     };
     let store_spec = spec_from_env(args.store.as_deref());
     if drill.is_none() {

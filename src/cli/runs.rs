@@ -76,6 +76,7 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, Report> {
                             serde_json::json!({
                                 "id": r.id, "plan": r.plan_name, "digest": r.plan_digest, "state": r.state,
                                 "scenario": r.scenario, "seed": r.seed, "operator": r.operator,
+                                "kube_context": r.kube_context, "kube_namespace": r.kube_namespace,
                                 "created_at": Timestamp(r.created_at).rfc3339(), "updated_at": Timestamp(r.updated_at).rfc3339(),
                                 "runner": runner_of(&r.id).map(|(holder, host, pid, alive)| serde_json::json!({
                                     "holder": holder, "host": host, "pid": pid, "alive": alive,
@@ -135,6 +136,7 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, Report> {
                     let v = serde_json::json!({
                         "id": r.id, "plan": r.plan_name, "digest": r.plan_digest, "plan_path": r.plan_path,
                         "state": r.state, "scenario": r.scenario, "seed": r.seed, "operator": r.operator,
+                        "kube_context": r.kube_context, "kube_namespace": r.kube_namespace,
                         "journal": journal.iter().map(|j| serde_json::json!({
                             "seq": j.seq, "at": Timestamp(j.at).rfc3339(), "kind": j.kind, "step": j.step_id,
                             "key": j.idempotency_key, "data": j.data,
@@ -153,6 +155,13 @@ pub fn run(args: RunsArgs) -> Result<ExitCode, Report> {
                     ];
                     if let Some(s) = &r.scenario {
                         out.push(format!("drill    {s} (seed {})", r.seed.unwrap_or(0)));
+                    }
+                    let kube = crate::plan::overrides::KubeOverride {
+                        context: r.kube_context.clone(),
+                        namespace: r.kube_namespace.clone(),
+                    };
+                    if let Some(k) = kube.describe() {
+                        out.push(format!("kube     {k} (every kubernetes target)"));
                     }
                     out.push(String::new());
                     for j in journal {

@@ -12,6 +12,7 @@ use crate::backends::prometheus::source::PromTarget;
 use crate::backends::source::SourceTarget;
 use crate::config::targets::{self, DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
 use crate::diag::SourceFile;
+use crate::plan::overrides::KubeOverride;
 use crate::plan::{Plan, PlanOutline, SecretRef, Target, TargetKind};
 
 /// The servers to watch and, for a plan file, the plan.
@@ -34,11 +35,13 @@ fn watchable(kind: TargetKind) -> bool {
 
 /// Reads the file (plan or targets-only; a `[plan]` table decides), checks it (located
 /// errors), and resolves every target's secret (errors name the variable or file).
-pub fn load(path: &Path) -> Result<Watch, Report> {
+/// `kube` (`--context`, `-n`) overrides every kubernetes target's context and namespace.
+pub fn load(path: &Path, kube: &KubeOverride) -> Result<Watch, Report> {
     let file = SourceFile::read(path).map_err(Report::new)?;
     let table: toml::Table = file.parse_toml().map_err(Report::new)?;
     let (declared, plan, unwatched, interval, timeout) = if table.contains_key("plan") {
-        let plan = Plan::parse(&file).map_err(Report::new)?;
+        let mut plan = Plan::parse(&file).map_err(Report::new)?;
+        kube.apply(&mut plan);
         let mut declared = Vec::new();
         let mut unwatched = Vec::new();
         for (name, t) in &plan.targets {
@@ -69,6 +72,13 @@ pub fn load(path: &Path) -> Result<Watch, Report> {
                 object: None,
                 context: w.context,
                 namespace: w.namespace,
+            })
+            .map(|mut t| {
+                if t.kind == TargetKind::Kubernetes {
+                    t.context = kube.context.clone().or(t.context);
+                    t.namespace = kube.namespace.clone().or(t.namespace);
+                }
+                t
             })
             .collect();
         (declared, None, Vec::new(), t.interval, t.timeout)

@@ -237,7 +237,10 @@ pub fn parse(file: &SourceFile) -> Result<TargetsFile, TargetsErrors> {
                         );
                         None
                     }
-                    Some(v) if !is_dns_label(v.get_ref()) && what == "namespace" => {
+                    Some(v)
+                        if !crate::plan::overrides::is_dns_label(v.get_ref())
+                            && what == "namespace" =>
+                    {
                         errors(
                             v.span(),
                             format!(
@@ -338,16 +341,6 @@ pub fn parse(file: &SourceFile) -> Result<TargetsFile, TargetsErrors> {
             errors,
         })
     }
-}
-
-/// A Kubernetes namespace name: an RFC 1123 label.
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
 }
 
 #[cfg(test)]

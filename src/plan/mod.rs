@@ -27,6 +27,7 @@ pub mod digest;
 mod keys;
 mod model;
 pub mod outline;
+pub mod overrides;
 mod raw;
 pub mod secret;
 pub mod shown;

@@ -32,6 +32,8 @@ fn run_row(state: &str, end_s: i64) -> RunRow {
         created_at: START,
         updated_at: at(end_s),
         operator: "alice".into(),
+        kube_context: None,
+        kube_namespace: None,
     }
 }
 

@@ -15,6 +15,7 @@ use crate::engine::actor::{Actor, Command, EngineEvent, ExecPolicy};
 use crate::engine::journal::replay;
 use crate::engine::state::{Final, OnFailure, RunState, Status, StepInfo};
 use crate::engine::{Backends, Steering};
+use crate::plan::overrides::KubeOverride;
 use crate::plan::{self, Plan};
 use crate::sim::actuators::SimWorld;
 use crate::sim::bind::Binding;
@@ -41,6 +42,23 @@ pub struct RunSpec {
     pub auto_confirm: bool,
     /// Leave when the run finishes (headless); a console stays for a later rollback.
     pub exit_on_finish: bool,
+    /// `--context`/`-n` given for the run (already applied to `plan`); journaled with the
+    /// run so its runner, resumes and consoles point where it did.
+    pub kube: KubeOverride,
+}
+
+/// A run's plan as journaled with it, pointed where the run was (`--context`, `-n`).
+pub fn journaled_plan(row: &RunRow) -> Result<Plan, plan::PlanErrors> {
+    let mut plan = Plan::parse(&SourceFile::new(
+        row.plan_path.clone(),
+        row.plan_source.clone(),
+    ))?;
+    KubeOverride {
+        context: row.kube_context.clone(),
+        namespace: row.kube_namespace.clone(),
+    }
+    .apply(&mut plan);
+    Ok(plan)
 }
 
 /// A run being driven.
@@ -423,6 +441,8 @@ pub async fn create(store: &Store, spec: &RunSpec) -> Result<String, String> {
             scenario: spec.scenario.clone(),
             seed: Some(spec.seed),
             operator: spec.operator.clone(),
+            kube_context: spec.kube.context.clone(),
+            kube_namespace: spec.kube.namespace.clone(),
             at: Timestamp::now().0,
         };
         match store.create_run(&row).await {
@@ -563,11 +583,8 @@ pub async fn resume(
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no run {run_id}; `ebb runs list` shows the runs in this store"))?;
-    let plan = Plan::parse(&SourceFile::new(
-        row.plan_path.clone(),
-        row.plan_source.clone(),
-    ))
-    .map_err(|e| format!("the journaled plan no longer parses: {e}"))?;
+    let plan =
+        journaled_plan(&row).map_err(|e| format!("the journaled plan no longer parses: {e}"))?;
     if plan.digest() != row.plan_digest {
         return Err(format!(
             "the journaled plan's digest changed ({} → {})",

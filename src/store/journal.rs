@@ -15,6 +15,10 @@ pub struct NewRun {
     pub scenario: Option<String>,
     pub seed: Option<u64>,
     pub operator: String,
+    /// `--context` given at creation: every kubernetes target of the plan uses it.
+    pub kube_context: Option<String>,
+    /// `-n/--namespace` given at creation: every kubernetes target of the plan uses it.
+    pub kube_namespace: Option<String>,
     /// Milliseconds since the Unix epoch; becomes `created_at` and `updated_at`.
     pub at: i64,
 }
@@ -36,6 +40,10 @@ pub struct RunRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub operator: String,
+    /// `--context` given at creation (overrides every kubernetes target's).
+    pub kube_context: Option<String>,
+    /// `-n/--namespace` given at creation (overrides every kubernetes target's).
+    pub kube_namespace: Option<String>,
 }
 
 /// One transition to journal (`Store::append`).

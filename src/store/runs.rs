@@ -26,8 +26,8 @@ pub(super) async fn create_run<DB: Dialect>(
 ) -> Result<(), StoreError> {
     let q = sqlx::query(
         "INSERT INTO runs (id, plan_name, plan_digest, plan_path, plan_source, scenario, seed,
-                           state, created_at, updated_at, operator)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
+                           state, created_at, updated_at, operator, kube_context, kube_namespace)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)",
     )
     .arg(run.id.as_str())
     .arg(run.plan_name.as_str())
@@ -38,7 +38,9 @@ pub(super) async fn create_run<DB: Dialect>(
     .arg(run.seed.map(|s| s.to_string()).as_deref())
     .arg(INITIAL_STATE)
     .arg(run.at)
-    .arg(run.operator.as_str());
+    .arg(run.operator.as_str())
+    .arg(run.kube_context.as_deref())
+    .arg(run.kube_namespace.as_deref());
     match db.execute(q).await {
         Ok(_) => Ok(()),
         Err(e) if DB::is_unique_violation(&e, RUNS_PKEY) => {
@@ -49,7 +51,7 @@ pub(super) async fn create_run<DB: Dialect>(
 }
 
 const RUN_COLUMNS: &str = "id, plan_name, plan_digest, plan_path, plan_source, scenario, seed, \
-                           state, created_at, updated_at, operator";
+                           state, created_at, updated_at, operator, kube_context, kube_namespace";
 
 fn run_row<R: Col>(r: &R) -> Result<RunRow, StoreError>
 where
@@ -67,6 +69,8 @@ where
         created_at: r.col("created_at")?,
         updated_at: r.col("updated_at")?,
         operator: r.col("operator")?,
+        kube_context: r.col("kube_context")?,
+        kube_namespace: r.col("kube_namespace")?,
     })
 }
 

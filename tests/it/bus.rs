@@ -309,6 +309,8 @@ async fn the_lease_names_its_holder(s: &Store) {
         scenario: None,
         seed: None,
         operator: "alice".into(),
+        kube_context: None,
+        kube_namespace: None,
         at: 1,
     };
     s.create_run(&run).await.unwrap();

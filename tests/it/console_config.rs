@@ -41,7 +41,7 @@ fn a_plan_file_watches_its_postgres_and_prometheus_targets_and_lists_the_others(
         ),
     )
     .unwrap();
-    let w = watch::load(&plan).unwrap();
+    let w = watch::load(&plan, &Default::default()).unwrap();
     let described: Vec<String> = w.targets.iter().map(|t| t.describe()).collect();
     assert_eq!(
         described,
@@ -76,7 +76,7 @@ fn a_targets_file_with_a_prometheus_target_is_watched() {
         ),
     )
     .unwrap();
-    let w = watch::load(&config).unwrap();
+    let w = watch::load(&config, &Default::default()).unwrap();
     assert_eq!(w.targets.len(), 1);
     assert_eq!(w.targets[0].source_id().0, "prom:metrics");
 }
@@ -90,9 +90,52 @@ fn a_secret_file_that_is_missing_is_named() {
         "[targets.db]\nkind = \"postgres\"\nurl = \"file:/nonexistent/ebb-db-url\"\n",
     )
     .unwrap();
-    let e = watch::load(&config).unwrap_err().to_string();
+    let e = watch::load(&config, &Default::default())
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("target db: cannot read secret file /nonexistent/ebb-db-url"),
         "{e}"
     );
+}
+
+/// `ebb console --context C -n NS`: every kubernetes target of a targets file or a plan
+/// points there; other kinds are untouched.
+#[test]
+fn context_and_namespace_override_the_kubernetes_targets_watched() {
+    use ebb::backends::source::SourceTarget;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("prom-url");
+    std::fs::write(&secret, "http://127.0.0.1:9090\n").unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[targets.k8s]\nkind = \"kubernetes\"\ncontext = \"staging\"\nnamespace = \"shop\"\n\n\
+             [targets.metrics]\nkind = \"prometheus\"\nurl = \"file:{}\"\n",
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let o = ebb::plan::overrides::KubeOverride::new(Some("prod".into()), Some("orders".into()))
+        .unwrap();
+    for kube in [Default::default(), o] {
+        let w = watch::load(&config, &kube).unwrap();
+        let k = w
+            .targets
+            .iter()
+            .find_map(|t| match t {
+                SourceTarget::Kube(k) => Some(k.target.clone()),
+                _ => None,
+            })
+            .unwrap();
+        let (c, n) = if kube.is_empty() {
+            ("staging", "shop")
+        } else {
+            ("prod", "orders")
+        };
+        assert_eq!(k.context.as_deref(), Some(c));
+        assert_eq!(k.namespace.as_deref(), Some(n));
+        assert_eq!(w.targets.len(), 2);
+    }
 }

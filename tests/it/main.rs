@@ -25,6 +25,7 @@ mod http_partial;
 mod http_run;
 mod keyring;
 mod kube_loopback;
+mod kube_override;
 mod kube_partial;
 mod kube_run;
 mod kube_source;

@@ -18,6 +18,8 @@ fn new_run(id: &str, at: i64) -> NewRun {
         scenario: Some("bad-migration".into()),
         seed: Some(u64::MAX - 7),
         operator: "alice".into(),
+        kube_context: None,
+        kube_namespace: None,
         at,
     }
 }
