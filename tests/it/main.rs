@@ -56,3 +56,4 @@ mod ui_kube;
 mod ui_start;
 mod ui_team;
 mod world;
+mod xdg;
