@@ -40,6 +40,7 @@ mod plan;
 mod policy;
 mod prom;
 mod prom_tls;
+mod rbac;
 mod replay;
 mod replay_screen;
 mod report;
