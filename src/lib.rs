@@ -33,3 +33,4 @@ pub mod time;
 pub mod tls;
 pub mod tui;
 pub mod units;
+pub mod xdg;

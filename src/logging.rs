@@ -16,13 +16,13 @@ use tracing_subscriber::EnvFilter;
 pub const KEEP_LOG_FILES: usize = 14;
 const PREFIX: &str = "ebb.log";
 
-/// `$XDG_STATE_HOME/ebb/logs`, or `~/.local/state/ebb/logs`.
+/// `$XDG_STATE_HOME/ebb/logs`, or `~/.local/state/ebb/logs` (the rule of [`crate::xdg`]).
 pub fn log_dir() -> Option<PathBuf> {
-    let state = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
-    Some(state.join("ebb").join("logs"))
+    log_dir_or_why().ok()
+}
+
+fn log_dir_or_why() -> Result<PathBuf, crate::xdg::NoBaseDir> {
+    Ok(crate::xdg::ebb_dir(crate::xdg::BaseDir::State)?.join("logs"))
 }
 
 /// Creates `dir` and its missing parents 0700, and takes group and other access away from
@@ -48,9 +48,16 @@ fn is_ours(meta: &std::fs::Metadata) -> bool {
 }
 
 /// Starts file logging (filter from `EBB_LOG`, default `info`). Returns `None`, after a
-/// one-line warning on stderr, when the directory cannot be made: ebb runs without logs.
+/// one-line warning on stderr, when the directory cannot be named or made: ebb runs
+/// without logs.
 pub fn init() -> Option<WorkerGuard> {
-    let dir = log_dir()?;
+    let dir = match log_dir_or_why() {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("ebb: warning: no diagnostic log ({e})");
+            return None;
+        }
+    };
     if let Err(e) = private_dir(&dir) {
         eprintln!("ebb: warning: no diagnostic log ({}: {e})", dir.display());
         return None;

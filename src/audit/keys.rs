@@ -32,30 +32,24 @@ impl KeySource {
 
     /// Loads the key, creating its file (0600, directory 0700) when there is none.
     pub fn load_or_create(&self) -> Result<SigningKey, AuditError> {
-        match self {
-            KeySource::Key(k) => Ok((**k).clone()),
-            KeySource::Default | KeySource::File(_) => {
-                let path = self.path()?.ok_or(AuditError::NoConfigDir)?;
-                if path.exists() {
-                    load(&path)
-                } else {
-                    create(&path, false)
-                }
-            }
+        let path = match self {
+            KeySource::Key(k) => return Ok((**k).clone()),
+            KeySource::Default => default_key_path()?,
+            KeySource::File(p) => p.clone(),
+        };
+        if path.exists() {
+            load(&path)
+        } else {
+            create(&path, false)
         }
     }
 }
 
-/// `$XDG_CONFIG_HOME/ebb/audit.key`, else `$HOME/.config/ebb/audit.key`.
+/// `$XDG_CONFIG_HOME/ebb/audit.key`, else `$HOME/.config/ebb/audit.key` (the rule of
+/// [`crate::xdg`]: a relative `XDG_CONFIG_HOME` or `HOME` is ignored).
 pub fn default_key_path() -> Result<PathBuf, AuditError> {
-    let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
-        Some(x) => PathBuf::from(x),
-        None => std::env::var_os("HOME")
-            .filter(|v| !v.is_empty())
-            .map(|h| PathBuf::from(h).join(".config"))
-            .ok_or(AuditError::NoConfigDir)?,
-    };
-    Ok(base.join("ebb").join("audit.key"))
+    let dir = crate::xdg::ebb_dir(crate::xdg::BaseDir::Config).map_err(AuditError::NoConfigDir)?;
+    Ok(dir.join("audit.key"))
 }
 
 /// A fresh key from 32 bytes of the OS's randomness, written to `path` (0600) in a 0700

@@ -31,8 +31,8 @@ pub use witness::{Witness, check_witness};
 pub enum AuditError {
     #[error("cannot write the audit log: {0}")]
     Store(#[from] crate::store::StoreError),
-    #[error("no config directory for the audit key: neither XDG_CONFIG_HOME nor HOME is set")]
-    NoConfigDir,
+    #[error("no place for the audit key: {0}")]
+    NoConfigDir(crate::xdg::NoBaseDir),
     #[error("audit key {path}: {source}")]
     KeyIo {
         path: PathBuf,

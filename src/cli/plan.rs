@@ -216,7 +216,9 @@ fn check(args: &CheckArgs) -> Result<ExitCode, miette::Report> {
         match result {
             Ok(plan) if args.rbac => {
                 eprintln!("{}", summary(&plan));
-                print!("{}", crate::backends::kubernetes::rbac::rbac(&plan));
+                let yaml = crate::backends::kubernetes::rbac::rbac(&plan)
+                    .map_err(|e| miette::miette!("{e}"))?;
+                print!("{yaml}");
             }
             Ok(plan) => println!("{}", summary(&plan)),
             Err(errors) => print_errors(errors),

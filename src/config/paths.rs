@@ -3,25 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-/// The user's ebb config directory, if one can be named (it need not exist).
-/// A relative `$XDG_CONFIG_HOME` is ignored, as the XDG spec asks.
-pub fn config_dir() -> Option<PathBuf> {
-    config_dir_from(
-        std::env::var_os("XDG_CONFIG_HOME"),
-        std::env::var_os("HOME"),
-    )
-}
+use crate::xdg::BaseDir;
 
-fn config_dir_from(
-    xdg: Option<std::ffi::OsString>,
-    home: Option<std::ffi::OsString>,
-) -> Option<PathBuf> {
-    if let Some(x) = xdg.map(PathBuf::from).filter(|p| p.is_absolute()) {
-        return Some(x.join("ebb"));
-    }
-    home.map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .map(|h| h.join(".config").join("ebb"))
+/// The user's ebb config directory, if one can be named (it need not exist): the rule of
+/// [`crate::xdg`]. With none, ebb runs on its built-in themes and keymaps.
+pub fn config_dir() -> Option<PathBuf> {
+    crate::xdg::ebb_dir(BaseDir::Config).ok()
 }
 
 /// `NAME.toml` in the `themes` or `keymaps` folder of a config dir.
@@ -52,15 +39,6 @@ pub fn looks_like_path(arg: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn xdg_then_home() {
-        let d = config_dir_from(Some("/x".into()), Some("/home/u".into()));
-        assert_eq!(d, Some(PathBuf::from("/x/ebb")));
-        let d = config_dir_from(Some("rel".into()), Some("/home/u".into()));
-        assert_eq!(d, Some(PathBuf::from("/home/u/.config/ebb")));
-        assert_eq!(config_dir_from(None, None), None);
-    }
 
     #[test]
     fn paths_and_names() {

@@ -39,7 +39,7 @@ pub use bus::{ConsoleRow, LeaseRow, NewRequest, RequestRow, RunEventRow, RunView
 pub use changes::Changes;
 pub use journal::{INITIAL_STATE, JournalEntry, JournalRecord, NewRun, RunRow};
 pub use lease::LeaseOutcome;
-pub use paths::{default_path, open_failed, spec_from_env};
+pub use paths::{default_path, open_failed, spec_from_env, store_spec};
 pub use policy::{NewPlanApproval, NewPolicy, PlanApprovalRow, PolicyRow};
 pub use recordings::{ChunkRow, NewChunk, RecordedConsole};
 
@@ -64,8 +64,8 @@ pub enum StoreError {
         found: String,
         expected: &'static str,
     },
-    #[error("no state directory: neither XDG_STATE_HOME nor HOME is set")]
-    NoStateDir,
+    #[error(transparent)]
+    NoStateDir(#[from] crate::xdg::NoBaseDir),
     #[error("cannot create the state directory {path}: {source}")]
     StateDir {
         path: PathBuf,

@@ -20,6 +20,7 @@ const LAYERS: &[&[&str]] = &[
         "time",
         "tls",
         "units",
+        "xdg",
     ],
     &["config", "plan", "policy"],
     &["audit", "store"],

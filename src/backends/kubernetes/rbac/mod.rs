@@ -1,10 +1,17 @@
 //! `ebb plan check --rbac`: the least-privilege Kubernetes Role (per namespace) and
-//! ClusterRole a plan needs, derived from its kubernetes steps, undos and checks.
+//! ClusterRole a plan needs, as typed k8s-openapi objects from its kubernetes steps and undos.
+
+mod yaml;
+mod yaml11;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
+
+use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::plan::{Plan, StepKind, TargetKind, Undo};
+
+pub use yaml::RbacError;
 
 /// One rule: an API group, a resource, the names it is limited to (empty: any).
 type RuleKey = (String, String, Vec<String>);
@@ -23,6 +30,20 @@ impl Rules {
             .entry((group.to_string(), resource.to_string(), names))
             .or_default()
             .extend(verbs.iter().copied());
+    }
+
+    /// The rules in order (group, resource, names), verbs sorted.
+    fn policy_rules(&self) -> Vec<PolicyRule> {
+        self.rules
+            .iter()
+            .map(|((group, resource, names), verbs)| PolicyRule {
+                api_groups: Some(vec![group.clone()]),
+                resources: Some(vec![resource.clone()]),
+                resource_names: (!names.is_empty()).then(|| names.clone()),
+                verbs: verbs.iter().map(|v| v.to_string()).collect(),
+                non_resource_urls: None,
+            })
+            .collect()
     }
 }
 
@@ -91,40 +112,36 @@ fn watch_rules(rules: &mut Rules) {
     }
 }
 
-/// The YAML of the Roles (one per namespace) and the ClusterRole the plan needs.
-pub fn rbac(plan: &Plan) -> String {
+/// One RBAC object and the notes a reader should see beside it (written as comments).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Noted<T> {
+    pub object: T,
+    pub notes: Vec<String>,
+}
+
+/// The least-privilege RBAC of a plan: a Role per namespace its kubernetes targets use,
+/// and the ClusterRole reading volume usage needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanRbac {
+    /// The plan's name and digest, for the header.
+    pub plan: String,
+    pub digest: String,
+    /// By namespace.
+    pub roles: Vec<Noted<Role>>,
+    pub cluster_role: Noted<ClusterRole>,
+}
+
+/// The Roles and ClusterRole a plan needs, or `None` when it has no kubernetes targets.
+pub fn plan_rbac(plan: &Plan) -> Option<PlanRbac> {
     let kube: Vec<_> = plan
         .targets
         .values()
         .filter(|t| t.kind == TargetKind::Kubernetes)
         .collect();
-    let mut out = String::new();
     if kube.is_empty() {
-        let _ = writeln!(
-            out,
-            "# plan {:?} has no kubernetes targets: it needs no Kubernetes RBAC",
-            plan.name
-        );
-        return out;
+        return None;
     }
-    let slug: String = plan
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let _ = writeln!(
-        out,
-        "# Least-privilege RBAC for plan {:?} ({}), from `ebb plan check --rbac`.\n\
-         # Bind these to the identity ebb runs as; the bindings are not included.",
-        plan.name,
-        plan.digest()
-    );
+    let name = format!("ebb-{}", slug(&plan.name));
     // Namespace → rules; targets without a namespace use their context's default.
     let mut by_ns: BTreeMap<String, Rules> = BTreeMap::new();
     for t in &kube {
@@ -152,35 +169,70 @@ pub fn rbac(plan: &Plan) -> String {
             }
         }
     }
-    for (ns, rules) in &by_ns {
-        let _ = writeln!(
-            out,
-            "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: ebb-{slug}\n  namespace: {ns}"
-        );
-        for note in &rules.notes {
-            let _ = writeln!(out, "# {note}");
-        }
-        let _ = writeln!(out, "rules:");
-        for ((group, resource, names), verbs) in &rules.rules {
-            let _ = writeln!(out, "  - apiGroups: [{group:?}]");
-            let _ = writeln!(out, "    resources: [{resource:?}]");
-            if !names.is_empty() {
-                let list: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
-                let _ = writeln!(out, "    resourceNames: [{}]", list.join(", "));
+    let roles = by_ns
+        .into_iter()
+        .map(|(ns, rules)| Noted {
+            object: Role {
+                metadata: ObjectMeta {
+                    name: Some(name.clone()),
+                    namespace: Some(ns),
+                    ..ObjectMeta::default()
+                },
+                rules: Some(rules.policy_rules()),
+            },
+            notes: rules.notes.into_iter().collect(),
+        })
+        .collect();
+    Some(PlanRbac {
+        plan: plan.name.clone(),
+        digest: plan.digest().to_string(),
+        roles,
+        cluster_role: volume_stats_role(&name),
+    })
+}
+
+/// Volume usage (the Storage pane, `volume_usage` checks) comes from the kubelet's stats
+/// summary, read through the API server proxy: cluster-scoped.
+fn volume_stats_role(name: &str) -> Noted<ClusterRole> {
+    let mut rules = Rules::default();
+    rules.grant("", "nodes/proxy", &[], &["get"]);
+    rules.grant("", "nodes", &[], &["get", "list"]);
+    Noted {
+        object: ClusterRole {
+            metadata: ObjectMeta {
+                name: Some(format!("{name}-volume-stats")),
+                ..ObjectMeta::default()
+            },
+            rules: Some(rules.policy_rules()),
+            ..ClusterRole::default()
+        },
+        notes: vec![
+            "volume usage: the kubelet stats summary, read through the API server proxy".into(),
+        ],
+    }
+}
+
+/// The plan's name in object names: ASCII letters and digits lower-cased, anything else `-`.
+fn slug(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
             }
-            let list: Vec<String> = verbs.iter().map(|v| format!("{v:?}")).collect();
-            let _ = writeln!(out, "    verbs: [{}]", list.join(", "));
-        }
+        })
+        .collect()
+}
+
+/// `plan check --rbac`: the plan's RBAC as a YAML stream (header comment, then a `---`
+/// document per object), or a comment saying it needs none.
+pub fn rbac(plan: &Plan) -> Result<String, RbacError> {
+    match plan_rbac(plan) {
+        Some(r) => yaml::stream(&r),
+        None => Ok(yaml::comment(&format!(
+            "plan {:?} has no kubernetes targets: it needs no Kubernetes RBAC",
+            plan.name
+        ))),
     }
-    // Volume usage (the Storage pane, `volume_usage` checks) comes from the kubelet's
-    // stats summary, read through the API server proxy: cluster-scoped.
-    {
-        let _ = writeln!(
-            out,
-            "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: ebb-{slug}-volume-stats\n\
-             # volume usage: the kubelet stats summary, read through the API server proxy\n\
-             rules:\n  - apiGroups: [\"\"]\n    resources: [\"nodes/proxy\"]\n    verbs: [\"get\"]\n  - apiGroups: [\"\"]\n    resources: [\"nodes\"]\n    verbs: [\"get\", \"list\"]"
-        );
-    }
-    out
 }
