@@ -24,7 +24,7 @@ pub struct AuditArgs {
     #[arg(long, global = true, env = "EBB_STORE", hide_env_values = true)]
     pub store: Option<String>,
     /// The signing key file (default: $XDG_CONFIG_HOME/ebb/audit.key).
-    #[arg(long, global = true, env = "EBB_AUDIT_KEY")]
+    #[arg(long, global = true, env = "EBB_AUDIT_KEY", hide_env_values = true)]
     pub key: Option<PathBuf>,
 }
 

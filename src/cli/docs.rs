@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 use miette::{IntoDiagnostic, Report};
 
 #[derive(Debug, Args)]
@@ -23,14 +23,14 @@ pub struct ManArgs {
 }
 
 pub fn completions(args: CompletionsArgs) -> Result<ExitCode, Report> {
-    let mut cmd = super::Cli::command();
+    let mut cmd = super::command();
     let mut out = std::io::stdout().lock();
     clap_complete::generate(args.shell, &mut cmd, "ebb", &mut out);
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn man(args: ManArgs) -> Result<ExitCode, Report> {
-    let cmd = super::Cli::command();
+    let cmd = super::command();
     match args.dir {
         Some(dir) => {
             std::fs::create_dir_all(&dir)

@@ -39,6 +39,27 @@ macro_rules! store_statuses {
     };
 }
 
+/// `ebb --help` and ebb(1): where ebb keeps things, what it reads, how it ends.
+pub const TOP: &str = concat!(
+    "Start here:\n",
+    "  ebb drill                  rehearse on the built-in world (no infrastructure)\n",
+    "  ebb plan check PLAN        validate a rollback plan\n",
+    "  ebb run PLAN               run it; others `ebb attach RUN` or `ebb watch RUN`\n",
+    "  ebb COMMAND --help         a command's options, examples and exit statuses\n",
+    "\nEnvironment:\n",
+    "  EBB_STORE        the store: a SQLite file or a postgres:// URL (as --store)\n",
+    "  EBB_AUDIT_KEY    the audit signing key file (as --key)\n",
+    "  EBB_LOG          log filter (tracing syntax, default info); EBB_LOG_FILES: days kept\n",
+    "  NO_COLOR         a non-empty value: the mono theme\n",
+    "  XDG_CONFIG_HOME  ebb/: keymap.toml, theme.toml, keymaps/, themes/, audit.key\n",
+    "                   (default ~/.config)\n",
+    "  XDG_STATE_HOME   ebb.db and logs/ under ebb/ (default ~/.local/state)\n",
+    "  A relative XDG_* is ignored, as the XDG spec says.\n",
+    "\nExit status:\n",
+    "  0 done   1 a check said no   2 could not (error)   3 run aborted   4 run paused\n",
+    "  5 audit session not sealed   6 AUDIT DOWN   7 refused by policy   129/130/143 signal\n",
+);
+
 pub const DRILL: &str = concat!(
     "Examples:\n",
     "  ebb drill                                  the default scenario and its plan\n",

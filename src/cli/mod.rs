@@ -92,6 +92,22 @@ pub enum Command {
     Man(docs::ManArgs),
 }
 
+/// ebb's command line as `--help`, completions and the manual page show it: a nested
+/// command (`plan check`) shows its group's examples and exit statuses in its long help.
+pub fn command() -> clap::Command {
+    fn inherit(cmd: clap::Command, from: Option<clap::builder::StyledStr>) -> clap::Command {
+        let own = cmd.get_after_long_help().cloned().or(from);
+        let cmd = match &own {
+            Some(text) => cmd.after_long_help(text.clone()),
+            None => cmd,
+        };
+        cmd.mut_subcommands(|sub| inherit(sub, own.clone()))
+    }
+    <Cli as clap::CommandFactory>::command()
+        .after_long_help(help::TOP)
+        .mut_subcommands(|sub| inherit(sub, None))
+}
+
 /// Look and feel options shared by every command that draws.
 #[derive(Debug, Clone, Args)]
 pub struct UiArgs {
@@ -132,7 +148,13 @@ pub const EXIT_UNSEALED: u8 = 5;
 pub const EXIT_AUDIT_DOWN: u8 = 6;
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|mut m| <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut m))
+    {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     // Held until main returns, on every exit path (signals end the loops, not the process),
     // so the last lines reach the file.
     let _log_guard = crate::logging::init();
