@@ -38,6 +38,8 @@ pub enum Mode {
     Faults,
     /// `ebb replay`: a recorded console, read-only; keys only move the playback.
     Replay,
+    /// The one-line filter of a pane (`/`), or the help's search: typing edits it live.
+    Filter,
 }
 
 impl Mode {
@@ -50,6 +52,7 @@ impl Mode {
         Mode::Leave,
         Mode::Faults,
         Mode::Replay,
+        Mode::Filter,
     ];
 
     /// The table name in keymap files.
@@ -63,6 +66,7 @@ impl Mode {
             Mode::Leave => "leave",
             Mode::Faults => "faults",
             Mode::Replay => "replay",
+            Mode::Filter => "filter",
         }
     }
 
@@ -74,7 +78,7 @@ impl Mode {
     pub fn takes_text(self) -> bool {
         matches!(
             self,
-            Mode::Palette | Mode::Confirm | Mode::Note | Mode::Faults
+            Mode::Palette | Mode::Confirm | Mode::Note | Mode::Faults | Mode::Filter
         )
     }
 
@@ -566,7 +570,7 @@ fn fill_missing_tables<'a>(
     modes: &mut [Vec<(Vec<KeyChord>, Action)>],
     layers: impl Iterator<Item = &'a Layer> + Clone,
 ) {
-    const NEWER: &[Mode] = &[Mode::Leave, Mode::Faults, Mode::Replay];
+    const NEWER: &[Mode] = &[Mode::Leave, Mode::Faults, Mode::Replay, Mode::Filter];
     for mode in NEWER {
         let written = layers
             .clone()
@@ -632,6 +636,7 @@ pub const ESSENTIAL: &[(Mode, Action)] = &[
     (Mode::Leave, Action::LayerClose),
     (Mode::Faults, Action::LayerClose),
     (Mode::Replay, Action::Quit),
+    (Mode::Filter, Action::FilterClear),
 ];
 
 /// Fails when the finished keymap lacks an essential binding; the error points at the last
