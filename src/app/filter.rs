@@ -165,3 +165,99 @@ pub fn editing(model: &Model) -> Option<(Target, &str)> {
     };
     Some((*target, text))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::DisplayText;
+    use crate::time::Timestamp;
+
+    fn model() -> Model {
+        Model::new(DisplayText::new("t"), DisplayText::new("op"), Timestamp(0))
+    }
+
+    fn key(c: char) -> KeyChord {
+        KeyChord {
+            code: KeyCode::Char(c),
+            mods: KeyModifiers::NONE,
+        }
+    }
+
+    #[test]
+    fn matching_ignores_case_and_an_empty_filter_keeps_everything() {
+        assert!(matches("Replica-1 LAG", "lag"));
+        assert!(matches("anything", ""));
+        assert!(!matches("replica", "lag"));
+    }
+
+    #[test]
+    fn typing_edits_the_target_enter_keeps_esc_clears() {
+        let mut m = model();
+        m.focus = PaneId::Plan;
+        m.scroll.insert(PaneId::Plan, 4);
+        assert_eq!(apply(&mut m, Action::FilterOpen), None);
+        for c in "snap".chars() {
+            type_key(&mut m, key(c));
+        }
+        assert_eq!(m.filter_of(PaneId::Plan), Some("snap"));
+        assert_eq!(
+            m.scroll_of(PaneId::Plan),
+            0,
+            "a new filter starts at the top"
+        );
+        assert_eq!(editing(&m), Some((Target::Pane(PaneId::Plan), "snap")));
+        apply(&mut m, Action::FilterApply);
+        assert!(m.layers.is_empty());
+        assert_eq!(m.filter_of(PaneId::Plan), Some("snap"));
+        // An emptied filter line leaves no filter behind.
+        apply(&mut m, Action::FilterOpen);
+        for _ in 0..4 {
+            type_key(
+                &mut m,
+                KeyChord {
+                    code: KeyCode::Backspace,
+                    mods: KeyModifiers::NONE,
+                },
+            );
+        }
+        apply(&mut m, Action::FilterApply);
+        assert!(m.filters.is_empty());
+        // The length is capped; control keys type nothing.
+        apply(&mut m, Action::FilterOpen);
+        for _ in 0..MAX_FILTER + 5 {
+            type_key(&mut m, key('a'));
+        }
+        type_key(
+            &mut m,
+            KeyChord {
+                code: KeyCode::Char('u'),
+                mods: KeyModifiers::CONTROL,
+            },
+        );
+        assert_eq!(m.filter_of(PaneId::Plan).map(str::len), Some(MAX_FILTER));
+        apply(&mut m, Action::FilterClear);
+        assert!(m.layers.is_empty() && m.filters.is_empty());
+    }
+
+    #[test]
+    fn help_search_clears_first_then_asks_to_close() {
+        let mut m = model();
+        m.layers.push(Layer::Help {
+            scroll: 3,
+            search: String::new(),
+        });
+        apply(&mut m, Action::HelpSearch);
+        type_key(&mut m, key('z'));
+        assert_eq!(editing(&m), Some((Target::Help, "z")));
+        apply(&mut m, Action::FilterApply);
+        assert!(
+            matches!(m.layers.as_slice(), [Layer::Help { search, scroll: 0 }] if search == "z")
+        );
+        assert_eq!(apply(&mut m, Action::HelpSearchClear), None);
+        assert!(matches!(m.layers.as_slice(), [Layer::Help { search, .. }] if search.is_empty()));
+        assert_eq!(
+            apply(&mut m, Action::HelpSearchClear),
+            Some(Action::LayerClose)
+        );
+    }
+}

@@ -734,6 +734,42 @@ mod tests {
         );
     }
 
+    /// The default keymap's `y` (copy to the clipboard) is turned off by a user overlay, and
+    /// a keymap written before the filter line existed still gets its table.
+    #[test]
+    fn copy_can_be_unbound_and_the_filter_table_is_filled_in() {
+        let default = presets::KEYMAPS
+            .iter()
+            .find(|(n, _)| *n == presets::DEFAULT_KEYMAP)
+            .map(|(_, text)| *text)
+            .unwrap();
+        let m = km(default).unwrap();
+        assert_eq!(
+            m.lookup(Mode::Main, &[], k("y")),
+            Lookup::Action(Action::ClipCopy)
+        );
+        let m = over(default, "[main]\n\"y\" = \"none\"\n");
+        assert_eq!(m.lookup(Mode::Main, &[], k("y")), Lookup::NoMatch);
+        assert!(m.keys_for(Mode::Main, Action::ClipCopy).is_empty());
+        assert_eq!(
+            m.lookup(Mode::Main, &[], k("/")),
+            Lookup::Action(Action::FilterOpen)
+        );
+        // BASE has no [filter]: the preset's comes in, with its way out.
+        let m = km(BASE).unwrap();
+        assert_eq!(
+            m.lookup(Mode::Filter, &[], k("esc")),
+            Lookup::Action(Action::FilterClear)
+        );
+        assert_eq!(
+            m.lookup(Mode::Filter, &[], k("enter")),
+            Lookup::Action(Action::FilterApply)
+        );
+        // Typed characters cannot be bound in the filter line.
+        let e = km(&format!("{BASE}[filter]\nx = \"filter.apply\"\n")).unwrap_err();
+        assert!(e.message.contains("typed into the filter input"), "{e}");
+    }
+
     #[test]
     fn lookup_walks_chords() {
         let m = km(BASE).unwrap();

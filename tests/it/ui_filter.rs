@@ -325,3 +325,162 @@ fn a_replayed_recording_shows_the_filter() {
     let old: Model = serde_json::from_value(json).unwrap();
     assert!(old.filters.is_empty());
 }
+
+/// The drawn row that is highlighted as selected, if any.
+fn highlighted(buf: &Buffer, theme: &Theme) -> Option<String> {
+    let bg = theme.selection.bg?;
+    let a = buf.area;
+    (0..a.height).find_map(|y| {
+        let xs: Vec<u16> = (0..a.width).filter(|x| buf[(*x, y)].bg == bg).collect();
+        (xs.len() > 10).then(|| xs.iter().map(|x| buf[(*x, y)].symbol()).collect())
+    })
+}
+
+/// Every row a filter can keep is the row drawn: for each row of each filterable pane, a
+/// filter of its whole text selects it, and the highlighted line on screen shows its name.
+fn rows_line_up_with_the_drawn_lines(mut m: Model, k: &Keymap, t: &Theme) {
+    for pane in ebb::app::filter::FILTERABLE {
+        m.focus = pane;
+        let rows = ebb::app::rows::rows(&m, pane);
+        assert!(!rows.is_empty(), "{pane:?} has rows");
+        for row in &rows {
+            m.filters.insert(pane, row.clone());
+            m.scroll.clear();
+            let buf = render_buffer(&m, k, t, 200, 60);
+            let drawn = highlighted(&buf, t).unwrap_or_default();
+            let name = row
+                .split_whitespace()
+                .nth(usize::from(pane == PaneId::Timeline));
+            let name: String = name.unwrap_or("").chars().take(10).collect();
+            assert!(
+                drawn.contains(&name),
+                "{pane:?} row {row:?}: the selected line is {drawn:?}\n{}",
+                text(&buf)
+            );
+        }
+        m.filters.clear();
+    }
+}
+
+#[test]
+fn filtered_rows_are_the_drawn_rows_in_a_drill() {
+    let (m, k, t) = setup();
+    rows_line_up_with_the_drawn_lines(m, &k, &t);
+}
+
+#[test]
+fn filtered_rows_are_the_drawn_rows_for_kubernetes_beside_postgres() {
+    use ebb::backends::kubernetes::source::KubeTarget;
+    use ebb::backends::postgres::source::PgTarget;
+    use ebb::backends::source::SourceTarget;
+    use ebb::cli::console::console_model;
+    use ebb::cli::watch::Watch;
+    use ebb::plan::{Target, TargetKind};
+    use ebb::sources::kube::{ClaimStatus, KubeSnapshot, RolloutStatus};
+    use ebb::sources::{
+        Observation, Payload, PodStatus, SnapshotState, SnapshotStatus, SourceId, StorageSnapshot,
+        VolumeStatus,
+    };
+    use ebb::text::DisplayText as T;
+    use std::time::Duration;
+    let (_, k, t) = setup();
+    let every = Duration::from_secs(2);
+    let kube = KubeTarget {
+        target: Target {
+            name: "k8s".into(),
+            kind: TargetKind::Kubernetes,
+            url: None,
+            ca: None,
+            object: None,
+            context: Some("prod".into()),
+            namespace: Some("shop".into()),
+        },
+        interval: every,
+        timeout: every,
+    };
+    let pg = PgTarget::from_url("db", "postgres://ebb@10.0.0.5/orders", every, every).unwrap();
+    let w = Watch {
+        targets: vec![SourceTarget::Pg(pg), SourceTarget::Kube(kube)],
+        plan: None,
+        unwatched: Vec::new(),
+    };
+    let t0 = SCREENSHOT_EPOCH;
+    let mut m = console_model(&w, "oncall", t0);
+    let obs = |source: &str, payload| {
+        Msg::Observation(Observation {
+            source: SourceId(source.into()),
+            at: t0,
+            interval: every,
+            payload,
+        })
+    };
+    let pod = PodStatus {
+        name: T::new("orders-app-2"),
+        revision: T::new("5c4b"),
+        phase: T::new("Running"),
+        ready: false,
+        restarts: 7,
+        reason: Some(T::new("CrashLoopBackOff")),
+    };
+    let claim = |name: &str, pod: Option<&str>| ClaimStatus {
+        name: T::new(name),
+        phase: T::new("Bound"),
+        capacity_bytes: 50 << 30,
+        used_bytes: Some(21 << 30),
+        growth_bytes_per_sec: 1.0,
+        pod: pod.map(T::new),
+    };
+    let figures = KubeSnapshot {
+        namespace: T::new("shop"),
+        statefulsets: vec![RolloutStatus {
+            name: T::new("orders-app"),
+            replicas: 3,
+            ready: 2,
+            updated: 1,
+            current_revision: T::new("7d9f"),
+            update_revision: T::new("5c4b"),
+            partition: 2,
+            unready: vec![pod],
+        }],
+        volumes: vec![
+            claim("data-orders-db-0", Some("orders-db-0")),
+            claim("wal-x", None),
+        ],
+        snapshots: vec![SnapshotStatus {
+            name: T::new("data-orders-db-0-nightly"),
+            volume: T::new("data-orders-db-0"),
+            state: SnapshotState::Ready,
+            created_at: t0,
+        }],
+    };
+    update(&mut m, &k, obs("kube:k8s", Payload::Kube(figures)));
+    let storage = StorageSnapshot {
+        volumes: vec![VolumeStatus {
+            name: T::new("orders"),
+            owner: T::new("database"),
+            used_bytes: 12 << 30,
+            capacity_bytes: 0,
+            growth_bytes_per_sec: 0.0,
+        }],
+        slots: Vec::new(),
+        snapshots: Vec::new(),
+    };
+    update(&mut m, &k, obs("pg:db", Payload::Storage(storage)));
+    update(&mut m, &k, Msg::Tick(t0.plus(Duration::from_millis(500))));
+    // No plan and an empty Timeline here: the two row panes are Storage and Workload.
+    m.push_timeline(t0, ebb::app::TimelineKind::System, T::new("watching"));
+    m.plan = PlanOutline::builtin("backfill-slot-fill.toml")
+        .unwrap()
+        .ok();
+    rows_line_up_with_the_drawn_lines(m, &k, &t);
+}
+
+#[test]
+fn a_filter_is_drawn_sanitized() {
+    let (mut m, k, t) = setup();
+    m.filters
+        .insert(PaneId::Timeline, "\u{1b}]52;c;eA==\u{7}x".into());
+    let out = screen(&m, &k, &t);
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out}");
+    assert!(out.contains("6 Timeline /"), "{out}");
+}
