@@ -1,12 +1,11 @@
 //! The rows of the filterable panes as plain (sanitized) text, in the order the panes draw
-//! them: what a `/` filter matches, which rows it keeps, and what `y` copies.
+//! them: what a `/` filter matches (see `filter::matches`), which rows it keeps, and what `y` copies.
 
 use crate::sources::PodStatus;
 use crate::sources::kube::{ClaimStatus, KubeSnapshot, RolloutStatus};
 use crate::sources::{SnapshotStatus, SourceId, StorageSnapshot};
 use crate::units::fmt_bytes;
 
-use super::filter::matches;
 use super::model::{Model, PaneId};
 
 /// Every row of `pane`, one string each, in drawing order (empty for unfiltered panes).
@@ -40,12 +39,12 @@ pub fn rows(model: &Model, pane: PaneId) -> Vec<String> {
 
 /// The indices of the rows `pane`'s filter keeps, or `None` when it has no filter.
 pub fn shown(model: &Model, pane: PaneId) -> Option<Vec<usize>> {
-    let filter = model.filter_of(pane)?;
+    let filter = model.filter_of(pane)?.to_lowercase();
     Some(
         rows(model, pane)
             .iter()
             .enumerate()
-            .filter(|(_, r)| matches(r, filter))
+            .filter(|(_, r)| r.to_lowercase().contains(&filter))
             .map(|(i, _)| i)
             .collect(),
     )
