@@ -1,6 +1,7 @@
 //! The rows of the filterable panes as plain (sanitized) text, in the order the panes draw
 //! them: what a `/` filter matches (see `filter::matches`), which rows it keeps, and what `y` copies.
 
+use crate::engine::StepStatus;
 use crate::sources::PodStatus;
 use crate::sources::kube::{ClaimStatus, KubeSnapshot, RolloutStatus};
 use crate::sources::{SnapshotStatus, SourceId, StorageSnapshot};
@@ -21,8 +22,13 @@ pub fn rows(model: &Model, pane: PaneId) -> Vec<String> {
                 .iter()
                 .enumerate()
                 .map(|(i, s)| {
+                    let status = model
+                        .run
+                        .as_ref()
+                        .and_then(|r| r.steps.get(i))
+                        .map_or("", |v| step_word(&v.status));
                     format!(
-                        "{} {} {} {}",
+                        "{} {} {} {status} {}",
                         i + 1,
                         s.id.as_str(),
                         s.kind.as_str(),
@@ -62,6 +68,24 @@ pub fn selected(model: &Model, pane: PaneId) -> Option<(usize, usize)> {
 pub fn selected_text(model: &Model) -> Option<String> {
     let (_, row) = selected(model, model.focus)?;
     rows(model, model.focus).into_iter().nth(row)
+}
+
+/// The word the Plan pane shows for a step's status (empty while pending).
+pub fn step_word(status: &StepStatus) -> &'static str {
+    match status {
+        StepStatus::Pending => "",
+        StepStatus::Running { .. } => "running",
+        StepStatus::Applied => "done",
+        StepStatus::Partial { .. } => "partial",
+        StepStatus::Unchecked { .. } => "applied",
+        StepStatus::Failed { .. } => "FAILED",
+        StepStatus::Skipped { .. } => "skipped",
+        StepStatus::InDoubt { .. } => "IN DOUBT",
+        StepStatus::Undoing => "undoing",
+        StepStatus::Compensated => "undone",
+        StepStatus::UndoFailed { .. } => "UNDO FAILED",
+        StepStatus::NotCompensated => "no undo",
+    }
 }
 
 /// Whether the Workload pane shows Kubernetes rollouts (the same test as the pane).

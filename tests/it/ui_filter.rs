@@ -484,3 +484,64 @@ fn a_filter_is_drawn_sanitized() {
     assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out}");
     assert!(out.contains("6 Timeline /"), "{out}");
 }
+
+/// The Plan's rows carry the status word the pane draws: `/failed` finds the failed step.
+#[test]
+fn the_plan_filters_on_the_drawn_status() {
+    use ebb::engine::{Direction, EngineEvent, RunView, Status, StepStatus, StepView};
+    let (mut m, k, t) = setup();
+    let steps = m
+        .plan
+        .as_ref()
+        .unwrap()
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| StepView {
+            id: s.id.as_str().to_string(),
+            status: match i {
+                0 | 1 => StepStatus::Applied,
+                2 => StepStatus::Failed {
+                    error: "snapshot timed out".into(),
+                    attempts: 1,
+                },
+                _ => StepStatus::Pending,
+            },
+            started_at: None,
+            finished_at: None,
+            stopped_at: None,
+            landed: Default::default(),
+        })
+        .collect();
+    let view = RunView {
+        run_id: "r-20261124-030000-abcd".into(),
+        status: Status::Paused,
+        direction: Direction::Forward,
+        step_mode: false,
+        pause: None,
+        held: None,
+        progress: None,
+        batch: None,
+        steps,
+        ask: None,
+    };
+    update(&mut m, &k, Msg::Engine(EngineEvent::View(view)));
+    typed(&mut m, &k, "5/failed\n");
+    let out = screen(&m, &k, &t);
+    assert!(out.contains("5 Plan /failed"), "{out}");
+    assert!(
+        out.contains("snapshot-primary") && out.contains("FAILED"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("pause-backfill") && !out.contains("verify-orders"),
+        "{out}"
+    );
+    typed(&mut m, &k, "y");
+    assert!(
+        m.clipboard
+            .as_deref()
+            .unwrap()
+            .starts_with("3 snapshot-primary")
+    );
+}

@@ -14,20 +14,22 @@ use crate::units::fmt_duration;
 
 /// Mark, word and style of a step's status.
 pub fn step_mark(status: &StepStatus, theme: &Theme) -> (&'static str, &'static str, Style) {
-    match status {
-        StepStatus::Pending => (mark::PENDING, "", theme.muted),
-        StepStatus::Running { .. } => (mark::RUNNING, "running", theme.accent),
-        StepStatus::Applied => (mark::OK, "done", theme.ok),
-        StepStatus::Partial { .. } => ("◐", "partial", theme.warn),
-        StepStatus::Unchecked { .. } => ("◐", "applied", theme.warn),
-        StepStatus::Failed { .. } => (mark::CRIT, "FAILED", theme.crit),
-        StepStatus::Skipped { .. } => ("»", "skipped", theme.warn),
-        StepStatus::InDoubt { .. } => ("?", "IN DOUBT", theme.crit),
-        StepStatus::Undoing => ("↺", "undoing", theme.accent),
-        StepStatus::Compensated => ("↺", "undone", theme.idle),
-        StepStatus::UndoFailed { .. } => (mark::CRIT, "UNDO FAILED", theme.crit),
-        StepStatus::NotCompensated => ("–", "no undo", theme.warn),
-    }
+    let (sym, style) = match status {
+        StepStatus::Pending => (mark::PENDING, theme.muted),
+        StepStatus::Running { .. } => (mark::RUNNING, theme.accent),
+        StepStatus::Applied => (mark::OK, theme.ok),
+        StepStatus::Partial { .. } => ("◐", theme.warn),
+        StepStatus::Unchecked { .. } => ("◐", theme.warn),
+        StepStatus::Failed { .. } => (mark::CRIT, theme.crit),
+        StepStatus::Skipped { .. } => ("»", theme.warn),
+        StepStatus::InDoubt { .. } => ("?", theme.crit),
+        StepStatus::Undoing => ("↺", theme.accent),
+        StepStatus::Compensated => ("↺", theme.idle),
+        StepStatus::UndoFailed { .. } => (mark::CRIT, theme.crit),
+        StepStatus::NotCompensated => ("–", theme.warn),
+    };
+    // The word is the one a `/` filter matches too.
+    (sym, crate::app::rows::step_word(status), style)
 }
 
 /// One line on the run: its state, who paused it and why, what holds it.
