@@ -51,6 +51,12 @@ actions! {
     PageUp => "scroll.page_up", "scroll up one page";
     ScrollTop => "scroll.top", "scroll to the top";
     ScrollBottom => "scroll.bottom", "scroll to the bottom";
+    FilterOpen => "filter.open", "filter the rows of the focused pane";
+    FilterApply => "filter.apply", "keep the typed filter, close the filter line";
+    FilterClear => "filter.clear", "clear the filter; the filter line closes";
+    HelpSearch => "help.search", "search the key help";
+    HelpSearchClear => "help.search.clear", "clear the help search, or close the help";
+    ClipCopy => "clip.copy", "copy the selected row or the run id (OSC 52)";
     PaletteSubmit => "palette.submit", "run the selected command";
     PaletteNext => "palette.next", "select the next command";
     PalettePrev => "palette.prev", "select the previous command";
@@ -121,6 +127,11 @@ impl Action {
             Action::FaultsOpen => 24,
             Action::DrillFault => 25,
             Action::FaultsNext => 26,
+            Action::FilterOpen => 27,
+            Action::FilterApply => 28,
+            Action::FilterClear => 29,
+            Action::HelpSearch => 30,
+            Action::ClipCopy => 31,
             _ => return None,
         })
     }
@@ -139,6 +150,12 @@ impl Action {
             Action::DrillSlower => "slower",
             Action::Quit => "quit",
             Action::LayerClose => "close",
+            Action::FilterOpen => "filter",
+            Action::FilterApply => "apply",
+            Action::FilterClear => "clear",
+            Action::HelpSearch => "search",
+            Action::HelpSearchClear => "clear search",
+            Action::ClipCopy => "copy",
             Action::PaletteSubmit => "run",
             Action::PaletteNext => "next",
             Action::RunResume => "run",
@@ -237,6 +254,21 @@ impl Action {
                 | Action::ReplayNextAction
                 | Action::ReplayFaster
                 | Action::ReplaySlower
+        )
+    }
+}
+
+impl Action {
+    /// Filter and help-search keys: view state only, applied where keys are resolved
+    /// (`app::filter`), never through the audit door; a recording replays them as keys.
+    pub fn is_view_local(self) -> bool {
+        matches!(
+            self,
+            Action::FilterOpen
+                | Action::FilterApply
+                | Action::FilterClear
+                | Action::HelpSearch
+                | Action::HelpSearchClear
         )
     }
 }

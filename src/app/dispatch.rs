@@ -151,7 +151,10 @@ fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
             if matches!(model.layers.last(), Some(Layer::Help { .. })) {
                 model.layers.pop();
             } else {
-                model.layers.push(Layer::Help { scroll: 0 });
+                model.layers.push(Layer::Help {
+                    scroll: 0,
+                    search: String::new(),
+                });
             }
         }
         Action::PaletteOpen => model.layers.push(Layer::Palette {
@@ -217,6 +220,16 @@ fn apply(model: &mut Model, action: Action, source: &ActionSource) -> Vec<Cmd> {
         Action::DrillFaster | Action::DrillSlower | Action::DrillFreeze => {
             return drill(model, action);
         }
+        Action::FilterOpen
+        | Action::FilterApply
+        | Action::FilterClear
+        | Action::HelpSearch
+        | Action::HelpSearchClear => {
+            if let Some(instead) = super::filter::apply(model, action) {
+                return apply(model, instead, source);
+            }
+        }
+        Action::ClipCopy => super::clip::copy(model),
         Action::FaultsOpen | Action::FaultsNext | Action::FaultsPrev | Action::DrillFault => {
             return super::facilitate::dispatch(model, action);
         }
@@ -247,7 +260,7 @@ fn focus(model: &mut Model, pane: PaneId) {
 
 /// Scrolls the help layer when it is on top, otherwise the focused pane; clamps to content.
 fn scroll(model: &mut Model, f: impl Fn(usize, usize) -> usize) {
-    if let Some(Layer::Help { scroll }) = model.layers.last_mut() {
+    if let Some(Layer::Help { scroll, .. }) = model.layers.last_mut() {
         // The help lists each binding once per mode; the view clamps to its real length.
         let most = Action::ALL.len() * Mode::ALL.len();
         *scroll = f(*scroll, most).min(most);
@@ -261,7 +274,11 @@ fn scroll(model: &mut Model, f: impl Fn(usize, usize) -> usize) {
 
 /// Rows of scrollable content in a pane, so scrolling stops at the last one. With
 /// several targets a pane also has a heading line per target.
+/// A filtered pane has the rows its filter keeps.
 pub fn content_len(model: &Model, pane: PaneId) -> usize {
+    if let Some(kept) = super::rows::shown(model, pane) {
+        return kept.len();
+    }
     let headings = |n: usize| if n > 1 { n } else { 0 };
     match pane {
         PaneId::Migration => {

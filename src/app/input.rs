@@ -1,5 +1,5 @@
 //! Keys to actions: the top layer's keymap mode, pending chords, and text typed into the
-//! palette. Pure: the keymap is passed in, nothing is read from the terminal here.
+//! palette and the filter line. Pure: the keymap is passed in, nothing is read from the terminal here.
 
 use crossterm::event::{KeyCode, KeyModifiers};
 
@@ -34,7 +34,12 @@ pub fn resolve_key(
             let mut seq: Vec<String> = model.pending.drain(..).map(|k| k.to_string()).collect();
             seq.push(key.to_string());
             model.flash = None;
-            Some((action, ActionSource::Key(seq.join(" "))))
+            let source = ActionSource::Key(seq.join(" "));
+            if action.is_view_local() {
+                // Filters are view state: applied here, replayed from the recorded keys.
+                return super::filter::apply(model, action).map(|instead| (instead, source));
+            }
+            Some((action, source))
         }
         Lookup::Pending => {
             model.pending.push(key);
@@ -67,6 +72,7 @@ fn type_into_layer(model: &mut Model, key: KeyChord) {
             editor.key(key);
             return;
         }
+        Some(Layer::Filter { .. }) => return super::filter::type_key(model, key),
         _ => return,
     };
     let plain = key.mods.difference(KeyModifiers::SHIFT).is_empty();

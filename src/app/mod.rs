@@ -1,10 +1,12 @@
 //! The console's state and its pure update: `Model` holds everything the screen shows,
 //! `update` applies a `Msg`, and `dispatch` is the one door every `Action` goes through.
 
+pub mod clip;
 pub mod confirm;
 pub mod dispatch;
 pub mod effect;
 pub mod facilitate;
+pub mod filter;
 pub mod ingress;
 pub mod input;
 pub mod intent;
@@ -13,6 +15,7 @@ pub mod msg;
 pub mod note;
 pub mod palette;
 pub mod paste;
+pub mod rows;
 pub mod team;
 pub mod update;
 

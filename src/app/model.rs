@@ -104,6 +104,13 @@ pub struct DrillState {
 pub enum Layer {
     Help {
         scroll: usize,
+        /// What the help is narrowed to (`/`): bindings whose key, action or description
+        /// contain it, ignoring case. Empty: every binding.
+        search: String,
+    },
+    /// The one-line filter input (`/`): typing edits the target's filter live.
+    Filter {
+        target: super::filter::Target,
     },
     Palette {
         input: String,
@@ -139,6 +146,7 @@ impl Layer {
             Layer::Note { .. } => Mode::Note,
             Layer::Leave => Mode::Leave,
             Layer::Faults { .. } => Mode::Faults,
+            Layer::Filter { .. } => Mode::Filter,
         }
     }
 }
@@ -162,12 +170,19 @@ pub struct Model {
     pub focus: PaneId,
     pub zoom: Option<PaneId>,
     pub scroll: BTreeMap<PaneId, usize>,
+    /// Each pane's row filter (`/`), kept when focus moves; view state, never a run verb.
+    #[serde(default)]
+    pub filters: BTreeMap<PaneId, String>,
     #[serde(skip)]
     pub layers: Vec<Layer>,
     /// Keys typed so far of a multi-key chord.
     pub pending: Vec<KeyChord>,
     /// A one-line message for the responder, with when it was set.
     pub flash: Option<(Timestamp, String)>,
+    /// Text `clip.copy` asked for, waiting for the terminal loop to write it as OSC 52
+    /// (the loop takes it; nothing else reads it).
+    #[serde(skip)]
+    pub clipboard: Option<String>,
     /// Why the audit log cannot be written, while it cannot (run control is refused).
     pub audit_down: Option<String>,
     pub quit: bool,
@@ -214,9 +229,11 @@ impl Model {
             focus: PaneId::Migration,
             zoom: None,
             scroll: BTreeMap::new(),
+            filters: BTreeMap::new(),
             layers: Vec::new(),
             pending: Vec::new(),
             flash: None,
+            clipboard: None,
             audit_down: None,
             quit: false,
             watched: Vec::new(),
@@ -242,6 +259,14 @@ impl Model {
 
     pub fn scroll_of(&self, pane: PaneId) -> usize {
         self.scroll.get(&pane).copied().unwrap_or(0)
+    }
+
+    /// The pane's filter, when one is set.
+    pub fn filter_of(&self, pane: PaneId) -> Option<&str> {
+        self.filters
+            .get(&pane)
+            .map(String::as_str)
+            .filter(|f| !f.is_empty())
     }
 
     pub fn push_timeline(&mut self, at: Timestamp, kind: TimelineKind, text: DisplayText) {

@@ -6,6 +6,7 @@ use crate::action::Action;
 /// Actions that make no sense from the palette itself (nor `ebb replay`'s viewer keys).
 fn offered(a: Action) -> bool {
     !a.is_replay()
+        && !a.is_view_local()
         && !matches!(
             a,
             Action::PaletteOpen

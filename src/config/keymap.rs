@@ -38,6 +38,8 @@ pub enum Mode {
     Faults,
     /// `ebb replay`: a recorded console, read-only; keys only move the playback.
     Replay,
+    /// The one-line filter of a pane (`/`), or the help's search: typing edits it live.
+    Filter,
 }
 
 impl Mode {
@@ -50,6 +52,7 @@ impl Mode {
         Mode::Leave,
         Mode::Faults,
         Mode::Replay,
+        Mode::Filter,
     ];
 
     /// The table name in keymap files.
@@ -63,6 +66,7 @@ impl Mode {
             Mode::Leave => "leave",
             Mode::Faults => "faults",
             Mode::Replay => "replay",
+            Mode::Filter => "filter",
         }
     }
 
@@ -74,7 +78,7 @@ impl Mode {
     pub fn takes_text(self) -> bool {
         matches!(
             self,
-            Mode::Palette | Mode::Confirm | Mode::Note | Mode::Faults
+            Mode::Palette | Mode::Confirm | Mode::Note | Mode::Faults | Mode::Filter
         )
     }
 
@@ -566,7 +570,7 @@ fn fill_missing_tables<'a>(
     modes: &mut [Vec<(Vec<KeyChord>, Action)>],
     layers: impl Iterator<Item = &'a Layer> + Clone,
 ) {
-    const NEWER: &[Mode] = &[Mode::Leave, Mode::Faults, Mode::Replay];
+    const NEWER: &[Mode] = &[Mode::Leave, Mode::Faults, Mode::Replay, Mode::Filter];
     for mode in NEWER {
         let written = layers
             .clone()
@@ -632,6 +636,7 @@ pub const ESSENTIAL: &[(Mode, Action)] = &[
     (Mode::Leave, Action::LayerClose),
     (Mode::Faults, Action::LayerClose),
     (Mode::Replay, Action::Quit),
+    (Mode::Filter, Action::FilterClear),
 ];
 
 /// Fails when the finished keymap lacks an essential binding; the error points at the last
@@ -727,6 +732,42 @@ mod tests {
             m.lookup(Mode::Replay, &[], k("x")),
             Lookup::Action(Action::Quit)
         );
+    }
+
+    /// The default keymap's `y` (copy to the clipboard) is turned off by a user overlay, and
+    /// a keymap written before the filter line existed still gets its table.
+    #[test]
+    fn copy_can_be_unbound_and_the_filter_table_is_filled_in() {
+        let default = presets::KEYMAPS
+            .iter()
+            .find(|(n, _)| *n == presets::DEFAULT_KEYMAP)
+            .map(|(_, text)| *text)
+            .unwrap();
+        let m = km(default).unwrap();
+        assert_eq!(
+            m.lookup(Mode::Main, &[], k("y")),
+            Lookup::Action(Action::ClipCopy)
+        );
+        let m = over(default, "[main]\n\"y\" = \"none\"\n");
+        assert_eq!(m.lookup(Mode::Main, &[], k("y")), Lookup::NoMatch);
+        assert!(m.keys_for(Mode::Main, Action::ClipCopy).is_empty());
+        assert_eq!(
+            m.lookup(Mode::Main, &[], k("/")),
+            Lookup::Action(Action::FilterOpen)
+        );
+        // BASE has no [filter]: the preset's comes in, with its way out.
+        let m = km(BASE).unwrap();
+        assert_eq!(
+            m.lookup(Mode::Filter, &[], k("esc")),
+            Lookup::Action(Action::FilterClear)
+        );
+        assert_eq!(
+            m.lookup(Mode::Filter, &[], k("enter")),
+            Lookup::Action(Action::FilterApply)
+        );
+        // Typed characters cannot be bound in the filter line.
+        let e = km(&format!("{BASE}[filter]\nx = \"filter.apply\"\n")).unwrap_err();
+        assert!(e.message.contains("typed into the filter input"), "{e}");
     }
 
     #[test]

@@ -210,6 +210,10 @@ pub async fn run(
             update(&mut model, keymap, Msg::RecordingStopped(why));
             dirty = true;
         }
+        if let Some(text) = model.clipboard.take() {
+            // `clip.copy` asked for it: the terminal writes it, never the render.
+            super::osc52::write(guard.terminal.backend_mut(), &text)?;
+        }
         if quit {
             break Exit::Quit;
         }

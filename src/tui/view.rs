@@ -51,7 +51,10 @@ pub fn render(model: &Model, keymap: &Keymap, theme: &Theme, area: Rect, buf: &m
     panes::hints::render(model, keymap, hints, theme, buf);
     for layer in &model.layers {
         match layer {
-            Layer::Help { scroll } => overlay::help::render(keymap, *scroll, body, theme, buf),
+            Layer::Help { scroll, search } => {
+                overlay::help::render(keymap, (*scroll, search), body, theme, buf)
+            }
+            Layer::Filter { .. } => overlay::filter::render(model, body, theme, buf),
             Layer::Palette { input, selected } => {
                 overlay::palette::render(keymap, input, *selected, body, theme, buf)
             }

@@ -3,6 +3,7 @@
 
 pub mod confirm;
 pub mod faults;
+pub mod filter;
 pub mod help;
 pub mod leave;
 pub mod note;

@@ -45,6 +45,7 @@ pub fn entries(model: &Model, keymap: &Keymap) -> Vec<(String, String, bool)> {
                 // Approving is offered while a request waits for it.
                 && (!a.name().starts_with("approval.")
                     || model.team.as_ref().is_some_and(|t| !t.pending.is_empty()))
+                && offered_now(model, *a)
         })
         .collect();
     ranked.sort();
@@ -62,6 +63,18 @@ pub fn entries(model: &Model, keymap: &Keymap) -> Vec<(String, String, bool)> {
             Some((spelled.join(" "), a.short().to_string(), denied(model, a)))
         })
         .collect()
+}
+
+/// Filter and copy keys where they do something: `/` on a pane it filters, esc on a
+/// filtered pane, `y` with a row selected or a run to copy the id of.
+fn offered_now(model: &Model, action: Action) -> bool {
+    let main = model.layers.is_empty();
+    match action {
+        Action::FilterOpen => !main || crate::app::filter::FILTERABLE.contains(&model.focus),
+        Action::FilterClear => !main || model.filter_of(model.focus).is_some(),
+        Action::ClipCopy => model.run.is_some() || crate::app::rows::selected_text(model).is_some(),
+        _ => true,
+    }
 }
 
 /// Whether the policy in force denies `action` to this console's operator.

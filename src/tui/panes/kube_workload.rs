@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::groups::{heading, kube_groups, overall};
-use super::{Freshness, error_line, first_row, fit, frame, mark, put, waiting};
+use super::{Freshness, error_line, filtered_frame, fit, highlight, mark, put, waiting, window};
 use crate::app::{Model, PaneId};
 use crate::config::theme::Theme;
 use crate::sources::PodStatus;
@@ -39,7 +39,8 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         ),
         _ => (String::new(), super::groups::when_many(&groups)),
     };
-    let inner = frame(
+    let inner = filtered_frame(
+        model,
         area,
         buf,
         theme,
@@ -75,8 +76,12 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         }
     }
     let visible = inner.height.saturating_sub(y) as usize;
-    let start = first_row(model.scroll_of(PaneId::Workload), rows.len(), visible);
-    for row in rows.iter().skip(start).take(visible) {
+    let win = window(model, PaneId::Workload, rows.len(), visible, theme);
+    if let Some(line) = &win.no_match {
+        return put(buf, inner, y, line);
+    }
+    for i in win.rows.iter().copied() {
+        let Some(row) = rows.get(i) else { continue };
         let line = match row {
             Row::Heading(gi) => {
                 let g = &groups[*gi];
@@ -96,6 +101,9 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
             Row::Pod(gi, p) => pod_line(p, &groups[*gi].fresh, theme),
         };
         put(buf, inner, y, &line);
+        if win.selected == Some(i) {
+            highlight(buf, inner, y, theme);
+        }
         y += 1;
     }
 }

@@ -126,6 +126,55 @@ pub fn frame(
     freshness: &Freshness,
     when: Option<String>,
 ) -> Rect {
+    frame_of(
+        area,
+        buf,
+        theme,
+        (pane, None),
+        focused,
+        subtitle,
+        freshness,
+        when,
+    )
+}
+
+/// [`frame`] for a pane `/` filters: its title carries the filter, e.g. `Timeline /lag`.
+#[allow(clippy::too_many_arguments)]
+pub fn filtered_frame(
+    model: &Model,
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+    pane: PaneId,
+    focused: bool,
+    subtitle: &str,
+    freshness: &Freshness,
+    when: Option<String>,
+) -> Rect {
+    let filter = model.filter_of(pane);
+    frame_of(
+        area,
+        buf,
+        theme,
+        (pane, filter),
+        focused,
+        subtitle,
+        freshness,
+        when,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn frame_of(
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+    (pane, filter): (PaneId, Option<&str>),
+    focused: bool,
+    subtitle: &str,
+    freshness: &Freshness,
+    when: Option<String>,
+) -> Rect {
     let (border, title_style) = if focused {
         (theme.border_focus, theme.title_focus)
     } else {
@@ -153,7 +202,15 @@ pub fn frame(
             ))
         }
     };
-    let name = format!(" {number} {} ", pane.title());
+    let name = match filter {
+        // Typed by the user: drawn sanitized.
+        Some(f) => format!(
+            " {number} {} /{} ",
+            pane.title(),
+            crate::text::DisplayText::new(f).as_str()
+        ),
+        None => format!(" {number} {} ", pane.title()),
+    };
     let available = area.width.saturating_sub(2) as usize;
     // Nothing to say on the right of a current pane that has no time (no figures expected).
     let mut right = (!(freshness.is_current() && when_missing)).then_some(right);
@@ -260,6 +317,62 @@ pub fn waiting(buf: &mut Buffer, area: Rect, theme: &Theme, what: &str) {
 /// The first visible row given a scroll offset, keeping the last page full.
 pub fn first_row(scroll: usize, len: usize, visible: usize) -> usize {
     scroll.min(len.saturating_sub(visible))
+}
+
+/// The rows of a list to draw in `visible` lines: all of them from the scroll position,
+/// or, under a `/` filter, the kept ones, with the selected one (`y` copies it).
+pub struct Window {
+    /// Indices into the pane's full list of rows, top to bottom.
+    pub rows: Vec<usize>,
+    /// The selected row's index, drawn highlighted (focused pane only).
+    pub selected: Option<usize>,
+    /// The filter keeps nothing: the line that says so instead.
+    pub no_match: Option<Line<'static>>,
+}
+
+/// Which of `len` rows the pane shows in `visible` lines (see [`Window`]).
+pub fn window(model: &Model, pane: PaneId, len: usize, visible: usize, theme: &Theme) -> Window {
+    let Some(kept) = crate::app::rows::shown(model, pane) else {
+        let start = first_row(model.scroll_of(pane), len, visible);
+        return Window {
+            rows: (start..len).take(visible).collect(),
+            selected: None,
+            no_match: None,
+        };
+    };
+    let kept: Vec<usize> = kept.into_iter().filter(|i| *i < len).collect();
+    if kept.is_empty() {
+        let f = crate::text::DisplayText::new(model.filter_of(pane).unwrap_or(""));
+        return Window {
+            rows: Vec::new(),
+            selected: None,
+            no_match: Some(Line::styled(
+                format!("no rows match /{}", f.as_str()),
+                theme.muted,
+            )),
+        };
+    }
+    let start = first_row(model.scroll_of(pane), kept.len(), visible);
+    let selected = (model.focus == pane)
+        .then(|| crate::app::rows::selected(model, pane).map(|(_, row)| row))
+        .flatten();
+    Window {
+        rows: kept.into_iter().skip(start).take(visible).collect(),
+        selected,
+        no_match: None,
+    }
+}
+
+/// Marks row `y` of `area` as the selected one.
+pub fn highlight(buf: &mut Buffer, area: Rect, y: u16, theme: &Theme) {
+    if y < area.height {
+        let row = Rect {
+            y: area.y + y,
+            height: 1,
+            ..area
+        };
+        buf.set_style(row, theme.selection);
+    }
 }
 
 /// For a failed source: the error line at the top of the pane.

@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{Freshness, first_row, fit, frame, mark, put};
+use super::{Freshness, filtered_frame, fit, highlight, mark, put, window};
 use crate::app::{Model, PaneId};
 use crate::config::theme::Theme;
 use crate::engine::{Direction, Landed, RunView, Status, StepStatus};
@@ -14,20 +14,22 @@ use crate::units::fmt_duration;
 
 /// Mark, word and style of a step's status.
 pub fn step_mark(status: &StepStatus, theme: &Theme) -> (&'static str, &'static str, Style) {
-    match status {
-        StepStatus::Pending => (mark::PENDING, "", theme.muted),
-        StepStatus::Running { .. } => (mark::RUNNING, "running", theme.accent),
-        StepStatus::Applied => (mark::OK, "done", theme.ok),
-        StepStatus::Partial { .. } => ("◐", "partial", theme.warn),
-        StepStatus::Unchecked { .. } => ("◐", "applied", theme.warn),
-        StepStatus::Failed { .. } => (mark::CRIT, "FAILED", theme.crit),
-        StepStatus::Skipped { .. } => ("»", "skipped", theme.warn),
-        StepStatus::InDoubt { .. } => ("?", "IN DOUBT", theme.crit),
-        StepStatus::Undoing => ("↺", "undoing", theme.accent),
-        StepStatus::Compensated => ("↺", "undone", theme.idle),
-        StepStatus::UndoFailed { .. } => (mark::CRIT, "UNDO FAILED", theme.crit),
-        StepStatus::NotCompensated => ("–", "no undo", theme.warn),
-    }
+    let (sym, style) = match status {
+        StepStatus::Pending => (mark::PENDING, theme.muted),
+        StepStatus::Running { .. } => (mark::RUNNING, theme.accent),
+        StepStatus::Applied => (mark::OK, theme.ok),
+        StepStatus::Partial { .. } => ("◐", theme.warn),
+        StepStatus::Unchecked { .. } => ("◐", theme.warn),
+        StepStatus::Failed { .. } => (mark::CRIT, theme.crit),
+        StepStatus::Skipped { .. } => ("»", theme.warn),
+        StepStatus::InDoubt { .. } => ("?", theme.crit),
+        StepStatus::Undoing => ("↺", theme.accent),
+        StepStatus::Compensated => ("↺", theme.idle),
+        StepStatus::UndoFailed { .. } => (mark::CRIT, theme.crit),
+        StepStatus::NotCompensated => ("–", theme.warn),
+    };
+    // The word is the one a `/` filter matches too.
+    (sym, crate::app::rows::step_word(status), style)
 }
 
 /// One line on the run: its state, who paused it and why, what holds it.
@@ -74,7 +76,8 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         None if model.drill.is_none() && !model.runnable => "watching only".into(),
         None => "run: not started".into(),
     };
-    let inner = frame(
+    let inner = filtered_frame(
+        model,
         area,
         buf,
         theme,
@@ -152,7 +155,10 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         }
     }
     let rows = inner.height.saturating_sub(y) as usize;
-    let start = first_row(model.scroll_of(PaneId::Plan), plan.steps.len(), rows);
+    let win = window(model, PaneId::Plan, plan.steps.len(), rows, theme);
+    if let Some(line) = &win.no_match {
+        return put(buf, inner, y, line);
+    }
     let id_w = plan
         .steps
         .iter()
@@ -173,7 +179,10 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
     } else {
         0
     };
-    for (i, step) in plan.steps.iter().enumerate().skip(start).take(rows) {
+    for (row, i) in win.rows.iter().copied().enumerate() {
+        let Some(step) = plan.steps.get(i) else {
+            continue;
+        };
         let view = model.run.as_ref().and_then(|r| r.steps.get(i));
         let status = view
             .map(|v| v.status.clone())
@@ -255,6 +264,9 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
                 theme.base,
             ));
         }
-        put(buf, inner, y + (i - start) as u16, &Line::from(spans));
+        put(buf, inner, y + row as u16, &Line::from(spans));
+        if win.selected == Some(i) {
+            highlight(buf, inner, y + row as u16, theme);
+        }
     }
 }

@@ -10,7 +10,9 @@ use ratatui::text::{Line, Span};
 
 use super::groups::{groups, heading, kube_groups, none_of_this_kind, overall_of};
 use super::kube_storage;
-use super::{Freshness, bar, error_line, first_row, fit, frame, mark, put, rfit, waiting};
+use super::{
+    Freshness, bar, error_line, filtered_frame, fit, highlight, mark, put, rfit, waiting, window,
+};
 use crate::app::{Model, PaneId};
 use crate::config::theme::Theme;
 use crate::sources::{SnapshotState, SnapshotStatus, StorageSnapshot, VolumeStatus};
@@ -85,7 +87,17 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
             newest.map(|at| format!("{} targets · {}", groups.len() + kube.len(), at.hms()))
         }
     };
-    let inner = frame(area, buf, theme, PaneId::Storage, focused, "", &fresh, when);
+    let inner = filtered_frame(
+        model,
+        area,
+        buf,
+        theme,
+        PaneId::Storage,
+        focused,
+        "",
+        &fresh,
+        when,
+    );
     let mut y = 0;
     if !headed && let Some(l) = error_line(&fresh, theme) {
         put(buf, inner, y, &l);
@@ -122,8 +134,11 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         .collect();
     let total = lines.len() + kube_rows.iter().sum::<usize>();
     let rows = inner.height.saturating_sub(y) as usize;
-    let start = first_row(model.scroll_of(PaneId::Storage), total, rows);
-    for i in start..(start + rows).min(total) {
+    let win = window(model, PaneId::Storage, total, rows, theme);
+    if let Some(line) = &win.no_match {
+        return put(buf, inner, y, line);
+    }
+    for i in win.rows.iter().copied() {
         let line = match lines.get(i) {
             Some(l) => l.clone(),
             None => {
@@ -140,6 +155,9 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
             }
         };
         put(buf, inner, y, &line);
+        if win.selected == Some(i) {
+            highlight(buf, inner, y, theme);
+        }
         y += 1;
     }
 }

@@ -5,14 +5,18 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::{Freshness, first_row, frame, mark, put};
+use super::{Freshness, filtered_frame, highlight, mark, put, window};
 use crate::app::{Model, PaneId, TimelineKind};
 use crate::config::theme::Theme;
 use crate::sources::Severity;
 
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
-    let count = format!("{} entries", model.timeline.len());
-    let inner = frame(
+    let count = match crate::app::rows::shown(model, PaneId::Timeline) {
+        Some(kept) => format!("{} of {} entries", kept.len(), model.timeline.len()),
+        None => format!("{} entries", model.timeline.len()),
+    };
+    let inner = filtered_frame(
+        model,
         area,
         buf,
         theme,
@@ -31,13 +35,20 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         );
         return;
     }
-    let rows = inner.height as usize;
-    let start = first_row(
-        model.scroll_of(PaneId::Timeline),
+    let win = window(
+        model,
+        PaneId::Timeline,
         model.timeline.len(),
-        rows,
+        inner.height as usize,
+        theme,
     );
-    for (y, e) in model.timeline.iter().skip(start).take(rows).enumerate() {
+    if let Some(line) = &win.no_match {
+        return put(buf, inner, 0, line);
+    }
+    for (y, i) in win.rows.iter().enumerate() {
+        let Some(e) = model.timeline.get(*i) else {
+            continue;
+        };
         let (sym, style) = match e.kind {
             TimelineKind::Event(Severity::Info) => ("·", theme.base),
             TimelineKind::Event(Severity::Warn) => (mark::WARN, theme.warn),
@@ -55,5 +66,8 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
                 Span::styled(e.text.as_str().to_string(), style),
             ]),
         );
+        if win.selected == Some(*i) {
+            highlight(buf, inner, y as u16, theme);
+        }
     }
 }

@@ -5,7 +5,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::{Freshness, error_line, first_row, fit, frame, mark, put, waiting};
+use super::{Freshness, error_line, filtered_frame, fit, highlight, mark, put, waiting, window};
 use crate::app::{Model, PaneId};
 use crate::config::theme::Theme;
 
@@ -28,7 +28,8 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         .map(|f| f.value.statefulset.as_str().to_string())
         .unwrap_or_default();
     let when = fig.map(|f| format!("{} · {}", f.source.0, f.at.hms()));
-    let inner = frame(
+    let inner = filtered_frame(
+        model,
         area,
         buf,
         theme,
@@ -88,8 +89,12 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
     );
     y += 1;
     let rows = inner.height.saturating_sub(y) as usize;
-    let start = first_row(model.scroll_of(PaneId::Workload), a.pods.len(), rows);
-    for p in a.pods.iter().skip(start).take(rows) {
+    let win = window(model, PaneId::Workload, a.pods.len(), rows, theme);
+    if let Some(line) = &win.no_match {
+        return put(buf, inner, y, line);
+    }
+    for i in win.rows.iter().copied() {
+        let Some(p) = a.pods.get(i) else { continue };
         let (sym, style) = if p.reason.is_some() || !p.ready {
             (mark::CRIT, theme.crit)
         } else {
@@ -126,6 +131,9 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
                 ),
             ]),
         );
+        if win.selected == Some(i) {
+            highlight(buf, inner, y, theme);
+        }
         y += 1;
     }
 }
