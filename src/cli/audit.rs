@@ -32,9 +32,9 @@ pub struct AuditArgs {
 pub enum AuditCommand {
     /// Check the hash chain and checkpoint signatures; name the first bad record. Exit 0/1.
     Verify {
-        /// The public key checkpoints must be signed with (64 hex digits, as `ebb audit
-        /// pubkey` prints). Default: the key named by the log's genesis record.
-        #[arg(long)]
+        /// A file holding the public key checkpoints must be signed with (64 hex digits, as
+        /// `ebb audit pubkey` prints). Default: the key named by the log's genesis record.
+        #[arg(long, value_name = "FILE")]
         pubkey: Option<PathBuf>,
         /// Verify a JSON Lines export instead of the store.
         #[arg(long)]

@@ -165,7 +165,7 @@ pub const AUDIT: &str = concat!(
     "  ebb audit verify\n",
     "  ebb audit show --since 1h\n",
     "  ebb audit export --since 2026-11-24T03:00:00+01:00 > incident.jsonl\n",
-    "  ebb audit verify --from-file incident.jsonl --pubkey 3b6a…\n",
+    "  ebb audit pubkey > ops.pub; ebb audit verify --from-file incident.jsonl --pubkey ops.pub\n",
     "  ebb audit keys show-mine                  for an admin to `ebb audit keys add`\n",
     "\nExit status:\n",
     "  0  verified / done     1  the log does not verify, or the change was refused\n",

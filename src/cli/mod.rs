@@ -84,7 +84,7 @@ pub enum Command {
     /// A run's debrief or postmortem draft: timeline, figures, objectives, SVG charts.
     #[command(after_long_help = help::REPORT)]
     Report(report::ReportArgs),
-    /// Print a shell completion script (bash, zsh, fish) on stdout.
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     #[command(after_long_help = help::COMPLETIONS)]
     Completions(docs::CompletionsArgs),
     /// Print ebb's manual page (roff) on stdout, or every command's page into a directory.
