@@ -120,17 +120,23 @@ pub fn ebb_dir(kind: BaseDir) -> Result<PathBuf, NoBaseDir> {
     ebb_dir_with(kind, |name| std::env::var_os(name))
 }
 
+/// An environment of fixed variables, for tests of rules that read the environment.
+#[cfg(test)]
+pub(crate) fn fixed_env<'a>(
+    vars: &'a [(&'a str, &'a str)],
+) -> impl Fn(&str) -> Option<OsString> + 'a {
+    move |name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| OsString::from(v))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| OsString::from(v))
-        }
-    }
+    use super::fixed_env as env;
 
     #[test]
     fn an_absolute_xdg_variable_wins() {

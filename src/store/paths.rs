@@ -80,13 +80,7 @@ pub(super) fn create_state_dir(db: &Path) -> Result<(), StoreError> {
 mod tests {
     use super::*;
 
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| OsString::from(v))
-        }
-    }
+    use crate::xdg::fixed_env as env;
 
     #[test]
     fn the_default_store_is_in_the_state_dir() {
