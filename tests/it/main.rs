@@ -31,6 +31,7 @@ mod kube_partial;
 mod kube_run;
 mod kube_source;
 mod layers;
+mod no_terminal;
 mod objectives;
 mod pg_actuators;
 mod pg_checks;
