@@ -206,10 +206,7 @@ pub fn console_on(
     annotation: Option<&str>,
 ) -> Result<ExitCode, Report> {
     let operator = super::identity::operator(annotation);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
+    let rt = super::setup::runtime()?;
     let result = rt.block_on(async {
         let (store, row, plan) = open_run(store_spec, run_id).await?;
         let mut model = model_for(&row, &plan, &operator)?;
@@ -368,9 +365,7 @@ pub fn runner(args: RunnerArgs) -> Result<ExitCode, Report> {
         .build()
         .into_diagnostic()?;
     rt.block_on(async {
-        let store = Store::open(&store_spec)
-            .await
-            .map_err(|e| miette::miette!("{}", crate::store::open_failed(&store_spec, &e)))?;
+        let store = super::setup::open_store(&store_spec).await?;
         let log = open_audit(&store, args.operator.as_deref())
             .await
             .map_err(|why| {
@@ -547,14 +542,9 @@ pub fn create_hosted(
     annotation: Option<&str>,
     facilitator: bool,
 ) -> Result<String, Report> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
+    let rt = super::setup::runtime()?;
     rt.block_on(async {
-        let store = Store::open(store_spec)
-            .await
-            .map_err(|e| miette::miette!("{}", crate::store::open_failed(store_spec, &e)))?;
+        let store = super::setup::open_store(store_spec).await?;
         if facilitator {
             may_facilitate(&store, annotation).await?;
         }

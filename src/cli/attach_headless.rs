@@ -161,10 +161,7 @@ pub fn console_headless(
     json: bool,
 ) -> Result<ExitCode, Report> {
     let operator = super::identity::operator(annotation);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
+    let rt = super::setup::runtime()?;
     rt.block_on(async {
         let (store, row, plan) = super::attach::open_run(store_spec, run_id).await?;
         let log = match super::drill::open_audit(&store, annotation).await {

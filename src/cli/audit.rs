@@ -185,10 +185,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
         }
         _ => {}
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
+    let rt = super::setup::runtime()?;
     let spec = spec_from_env(args.store.as_deref());
     rt.block_on(async {
         match args.command {
@@ -227,7 +224,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                         )
                     }
                     None => {
-                        let store = open(&spec).await?;
+                        let store = super::setup::open_store(&spec).await?;
                         let rows = store
                             .audit_rows(AuditQuery::default())
                             .await
@@ -257,7 +254,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                 follow,
             } => {
                 let since_ns = since;
-                let store = open(&spec).await?;
+                let store = super::setup::open_store(&spec).await?;
                 let stop = async {
                     let _ = tokio::signal::ctrl_c().await;
                 };
@@ -271,7 +268,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                 }
             }
             AuditCommand::Review { seq, reason } => {
-                let store = open(&spec).await?;
+                let store = super::setup::open_store(&spec).await?;
                 let (records, _) = verified_rows(&store).await.map_err(|e| miette!("{e}"))?;
                 super::break_glass::review(&store, &records, seq, &reason).await
             }
@@ -281,7 +278,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                 break_glass,
             } => {
                 let since_ns = since;
-                let store = open(&spec).await?;
+                let store = super::setup::open_store(&spec).await?;
                 let records = match verified_rows(&store).await {
                     Ok((records, _)) => records,
                     Err(e @ crate::audit::AuditError::NotVerified(_)) => {
@@ -305,18 +302,12 @@ pub fn run(args: AuditArgs) -> Result<ExitCode, Report> {
                 Ok(ExitCode::SUCCESS)
             }
             AuditCommand::Keys { command } => {
-                let store = open(&spec).await?;
+                let store = super::setup::open_store(&spec).await?;
                 keys_command(&store, &key_path, command).await
             }
             AuditCommand::Keygen { .. } | AuditCommand::Pubkey => Ok(ExitCode::SUCCESS),
         }
     })
-}
-
-async fn open(spec: &str) -> Result<Store, Report> {
-    Store::open(spec)
-        .await
-        .map_err(|e| miette!("{}", crate::store::open_failed(spec, &e)))
 }
 
 /// Prints `rows` as aligned columns, cutting cells wider than `max` columns.

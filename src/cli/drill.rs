@@ -347,10 +347,7 @@ pub fn console(
     start: Option<Start>,
     store_spec: String,
 ) -> Result<ExitCode, Report> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
+    let rt = super::setup::runtime()?;
     console_in(
         &rt,
         model,

@@ -20,6 +20,7 @@ pub mod run;
 pub mod runs;
 pub mod screenshot;
 pub mod screenshot_replay;
+pub mod setup;
 pub mod watch;
 
 use std::process::ExitCode;

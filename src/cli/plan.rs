@@ -70,12 +70,7 @@ pub fn run(args: PlanArgs) -> Result<ExitCode, miette::Report> {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, miette::Report> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| miette::miette!("cannot start the runtime: {e}"))
-}
+use super::setup::runtime;
 
 /// Signs the plan's digest as an approver of the policy in force, stores the approval
 /// and audits it (`plan.approve`).

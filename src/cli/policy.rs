@@ -106,12 +106,7 @@ pub fn signature_verifies(digest: &str, public_key: &str, signature: &str) -> bo
     key.verify_strict(message.as_bytes(), &sig).is_ok()
 }
 
-/// Opens the store named by `spec` (its password redacted in errors).
-pub async fn open_store(spec: &str) -> Result<Store, Report> {
-    Store::open(spec)
-        .await
-        .map_err(|e| miette!("{}", crate::store::open_failed(spec, &e)))
-}
+pub use super::setup::open_store;
 
 /// Appends one record to the audit log in a session of its own, sealed at once.
 pub async fn audit_once(store: &Store, rec: NewRecord) -> Result<(), String> {
@@ -122,11 +117,7 @@ pub async fn audit_once(store: &Store, rec: NewRecord) -> Result<(), String> {
 
 pub fn run(args: PolicyArgs) -> Result<ExitCode, Report> {
     let spec = spec_from_env(args.store.as_deref());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| miette!("cannot start the runtime: {e}"))?;
-    rt.block_on(async {
+    super::setup::runtime()?.block_on(async {
         match args.command {
             PolicyCommand::Apply { file } => apply(&spec, &file).await,
             PolicyCommand::Show { json } => show(&spec, json).await,

@@ -22,7 +22,7 @@ use crate::config::theme::Theme;
 use crate::replay::bar::{self, Chrome};
 use crate::replay::playback::{KeyOutcome, Playback, key_action, on_key};
 use crate::replay::player::{Player, RecordedConsole};
-use crate::store::{Store, spec_from_env};
+use crate::store::spec_from_env;
 use crate::text::sanitize;
 use crate::tui::overlay::help;
 use crate::tui::terminal::TerminalGuard;
@@ -63,14 +63,9 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode, Report> {
     // Everything that can fail is read before the terminal is taken.
     let config = load_config(&args.ui)?;
     let spec = spec_from_env(args.store.as_deref());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
+    let rt = super::setup::runtime()?;
     rt.block_on(async {
-        let store = Store::open(&spec)
-            .await
-            .map_err(|e| miette::miette!("{}", crate::store::open_failed(&spec, &e)))?;
+        let store = super::setup::open_store(&spec).await?;
         if store.run(&args.run_id).await.into_diagnostic()?.is_none() {
             return Err(miette::miette!(
                 "no run {} in {} (ebb runs list names them)",

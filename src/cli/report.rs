@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use miette::{IntoDiagnostic, Report, miette};
+use miette::{Report, miette};
 
 use crate::report::{self, ReportData};
-use crate::store::{Store, spec_from_env};
+use crate::store::spec_from_env;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -34,14 +34,9 @@ pub struct ReportArgs {
 
 pub fn run(args: ReportArgs) -> Result<ExitCode, Report> {
     let spec = spec_from_env(args.store.as_deref());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
+    let rt = super::setup::runtime()?;
     let data = rt.block_on(async {
-        let store = Store::open(&spec)
-            .await
-            .map_err(|e| miette!("{}", crate::store::open_failed(&spec, &e)))?;
+        let store = super::setup::open_store(&spec).await?;
         let data = report::gather(&store, &args.run_id)
             .await
             .map_err(|e| miette!("{e}"));

@@ -197,14 +197,9 @@ async fn headless_policy(store: &Store) -> Result<Vec<String>, Report> {
 /// Under a policy with `[plans] require_approved`, a real run needs its plan's digest
 /// approved (`ebb plan approve`); drills never do.
 fn require_approved_plan(store_spec: &str, digest: &str) -> Result<(), Report> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
+    let rt = super::setup::runtime()?;
     rt.block_on(async {
-        let store = Store::open(store_spec)
-            .await
-            .map_err(|e| miette::miette!("{}", crate::store::open_failed(store_spec, &e)))?;
+        let store = super::setup::open_store(store_spec).await?;
         let result = match super::policy::in_force(&store).await {
             Ok(Some((_, policy))) if policy.plans.require_approved => {
                 super::policy::require_approved(&store, &policy, digest)
@@ -362,14 +357,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
             args.operator.as_deref(),
         );
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
+    let rt = super::setup::runtime()?;
     let code = rt.block_on(async {
-        let store = Store::open(&store_spec)
-            .await
-            .map_err(|e| miette::miette!("{}", crate::store::open_failed(&store_spec, &e)))?;
+        let store = super::setup::open_store(&store_spec).await?;
         let audit = match headless_audit(&store, args.operator.as_deref(), args.json).await {
             Ok(a) => a,
             Err(code) => return Ok(code),
@@ -418,10 +408,7 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
     let cfg = load_config(&args.ui)?;
     let operator = identity::operator(args.operator.as_deref());
     let store_spec = spec_from_env(args.store.as_deref());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
+    let rt = super::setup::runtime()?;
     if !args.headless {
         super::require_terminal(
             "resume",
@@ -430,9 +417,7 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
         // A new runner drives the run (settling an in-doubt step first); this console
         // attaches to it as its driver.
         rt.block_on(async {
-            let store = Store::open(&store_spec)
-                .await
-                .map_err(|e| miette::miette!("{}", crate::store::open_failed(&store_spec, &e)))?;
+            let store = super::setup::open_store(&store_spec).await?;
             if store.run(&args.run_id).await.map_err(|e| miette::miette!("{e}"))?.is_none() {
                 return Err(miette::miette!(
                     "no run {}; `ebb runs list` shows the runs in this store",
@@ -470,9 +455,7 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode, Report> {
     }
     let (ev_tx, ev_rx) = mpsc::channel(256);
     let resumed = rt.block_on(async {
-        let store = Store::open(&store_spec)
-            .await
-            .map_err(|e| miette::miette!("{}", crate::store::open_failed(&store_spec, &e)))?;
+        let store = super::setup::open_store(&store_spec).await?;
         let audit = match headless_audit(&store, args.operator.as_deref(), args.json).await {
             Ok(a) => Some(a),
             Err(code) => return Ok(Err(code)),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use miette::{IntoDiagnostic, Report};
 
-use crate::store::{Store, spec_from_env};
+use crate::store::spec_from_env;
 use crate::text::sanitize;
 use crate::time::Timestamp;
 
@@ -39,12 +39,9 @@ pub enum RunsCommand {
 
 pub fn run(args: RunsArgs) -> Result<ExitCode, Report> {
     let spec = spec_from_env(args.store.as_deref());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
+    let rt = super::setup::runtime()?;
     rt.block_on(async {
-        let store = Store::open(&spec).await.map_err(|e| miette::miette!("{}", crate::store::open_failed(&spec, &e)))?;
+        let store = super::setup::open_store(&spec).await?;
         match args.command {
             RunsCommand::List { json } => {
                 let runs = store.runs().await.into_diagnostic()?;

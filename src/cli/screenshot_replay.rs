@@ -10,7 +10,7 @@ use miette::{IntoDiagnostic, Report};
 use super::screenshot::{MAX_AT, ScreenshotArgs};
 use crate::config::theme::Theme;
 use crate::replay::Player;
-use crate::store::{Store, spec_from_env};
+use crate::store::spec_from_env;
 use crate::time::Timestamp;
 use crate::tui::replayed::render_at;
 use crate::tui::svg;
@@ -75,14 +75,9 @@ pub fn parse_at(s: &str) -> Result<At, String> {
 
 pub fn run(args: &ScreenshotArgs, run_id: &str, theme: &Theme) -> Result<ExitCode, Report> {
     let spec = spec_from_env(args.store.as_deref());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
+    let rt = super::setup::runtime()?;
     let mut player = rt.block_on(async {
-        let store = Store::open(&spec)
-            .await
-            .map_err(|e| miette::miette!("{}", crate::store::open_failed(&spec, &e)))?;
+        let store = super::setup::open_store(&spec).await?;
         let p = Player::load(&store, run_id, args.console.as_deref())
             .await
             .map_err(|e| miette::miette!("{e}"));
