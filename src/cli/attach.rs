@@ -169,10 +169,10 @@ pub(super) async fn may_facilitate(store: &Store, annotation: Option<&str>) -> R
             {
                 Ok(())
             } else {
-                Err(miette::miette!(
+                Err(Report::new(super::Refused(format!(
                     "the policy in force does not make {} a facilitator",
                     who.user
-                ))
+                ))))
             }
         }
         Ok(None) => Ok(()),

@@ -245,6 +245,16 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
     }
     let cfg = load_config(&args.ui)?;
     let (scenario, plan) = load_scenario(args.scenario.as_deref(), args.plan.as_deref())?;
+    let store_spec = crate::store::spec_from_env(args.store.as_deref());
+    if args.facilitate {
+        // A refusal says so whatever the terminal: it is the answer with one too.
+        super::setup::runtime()?.block_on(async {
+            let store = super::setup::open_store(&store_spec).await?;
+            let allowed = super::attach::may_facilitate(&store, args.operator.as_deref()).await;
+            store.close().await;
+            allowed
+        })?;
+    }
     super::require_terminal(
         "drill",
         "without a terminal, drill a plan with `ebb run PLAN --drill --headless` (--json for JSON lines)",
@@ -284,7 +294,6 @@ pub fn run(args: DrillArgs) -> Result<ExitCode, Report> {
         },
         world: Some(world.clone()),
     });
-    let store_spec = crate::store::spec_from_env(args.store.as_deref());
     if args.facilitate {
         let Some(Start::New { spec, .. }) = start else {
             return Err(miette::miette!(

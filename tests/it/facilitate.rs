@@ -159,7 +159,7 @@ fn under_a_policy_only_its_facilitators_facilitate() {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = team.ebb(&["drill", "--facilitate"]);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(7), "a policy refusal exits 7");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(&format!("does not make {me} a facilitator")),

@@ -230,8 +230,10 @@ fn slash_filters_the_timeline_esc_clears_and_y_copies_over_osc_52() {
     // Without a filter, y copies the run id once a run exists.
     d.send(b"F");
     d.send(b"r");
+    // The Plan pane's title, not the Timeline's "run r-… created" (which comes first).
     d.wait_for("a run id in the Plan pane", |s| {
-        s.contains(" run r-") || s.contains("run 0")
+        s.lines()
+            .any(|l| l.contains("5 Plan") && l.contains(" run r-"))
     });
     d.send(b"y");
     let copies = d.wait_for_copies(2);
