@@ -474,7 +474,12 @@ async fn change_keyring(
     let closed = log.close().await;
     let seq = match written {
         Ok(Ok(seq)) => seq,
-        Ok(Err(why)) => return refuse(format!("refused: {why}")),
+        Ok(Err(why)) => {
+            // Refused by the policy in force (the refusal is on record): exit 7, as every
+            // policy refusal does.
+            eprintln!("ebb: {}", sanitize_lines(&format!("refused: {why}")));
+            return Ok(ExitCode::from(super::policy::EXIT_REFUSED));
+        }
         Err(e) => {
             println!("AUDIT DOWN: {}", sanitize_lines(&e.to_string()));
             return Ok(ExitCode::from(super::EXIT_AUDIT_DOWN));

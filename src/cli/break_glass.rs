@@ -108,7 +108,9 @@ pub async fn review(
     if let crate::policy::Decision::Deny { reason } =
         policy.decide(&super::policy::identity(&who), "approval.approve")
     {
-        return Err(miette!("review refused: {reason}"));
+        return Err(miette::Report::new(super::Refused(format!(
+            "reviewing a break-glass use: {reason}"
+        ))));
     }
     let all = uses(records);
     let Some(u) = all.iter().find(|u| u.seq == seq) else {

@@ -168,8 +168,9 @@ pub const AUDIT: &str = concat!(
     "  ebb audit pubkey > ops.pub; ebb audit verify --from-file incident.jsonl --pubkey ops.pub\n",
     "  ebb audit keys show-mine                  for an admin to `ebb audit keys add`\n",
     "\nExit status:\n",
-    "  0  verified / done     1  the log does not verify, or the change was refused\n",
+    "  0  verified / done     1  the log does not verify, or nothing to change\n",
     "  2  could not           5  done, audit session not sealed     6  AUDIT DOWN\n",
+    "  7  refused by the policy in force (keys add and revoke are for admins)\n",
 );
 
 pub const POLICY: &str = concat!(

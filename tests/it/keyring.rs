@@ -363,3 +363,36 @@ async fn an_admission_no_admitted_key_sealed_counts_for_nothing() {
         "{f}"
     );
 }
+
+/// Under a policy, changing the keyring is for its admins: anyone else is refused with exit
+/// 7 (as every policy refusal), and the key is not admitted.
+#[test]
+fn a_non_admin_cannot_change_the_keyring() {
+    let team = Team::new();
+    headless_run(team.a());
+    let b_hex = show_mine(team.b());
+    let policy = team.a.path().join("policy.toml");
+    let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .unwrap()
+        .unwrap()
+        .name;
+    std::fs::write(
+        &policy,
+        format!("[roles]\nadmin = [\"someone-else\"]\nresponder = [\"{me}\"]\n"),
+    )
+    .unwrap();
+    let out = run(team.a(), &["policy", "apply", policy.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(
+        team.a(),
+        &["audit", "keys", "add", &b_hex, "--owner", "bob"],
+    );
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("refused"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(team.a(), &["audit", "keys", "list", "--json"]);
+    assert!(!text(&out.stdout).contains(&b_hex), "{}", text(&out.stdout));
+}
