@@ -1,6 +1,7 @@
 //! `ebb attach RUN --headless` and `ebb watch RUN --headless`: headless consoles on a run a
 //! runner drives (started from a console in a pseudo-terminal), on SQLite, the real binary.
 
+use crate::team::within;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -117,15 +118,7 @@ impl Drop for Shared {
             return;
         };
         let runs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        for r in runs {
-            if let Some(pid) = r["runner"]["pid"]
-                .as_i64()
-                .filter(|_| r["runner"]["alive"] == true)
-            {
-                // SAFETY: kill(2) on a runner this test started.
-                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            }
-        }
+        crate::team::kill_live_runners(&runs);
     }
 }
 
@@ -137,21 +130,6 @@ fn eventually<T>(what: &str, f: impl Fn() -> Option<T>) -> T {
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn within(c: &Console, what: &str, cond: impl Fn(&str) -> bool) {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let screen = c.describe();
-        if cond(&screen) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}\n{screen}"
-        );
-        thread::sleep(Duration::from_millis(50));
     }
 }
 

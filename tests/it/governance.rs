@@ -2,6 +2,7 @@
 //! tests run as root, as in CI): roles from a policy in the store, a second person for a
 //! rollback, each user signing with their own admitted key. Skipped when not root.
 
+use crate::team::within;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -188,30 +189,7 @@ impl Gov {
 
 impl Drop for Gov {
     fn drop(&mut self) {
-        for r in self.runs() {
-            if let Some(pid) = r["runner"]["pid"]
-                .as_i64()
-                .filter(|_| r["runner"]["alive"] == true)
-            {
-                // SAFETY: kill(2) on a runner this test started.
-                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            }
-        }
-    }
-}
-
-fn within(c: &Console, what: &str, cond: impl Fn(&str) -> bool) {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let screen = c.describe();
-        if cond(&screen) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}\n{screen}"
-        );
-        thread::sleep(Duration::from_millis(50));
+        crate::team::kill_live_runners(&self.runs());
     }
 }
 

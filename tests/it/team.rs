@@ -155,14 +155,20 @@ impl Team {
 impl Drop for Team {
     /// No runner outlives its test.
     fn drop(&mut self) {
-        for r in self.runs() {
-            if let Some(pid) = r["runner"]["pid"]
-                .as_i64()
-                .filter(|_| r["runner"]["alive"] == true)
-            {
-                // SAFETY: kill(2) on a runner this test started.
-                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            }
+        kill_live_runners(&self.runs());
+    }
+}
+
+/// SIGKILLs the live runner of each run (`ebb runs list --json` rows): no runner a test
+/// started outlives it.
+pub(crate) fn kill_live_runners(runs: &[Value]) {
+    for r in runs {
+        if let Some(pid) = r["runner"]["pid"]
+            .as_i64()
+            .filter(|_| r["runner"]["alive"] == true)
+        {
+            // SAFETY: kill(2) on a runner this test started.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
         }
     }
 }
