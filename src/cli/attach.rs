@@ -379,7 +379,14 @@ pub fn runner(args: RunnerArgs) -> Result<ExitCode, Report> {
         tracing::info!(run = %args.run_id, pid = std::process::id(), "runner started");
         let mut world_tasks = None;
         let mut drill = None;
-        let speed = args.speed.clamp(0.1, 100.0);
+        // A facilitator's speed and freeze outlive a runner: the journal keeps them.
+        let clock = resumed
+            .clock
+            .unwrap_or(crate::runner::store_journal::DrillClock {
+                speed: args.speed,
+                frozen: false,
+            });
+        let speed = clock.speed.clamp(0.1, 100.0);
         let observations = resumed.drill.as_ref().map(|(_, world)| {
             let (obs_tx, obs_rx) = mpsc::channel(256);
             let (cmd_tx, cmd_rx) = mpsc::channel(4);
@@ -391,7 +398,7 @@ pub fn runner(args: RunnerArgs) -> Result<ExitCode, Report> {
                 cmd_tx,
                 store.clone(),
                 &args.run_id,
-                speed,
+                crate::runner::store_journal::DrillClock { speed, ..clock },
             ));
             published_observations(obs_rx)
         });

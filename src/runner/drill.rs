@@ -4,7 +4,7 @@
 use tokio::sync::mpsc;
 
 use super::bus::Published;
-use super::store_journal::StoreJournal;
+use super::store_journal::{DrillClock, StoreJournal};
 use crate::sim::effects::{EffectLog, SimEffect};
 use crate::sim::facilitate::{DrillSeen, FacilitatorRequest};
 use crate::sim::source::DrillCommand;
@@ -34,7 +34,7 @@ impl DrillHost {
         clock: mpsc::Sender<DrillCommand>,
         store: Store,
         run_id: &str,
-        speed: f64,
+        clock_now: DrillClock,
     ) -> DrillHost {
         let mut host = DrillHost {
             world,
@@ -45,11 +45,15 @@ impl DrillHost {
                 step_ids: Vec::new(),
             },
             seen: DrillSeen {
-                speed,
+                speed: clock_now.speed,
+                frozen: clock_now.frozen,
                 ..DrillSeen::default()
             },
             quiet: REPUBLISH_EVERY,
         };
+        if clock_now.frozen && host.tell(DrillCommand::Freeze(true)).is_err() {
+            host.seen.frozen = false;
+        }
         host.look();
         host
     }
@@ -75,10 +79,12 @@ impl DrillHost {
                 }
                 self.tell(DrillCommand::SetSpeed(speed))?;
                 self.seen.speed = speed;
+                self.keep_clock().await;
             }
             FacilitatorRequest::Freeze { frozen } => {
                 self.tell(DrillCommand::Freeze(frozen))?;
                 self.seen.frozen = frozen;
+                self.keep_clock().await;
             }
             FacilitatorRequest::World { control } => {
                 self.change(format!("facilitator-{id}"), control).await?;
@@ -113,6 +119,17 @@ impl DrillHost {
             tracing::warn!(error = %e, "cannot journal a facilitator's change to the world");
         }
         Ok(())
+    }
+
+    /// Journals the clock as now set, so a new runner goes on at this pace.
+    async fn keep_clock(&self) {
+        let clock = DrillClock {
+            speed: self.seen.speed,
+            frozen: self.seen.frozen,
+        };
+        if let Err(e) = self.journal.record_clock(clock).await {
+            tracing::warn!(error = %e, "cannot journal the drill's clock");
+        }
     }
 
     fn tell(&self, c: DrillCommand) -> Result<(), String> {

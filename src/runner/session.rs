@@ -537,6 +537,8 @@ pub struct Resumed {
     pub plan: Arc<Plan>,
     /// The drill world and its scenario, when the run was bound to one.
     pub drill: Option<(Scenario, SharedWorld)>,
+    /// A hosted drill's clock as its facilitator last set it.
+    pub clock: Option<super::store_journal::DrillClock>,
 }
 
 /// Rebuilds run `run_id` from its journal: the plan as it was (refusing a changed plan
@@ -608,6 +610,7 @@ pub async fn resume(
         records,
         seqs,
         effects,
+        clock,
     } = load(store, run_id).await?;
     let drill = match &row.scenario {
         Some(name) => {
@@ -667,6 +670,7 @@ pub async fn resume(
         row,
         plan,
         drill,
+        clock,
     })
 }
 

@@ -9,6 +9,17 @@ use crate::time::Timestamp;
 /// The kind of the rows that mark drill-world effects.
 pub const SIM_EFFECT: &str = "sim.effect";
 
+/// The kind of the rows that keep a hosted drill's clock (the facilitator's speed and
+/// freeze), so a new runner goes on at the same pace.
+pub const DRILL_CLOCK: &str = "drill.clock";
+
+/// A hosted drill's clock as the facilitator last set it.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DrillClock {
+    pub speed: f64,
+    pub frozen: bool,
+}
+
 /// One run's journal in the store. Cheap to clone (the store is a pool).
 #[derive(Clone, Debug)]
 pub struct StoreJournal {
@@ -26,6 +37,24 @@ impl Journal for StoreJournal {
             step_id: record.step().and_then(|i| self.step_ids.get(i).cloned()),
             idempotency_key: record.key(),
             data,
+            at: Timestamp::now().0,
+        };
+        self.store
+            .append(&self.run_id, &entry)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl StoreJournal {
+    /// Journals the drill's clock as the facilitator set it.
+    pub async fn record_clock(&self, clock: DrillClock) -> Result<(), String> {
+        let entry = JournalEntry {
+            kind: DRILL_CLOCK.to_string(),
+            step_id: None,
+            idempotency_key: None,
+            data: serde_json::to_value(clock).map_err(|e| e.to_string())?,
             at: Timestamp::now().0,
         };
         self.store
@@ -86,6 +115,8 @@ pub struct Loaded {
     pub records: Vec<Record>,
     pub seqs: Vec<i64>,
     pub effects: Vec<SimEffect>,
+    /// The drill's clock as last journaled, when a facilitator set it.
+    pub clock: Option<DrillClock>,
 }
 
 /// Reads a run's records and effects back from the store, in order.
@@ -94,8 +125,14 @@ pub async fn load(store: &Store, run_id: &str) -> Result<Loaded, String> {
     let mut records = Vec::new();
     let mut seqs = Vec::new();
     let mut effects = Vec::new();
+    let mut clock = None;
     for r in rows {
-        if r.kind == SIM_EFFECT {
+        if r.kind == DRILL_CLOCK {
+            clock = Some(
+                serde_json::from_value(r.data)
+                    .map_err(|e| format!("journal row {}: {e}", r.seq))?,
+            );
+        } else if r.kind == SIM_EFFECT {
             effects.push(
                 serde_json::from_value(r.data)
                     .map_err(|e| format!("journal row {}: {e}", r.seq))?,
@@ -112,5 +149,6 @@ pub async fn load(store: &Store, run_id: &str) -> Result<Loaded, String> {
         records,
         seqs,
         effects,
+        clock,
     })
 }

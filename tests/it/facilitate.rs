@@ -185,3 +185,68 @@ fn under_a_policy_only_its_facilitators_facilitate() {
     f.send(b"d");
     f.wait_exit();
 }
+
+/// The facilitator's speed and freeze outlive the runner: they are journaled, and the host
+/// a new runner builds from the journal goes on at the same pace, still frozen.
+#[tokio::test]
+async fn the_drill_clock_is_journaled_and_a_new_host_keeps_it() {
+    use ebb::runner::drill::DrillHost;
+    use ebb::runner::store_journal::{DrillClock, load};
+    use ebb::sim::facilitate::FacilitatorRequest;
+    use ebb::sim::source::DrillCommand;
+    use ebb::sim::world::{Scenario, World};
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = ebb::store::Store::open(&dir.path().join("ebb.db").to_string_lossy())
+        .await
+        .unwrap();
+    store
+        .create_run(&ebb::store::NewRun {
+            id: "r-clock".into(),
+            plan_name: "p".into(),
+            plan_digest: "sha256:0".into(),
+            plan_path: "p.toml".into(),
+            plan_source: String::new(),
+            scenario: Some("backfill-slot-fill".into()),
+            seed: Some(42),
+            operator: "f".into(),
+            kube_context: None,
+            kube_namespace: None,
+            at: 1,
+        })
+        .await
+        .unwrap();
+    let scenario = Scenario::load("backfill-slot-fill").unwrap();
+    let world = || Arc::new(Mutex::new(World::new(&scenario, 42)));
+    let start = DrillClock {
+        speed: 1.0,
+        frozen: false,
+    };
+
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let mut host = DrillHost::new(world(), tx, store.clone(), "r-clock", start);
+    assert_eq!(load(&store, "r-clock").await.unwrap().clock, None);
+    host.take(1, FacilitatorRequest::Speed { speed: 8.0 }, "f")
+        .await
+        .unwrap();
+    host.take(2, FacilitatorRequest::Freeze { frozen: true }, "f")
+        .await
+        .unwrap();
+    assert_eq!(rx.try_recv().unwrap(), DrillCommand::SetSpeed(8.0));
+    assert_eq!(rx.try_recv().unwrap(), DrillCommand::Freeze(true));
+    let kept = load(&store, "r-clock").await.unwrap().clock;
+    assert_eq!(
+        kept,
+        Some(DrillClock {
+            speed: 8.0,
+            frozen: true
+        })
+    );
+
+    // A new runner: the host built from the journal freezes its clock at once.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let again = DrillHost::new(world(), tx, store.clone(), "r-clock", kept.unwrap());
+    assert_eq!(rx.try_recv().unwrap(), DrillCommand::Freeze(true));
+    assert_eq!((again.seen().speed, again.seen().frozen), (8.0, true));
+}
