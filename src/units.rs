@@ -128,6 +128,15 @@ pub fn fmt_short_count(n: f64) -> String {
     }
 }
 
+/// `"95%"` (spaces allowed before the sign) as the number 95; `None` without the sign or
+/// for a number that is not finite. Ranges are the caller's to check.
+pub fn parse_percent(text: &str) -> Option<f64> {
+    text.trim()
+        .strip_suffix('%')
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -540,21 +540,19 @@ pub async fn spawn_runner(
 }
 
 /// Creates the run of `spec` in the store and starts its runner: the run's id, once the
-/// runner holds it. `ebb run` and `ebb drill --facilitate` attach a console to it next.
+/// runner holds it. `ebb run` and `ebb drill --facilitate` attach a console to it next
+/// (the facilitator's role is checked by `ebb drill` before, and by the runner on every
+/// request).
 pub fn create_hosted(
     spec: &crate::runner::session::RunSpec,
     store_spec: &str,
     speed: f64,
     yes: bool,
     annotation: Option<&str>,
-    facilitator: bool,
 ) -> Result<String, Report> {
     let rt = super::setup::runtime()?;
     rt.block_on(async {
         let store = super::setup::open_store(store_spec).await?;
-        if facilitator {
-            may_facilitate(&store, annotation).await?;
-        }
         let run_id = crate::runner::session::create(&store, spec)
             .await
             .map_err(|e| miette::miette!("{e}"))?;

@@ -328,7 +328,7 @@ fn facilitated(
     cfg: &config::Config,
     annotation: Option<&str>,
 ) -> Result<ExitCode, Report> {
-    let run_id = super::attach::create_hosted(&spec, store_spec, speed, false, annotation, true)?;
+    let run_id = super::attach::create_hosted(&spec, store_spec, speed, false, annotation)?;
     eprintln!("ebb: drill {run_id} is hosted by its runner; participants: ebb attach {run_id}");
     super::attach::console_on(
         &run_id,

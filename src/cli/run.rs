@@ -347,7 +347,6 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Report> {
             args.speed,
             args.yes,
             args.operator.as_deref(),
-            false,
         )?;
         return super::attach::console_on(
             &run_id,

@@ -63,10 +63,7 @@ impl<'a> Ctx<'a> {
     /// `"95%"` as the ratio 0.95; between 0% and 100%.
     pub(super) fn percent(&mut self, s: &S, what: &str) -> Option<f64> {
         let t = s.get_ref().trim();
-        let value = t
-            .strip_suffix('%')
-            .and_then(|n| n.trim().parse::<f64>().ok())
-            .filter(|v| v.is_finite());
+        let value = crate::units::parse_percent(t);
         match value {
             None => {
                 self.err(

@@ -50,11 +50,21 @@ impl Journal for StoreJournal {
 impl StoreJournal {
     /// Journals the drill's clock as the facilitator set it.
     pub async fn record_clock(&self, clock: DrillClock) -> Result<(), String> {
+        self.append_row(DRILL_CLOCK, None, &clock).await
+    }
+
+    /// Appends one row of `kind` that is not an engine record (no step).
+    async fn append_row(
+        &self,
+        kind: &str,
+        key: Option<String>,
+        data: &impl serde::Serialize,
+    ) -> Result<(), String> {
         let entry = JournalEntry {
-            kind: DRILL_CLOCK.to_string(),
+            kind: kind.to_string(),
             step_id: None,
-            idempotency_key: None,
-            data: serde_json::to_value(clock).map_err(|e| e.to_string())?,
+            idempotency_key: key,
+            data: serde_json::to_value(data).map_err(|e| e.to_string())?,
             at: Timestamp::now().0,
         };
         self.store
@@ -67,18 +77,8 @@ impl StoreJournal {
 
 impl EffectLog for StoreJournal {
     async fn record(&mut self, effect: &SimEffect) -> Result<(), String> {
-        let entry = JournalEntry {
-            kind: SIM_EFFECT.to_string(),
-            step_id: None,
-            idempotency_key: Some(effect.key.clone()),
-            data: serde_json::to_value(effect).map_err(|e| e.to_string())?,
-            at: Timestamp::now().0,
-        };
-        self.store
-            .append(&self.run_id, &entry)
+        self.append_row(SIM_EFFECT, Some(effect.key.clone()), effect)
             .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
     }
 
     async fn contains(&mut self, key: &str) -> Result<bool, String> {

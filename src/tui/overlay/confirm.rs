@@ -60,16 +60,7 @@ pub fn render(
         theme.muted
     };
     put(buf, inner, 1, &Line::styled(prompt, style));
-    put(
-        buf,
-        inner,
-        2,
-        &Line::from(vec![
-            Span::styled("› ", theme.accent),
-            Span::styled(input.to_string(), theme.overlay),
-            Span::styled("▏", theme.accent),
-        ]),
-    );
+    put(buf, inner, 2, &super::input_line(input, theme));
     put(
         buf,
         inner,

@@ -47,16 +47,7 @@ pub fn list_box(
         .title_top(Line::styled(format!(" {title} "), theme.title_focus));
     let inner = block.inner(rect);
     block.render(rect, buf);
-    put(
-        buf,
-        inner,
-        0,
-        &Line::from(vec![
-            Span::styled("› ", theme.accent),
-            Span::styled(input.to_string(), theme.overlay),
-            Span::styled("▏", theme.accent),
-        ]),
-    );
+    put(buf, inner, 0, &input_line(input, theme));
     inner
 }
 
@@ -109,4 +100,13 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
         width: w,
         height: h,
     }
+}
+
+/// A typed line with its prompt mark and cursor: `› text▏`.
+pub fn input_line<'a>(input: &str, theme: &Theme) -> Line<'a> {
+    Line::from(vec![
+        Span::styled("› ", theme.accent),
+        Span::styled(input.to_string(), theme.overlay),
+        Span::styled("▏", theme.accent),
+    ])
 }

@@ -281,10 +281,7 @@ impl Checker<'_> {
     /// `"90%"` as the ratio 0.9: more than 0 %, at most 100 %.
     fn percent(&self, s: &super::raw::S) -> Result<f64, LocatedError> {
         let t = s.get_ref().trim();
-        let value = t
-            .strip_suffix('%')
-            .and_then(|n| n.trim().parse::<f64>().ok())
-            .filter(|v| v.is_finite());
+        let value = crate::units::parse_percent(t);
         match value {
             Some(v) if v > 0.0 && v <= 100.0 => Ok(v / 100.0),
             Some(v) => self.err(
