@@ -59,7 +59,11 @@ pub fn shown(model: &Model, pane: PaneId) -> Option<Vec<usize>> {
 /// The selected row of a filtered pane: among the rows kept, the one at the pane's scroll
 /// position (the top of the list unless moved). `None` without a filter or a match.
 pub fn selected(model: &Model, pane: PaneId) -> Option<(usize, usize)> {
-    let kept = shown(model, pane)?;
+    selected_of(model, pane, &shown(model, pane)?)
+}
+
+/// [`selected`] among rows already filtered (`kept`, from [`shown`]).
+pub fn selected_of(model: &Model, pane: PaneId, kept: &[usize]) -> Option<(usize, usize)> {
     let at = model.scroll_of(pane).min(kept.len().checked_sub(1)?);
     Some((at, kept[at]))
 }

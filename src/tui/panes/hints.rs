@@ -72,7 +72,9 @@ fn offered_now(model: &Model, action: Action) -> bool {
     match action {
         Action::FilterOpen => !main || crate::app::filter::FILTERABLE.contains(&model.focus),
         Action::FilterClear => !main || model.filter_of(model.focus).is_some(),
-        Action::ClipCopy => model.run.is_some() || crate::app::rows::selected_text(model).is_some(),
+        Action::ClipCopy => {
+            model.run.is_some() || crate::app::rows::selected(model, model.focus).is_some()
+        }
         _ => true,
     }
 }

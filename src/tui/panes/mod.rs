@@ -332,7 +332,20 @@ pub struct Window {
 
 /// Which of `len` rows the pane shows in `visible` lines (see [`Window`]).
 pub fn window(model: &Model, pane: PaneId, len: usize, visible: usize, theme: &Theme) -> Window {
-    let Some(kept) = crate::app::rows::shown(model, pane) else {
+    let kept = crate::app::rows::shown(model, pane);
+    window_of(model, pane, kept, len, visible, theme)
+}
+
+/// [`window`] for rows already filtered (`kept`, from `rows::shown`): one pass a frame.
+pub fn window_of(
+    model: &Model,
+    pane: PaneId,
+    kept: Option<Vec<usize>>,
+    len: usize,
+    visible: usize,
+    theme: &Theme,
+) -> Window {
+    let Some(kept) = kept else {
         let start = first_row(model.scroll_of(pane), len, visible);
         return Window {
             rows: (start..len).take(visible).collect(),
@@ -354,7 +367,7 @@ pub fn window(model: &Model, pane: PaneId, len: usize, visible: usize, theme: &T
     }
     let start = first_row(model.scroll_of(pane), kept.len(), visible);
     let selected = (model.focus == pane)
-        .then(|| crate::app::rows::selected(model, pane).map(|(_, row)| row))
+        .then(|| crate::app::rows::selected_of(model, pane, &kept).map(|(_, row)| row))
         .flatten();
     Window {
         rows: kept.into_iter().skip(start).take(visible).collect(),

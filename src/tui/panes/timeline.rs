@@ -5,13 +5,15 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::{Freshness, filtered_frame, highlight, mark, put, window};
+use super::{Freshness, filtered_frame, highlight, mark, put, window_of};
 use crate::app::{Model, PaneId, TimelineKind};
 use crate::config::theme::Theme;
 use crate::sources::Severity;
 
 pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut Buffer) {
-    let count = match crate::app::rows::shown(model, PaneId::Timeline) {
+    // Filtered once a frame: the title's count and the rows drawn both use it.
+    let kept = crate::app::rows::shown(model, PaneId::Timeline);
+    let count = match &kept {
         Some(kept) => format!("{} of {} entries", kept.len(), model.timeline.len()),
         None => format!("{} entries", model.timeline.len()),
     };
@@ -35,9 +37,10 @@ pub fn render(model: &Model, area: Rect, theme: &Theme, focused: bool, buf: &mut
         );
         return;
     }
-    let win = window(
+    let win = window_of(
         model,
         PaneId::Timeline,
+        kept,
         model.timeline.len(),
         inner.height as usize,
         theme,
