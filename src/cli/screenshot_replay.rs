@@ -97,8 +97,11 @@ pub fn run(args: &ScreenshotArgs, run_id: &str, theme: &Theme) -> Result<ExitCod
     let info = player.console().clone();
     if info.of > 1 && args.console.is_none() {
         eprintln!(
-            "ebb: console {} ({}) of {} on run {run_id}; --console picks another",
-            info.id, info.user, info.of
+            "ebb: console {} ({}) of {} on run {}; --console picks another",
+            crate::text::sanitize(&info.id),
+            crate::text::sanitize(&info.user),
+            info.of,
+            crate::text::sanitize(run_id)
         );
     }
     let keymap = player_keymap(&player);

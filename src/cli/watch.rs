@@ -74,10 +74,7 @@ pub fn load(path: &Path, kube: &KubeOverride) -> Result<Watch, Report> {
                 namespace: w.namespace,
             })
             .map(|mut t| {
-                if t.kind == TargetKind::Kubernetes {
-                    t.context = kube.context.clone().or(t.context);
-                    t.namespace = kube.namespace.clone().or(t.namespace);
-                }
+                kube.apply_to(&mut t);
                 t
             })
             .collect();

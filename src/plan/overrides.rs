@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Plan, TargetKind};
+use super::{Plan, Target, TargetKind};
 
 /// The kubernetes place a run was pointed at on its command line; empty when none was.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,16 +37,19 @@ impl KubeOverride {
     /// Points every kubernetes target of `plan` here (targets of other kinds are left as
     /// they are). The plan's digest is the file's and does not change.
     pub fn apply(&self, plan: &mut Plan) {
-        for t in plan.targets.values_mut() {
-            if t.kind != TargetKind::Kubernetes {
-                continue;
-            }
-            if let Some(c) = &self.context {
-                t.context = Some(c.clone());
-            }
-            if let Some(n) = &self.namespace {
-                t.namespace = Some(n.clone());
-            }
+        plan.targets.values_mut().for_each(|t| self.apply_to(t));
+    }
+
+    /// Points `target` here when it is a kubernetes target; leaves any other kind alone.
+    pub fn apply_to(&self, target: &mut Target) {
+        if target.kind != TargetKind::Kubernetes {
+            return;
+        }
+        if let Some(c) = &self.context {
+            target.context = Some(c.clone());
+        }
+        if let Some(n) = &self.namespace {
+            target.namespace = Some(n.clone());
         }
     }
 
